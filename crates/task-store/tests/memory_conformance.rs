@@ -1,0 +1,10 @@
+//! The conformance suite against the reference MemoryStore.
+#![cfg(feature = "conformance")]
+
+use std::sync::Arc;
+
+use task_store::{MemoryStore, SharedClock, TaskStore};
+
+task_store::conformance_tests!(|clock: SharedClock| async move {
+    Some(Arc::new(MemoryStore::with_clock(clock)) as Arc<dyn TaskStore>)
+});
