@@ -5,6 +5,6 @@ use std::sync::Arc;
 
 use task_store::{MemoryStore, SharedClock, TaskStore};
 
-task_store::conformance_tests!(|clock: SharedClock| async move {
+task_store::conformance_tests!(|clock: SharedClock, _case: &'static str| async move {
     Some(Arc::new(MemoryStore::with_clock(clock)) as Arc<dyn TaskStore>)
 });

@@ -5,14 +5,15 @@
 //! module, each on a fresh store from the backend's factory:
 //!
 //! ```ignore
-//! task_store::conformance_tests!(|clock| async move {
+//! task_store::conformance_tests!(|clock, _case| async move {
 //!     Some(std::sync::Arc::new(task_store::MemoryStore::with_clock(clock))
 //!         as std::sync::Arc<dyn task_store::TaskStore>)
 //! });
 //! ```
 //!
-//! A factory returns `None` to skip (after printing why), for backends that
-//! need a server that is not configured.
+//! The factory gets the case name and returns `None` to skip it (after
+//! printing why): for a backend whose server is not configured, or a case a
+//! test server cannot honour.
 
 pub mod cases;
 
@@ -40,13 +41,13 @@ pub struct Ctx {
 
 impl Ctx {
     /// Build a context from a factory; `None` if the factory skips.
-    pub async fn new<F, Fut>(factory: F, case: &str) -> Option<Ctx>
+    pub async fn new<F, Fut>(factory: F, case: &'static str) -> Option<Ctx>
     where
-        F: FnOnce(SharedClock) -> Fut,
+        F: FnOnce(SharedClock, &'static str) -> Fut,
         Fut: std::future::Future<Output = Option<Arc<dyn TaskStore>>>,
     {
         let clock = ManualClock::new(START);
-        let store = factory(Arc::new(clock.clone())).await?;
+        let store = factory(Arc::new(clock.clone()), case).await?;
         Some(Ctx {
             store,
             clock,
@@ -57,8 +58,8 @@ impl Ctx {
 
 /// Expand every conformance case into a `#[tokio::test]` of the calling module.
 ///
-/// `$factory` is a closure `|clock: SharedClock| async { Option<Arc<dyn TaskStore>> }`
-/// that opens a fresh, isolated store on that clock (or returns `None` to skip).
+/// `$factory` is a closure `|clock: SharedClock, case: &'static str| async { Option<Arc<dyn TaskStore>> }`
+/// that opens a fresh, isolated store on that clock (or returns `None` to skip the case).
 #[macro_export]
 macro_rules! conformance_tests {
     ($factory:expr) => {
