@@ -1,1 +1,5 @@
-fn main() {}
+//! The `taskpool` binary: parse, run, exit.
+
+fn main() -> std::process::ExitCode {
+    taskpool_cli::main()
+}

@@ -1,0 +1,50 @@
+//! The command-line grammar (clap derive).
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::EXIT_CODES_HELP;
+
+/// Task management for research workflows: generate, store, train, collect.
+#[derive(Debug, Parser)]
+#[command(name = "taskpool", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Store URL: sqlite://PATH, sled://PATH, mongodb://HOST/DB, mongodb+srv://…, memory://
+    #[arg(
+        long,
+        global = true,
+        env = "TASKPOOL_STORE",
+        default_value = "sqlite://taskpool.db"
+    )]
+    pub store: String,
+    /// Task pool name.
+    #[arg(short = 't', long = "pool", global = true, env = "TASKPOOL_POOL")]
+    pub pool: Option<String>,
+    /// Machine-readable JSON output, no decoration or progress bars.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the pools of the store.
+    #[command(after_help = "Example:\n  taskpool --store sqlite://taskpool.db list")]
+    List,
+}

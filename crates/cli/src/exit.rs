@@ -1,0 +1,77 @@
+//! Exit codes and one-line error reports.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | the operation failed |
+//! | 2 | bad usage or bad input (arguments, files, queries, store URL) |
+//! | 3 | not found |
+//! | 4 | store unavailable |
+
+use std::fmt;
+use std::process::ExitCode;
+
+use taskpool::store::ErrorKind;
+
+/// The operation failed.
+pub const FAILED: u8 = 1;
+/// Bad usage or bad input.
+pub const USAGE: u8 = 2;
+/// Not found.
+pub const NOT_FOUND: u8 = 3;
+/// The store is unavailable.
+pub const UNAVAILABLE: u8 = 4;
+
+/// The exit-code table, for `--help`.
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 operation failed, 2 bad usage or bad input, 3 not found, 4 store unavailable.";
+
+/// An error caused by the user's input (exit code 2), e.g. an unreadable or malformed file.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Shorthand: an `anyhow` error with exit code 2.
+pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(message.into()))
+}
+
+/// The exit code for an error: by the first store error or [`BadInput`] in its chain.
+pub fn code_for(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if cause.downcast_ref::<BadInput>().is_some() {
+            return USAGE;
+        }
+        if let Some(e) = cause.downcast_ref::<taskpool::store::Error>() {
+            return match e.kind() {
+                ErrorKind::NotFound => NOT_FOUND,
+                ErrorKind::Unavailable => UNAVAILABLE,
+                ErrorKind::InvalidQuery | ErrorKind::InvalidInput | ErrorKind::Config => USAGE,
+                _ => FAILED,
+            };
+        }
+    }
+    FAILED
+}
+
+/// Print `error` as one line on stderr and return its exit code.
+pub fn report(error: &anyhow::Error) -> ExitCode {
+    eprintln!("taskpool: error: {error:#}");
+    ExitCode::from(code_for(error))
+}
+
+/// Print a clap parse error (or help/version) and return its exit code.
+pub fn clap_error(error: clap::Error) -> ExitCode {
+    let _ = error.print();
+    if error.use_stderr() {
+        ExitCode::from(USAGE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
