@@ -32,12 +32,6 @@ impl Timestamp {
         Timestamp(jiff::Timestamp::now().as_millisecond())
     }
 
-    /// `self + d`, saturating.
-    pub fn add(self, d: Duration) -> Timestamp {
-        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        Timestamp(self.0.saturating_add(ms))
-    }
-
     /// As a `jiff` timestamp (for formatting and calendar arithmetic).
     pub fn to_jiff(self) -> jiff::Timestamp {
         jiff::Timestamp::from_millisecond(self.0).unwrap_or(if self.0 < 0 {
@@ -45,6 +39,16 @@ impl Timestamp {
         } else {
             jiff::Timestamp::MAX
         })
+    }
+}
+
+impl std::ops::Add<Duration> for Timestamp {
+    type Output = Timestamp;
+
+    /// `self + d`, saturating.
+    fn add(self, d: Duration) -> Timestamp {
+        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        Timestamp(self.0.saturating_add(ms))
     }
 }
 

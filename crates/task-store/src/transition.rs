@@ -126,7 +126,7 @@ pub fn claim(task: &mut Task, owner: &str, token: String, lease: Duration, now: 
     task.lease = Some(Lease {
         owner: owner.to_string(),
         token,
-        expires_at: now.add(lease),
+        expires_at: now + lease,
         from_status,
     });
     task.started_at = Some(now);
@@ -158,7 +158,7 @@ pub fn check_lease(task: &Task, token: &str) -> Result<()> {
 
 /// Heartbeat: the lease now ends at `now + lease`. Returns the new expiry.
 pub fn heartbeat(task: &mut Task, lease: Duration, now: Timestamp) -> Timestamp {
-    let expires_at = now.add(lease);
+    let expires_at = now + lease;
     if let Some(l) = task.lease.as_mut() {
         l.expires_at = expires_at;
     }

@@ -57,9 +57,10 @@ use crate::id::TaskId;
 use crate::task::Status;
 
 /// A parsed query.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Query {
     /// Every task (`{}`).
+    #[default]
     All,
     /// Every sub-query matches.
     And(Vec<Query>),
@@ -201,11 +202,5 @@ impl Query {
             Query::And(qs) | Query::Or(qs) => qs.iter().any(Query::mentions_status),
             Query::Cond(field, _) => *field == Field::Status,
         }
-    }
-}
-
-impl Default for Query {
-    fn default() -> Query {
-        Query::All
     }
 }
