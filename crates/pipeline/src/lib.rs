@@ -1,1 +1,12 @@
-//! Work in progress: see the issue tracker.
+//! # taskpool-pipeline
+//!
+//! Everything around the task store: generating tasks from a template,
+//! training them with workers, and collecting and ensembling the results. It is
+//! written only against the `TaskStore` trait, so it runs on every backend.
+//!
+//! - [`data`], [`model`], [`metrics`]: the main job's market data (CSV loader
+//!   and an embedded synthetic dataset), features, ridge model and IC metrics.
+
+pub mod data;
+pub mod metrics;
+pub mod model;

@@ -1,0 +1,176 @@
+//! The feature/label table: one row per (date, instrument), sorted by date.
+
+use jiff::civil::Date;
+
+use super::bars::Bars;
+use super::features::{FEATURE_NAMES, features_at, label_at};
+
+/// Features and labels of every (date, instrument) past the warm-up.
+///
+/// Features are z-scored across instruments on each date (a cross-sectional
+/// transform: it uses only that date's values) and clipped to ±5.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Instrument names (rows refer to them by index).
+    pub instruments: Vec<String>,
+    dates: Vec<Date>,
+    rows_instrument: Vec<u32>,
+    features: Vec<f64>,
+    labels: Vec<f64>,
+    norm_labels: Vec<f64>,
+}
+
+/// A contiguous run of dataset rows (one date range).
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    /// Date of each row.
+    pub dates: &'a [Date],
+    /// Instrument index of each row.
+    pub instruments: &'a [u32],
+    /// Row-major features, `FEATURE_NAMES.len()` per row.
+    pub features: &'a [f64],
+    /// The raw label (next return); NaN where unknown.
+    pub labels: &'a [f64],
+    /// The label z-scored across instruments on each date (the training target).
+    pub norm_labels: &'a [f64],
+}
+
+impl Rows<'_> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.dates.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.dates.is_empty()
+    }
+
+    /// The features of row `i`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        let f = FEATURE_NAMES.len();
+        &self.features[i * f..(i + 1) * f]
+    }
+}
+
+impl Dataset {
+    /// Compute features and labels from bars.
+    pub fn from_bars(bars: &Bars) -> Dataset {
+        let mut rows: Vec<(Date, u32, [f64; FEATURE_NAMES.len()], f64)> = Vec::new();
+        for series in bars.by_instrument() {
+            for t in 0..series.len() {
+                if let Some(f) = features_at(series, t) {
+                    rows.push((series[t].date, series[t].instrument, f, label_at(series, t)));
+                }
+            }
+        }
+        rows.sort_by_key(|r| (r.0, r.1));
+        let mut ds = Dataset {
+            instruments: bars.instruments.clone(),
+            dates: rows.iter().map(|r| r.0).collect(),
+            rows_instrument: rows.iter().map(|r| r.1).collect(),
+            features: rows.iter().flat_map(|r| r.2).collect(),
+            labels: rows.iter().map(|r| r.3).collect(),
+            norm_labels: Vec::new(),
+        };
+        ds.normalize();
+        ds
+    }
+
+    fn normalize(&mut self) {
+        let f = FEATURE_NAMES.len();
+        let mut norm_labels = self.labels.clone();
+        let mut start = 0;
+        while start < self.dates.len() {
+            let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
+            for col in 0..f {
+                let idx: Vec<usize> = (start..end).map(|r| r * f + col).collect();
+                zscore_in_place(&mut self.features, &idx, 5.0);
+            }
+            let idx: Vec<usize> = (start..end).collect();
+            zscore_in_place(&mut norm_labels, &idx, f64::INFINITY);
+            start = end;
+        }
+        for v in &mut self.features {
+            if !v.is_finite() {
+                *v = 0.0;
+            }
+        }
+        self.norm_labels = norm_labels;
+    }
+
+    /// Every date with at least one row, sorted.
+    pub fn dates(&self) -> Vec<Date> {
+        let mut d = self.dates.clone();
+        d.dedup();
+        d
+    }
+
+    /// Rows with `start <= date <= end` (`None` = unbounded).
+    pub fn rows(&self, start: Option<Date>, end: Option<Date>) -> Rows<'_> {
+        let lo = start.map_or(0, |s| self.dates.partition_point(|d| *d < s));
+        let hi = end.map_or(self.dates.len(), |e| {
+            self.dates.partition_point(|d| *d <= e)
+        });
+        let hi = hi.max(lo);
+        let f = FEATURE_NAMES.len();
+        Rows {
+            dates: &self.dates[lo..hi],
+            instruments: &self.rows_instrument[lo..hi],
+            features: &self.features[lo * f..hi * f],
+            labels: &self.labels[lo..hi],
+            norm_labels: &self.norm_labels[lo..hi],
+        }
+    }
+}
+
+/// Z-score the finite values at `idx` (sample std); values become NaN when
+/// fewer than two are finite or the std is zero; then clip to ±`clip`.
+fn zscore_in_place(values: &mut [f64], idx: &[usize], clip: f64) {
+    let finite: Vec<f64> = idx
+        .iter()
+        .map(|&i| values[i])
+        .filter(|v| v.is_finite())
+        .collect();
+    let n = finite.len();
+    let (mean, std) = if n >= 2 {
+        let mean = finite.iter().sum::<f64>() / n as f64;
+        let var = finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        (mean, var.sqrt())
+    } else {
+        (0.0, 0.0)
+    };
+    for &i in idx {
+        values[i] = if std > 0.0 {
+            ((values[i] - mean) / std).clamp(-clip, clip)
+        } else {
+            f64::NAN
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic::{SyntheticSpec, generate};
+
+    #[test]
+    fn dataset_rows_are_sorted_and_sliced_by_date() {
+        let bars = generate(&SyntheticSpec {
+            instruments: 4,
+            days: 40,
+            ..SyntheticSpec::default()
+        });
+        let ds = Dataset::from_bars(&bars);
+        let dates = ds.dates();
+        assert_eq!(dates.len(), 40 - 20);
+        let all = ds.rows(None, None);
+        assert_eq!(all.len(), 4 * 20);
+        assert!(all.dates.windows(2).all(|w| w[0] <= w[1]));
+        let one = ds.rows(Some(dates[3]), Some(dates[3]));
+        assert_eq!(one.len(), 4);
+        assert!(ds.rows(Some(dates[5]), Some(dates[4])).is_empty());
+        let last = ds.rows(Some(dates[19]), None);
+        assert!(last.labels.iter().all(|l| l.is_nan()));
+    }
+}
