@@ -33,9 +33,11 @@ pub mod error;
 mod id;
 mod key;
 mod memory;
+mod memory_records;
 mod params;
 mod pool;
 pub mod query;
+pub mod record;
 mod store;
 mod task;
 mod time;
@@ -54,6 +56,10 @@ pub use params::{
 };
 pub use pool::{MAX_POOL_NAME_LEN, validate_pool_name};
 pub use query::Query;
+pub use record::{
+    ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, RecordStatus, RecordStore,
+    UpdateRecord,
+};
 pub use store::{TaskStore, TaskStoreExt};
 pub use task::{
     DEFAULT_MAX_ATTEMPTS, ErrorEntry, Lease, MAX_ERROR_MESSAGE_BYTES, MAX_ERRORS, Stat, Status,

@@ -41,7 +41,8 @@ impl Pool {
 /// An in-process store holding everything in memory.
 pub struct MemoryStore {
     pools: Mutex<BTreeMap<String, Pool>>,
-    clock: SharedClock,
+    pub(crate) clock: SharedClock,
+    pub(crate) records: Mutex<crate::memory_records::Experiments>,
 }
 
 impl MemoryStore {
@@ -55,6 +56,7 @@ impl MemoryStore {
         MemoryStore {
             pools: Mutex::new(BTreeMap::new()),
             clock,
+            records: Mutex::default(),
         }
     }
 

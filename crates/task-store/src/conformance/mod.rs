@@ -16,6 +16,7 @@
 //! test server cannot honour.
 
 pub mod cases;
+pub mod records;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,10 @@
+//! The record conformance suite against the reference MemoryStore.
+#![cfg(feature = "conformance")]
+
+use std::sync::Arc;
+
+use task_store::{MemoryStore, RecordStore, SharedClock};
+
+task_store::record_conformance_tests!(|clock: SharedClock, _case: &'static str| async move {
+    Some(Arc::new(MemoryStore::with_clock(clock)) as Arc<dyn RecordStore>)
+});
