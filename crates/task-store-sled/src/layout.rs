@@ -1,0 +1,219 @@
+//! The on-disk layout: tree names and key encodings.
+//!
+//! Every key of a pool's entries starts with the pool prefix (one length byte,
+//! then the name), so a pool is a contiguous key range in every tree and pools
+//! with a common name prefix (`a`, `ab`) never interleave. Integers are
+//! big-endian so that byte order is numeric order.
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | [`TASKS_TREE`] | pool · id (12 bytes) | the record ([`crate::record`]) |
+//! | [`CLAIM_TREE`] | pool · status (1) · priority, descending (8) · id (12) | empty |
+//! | [`KEYS_TREE`] | pool · content key (64 hex digits) | id (12 bytes) |
+//! | [`EXPIRY_TREE`] | pool · lease `expires_at` (8) · id (12), `running` tasks only | empty |
+//! | [`POOLS_TREE`] | pool name | empty |
+//!
+//! A walk of the claim tree under `pool · status` visits that status's tasks
+//! highest priority first, then by id (creation order): exactly claim order.
+//! A walk of the expiry tree up to `pool · now` visits the expired leases.
+//!
+//! This module is public so that benchmarks can compare the store with raw
+//! sled operations doing the same work, and tests can reach below the store.
+
+use task_store::{Status, TaskId, Timestamp};
+
+/// The tree of task records.
+pub const TASKS_TREE: &str = "tasks";
+/// The claim index: every task by (pool, status, priority desc, id).
+pub const CLAIM_TREE: &str = "claim";
+/// The unique content-key index: (pool, key) → id.
+pub const KEYS_TREE: &str = "keys";
+/// The lease-expiry index of `running` tasks: (pool, expires_at, id).
+pub const EXPIRY_TREE: &str = "expiry";
+/// The pool names.
+pub const POOLS_TREE: &str = "pools";
+
+/// The length of an encoded id.
+pub const ID_LEN: usize = 12;
+
+/// The prefix of every key of `pool` (a length byte, then the name).
+///
+/// Pool names are at most 64 bytes ([`task_store::MAX_POOL_NAME_LEN`]), so the
+/// length fits in one byte.
+pub fn pool_prefix(pool: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + pool.len() + 1 + 8 + ID_LEN);
+    key.push(pool.len() as u8);
+    key.extend_from_slice(pool.as_bytes());
+    key
+}
+
+/// Split a key into its pool name and the rest; `None` if it is malformed.
+pub fn split_pool(key: &[u8]) -> Option<(&str, &[u8])> {
+    let (&len, rest) = key.split_first()?;
+    let len = usize::from(len);
+    if rest.len() < len {
+        return None;
+    }
+    let (name, tail) = rest.split_at(len);
+    Some((std::str::from_utf8(name).ok()?, tail))
+}
+
+/// The key of a task record: pool · id.
+pub fn task_key(prefix: &[u8], id: TaskId) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    key.extend_from_slice(&id.bytes());
+    key
+}
+
+/// The one-byte code of a status in index keys (stable on disk).
+pub fn status_code(status: Status) -> u8 {
+    match status {
+        Status::Waiting => 0,
+        Status::Running => 1,
+        Status::PartDone => 2,
+        Status::Done => 3,
+        Status::Failed => 4,
+    }
+}
+
+/// The status of a one-byte code; `None` for an unknown code.
+pub fn status_from_code(code: u8) -> Option<Status> {
+    Status::ALL.into_iter().find(|s| status_code(*s) == code)
+}
+
+/// A priority encoded so that ascending byte order is descending priority.
+pub fn priority_desc(priority: i64) -> [u8; 8] {
+    (!((priority as u64) ^ (1 << 63))).to_be_bytes()
+}
+
+/// The priority of [`priority_desc`] bytes.
+pub fn priority_from_desc(bytes: [u8; 8]) -> i64 {
+    ((!u64::from_be_bytes(bytes)) ^ (1 << 63)) as i64
+}
+
+/// A timestamp encoded so that ascending byte order is ascending time.
+pub fn time_asc(t: Timestamp) -> [u8; 8] {
+    ((t.as_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The timestamp of [`time_asc`] bytes.
+pub fn time_from_asc(bytes: [u8; 8]) -> Timestamp {
+    Timestamp::from_millis((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
+}
+
+/// The claim-index prefix of one status of a pool.
+pub fn claim_prefix(prefix: &[u8], status: Status) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    key.push(status_code(status));
+    key
+}
+
+/// The claim-index key of a task: pool · status · priority desc · id.
+pub fn claim_key(prefix: &[u8], status: Status, priority: i64, id: TaskId) -> Vec<u8> {
+    let mut key = claim_prefix(prefix, status);
+    key.extend_from_slice(&priority_desc(priority));
+    key.extend_from_slice(&id.bytes());
+    key
+}
+
+/// The `(status, priority, id)` of the part of a claim-index key after the
+/// pool prefix; `None` if it is malformed.
+pub fn parse_claim_suffix(suffix: &[u8]) -> Option<(Status, i64, TaskId)> {
+    if suffix.len() != 1 + 8 + ID_LEN {
+        return None;
+    }
+    let status = status_from_code(suffix[0])?;
+    let priority = priority_from_desc(suffix[1..9].try_into().ok()?);
+    Some((status, priority, id_from_bytes(&suffix[9..])?))
+}
+
+/// The content-key index key: pool · key.
+pub fn content_key_key(prefix: &[u8], key: &str) -> Vec<u8> {
+    let mut out = prefix.to_vec();
+    out.extend_from_slice(key.as_bytes());
+    out
+}
+
+/// The expiry-index key of a lease: pool · expires_at · id.
+pub fn expiry_key(prefix: &[u8], expires_at: Timestamp, id: TaskId) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    key.extend_from_slice(&time_asc(expires_at));
+    key.extend_from_slice(&id.bytes());
+    key
+}
+
+/// The first expiry-index key of a pool that is not expired at `now`
+/// (leases with `expires_at <= now` sort before it).
+pub fn expiry_bound(prefix: &[u8], now: Timestamp) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    key.extend_from_slice(&time_asc(Timestamp::from_millis(
+        now.as_millis().saturating_add(1),
+    )));
+    key
+}
+
+/// The `(expires_at, id)` of the part of an expiry-index key after the pool
+/// prefix; `None` if it is malformed.
+pub fn parse_expiry_suffix(suffix: &[u8]) -> Option<(Timestamp, TaskId)> {
+    if suffix.len() != 8 + ID_LEN {
+        return None;
+    }
+    let expires_at = time_from_asc(suffix[..8].try_into().ok()?);
+    Some((expires_at, id_from_bytes(&suffix[8..])?))
+}
+
+/// An id from exactly [`ID_LEN`] bytes.
+pub fn id_from_bytes(bytes: &[u8]) -> Option<TaskId> {
+    Some(TaskId::from_bytes(bytes.try_into().ok()?))
+}
+
+/// The id at the end of an index key.
+pub fn trailing_id(key: &[u8]) -> Option<TaskId> {
+    key.len()
+        .checked_sub(ID_LEN)
+        .and_then(|start| id_from_bytes(&key[start..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_bytes_sort_descending() {
+        let ps = [i64::MIN, -5, -1, 0, 1, 7, i64::MAX];
+        for w in ps.windows(2) {
+            assert!(priority_desc(w[0]) > priority_desc(w[1]));
+        }
+        for p in ps {
+            assert_eq!(priority_from_desc(priority_desc(p)), p);
+        }
+    }
+
+    #[test]
+    fn time_bytes_sort_ascending() {
+        let ts = [i64::MIN, -1, 0, 1, 1_767_225_600_000, i64::MAX];
+        for w in ts.windows(2) {
+            let (a, b) = (Timestamp::from_millis(w[0]), Timestamp::from_millis(w[1]));
+            assert!(time_asc(a) < time_asc(b));
+            assert_eq!(time_from_asc(time_asc(a)), a);
+        }
+    }
+
+    #[test]
+    fn pool_prefixes_never_interleave() {
+        let a = task_key(&pool_prefix("a"), TaskId::from_bytes([0xff; 12]));
+        let ab = task_key(&pool_prefix("ab"), TaskId::from_bytes([0; 12]));
+        assert!(!ab.starts_with(&pool_prefix("a")));
+        assert!(!a.starts_with(&pool_prefix("ab")));
+        assert_eq!(split_pool(&ab).map(|(p, _)| p), Some("ab"));
+    }
+
+    #[test]
+    fn claim_keys_round_trip() {
+        let id = TaskId::from_bytes([7; 12]);
+        let key = claim_key(&pool_prefix("p"), Status::PartDone, -3, id);
+        let (pool, suffix) = split_pool(&key).unwrap();
+        assert_eq!(pool, "p");
+        assert_eq!(parse_claim_suffix(suffix), Some((Status::PartDone, -3, id)));
+    }
+}

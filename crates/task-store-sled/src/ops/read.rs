@@ -1,0 +1,84 @@
+//! Reads: get, query, stat and pools. They take no lock: each record is read
+//! whole, and sled applies a transaction's writes under its own lock.
+
+use task_store::query::Query;
+use task_store::{QueryParams, Result, Stat, Status, Task, TaskId};
+
+use crate::error::{SledError, sled_error};
+use crate::layout;
+use crate::ops::update::not_found;
+use crate::store::Inner;
+
+impl Inner {
+    /// [`TaskStore::get`](task_store::TaskStore::get).
+    pub(crate) fn get(&self, pool: &str, id: TaskId) -> Result<Task> {
+        self.load(&layout::pool_prefix(pool), id)?
+            .ok_or_else(|| not_found(pool, id))
+    }
+
+    /// [`TaskStore::query`](task_store::TaskStore::query).
+    pub(crate) fn query(&self, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
+        let mut out = Vec::new();
+        let mut skip = params.skip;
+        let limit = params.limit.unwrap_or(usize::MAX);
+        for task in self.scan_tasks(&layout::pool_prefix(pool)) {
+            if out.len() >= limit {
+                break;
+            }
+            let task = task?;
+            if !params.query.matches(&task) {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+            } else {
+                out.push(task);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`TaskStore::stat`](task_store::TaskStore::stat): for the whole pool,
+    /// counted from the claim index without decoding records.
+    pub(crate) fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
+        let prefix = layout::pool_prefix(pool);
+        let mut stat = Stat::default();
+        if matches!(query, Query::All) {
+            for status in Status::ALL {
+                let mut n = 0;
+                for entry in self
+                    .trees
+                    .claim
+                    .scan_prefix(layout::claim_prefix(&prefix, status))
+                    .keys()
+                {
+                    entry.map_err(sled_error)?;
+                    n += 1;
+                }
+                stat.add(status, n);
+            }
+            return Ok(stat);
+        }
+        for task in self.scan_tasks(&prefix) {
+            let task = task?;
+            if query.matches(&task) {
+                stat.add(task.status, 1);
+            }
+        }
+        Ok(stat)
+    }
+
+    /// [`TaskStore::pools`](task_store::TaskStore::pools).
+    pub(crate) fn pools(&self) -> Result<Vec<String>> {
+        self.trees
+            .pools
+            .iter()
+            .keys()
+            .map(|key| {
+                let key = key.map_err(sled_error)?;
+                String::from_utf8(key.to_vec())
+                    .map_err(|_| SledError::Corrupt("a pool name is not UTF-8".into()).into())
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,225 @@
+//! [`SledStore`]: opening, the URL, and the plumbing every operation uses
+//! (blocking threads, transactions, flushes, the bulk lock).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use sled::Transactional;
+use task_store::{Result, SharedClock, Task, TaskId};
+
+use crate::error::{SledError, sled_error};
+use crate::layout;
+use crate::lock::DirLock;
+use crate::record;
+use crate::tx::{self, Tx, TxResult};
+
+/// The URL schemes [`SledStore`] answers to (`sled://PATH`).
+pub const URL_SCHEMES: &[&str] = &["sled"];
+
+/// A task store in a sled database: one process, many threads.
+///
+/// Cloning is cheap and shares the database. See the crate documentation for
+/// the layout, transactions and durability.
+#[derive(Clone)]
+pub struct SledStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// The trees of the database.
+pub(crate) struct Trees {
+    pub(crate) tasks: sled::Tree,
+    pub(crate) claim: sled::Tree,
+    pub(crate) keys: sled::Tree,
+    pub(crate) expiry: sled::Tree,
+    pub(crate) pools: sled::Tree,
+}
+
+/// The shared state behind a [`SledStore`].
+pub(crate) struct Inner {
+    pub(crate) trees: Trees,
+    db: sled::Db,
+    pub(crate) clock: SharedClock,
+    /// Single-task writes and claims take it shared; operations that select
+    /// tasks by scanning (remove, reset, prioritize, drop, integrity check)
+    /// take it exclusive, so their scan and their transaction see the same
+    /// tasks. Claims among themselves are serialized by sled's transactions.
+    bulk: RwLock<()>,
+    path: PathBuf,
+    /// Declared last: released only after sled has closed its files.
+    _lock: DirLock,
+}
+
+impl SledStore {
+    /// Open (creating if needed) the database in directory `path`.
+    ///
+    /// Blocks while sled recovers the database; from async code prefer
+    /// [`SledStore::from_url`] or call this inside `spawn_blocking`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`](task_store::ErrorKind::Unavailable) if
+    /// another process (or another store of this process) has the database
+    /// open, naming the path; if the directory cannot be created or sled
+    /// cannot read it.
+    pub fn open(path: impl AsRef<Path>, clock: SharedClock) -> Result<SledStore> {
+        let path = path.as_ref().to_path_buf();
+        let lock = DirLock::acquire(&path)?;
+        let db = sled::Config::new()
+            .path(&path)
+            .open()
+            .map_err(|source| SledError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let tree = |name: &str| db.open_tree(name).map_err(sled_error);
+        let trees = Trees {
+            tasks: tree(layout::TASKS_TREE)?,
+            claim: tree(layout::CLAIM_TREE)?,
+            keys: tree(layout::KEYS_TREE)?,
+            expiry: tree(layout::EXPIRY_TREE)?,
+            pools: tree(layout::POOLS_TREE)?,
+        };
+        tracing::debug!(path = %path.display(), "opened sled store");
+        Ok(SledStore {
+            inner: Arc::new(Inner {
+                trees,
+                db,
+                clock,
+                bulk: RwLock::new(()),
+                path,
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// Open the store at a `sled://PATH` URL (`sled:///abs/dir` or
+    /// `sled://relative/dir`), on a blocking thread.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for another scheme
+    /// or an empty path; otherwise as [`SledStore::open`].
+    pub async fn from_url(url: &str, clock: SharedClock) -> Result<SledStore> {
+        let path = path_of_url(url)?;
+        tokio::task::spawn_blocking(move || SledStore::open(path, clock))
+            .await
+            .map_err(SledError::Worker)?
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Run `f` on a blocking thread (sled's calls block on disk I/O).
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(SledError::Worker)?
+    }
+}
+
+/// The directory of a `sled://PATH` URL.
+fn path_of_url(url: &str) -> Result<PathBuf> {
+    let path = url
+        .strip_prefix("sled://")
+        .ok_or_else(|| SledError::Url(format!("not a sled URL: {url} (expected sled://PATH)")))?;
+    if path.is_empty() {
+        return Err(SledError::Url(format!("the sled URL {url} names no directory")).into());
+    }
+    Ok(PathBuf::from(path))
+}
+
+impl Inner {
+    /// Shared access for single-task writes and claims.
+    pub(crate) fn shared(&self) -> RwLockReadGuard<'_, ()> {
+        // The guarded value is `()`: a panic elsewhere leaves nothing broken.
+        self.bulk.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Exclusive access for scan-then-write operations.
+    pub(crate) fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
+        self.bulk.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run `body` as one sled transaction over all trees.
+    pub(crate) fn transact<T>(&self, body: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
+        let t = &self.trees;
+        tx::finish(
+            (&t.tasks, &t.claim, &t.keys, &t.expiry, &t.pools).transaction(
+                |(tasks, claim, keys, expiry, pools)| {
+                    body(&Tx {
+                        tasks,
+                        claim,
+                        keys,
+                        expiry,
+                        pools,
+                    })
+                },
+            ),
+        )
+    }
+
+    /// Make every write so far durable (called before acknowledging a write).
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(sled_error)?;
+        Ok(())
+    }
+
+    /// The task `id` of the pool with prefix `prefix`, read outside a transaction.
+    pub(crate) fn load(&self, prefix: &[u8], id: TaskId) -> Result<Option<Task>> {
+        self.trees
+            .tasks
+            .get(layout::task_key(prefix, id))
+            .map_err(sled_error)?
+            .map(|bytes| record::decode(&bytes))
+            .transpose()
+    }
+
+    /// Every task of the pool with prefix `prefix`, in id order.
+    pub(crate) fn scan_tasks(&self, prefix: &[u8]) -> impl Iterator<Item = Result<Task>> + '_ {
+        self.trees
+            .tasks
+            .scan_prefix(prefix)
+            .map(|entry| record::decode(&entry.map_err(sled_error)?.1))
+    }
+}
+
+impl fmt::Display for SledStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sled://{}", self.inner.path.display())
+    }
+}
+
+impl fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use task_store::ErrorKind;
+
+    #[test]
+    fn url_paths() {
+        assert_eq!(
+            path_of_url("sled:///tmp/x").unwrap(),
+            PathBuf::from("/tmp/x")
+        );
+        assert_eq!(
+            path_of_url("sled://rel/db").unwrap(),
+            PathBuf::from("rel/db")
+        );
+        for bad in ["sled://", "sqlite://x", "/tmp/x"] {
+            assert_eq!(path_of_url(bad).unwrap_err().kind(), ErrorKind::Config);
+        }
+    }
+}
