@@ -1,0 +1,72 @@
+//! One process per database: a second opener fails at once with
+//! `Unavailable` naming the path, whether it is another process or this one.
+
+mod support;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use task_store::{ErrorKind, SystemClock};
+use task_store_sled::SledStore;
+
+const CHILD_ENV: &str = "TASKPOOL_SLED_LOCK_CHILD";
+
+/// The longest the parent waits for the child before declaring it hung. Far
+/// above the expected few milliseconds: it only turns a hang into a failure.
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+#[test]
+fn open_from_second_process_is_unavailable() {
+    if let Ok(dir) = std::env::var(CHILD_ENV) {
+        let started = Instant::now();
+        let err = SledStore::open(&dir, Arc::new(SystemClock)).unwrap_err();
+        println!(
+            "second process: open failed after {:?}: {err}",
+            started.elapsed()
+        );
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(err.to_string().contains(&dir), "the error names the path");
+        return;
+    }
+    let dir = support::fresh_dir("lock_second_process");
+    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let mut child = support::child_of_this_test(
+        "open_from_second_process_is_unavailable",
+        (CHILD_ENV, dir.to_str().unwrap()),
+    )
+    .stdout(Stdio::inherit())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > HANG_GUARD {
+            child.kill().unwrap();
+            panic!("the second process hung opening a locked database");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "the second process saw a wrong error");
+    drop(store);
+}
+
+#[test]
+fn open_twice_in_one_process_is_unavailable() {
+    let dir = support::fresh_dir("lock_same_process");
+    let _store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let err = SledStore::open(&dir, Arc::new(SystemClock)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.to_string().contains(dir.to_str().unwrap()));
+}
+
+#[test]
+fn open_after_close_succeeds() {
+    let dir = support::fresh_dir("lock_reopen");
+    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    drop(store);
+    SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+}

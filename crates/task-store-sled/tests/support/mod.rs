@@ -1,0 +1,30 @@
+//! Helpers shared by the integration tests: running this test binary again as
+//! a child process, and per-test directories.
+
+// Each test binary compiles this module and uses a subset of it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A command that runs only the test `name` of the current test binary, with
+/// `env` set: the test sees the variable and plays the child's part.
+pub fn child_of_this_test(name: &str, env: (&str, &str)) -> Command {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let mut cmd = Command::new(exe);
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1);
+    cmd
+}
+
+/// An empty directory `CARGO_TARGET_TMPDIR/<name>` (kept afterwards for inspection).
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("cannot empty {}: {e}", dir.display()),
+    }
+    std::fs::create_dir_all(&dir).expect("the test directory can be created");
+    dir
+}
