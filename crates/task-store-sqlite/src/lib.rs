@@ -1,1 +1,65 @@
-//! Work in progress: see the issue tracker.
+//! # task-store-sqlite: the SQLite backend of taskpool
+//!
+//! [`SqliteStore`] keeps task pools in one SQLite file (bundled SQLite, WAL
+//! mode), shared safely by many processes on one machine. It implements
+//! [`task_store::TaskStore`] with exactly the MemoryStore's semantics, checked
+//! by the shared conformance suite.
+//!
+//! ## URLs
+//!
+//! `sqlite://PATH` opens (creating if needed) a file: `sqlite://taskpool.db`
+//! is relative to the working directory, `sqlite:///var/lib/tp.db` absolute.
+//! The path is taken literally (no percent-decoding, no query string).
+//! `sqlite://:memory:` is a private in-memory database, one per store and gone
+//! with it (for tests). [`SqliteStore::open`] also takes a plain path.
+//!
+//! ## Design
+//!
+//! *Threading.* A `rusqlite::Connection` is `Send` but not `Sync`, so each
+//! store owns one connection on a dedicated thread and runs operations there
+//! one at a time; async callers await a oneshot reply and never block an
+//! executor thread. Processes (or several stores in one process) coordinate
+//! through SQLite's file locks: every multi-statement write is a
+//! `BEGIN IMMEDIATE` transaction, and a busy database is retried for the busy
+//! timeout (5 s by default, [`SqliteOptions`]) before failing with
+//! `Unavailable`.
+//!
+//! *Schema.* Versioned migrations (`PRAGMA user_version`, with
+//! `PRAGMA application_id` marking the file as a taskpool store). A `pools`
+//! table records pools from their first create until `drop_pool`; a `tasks`
+//! table has a column per indexed or updated field (times in milliseconds)
+//! and JSON text for `def`, `filter`, `res` and `errors`. A unique index on
+//! `(pool, key)` makes create race-free; `(pool, status, priority DESC, id)`
+//! serves claims, `(pool, status, lease_expires_at)` expired leases.
+//!
+//! *Statements.* Create inserts a batch in one transaction with
+//! `INSERT … ON CONFLICT (pool, key) DO NOTHING`. Claim is one
+//! `UPDATE … WHERE rowid IN (SELECT … ORDER BY priority DESC, id LIMIT n)
+//! RETURNING …` with a fresh `randomblob` token per row. Heartbeat, commit
+//! and return are single updates guarded by the lease token. Queries are
+//! compiled to SQL over `json_type`/`json_extract` with bound parameters
+//! (see the `query_sql` module for how each rule of the query language
+//! maps). All statements go through the prepared-statement cache.
+//!
+//! *Refusing bad files.* Before writing anything, opening checks that the
+//! path is a writable file in a writable directory, that the file is a
+//! SQLite database that is empty or a taskpool store, and that its schema
+//! is not newer than this build; otherwise it fails with `Config` and leaves
+//! the file as it was.
+
+mod admin;
+mod connection;
+mod create;
+mod error;
+mod lease;
+mod location;
+mod query_sql;
+mod read;
+mod row;
+mod schema;
+mod store;
+mod worker;
+
+pub use connection::{Durability, SqliteOptions};
+pub use location::{MEMORY_URL, URL_SCHEMES};
+pub use store::SqliteStore;

@@ -1,0 +1,84 @@
+//! `create`: one transaction per batch, deduplicated by the `(pool, key)`
+//! unique index (`INSERT … ON CONFLICT DO NOTHING`, never check-then-insert).
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use task_store::transition::PreparedBatch;
+use task_store::{CreateParams, Created, Status, Task, TaskId, Timestamp};
+
+use crate::error::{Result, SqliteError};
+
+const INSERT_POOL: &str =
+    "INSERT INTO pools (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING";
+
+const INSERT_TASK: &str = "INSERT INTO tasks (pool, id, key, status, priority, attempts, \
+     max_attempts, created_at, updated_at, def, filter, errors) \
+     VALUES (?1, ?2, ?3, 'waiting', ?4, 0, ?5, ?6, ?6, ?7, ?8, '[]') \
+     ON CONFLICT (pool, key) DO NOTHING";
+
+const FIND_KEY: &str = "SELECT id, status FROM tasks WHERE pool = ?1 AND key = ?2";
+
+/// Create a batch (the parameters are already validated).
+pub(crate) fn create(
+    conn: &mut Connection,
+    pool: &str,
+    params: &CreateParams,
+    now: Timestamp,
+) -> Result<Vec<Created>> {
+    let batch = PreparedBatch::new(params, now)?;
+    let existing = if params.dry_run {
+        let tx = conn.transaction()?;
+        let existing = batch
+            .tasks
+            .iter()
+            .map(|task| find_key(&tx, pool, &task.key))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        existing
+    } else {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(INSERT_POOL)?
+            .execute(params![pool, now.as_millis()])?;
+        let existing = batch
+            .tasks
+            .iter()
+            .map(|task| insert(&tx, pool, task))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        existing
+    };
+    Ok(batch.report(&existing))
+}
+
+/// Insert a task unless its key is taken; `Some` is the task holding the key.
+fn insert(tx: &Transaction<'_>, pool: &str, task: &Task) -> Result<Option<(TaskId, Status)>> {
+    let inserted = tx.prepare_cached(INSERT_TASK)?.execute(params![
+        pool,
+        task.id.to_string(),
+        task.key,
+        task.priority,
+        task.max_attempts,
+        task.created_at.as_millis(),
+        task.def.to_string(),
+        task.filter.to_string(),
+    ])?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    find_key(tx, pool, &task.key)
+}
+
+fn find_key(tx: &Transaction<'_>, pool: &str, key: &str) -> Result<Option<(TaskId, Status)>> {
+    let found: Option<(String, String)> = tx
+        .prepare_cached(FIND_KEY)?
+        .query_row(params![pool, key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    found
+        .map(|(id, status)| {
+            let corrupt = || SqliteError::Corrupt(format!("task {id} has a bad id or status"));
+            Ok((
+                id.parse().map_err(|_| corrupt())?,
+                status.parse().map_err(|_| corrupt())?,
+            ))
+        })
+        .transpose()
+}

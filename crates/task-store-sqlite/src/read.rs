@@ -1,0 +1,77 @@
+//! Reads: get, query, stat and pools. Each is one statement, so it sees one
+//! consistent snapshot.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use task_store::{Query, QueryParams, Stat, Status, Task, TaskId};
+
+use crate::error::{Result, SqliteError};
+use crate::lease::not_found;
+use crate::query_sql;
+use crate::row::{RawTask, TASK_COLUMNS, decode_all};
+
+/// One task by id.
+pub(crate) fn get(conn: &mut Connection, pool: &str, id: TaskId) -> Result<Task> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE pool = ?1 AND id = ?2");
+    conn.prepare_cached(&sql)?
+        .query_row(params![pool, id.to_string()], RawTask::read)
+        .optional()?
+        .ok_or_else(|| SqliteError::Store(not_found(pool, id)))?
+        .decode()
+}
+
+/// Matching tasks in id order, after `skip`, at most `limit`.
+pub(crate) fn query(conn: &mut Connection, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
+    let query = query_sql::compile(&params.query, 4);
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE pool = ?1 AND ({}) ORDER BY id LIMIT ?2 OFFSET ?3",
+        query.sql
+    );
+    let limit = params
+        .limit
+        .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let mut values = vec![
+        SqlValue::Text(pool.to_string()),
+        SqlValue::Integer(limit),
+        SqlValue::Integer(i64::try_from(params.skip).unwrap_or(i64::MAX)),
+    ];
+    values.extend(query.params);
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(values), RawTask::read)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    decode_all(rows)
+}
+
+/// Counts by status, as one `GROUP BY`.
+pub(crate) fn stat(conn: &mut Connection, pool: &str, query: &Query) -> Result<Stat> {
+    let query = query_sql::compile(query, 2);
+    let sql = format!(
+        "SELECT status, count(*) FROM tasks WHERE pool = ?1 AND ({}) GROUP BY status",
+        query.sql
+    );
+    let mut values = vec![SqlValue::Text(pool.to_string())];
+    values.extend(query.params);
+    let counts = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(values), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stat = Stat::default();
+    for (status, n) in counts {
+        let status: Status = status
+            .parse()
+            .map_err(|_| SqliteError::Corrupt(format!("unknown status {status:?}")))?;
+        stat.add(status, n.unsigned_abs());
+    }
+    Ok(stat)
+}
+
+/// Pool names, sorted.
+pub(crate) fn pools(conn: &mut Connection) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached("SELECT name FROM pools ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}

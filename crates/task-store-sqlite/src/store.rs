@@ -1,0 +1,224 @@
+//! [`SqliteStore`]: the [`TaskStore`] implementation.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use task_store::{
+    ClaimParams, CommitParams, CreateParams, Created, HeartbeatParams, Query, QueryParams,
+    ReplaceParams, ResetParams, Result, ReturnParams, SharedClock, Stat, Status, Task, TaskId,
+    TaskStore, Timestamp, validate_pool_name,
+};
+
+use crate::connection::SqliteOptions;
+use crate::error::SqliteError;
+use crate::location::Location;
+use crate::worker::Worker;
+use crate::{admin, create, lease, read};
+
+/// A task store in a SQLite database file (or in memory, for tests).
+///
+/// Several stores, in one process or many, may share one file: writes take
+/// SQLite's write lock (`BEGIN IMMEDIATE`) and wait for it up to the busy
+/// timeout. Within one store, operations run one at a time on the store's
+/// connection thread.
+pub struct SqliteStore {
+    worker: Worker,
+    clock: SharedClock,
+    location: Location,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the store at a `sqlite://PATH` or
+    /// `sqlite://:memory:` URL, or at a plain file path, reading time from
+    /// `clock`, with default options.
+    ///
+    /// Blocks the calling thread while the file is checked and migrated (up
+    /// to the busy timeout if another process holds the write lock); async
+    /// code may prefer [`from_url`](SqliteStore::from_url).
+    ///
+    /// # Errors
+    /// `Config` for a malformed URL, a path that is a directory, read-only or
+    /// in a read-only directory, a file that is not SQLite or belongs to
+    /// another application, or a schema newer than this build (in each case
+    /// the file is left untouched); `Unavailable` if the database stays
+    /// locked past the busy timeout.
+    pub fn open(url_or_path: &str, clock: SharedClock) -> Result<SqliteStore> {
+        SqliteStore::open_with_options(url_or_path, clock, SqliteOptions::default())
+    }
+
+    /// As [`open`](SqliteStore::open), with explicit options.
+    ///
+    /// # Errors
+    /// As [`open`](SqliteStore::open).
+    pub fn open_with_options(
+        url_or_path: &str,
+        clock: SharedClock,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore> {
+        let location = Location::from_url_or_path(url_or_path)?;
+        let (opened, answer) = std::sync::mpsc::channel();
+        let worker = Worker::start(location.clone(), options, move |r| {
+            let _ = opened.send(r);
+        })?;
+        answer.recv().map_err(|_| SqliteError::WorkerGone)??;
+        Ok(SqliteStore::new(worker, clock, location))
+    }
+
+    /// Open the store at a URL with a scheme of [`URL_SCHEMES`](crate::URL_SCHEMES)
+    /// (`sqlite://relative/path.db`, `sqlite:///absolute/path.db` or
+    /// `sqlite://:memory:`), with default options, without blocking the
+    /// caller: the file is opened on the store's connection thread.
+    ///
+    /// # Errors
+    /// `Config` for anything but those forms; otherwise as [`open`](SqliteStore::open).
+    pub async fn from_url(url: &str, clock: SharedClock) -> Result<SqliteStore> {
+        let location = Location::from_url(url)?;
+        let (opened, answer) = tokio::sync::oneshot::channel();
+        let worker = Worker::start(location.clone(), SqliteOptions::default(), move |r| {
+            let _ = opened.send(r);
+        })?;
+        answer.await.map_err(|_| SqliteError::WorkerGone)??;
+        Ok(SqliteStore::new(worker, clock, location))
+    }
+
+    fn new(worker: Worker, clock: SharedClock, location: Location) -> SqliteStore {
+        SqliteStore {
+            worker,
+            clock,
+            location,
+        }
+    }
+
+    /// Run `f` on the connection thread with the current time.
+    async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, Timestamp) -> Result<T, SqliteError> + Send + 'static,
+    {
+        let clock = self.clock.clone();
+        Ok(self.worker.run(move |conn| f(conn, clock.now())).await?)
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("url", &self.location.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for SqliteStore {
+    /// The store's URL (`sqlite://PATH` or `sqlite::memory:`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.location, f)
+    }
+}
+
+#[async_trait]
+impl TaskStore for SqliteStore {
+    async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
+        validate_pool_name(pool)?;
+        params.validate()?;
+        let pool = pool.to_string();
+        self.run(move |conn, now| create::create(conn, &pool, &params, now))
+            .await
+    }
+
+    async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
+        validate_pool_name(pool)?;
+        params.validate()?;
+        let pool = pool.to_string();
+        self.run(move |conn, now| lease::claim(conn, &pool, &params, now))
+            .await
+    }
+
+    async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
+        params.validate()?;
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        self.run(move |conn, now| {
+            lease::heartbeat(conn, &pool, params.id, &params.token, now + params.lease)
+        })
+        .await
+    }
+
+    async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
+        params.validate()?;
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        self.run(move |conn, now| lease::commit(conn, &pool, &params, now))
+            .await
+    }
+
+    async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
+        params.validate()?;
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        self.run(move |conn, now| lease::return_task(conn, &pool, &params, now))
+            .await
+    }
+
+    async fn get(&self, pool: &str, id: TaskId) -> Result<Task> {
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        self.run(move |conn, _| read::get(conn, &pool, id)).await
+    }
+
+    async fn query(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        self.run(move |conn, _| read::query(conn, &pool, &params))
+            .await
+    }
+
+    async fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        let query = query.clone();
+        self.run(move |conn, _| read::stat(conn, &pool, &query))
+            .await
+    }
+
+    async fn remove(&self, pool: &str, query: &Query) -> Result<u64> {
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        let query = query.clone();
+        self.run(move |conn, _| admin::remove(conn, &pool, &query))
+            .await
+    }
+
+    async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
+        params.validate()?;
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        self.run(move |conn, now| admin::reset_status(conn, &pool, &params, now))
+            .await
+    }
+
+    async fn prioritize(&self, pool: &str, query: &Query, priority: i64) -> Result<u64> {
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        let query = query.clone();
+        self.run(move |conn, now| admin::prioritize(conn, &pool, &query, priority, now))
+            .await
+    }
+
+    async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        self.run(move |conn, now| admin::replace(conn, &pool, &params, now))
+            .await
+    }
+
+    async fn pools(&self) -> Result<Vec<String>> {
+        self.run(|conn, _| read::pools(conn)).await
+    }
+
+    async fn drop_pool(&self, pool: &str) -> Result<bool> {
+        validate_pool_name(pool)?;
+        let pool = pool.to_string();
+        self.run(move |conn, _| admin::drop_pool(conn, &pool)).await
+    }
+}
