@@ -47,4 +47,28 @@ pub enum Command {
     /// List the pools of the store.
     #[command(after_help = "Example:\n  taskpool --store sqlite://taskpool.db list")]
     List,
+    /// Task counts by status.
+    Stat(crate::commands::stat::StatArgs),
+    /// The tasks matching a query.
+    Query(crate::commands::query::QueryArgs),
+    /// One task by id.
+    Get(crate::commands::get::GetArgs),
+    /// Put running tasks back to waiting.
+    ResetWaiting(crate::commands::reset_waiting::ResetWaitingArgs),
+    /// Force a status on the tasks matching a query.
+    ResetStatus(crate::commands::reset_status::ResetStatusArgs),
+    /// Delete the tasks matching a query.
+    Remove(crate::commands::remove::RemoveArgs),
+    /// Set the priority of a task or of the tasks matching a query.
+    Prioritize(crate::commands::prioritize::PrioritizeArgs),
+    /// Create tasks from a file of definitions (JSON, JSON lines or YAML).
+    Create(crate::commands::create::CreateArgs),
+    /// Running tasks whose lease expired; --requeue puts them back.
+    Lost(crate::commands::lost::LostArgs),
+    /// Delete done or failed tasks older than a duration.
+    Prune(crate::commands::prune::PruneArgs),
+    /// Delete a pool and all its tasks.
+    DropPool(crate::commands::drop_pool::DropPoolArgs),
+    /// Print a shell completion script.
+    Completions(crate::commands::completions::CompletionsArgs),
 }

@@ -5,7 +5,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod context;
 pub mod exit;
+pub mod output;
 
 use std::process::ExitCode;
 

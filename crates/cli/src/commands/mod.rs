@@ -1,6 +1,19 @@
 //! One module per command; [`run`] dispatches.
 
+pub mod completions;
+pub mod create;
+pub mod drop_pool;
+pub mod get;
 mod list;
+pub mod lost;
+pub mod prioritize;
+pub mod prune;
+pub mod query;
+pub mod remove;
+pub mod reset_status;
+pub mod reset_waiting;
+pub mod stat;
+mod task_file;
 
 use crate::cli::{Cli, Command};
 
@@ -11,5 +24,17 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::List => list::run(&cli.global),
+        Command::Stat(args) => stat::run(&cli.global, &args),
+        Command::Query(args) => query::run(&cli.global, &args),
+        Command::Get(args) => get::run(&cli.global, &args),
+        Command::ResetWaiting(args) => reset_waiting::run(&cli.global, &args),
+        Command::ResetStatus(args) => reset_status::run(&cli.global, &args),
+        Command::Remove(args) => remove::run(&cli.global, &args),
+        Command::Prioritize(args) => prioritize::run(&cli.global, &args),
+        Command::Create(args) => create::run(&cli.global, &args),
+        Command::Lost(args) => lost::run(&cli.global, &args),
+        Command::Prune(args) => prune::run(&cli.global, &args),
+        Command::DropPool(args) => drop_pool::run(&cli.global, &args),
+        Command::Completions(args) => completions::run(&args),
     }
 }
