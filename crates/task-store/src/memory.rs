@@ -194,6 +194,7 @@ impl TaskStore for MemoryStore {
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
+        validate_pool_name(pool)?;
         params.validate()?;
         self.with_task(pool, params.id, |task, now| {
             transition::check_lease(task, &params.token)?;
@@ -202,6 +203,7 @@ impl TaskStore for MemoryStore {
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
+        validate_pool_name(pool)?;
         params.validate()?;
         self.with_task(pool, params.id, |task, now| {
             transition::check_lease(task, &params.token)?;
@@ -211,6 +213,7 @@ impl TaskStore for MemoryStore {
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
+        validate_pool_name(pool)?;
         params.validate()?;
         self.with_task(pool, params.id, |task, now| {
             transition::check_lease(task, &params.token)?;
@@ -274,6 +277,7 @@ impl TaskStore for MemoryStore {
     }
 
     async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
+        validate_pool_name(pool)?;
         params.validate()?;
         self.update_matching(pool, &params.query, |task, now| {
             transition::reset_status(task, params.status, now)
