@@ -69,14 +69,58 @@ fn equals(value: Option<&Value>, s: &Scalar) -> bool {
 /// kinds differ (or the value is missing), so no ordering operator matches.
 fn compare(value: Option<&Value>, s: &Scalar) -> Option<Ordering> {
     match (value?, s) {
-        (Value::Number(n), Scalar::Int(b)) => match n.as_i64() {
-            Some(a) => Some(a.cmp(b)),
-            None => n.as_f64()?.partial_cmp(&(*b as f64)),
+        (Value::Number(n), Scalar::Int(b)) => match number(n)? {
+            Number::Int(a) => Some(a.cmp(&i128::from(*b))),
+            Number::Float(a) => int_float(i128::from(*b), a).map(Ordering::reverse),
         },
-        (Value::Number(n), Scalar::Float(b)) => n.as_f64()?.partial_cmp(b),
+        (Value::Number(n), Scalar::Float(b)) => match number(n)? {
+            Number::Int(a) => int_float(a, *b),
+            Number::Float(a) => a.partial_cmp(b),
+        },
         (Value::String(a), Scalar::String(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
         _ => None,
     }
+}
+
+/// A JSON number as stored: an integer (any `i64` or `u64`) or a float.
+enum Number {
+    Int(i128),
+    Float(f64),
+}
+
+fn number(n: &serde_json::Number) -> Option<Number> {
+    if let Some(i) = n.as_i64() {
+        Some(Number::Int(i.into()))
+    } else if let Some(u) = n.as_u64() {
+        Some(Number::Int(u.into()))
+    } else {
+        n.as_f64().map(Number::Float)
+    }
+}
+
+/// Compare an integer with a float exactly, as MongoDB and SQLite do (never
+/// rounding the integer to a float: 2^53 + 1 > 2^53 as a float).
+fn int_float(i: i128, f: f64) -> Option<Ordering> {
+    // Every stored integer lies within ±2^64, so floats beyond ±2^100 are
+    // decided by their sign alone, and smaller ones truncate exactly to i128.
+    const BOUND: f64 = 1_267_650_600_228_229_401_496_703_205_376.0; // 2^100
+    if f.is_nan() {
+        return None;
+    }
+    if f >= BOUND {
+        return Some(Ordering::Less);
+    }
+    if f <= -BOUND {
+        return Some(Ordering::Greater);
+    }
+    let whole = f.trunc();
+    Some(i.cmp(&(whole as i128)).then(if f > whole {
+        Ordering::Less
+    } else if f < whole {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }))
 }
 
 #[cfg(test)]
@@ -136,6 +180,37 @@ mod tests {
         assert!(!m(json!({"filter.a": {"$gt": 5}}), json!({"a": "abc"})));
         assert!(m(json!({"filter.a": {"$gt": "ab"}}), json!({"a": "abc"})));
         assert!(m(json!({"filter.a": {"$ne": 1}}), json!({})));
+    }
+
+    #[test]
+    fn integers_compare_exactly_with_floats() {
+        let p53 = 1_i64 << 53;
+        assert!(!m(json!({"filter.a": p53 + 1}), json!({"a": p53 as f64})));
+        assert!(m(json!({"filter.a": p53}), json!({"a": p53 as f64})));
+        assert!(m(
+            json!({"filter.a": {"$gt": p53 as f64}}),
+            json!({"a": p53 + 1})
+        ));
+        assert!(!m(
+            json!({"filter.a": 9.223_372_036_854_776e18}),
+            json!({"a": i64::MAX})
+        ));
+        assert!(m(
+            json!({"filter.a": {"$lt": 9.223_372_036_854_776e18}}),
+            json!({"a": i64::MAX})
+        ));
+        assert!(m(
+            json!({"filter.a": {"$gt": i64::MAX}}),
+            json!({"a": u64::MAX})
+        ));
+        assert!(m(json!({"filter.a": {"$lt": 1.5}}), json!({"a": 1})));
+        assert!(m(json!({"filter.a": {"$gt": -1.5}}), json!({"a": -1})));
+        assert!(m(json!({"filter.a": {"$lt": -0.5}}), json!({"a": -1})));
+        assert!(m(json!({"filter.a": 0}), json!({"a": -0.0})));
+        assert!(m(
+            json!({"filter.a": {"$lt": 1e300}}),
+            json!({"a": u64::MAX})
+        ));
     }
 
     #[test]

@@ -42,7 +42,10 @@
 //!
 //! # Kinds and comparisons
 //!
-//! - Numbers compare numerically whatever their spelling: `1 == 1.0`.
+//! - Numbers compare numerically whatever their spelling: `1 == 1.0`. An
+//!   integer and a float compare exactly, never by rounding the integer to a
+//!   float (`2^53 + 1` is greater than the float `2^53`, `i64::MAX` is less
+//!   than the float `2^63`), as in MongoDB and SQLite.
 //! - Booleans are not numbers: `{f: true}` never matches `1`. Booleans and
 //!   `null` take no ordering operators.
 //! - Strings compare by bytes of their UTF-8 encoding (code point order).
