@@ -1,28 +1,60 @@
 //! The conformance suite: the behaviour every [`TaskStore`] must show.
 //!
-//! Each case is a plain `pub async fn(&Ctx)`; the [`conformance_tests!`](crate::conformance_tests)
-//! macro expands them into one `#[tokio::test]` per case in the calling test
-//! module, each on a fresh store from the backend's factory:
+//! It has three parts, all run by [`conformance_tests!`](crate::conformance_tests):
+//!
+//! - the named [`cases`]: one `pub async fn case(ctx: &Ctx)` per `# Behavior`
+//!   bullet of [`TaskStore`] and per rule of the [query language](crate::query),
+//!   split into one file per area (create, claim, lease, query, translation,
+//!   admin, errors, concurrency);
+//! - a model-based property test ([`model`]): random operation sequences
+//!   applied to the backend and to a [`MemoryStore`](crate::MemoryStore) on its
+//!   own clock, every observable result compared;
+//! - concurrency cases (listed in [`CONCURRENCY_CASES`]).
+//!
+//! # Using it from a backend
 //!
 //! ```ignore
-//! task_store::conformance_tests!(|clock, _case| async move {
+//! task_store::conformance_tests!(|clock: task_store::SharedClock, case: &'static str| async move {
 //!     Some(std::sync::Arc::new(task_store::MemoryStore::with_clock(clock))
 //!         as std::sync::Arc<dyn task_store::TaskStore>)
 //! });
 //! ```
 //!
-//! The factory gets the case name and returns `None` to skip it (after
-//! printing why): for a backend whose server is not configured, or a case a
-//! test server cannot honour.
+//! The macro expands, in the calling module, one `#[test]` per named case and
+//! one `#[test]` for the property test ([`MODEL_CASE`]). Each test builds its
+//! own multi-thread tokio runtime ([`runtime`]), so the calling crate needs no
+//! tokio macros.
+//!
+//! # The factory
+//!
+//! `|clock: SharedClock, case: &'static str| async move { Option<Arc<dyn TaskStore>> }`
+//!
+//! - It is called once per test with the test's name and a clock the test
+//!   controls. It must return a fresh, isolated store (its own temporary file,
+//!   database or schema) that reads time only from `clock`.
+//! - Returning `None` skips that test: print why first (for example "set
+//!   TASKPOOL_MONGO_URL to run"). A backend whose test server cannot honour
+//!   single-document atomicity under concurrency (FerretDB) skips exactly the
+//!   names in [`CONCURRENCY_CASES`].
+//! - The property test calls the factory once (with [`MODEL_CASE`]) and runs
+//!   every sequence in that one store, each sequence in a fresh pool.
+//!
+//! # Environment
+//!
+//! `TASKPOOL_PROPTEST_CASES` sets the number of property-test sequences
+//! (default [`DEFAULT_MODEL_SEQUENCES`]).
 
 pub mod cases;
+mod ctx;
+mod list;
+pub mod model;
 pub mod records;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::TaskStore;
-use crate::time::{ManualClock, SharedClock, Timestamp};
+pub use ctx::{Ctx, claim_params, query, token};
+
+use crate::time::Timestamp;
 
 /// The start time of every case's clock (2026-01-01T00:00:00Z).
 pub const START: Timestamp = Timestamp::from_millis(1_767_225_600_000);
@@ -30,55 +62,93 @@ pub const START: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 /// The default lease used by cases.
 pub const LEASE: Duration = Duration::from_secs(30);
 
-/// What a case gets: a fresh store, the clock it reads, and a pool name.
-pub struct Ctx {
-    /// The store under test.
-    pub store: Arc<dyn TaskStore>,
-    /// The store's clock; cases move it to expire leases.
-    pub clock: ManualClock,
-    /// A pool name unique to this case.
-    pub pool: String,
-}
+/// The name of the property test, as passed to the factory.
+pub const MODEL_CASE: &str = "random_sequences_match_memory_store";
 
-impl Ctx {
-    /// Build a context from a factory; `None` if the factory skips.
-    pub async fn new<F, Fut>(factory: F, case: &'static str) -> Option<Ctx>
-    where
-        F: FnOnce(SharedClock, &'static str) -> Fut,
-        Fut: std::future::Future<Output = Option<Arc<dyn TaskStore>>>,
-    {
-        let clock = ManualClock::new(START);
-        let store = factory(Arc::new(clock.clone()), case).await?;
-        Some(Ctx {
-            store,
-            clock,
-            pool: format!("conf_{case}"),
-        })
-    }
-}
+/// Property-test sequences per run unless `TASKPOOL_PROPTEST_CASES` says otherwise.
+pub const DEFAULT_MODEL_SEQUENCES: u32 = 1_000;
 
-/// Expand every conformance case into a `#[tokio::test]` of the calling module.
+/// Every named case, in the order the macro expands them.
+pub const CASES: &[&str] = crate::__conformance_case_list!(__conformance_case_names!());
+
+/// The cases that need single-document atomicity under concurrent writers
+/// (an atomic claim, and fenced heartbeat/commit racing a claim). A backend
+/// whose test server does not provide it (FerretDB's non-atomic
+/// `findAndModify`) skips exactly these by returning `None` from its factory.
+pub const CONCURRENCY_CASES: &[&str] = &[
+    "claim_hands_each_task_out_once_under_concurrency",
+    "heartbeat_races_reclaim_one_wins",
+    "commit_races_reclaim_one_wins",
+];
+
+/// A multi-thread tokio runtime (4 workers) for one test.
 ///
-/// `$factory` is a closure `|clock: SharedClock, case: &'static str| async { Option<Arc<dyn TaskStore>> }`
-/// that opens a fresh, isolated store on that clock (or returns `None` to skip the case).
+/// # Panics
+/// If the runtime cannot be built (no threads left): the test cannot run.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("build a tokio runtime for a conformance test")
+}
+
+/// Expand the whole conformance suite into `#[test]`s of the calling module.
+///
+/// `$factory` is a closure `|clock: SharedClock, case: &'static str| async move { Option<Arc<dyn TaskStore>> }`
+/// that opens a fresh, isolated store on that clock, or returns `None` to
+/// skip the case (see the [module docs](crate::conformance)).
 #[macro_export]
 macro_rules! conformance_tests {
     ($factory:expr) => {
-        $crate::conformance_tests!(@cases $factory;
-            create_reports_new_and_existing,
-            claim_respects_priority,
-            claim_reclaims_expired_lease,
-            commit_with_stale_lease_fails,
-        );
+        $crate::__conformance_case_list!(conformance_tests!(@cases $factory;));
+
+        #[test]
+        fn random_sequences_match_memory_store() {
+            $crate::conformance::model::run($factory);
+        }
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $case() {
-                if let Some(ctx) = $crate::conformance::Ctx::new($factory, stringify!($case)).await {
-                    $crate::conformance::cases::$case(&ctx).await;
-                }
+            #[test]
+            fn $case() {
+                $crate::conformance::runtime().block_on(async {
+                    if let Some(ctx) = $crate::conformance::Ctx::new($factory, stringify!($case)).await {
+                        $crate::conformance::cases::$case(&ctx).await;
+                    }
+                });
             }
         )*
     };
+}
+
+/// Turn the case list into `&[&str]` (used for [`CASES`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_case_names {
+    ($($case:ident),* $(,)?) => {
+        &[$(stringify!($case)),*]
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::validate_pool_name;
+
+    #[test]
+    fn concurrency_cases_are_cases() {
+        for name in CONCURRENCY_CASES {
+            assert!(CASES.contains(name), "{name} is not a conformance case");
+        }
+    }
+
+    #[test]
+    fn case_names_make_valid_unique_pools() {
+        let mut seen = std::collections::HashSet::new();
+        for name in CASES {
+            validate_pool_name(&Ctx::pool_for(name)).unwrap();
+            assert!(seen.insert(name), "{name} is listed twice");
+        }
+    }
 }

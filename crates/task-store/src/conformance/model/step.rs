@@ -1,0 +1,334 @@
+//! The operations of the property test and how proptest generates them.
+//!
+//! Tasks, leases and definitions are referred to by small indexes (resolved
+//! modulo what exists when the step runs), so sequences shrink well and print
+//! readably.
+
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+use proptest::sample::select;
+use serde_json::{Map, Value, json};
+
+use crate::task::Status;
+
+/// How many distinct definitions sequences draw from (few, so keys repeat).
+pub const DEFS: usize = 10;
+
+/// Definition `i` of the universe: varied kinds so queries have work to do.
+pub fn def(i: usize) -> Value {
+    let mut m = Map::new();
+    m.insert("n".into(), json!(i));
+    m.insert("model".into(), json!(["LGB", "MLP", "Linear"][i % 3]));
+    m.insert("flag".into(), json!(i.is_multiple_of(2)));
+    let w = [json!(1), json!(1.5), json!(2.0), json!("2")];
+    m.insert("w".into(), w[i % 4].clone());
+    let cfg = if i % 3 == 2 {
+        json!([i])
+    } else {
+        json!({"depth": i % 4})
+    };
+    m.insert("cfg".into(), cfg);
+    if i.is_multiple_of(5) {
+        m.insert("opt".into(), Value::Null);
+    }
+    Value::Object(m)
+}
+
+/// Queries the steps use; the first [`CLAIM_QUERIES`] do not mention `status`.
+pub fn queries() -> Vec<Value> {
+    vec![
+        json!({"filter.model": "LGB"}),
+        json!({"filter.n": {"$gte": 5}}),
+        json!({"filter.flag": true}),
+        json!({"filter.opt": null}),
+        json!({"filter.cfg.depth": {"$lt": 2}}),
+        json!({"priority": {"$gt": 0}}),
+        json!({"attempts": {"$gte": 1}}),
+        json!({"$or": [{"filter.model": "MLP"}, {"priority": {"$lt": 0}}]}),
+        json!({"filter.w": {"$in": [2, "2"]}}),
+        json!({"filter.w": {"$gt": 1}}),
+        json!({"status": "waiting"}),
+        json!({"status": {"$in": ["running", "part_done"]}}),
+        json!({"status": {"$ne": "done"}}),
+        json!({"status": "failed", "filter.flag": false}),
+    ]
+}
+
+/// How many of [`queries`] a claim may use.
+pub const CLAIM_QUERIES: usize = 10;
+const ALL_QUERIES: usize = 14;
+
+/// Which tasks an operation addresses.
+#[derive(Debug, Clone)]
+pub enum Sel {
+    /// `{}`.
+    All,
+    /// One of [`queries`].
+    Json(usize),
+    /// The task of a handle, by `_id`.
+    Id(usize),
+    /// Tasks created after the task of a handle (`_id` `$gt`).
+    After(usize),
+}
+
+/// One step of a sequence. Task and lease fields are indexes into what the
+/// sequence created and claimed so far.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Create definitions (indexes into the universe), maybe with one task's own priority.
+    Create {
+        /// Definition indexes (repeats allowed).
+        defs: Vec<usize>,
+        /// Batch priority.
+        priority: i64,
+        /// Batch attempt limit (0 is invalid).
+        max_attempts: u32,
+        /// Report only.
+        dry_run: bool,
+        /// `(position, priority)` of a task that sets its own priority.
+        own_priority: Option<(usize, i64)>,
+    },
+    /// Claim up to `n`.
+    Claim {
+        /// The status to claim from (done is invalid).
+        from: Status,
+        /// How many.
+        n: usize,
+        /// Owner index.
+        owner: usize,
+        /// Lease length in ms.
+        lease_ms: u64,
+        /// Which tasks (never a status query).
+        sel: Sel,
+    },
+    /// Heartbeat an issued lease (or a forged token for its task).
+    Heartbeat {
+        /// Issued lease index.
+        lease: usize,
+        /// Use a token that was never issued.
+        forged: bool,
+        /// New lease length in ms.
+        lease_ms: u64,
+    },
+    /// Commit an issued lease.
+    Commit {
+        /// Issued lease index.
+        lease: usize,
+        /// Use a token that was never issued.
+        forged: bool,
+        /// Target status (failed is invalid).
+        status: Status,
+        /// Result value.
+        result: u8,
+    },
+    /// Return an issued lease.
+    Return {
+        /// Issued lease index.
+        lease: usize,
+        /// Use a token that was never issued.
+        forged: bool,
+        /// Error message number, if any.
+        error: Option<u8>,
+        /// Target status (done is invalid).
+        status: Option<Status>,
+    },
+    /// Set priorities.
+    Prioritize {
+        /// Which tasks.
+        sel: Sel,
+        /// The priority.
+        priority: i64,
+    },
+    /// Force a status (running is invalid).
+    Reset {
+        /// Which tasks.
+        sel: Sel,
+        /// The status.
+        status: Status,
+    },
+    /// Delete tasks.
+    Remove {
+        /// Which tasks.
+        sel: Sel,
+    },
+    /// Give a task a definition of the universe.
+    Replace {
+        /// Task handle.
+        task: usize,
+        /// Definition index.
+        def: usize,
+    },
+    /// Move both clocks.
+    Advance {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Read one task.
+    Get {
+        /// Task handle.
+        task: usize,
+    },
+    /// Read a page of tasks.
+    Query {
+        /// Which tasks.
+        sel: Sel,
+        /// Skip.
+        skip: usize,
+        /// Limit.
+        limit: Option<usize>,
+    },
+    /// Count tasks.
+    Stat {
+        /// Which tasks.
+        sel: Sel,
+    },
+}
+
+const PRIORITIES: &[i64] = &[-1, 0, 0, 1, 5];
+const LEASES_MS: &[u64] = &[1, 1_000, 30_000];
+const ADVANCES_MS: &[u64] = &[1, 500, 1_000, 30_000, 60_000];
+
+fn sel(json_queries: usize) -> impl Strategy<Value = Sel> {
+    prop_oneof![
+        2 => Just(Sel::All),
+        4 => (0..json_queries).prop_map(Sel::Json),
+        2 => (0..16usize).prop_map(Sel::Id),
+        1 => (0..16usize).prop_map(Sel::After),
+    ]
+}
+
+fn create() -> impl Strategy<Value = Step> {
+    (
+        vec(0..DEFS, 0..5),
+        select(PRIORITIES),
+        prop_oneof![20 => 1..4u32, 1 => Just(0u32)],
+        prop::bool::weighted(0.1),
+        option::weighted(0.2, (0..5usize, select(PRIORITIES))),
+    )
+        .prop_map(
+            |(defs, priority, max_attempts, dry_run, own_priority)| Step::Create {
+                defs,
+                priority,
+                max_attempts,
+                dry_run,
+                own_priority,
+            },
+        )
+}
+
+fn claim() -> impl Strategy<Value = Step> {
+    let from = prop_oneof![
+        12 => Just(Status::Waiting),
+        6 => Just(Status::PartDone),
+        1 => Just(Status::Done),
+    ];
+    (
+        from,
+        0..4usize,
+        0..3usize,
+        select(LEASES_MS),
+        sel(CLAIM_QUERIES),
+    )
+        .prop_map(|(from, n, owner, lease_ms, sel)| Step::Claim {
+            from,
+            n,
+            owner,
+            lease_ms,
+            sel,
+        })
+}
+
+fn lease_steps() -> impl Strategy<Value = Step> {
+    let forged = prop::bool::weighted(0.1);
+    let commit_to = prop_oneof![
+        6 => Just(Status::Done),
+        3 => Just(Status::PartDone),
+        2 => Just(Status::Waiting),
+        1 => Just(Status::Failed),
+    ];
+    let return_to = prop_oneof![
+        6 => Just(None),
+        2 => Just(Some(Status::Waiting)),
+        2 => Just(Some(Status::PartDone)),
+        2 => Just(Some(Status::Failed)),
+        1 => Just(Some(Status::Done)),
+    ];
+    prop_oneof![
+        2 => (0..16usize, forged, select(LEASES_MS)).prop_map(|(lease, forged, lease_ms)| {
+            Step::Heartbeat { lease, forged, lease_ms }
+        }),
+        3 => (0..16usize, forged, commit_to, any::<u8>()).prop_map(
+            |(lease, forged, status, result)| Step::Commit { lease, forged, status, result }
+        ),
+        2 => (0..16usize, forged, option::weighted(0.7, any::<u8>()), return_to).prop_map(
+            |(lease, forged, error, status)| Step::Return { lease, forged, error, status }
+        ),
+    ]
+}
+
+fn admin_steps() -> impl Strategy<Value = Step> {
+    let status = prop_oneof![
+        3 => Just(Status::Waiting),
+        2 => Just(Status::PartDone),
+        2 => Just(Status::Done),
+        2 => Just(Status::Failed),
+        1 => Just(Status::Running),
+    ];
+    prop_oneof![
+        (sel(ALL_QUERIES), select(PRIORITIES))
+            .prop_map(|(sel, priority)| Step::Prioritize { sel, priority }),
+        (sel(ALL_QUERIES), status).prop_map(|(sel, status)| Step::Reset { sel, status }),
+        sel(ALL_QUERIES).prop_map(|sel| Step::Remove { sel }),
+        (0..16usize, 0..DEFS).prop_map(|(task, def)| Step::Replace { task, def }),
+    ]
+}
+
+fn read_steps() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0..16usize).prop_map(|task| Step::Get { task }),
+        (sel(ALL_QUERIES), 0..3usize, option::of(0..4usize))
+            .prop_map(|(sel, skip, limit)| Step::Query { sel, skip, limit }),
+        sel(ALL_QUERIES).prop_map(|sel| Step::Stat { sel }),
+    ]
+}
+
+/// One random step.
+pub fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => create(),
+        4 => claim(),
+        7 => lease_steps(),
+        2 => select(ADVANCES_MS).prop_map(|ms| Step::Advance { ms }),
+        4 => admin_steps(),
+        3 => read_steps(),
+    ]
+}
+
+/// A random sequence of steps.
+pub fn sequence() -> impl Strategy<Value = Vec<Step>> {
+    vec(step(), 1..40)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::Query;
+
+    #[test]
+    fn queries_parse_and_only_the_tail_mentions_status() {
+        let qs = queries();
+        assert_eq!(qs.len(), ALL_QUERIES);
+        for (i, q) in qs.iter().enumerate() {
+            let parsed = Query::parse(q).unwrap();
+            assert_eq!(parsed.mentions_status(), i >= CLAIM_QUERIES, "{q}");
+        }
+    }
+
+    #[test]
+    fn universe_keys_are_distinct() {
+        let keys: std::collections::HashSet<_> =
+            (0..DEFS).map(|i| crate::content_key(&def(i))).collect();
+        assert_eq!(keys.len(), DEFS);
+    }
+}
