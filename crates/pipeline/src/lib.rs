@@ -6,7 +6,13 @@
 //!
 //! - [`data`], [`model`], [`metrics`]: the main job's market data (CSV loader
 //!   and an embedded synthetic dataset), features, ridge model and IC metrics.
+//! - [`calendar`], [`time_adjust`], [`generate`]: trading calendars, Qlib's
+//!   `TimeAdjuster` arithmetic, and task generators (`RollingGen`,
+//!   `MultiHorizonGen`, parameter sweeps, `task_generator`).
 
+pub mod calendar;
 pub mod data;
+pub mod generate;
 pub mod metrics;
 pub mod model;
+pub mod time_adjust;
