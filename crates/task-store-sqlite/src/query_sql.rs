@@ -12,10 +12,13 @@
 //!   and `"5"` is not 5;
 //! - `null` matches a missing field; arrays and objects equal no scalar;
 //! - strings compare under SQLite's BINARY collation (UTF-8 bytes);
-//! - numbers compare as the oracle does: an integer operand against a stored
-//!   integer compares exactly, otherwise both sides are compared as `f64`
-//!   (`json_extract` yields a REAL for integers beyond `i64`, as `serde_json`
-//!   stores them as `u64`/`f64`).
+//! - numbers compare exactly across integers and floats, as SQLite itself
+//!   compares INTEGER with REAL. The one gap is a stored integer beyond
+//!   `i64` (a `u64`), which `json_extract` rounds to a REAL: against an
+//!   integer operand the rounding cannot change the answer, and against a
+//!   float operand it can only when the two are equal as REALs, in which
+//!   case the integer's JSON text (`filter -> PATH`) is compared with the
+//!   float's exact digits.
 
 use rusqlite::types::Value as SqlValue;
 use task_store::query::{Field, Op, Query, Scalar};
@@ -150,20 +153,24 @@ impl Compiler {
             Scalar::String(text) => {
                 format!("{value} {op} {}", self.bind(SqlValue::Text(text.clone())))
             }
+            Scalar::Int(i) => format!("{value} {op} {}", self.bind(SqlValue::Integer(*i))),
             Scalar::Float(f) => {
-                format!(
-                    "CAST({value} AS REAL) {op} {}",
-                    self.bind(SqlValue::Real(*f))
-                )
-            }
-            Scalar::Int(i) => {
-                let exact = format!("{value} {op} {}", self.bind(SqlValue::Integer(*i)));
-                match subject {
-                    Subject::Column { .. } => exact,
-                    Subject::Json { .. } => format!(
-                        "CASE typeof({value}) WHEN 'integer' THEN {exact} ELSE {value} {op} {} END",
-                        self.bind(SqlValue::Real(*i as f64))
-                    ),
+                let operand = self.bind(SqlValue::Real(*f));
+                let native = format!("{value} {op} {operand}");
+                match (&mut *subject, big_integer_text(*f)) {
+                    (Subject::Json { segments, param }, Some(digits)) => {
+                        let path = self.path(segments, param);
+                        let digits = self.bind(SqlValue::Text(digits));
+                        let text = format!("(filter -> {path})");
+                        format!(
+                            "CASE WHEN typeof({value}) = 'real' \
+                             AND json_type(filter, {path}) = 'integer' AND {value} = {operand} \
+                             THEN CASE WHEN length({text}) = length({digits}) \
+                             THEN {text} {op} {digits} ELSE length({text}) {op} length({digits}) END \
+                             ELSE {native} END"
+                        )
+                    }
+                    _ => native,
                 }
             }
             Scalar::Null | Scalar::Bool(_) => return FALSE.into(),
@@ -224,6 +231,14 @@ impl Compiler {
             }
         }
     }
+}
+
+/// The decimal digits of `f` if it is an integer in `[2^63, 2^64]`: the only
+/// floats that can equal the rounded REAL of a stored integer beyond `i64`.
+fn big_integer_text(f: f64) -> Option<String> {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+    ((TWO_63..=TWO_64).contains(&f) && f.fract() == 0.0).then(|| format!("{}", f as u128))
 }
 
 /// The SQLite JSON path of `filter.<segments>`: every segment is a quoted

@@ -135,8 +135,8 @@ impl TaskStore for SqliteStore {
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
-        params.validate()?;
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.run(move |conn, now| {
             lease::heartbeat(conn, &pool, params.id, &params.token, now + params.lease)
@@ -145,16 +145,16 @@ impl TaskStore for SqliteStore {
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
-        params.validate()?;
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.run(move |conn, now| lease::commit(conn, &pool, &params, now))
             .await
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        params.validate()?;
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.run(move |conn, now| lease::return_task(conn, &pool, &params, now))
             .await
@@ -190,8 +190,8 @@ impl TaskStore for SqliteStore {
     }
 
     async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
-        params.validate()?;
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.run(move |conn, now| admin::reset_status(conn, &pool, &params, now))
             .await

@@ -184,6 +184,11 @@ fn compile_numbers_compare_across_int_and_real() {
         json!({"a": 9_007_199_254_740_993_i64}),
         json!({"a": -0.0}),
         json!({"a": 1e300}),
+        json!({"a": 1_u64 << 63}),
+        json!({"a": (1_u64 << 63) + 1}),
+        json!({"a": (1_u64 << 63) + 2048}),
+        json!({"a": u64::MAX - 2048}),
+        json!({"a": (1_u64 << 53) as f64}),
     ]);
     for query in [
         json!({"filter.a": 1}),
@@ -196,6 +201,15 @@ fn compile_numbers_compare_across_int_and_real() {
         json!({"filter.a": u64::MAX}),
         json!({"filter.a": 0}),
         json!({"filter.a": {"$lte": -1e308}}),
+        json!({"filter.a": 9_223_372_036_854_775_808.0}),
+        json!({"filter.a": {"$gt": 9_223_372_036_854_775_808.0}}),
+        json!({"filter.a": {"$lte": 9_223_372_036_854_777_856.0}}),
+        json!({"filter.a": 18_446_744_073_709_551_616.0}),
+        json!({"filter.a": {"$lt": 18_446_744_073_709_551_616.0}}),
+        json!({"filter.a": {"$gte": 18_446_744_073_709_549_568.0}}),
+        json!({"filter.a": {"$gt": i64::MAX}}),
+        json!({"filter.a": (1_i64 << 53) + 1}),
+        json!({"filter.a": {"$lt": (1_i64 << 53) + 1}}),
     ] {
         assert_agrees(&tasks, &q(query));
     }
@@ -269,8 +283,25 @@ fn key() -> impl Strategy<Value = String> {
     prop::sample::select(KEYS).prop_map(str::to_string)
 }
 
+/// Numbers around the edges of exact `f64` integers, `i64` and `u64`.
+const EDGES: &[f64] = &[
+    9_007_199_254_740_992.0,
+    9_223_372_036_854_775_808.0,
+    9_223_372_036_854_777_856.0,
+    18_446_744_073_709_549_568.0,
+    18_446_744_073_709_551_616.0,
+];
+
 fn number() -> impl Strategy<Value = Value> {
+    let edge = prop::sample::select(EDGES);
     prop_oneof![
+        edge.clone().prop_map(Value::from),
+        (edge.clone(), -3i64..4).prop_map(|(e, d)| Value::from(
+            (e as i128 + i128::from(d)).clamp(0, i128::from(u64::MAX)) as u64
+        )),
+        (edge, -3i64..4).prop_map(|(e, d)| Value::from(
+            (e as i128 + i128::from(d)).min(i128::from(i64::MAX)) as i64
+        )),
         (-3i64..4).prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
