@@ -9,6 +9,8 @@
 //! - [`calendar`], [`time_adjust`], [`generate`]: trading calendars, Qlib's
 //!   `TimeAdjuster` arithmetic, and task generators (`RollingGen`,
 //!   `MultiHorizonGen`, parameter sweeps, `task_generator`).
+//! - [`worker`]: the claim → run → heartbeat → commit loop (closures or
+//!   external commands) and `wait`; [`trainer`]: Qlib's `Trainer` family.
 
 pub mod calendar;
 pub mod data;
@@ -16,3 +18,5 @@ pub mod generate;
 pub mod metrics;
 pub mod model;
 pub mod time_adjust;
+pub mod trainer;
+pub mod worker;

@@ -1,0 +1,227 @@
+//! One claimed task: run the function, heartbeat the lease, then commit or
+//! give the task back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use task_store::{
+    CommitParams, Error, ErrorKind, HeartbeatParams, ReturnParams, Status, Task, TaskId, TaskStore,
+};
+
+use super::input::{Phase, TaskError, TaskInput};
+use super::report::Outcome;
+use super::shutdown::Shutdown;
+use super::task_fn::{TaskFn, run_caught};
+
+/// How often a commit is tried when the store is unavailable.
+const COMMIT_TRIES: u32 = 3;
+
+/// What every attempt of one worker shares.
+pub(crate) struct AttemptContext {
+    pub store: Arc<dyn TaskStore>,
+    pub pool: String,
+    pub worker: String,
+    pub phase: Phase,
+    pub after_status: Status,
+    pub lease: Duration,
+    pub heartbeat_every: Duration,
+    pub task_fn: Arc<dyn TaskFn>,
+    /// The caller's shutdown switch (forwarded to task functions).
+    pub shutdown: Shutdown,
+    /// Pulled by the worker when the grace period is over: hand tasks back now.
+    pub hand_back: Shutdown,
+}
+
+/// The lease held on one task.
+struct Held {
+    id: TaskId,
+    token: String,
+}
+
+/// Run one claimed task to its end. Returns how it ended and, if the worker
+/// cannot go on (a command that cannot start…), the error that stops it.
+pub(crate) async fn run_attempt(ctx: Arc<AttemptContext>, task: Task) -> (Outcome, Option<Error>) {
+    let Some(lease) = task.lease.as_ref() else {
+        tracing::error!(task = %task.id, "claimed task has no lease; leaving it to expire");
+        return (Outcome::StoreError, None);
+    };
+    let held = Held {
+        id: task.id,
+        token: lease.token.clone(),
+    };
+    let payload = match ctx.phase {
+        Phase::First => task.def.clone(),
+        Phase::Second => match &task.res {
+            Some(res) => res.clone(),
+            None => {
+                let message = "task is part_done but has no first-phase result to start the second phase from";
+                return (
+                    give_back(&ctx, &held, Some(message.to_string())).await,
+                    None,
+                );
+            }
+        },
+    };
+    let artifact_dir = match tempfile::Builder::new().prefix("taskpool-").tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            let error = Error::backend("cannot create an artifact directory").with_source(e);
+            return (give_back(&ctx, &held, None).await, Some(error));
+        }
+    };
+    tracing::info!(task = %task.id, attempt = task.attempts, phase = %ctx.phase, "running task");
+    let input = TaskInput {
+        id: Some(task.id),
+        pool: Some(ctx.pool.clone()),
+        attempt: task.attempts,
+        phase: ctx.phase,
+        payload,
+        artifact_dir: artifact_dir.path().to_path_buf(),
+        shutdown: ctx.shutdown.clone(),
+    };
+
+    let result = tokio::select! {
+        biased;
+        result = run_caught(Arc::clone(&ctx.task_fn), input) => result,
+        lost = heartbeat_until_lost(&ctx, &held) => {
+            tracing::warn!(
+                task = %held.id, worker = %ctx.worker,
+                "lease lost while running ({lost}); abandoning the task, its result will not be written"
+            );
+            return (Outcome::LeaseLost, None);
+        }
+        _ = ctx.hand_back.requested() => {
+            tracing::info!(task = %held.id, "grace period over: handing the task back");
+            return (give_back(&ctx, &held, None).await, None);
+        }
+    };
+
+    match result {
+        Ok(value) => {
+            hand_off_artifacts(held.id, artifact_dir.path());
+            (commit(&ctx, &held, value).await, None)
+        }
+        Err(TaskError::Failed(message)) if ctx.shutdown.is_requested() => {
+            tracing::info!(
+                task = %held.id,
+                "task failed during shutdown; handing it back without counting the attempt: {message}"
+            );
+            (give_back(&ctx, &held, None).await, None)
+        }
+        Err(TaskError::Failed(message)) => {
+            tracing::warn!(task = %held.id, attempt = task.attempts, "task failed: {message}");
+            (give_back(&ctx, &held, Some(message)).await, None)
+        }
+        Err(TaskError::Worker(error)) => {
+            tracing::error!(task = %held.id, "worker cannot run tasks: {error}");
+            (give_back(&ctx, &held, None).await, Some(error))
+        }
+    }
+}
+
+/// The files a successful task left in its artifact directory.
+///
+/// HAND-OFF(records): this is where the records/artifacts store (the core's
+/// `RecordStore`, being built separately) takes over: the files of `dir`
+/// become the task's artifacts, stored *before* the commit so that a
+/// committed task always has them. Until it is wired in, the directory is
+/// removed after the task and non-empty directories are reported here.
+fn hand_off_artifacts(id: TaskId, dir: &std::path::Path) {
+    let count = std::fs::read_dir(dir).map_or(0, |entries| entries.count());
+    if count > 0 {
+        tracing::warn!(
+            task = %id,
+            "{count} artifact file(s) discarded: this build does not store artifacts yet"
+        );
+    }
+}
+
+/// Heartbeat every `heartbeat_every` until the store says the lease is gone.
+async fn heartbeat_until_lost(ctx: &AttemptContext, held: &Held) -> Error {
+    loop {
+        tokio::time::sleep(ctx.heartbeat_every).await;
+        let params = HeartbeatParams {
+            id: held.id,
+            token: held.token.clone(),
+            lease: ctx.lease,
+        };
+        match ctx.store.heartbeat(&ctx.pool, params).await {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::LeaseLost | ErrorKind::NotFound) => return e,
+            Err(e) => tracing::warn!(task = %held.id, "heartbeat failed, will retry: {e}"),
+        }
+    }
+}
+
+/// Commit the result. A lost lease abandons it (never retried: another
+/// worker owns the task now); an unavailable store is retried a few times.
+async fn commit(ctx: &AttemptContext, held: &Held, result: Value) -> Outcome {
+    for attempt in 1..=COMMIT_TRIES {
+        let params = CommitParams {
+            id: held.id,
+            token: held.token.clone(),
+            result: result.clone(),
+            status: ctx.after_status,
+        };
+        match ctx.store.commit(&ctx.pool, params).await {
+            Ok(()) => {
+                tracing::info!(task = %held.id, status = %ctx.after_status, "task committed");
+                return Outcome::Committed;
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::LeaseLost | ErrorKind::NotFound) => {
+                tracing::warn!(
+                    task = %held.id, worker = %ctx.worker,
+                    "lease lost before the commit ({e}); the result is discarded"
+                );
+                return Outcome::LeaseLost;
+            }
+            Err(e) if e.kind() == ErrorKind::Unavailable && attempt < COMMIT_TRIES => {
+                tracing::warn!(task = %held.id, "commit failed, retrying: {e}");
+                tokio::time::sleep(Duration::from_millis(200) * attempt).await;
+            }
+            Err(e) => {
+                tracing::error!(
+                    task = %held.id,
+                    "commit failed ({e}); the lease will expire and the task will run again"
+                );
+                return Outcome::StoreError;
+            }
+        }
+    }
+    Outcome::StoreError
+}
+
+/// Return the task: with an error (the attempt counts) or without (handed back).
+async fn give_back(ctx: &AttemptContext, held: &Held, error: Option<String>) -> Outcome {
+    let counted = error.is_some();
+    let params = ReturnParams {
+        id: held.id,
+        token: held.token.clone(),
+        error,
+        status: None,
+    };
+    match ctx.store.return_task(&ctx.pool, params).await {
+        Ok(status) if counted => {
+            if status == Status::Failed {
+                tracing::warn!(task = %held.id, "task failed for good: no attempts left");
+            }
+            Outcome::Failed(status)
+        }
+        Ok(status) => {
+            tracing::info!(task = %held.id, %status, "task handed back");
+            Outcome::HandedBack
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::LeaseLost | ErrorKind::NotFound) => {
+            tracing::warn!(task = %held.id, "lease lost before the task could be returned: {e}");
+            Outcome::LeaseLost
+        }
+        Err(e) => {
+            tracing::error!(
+                task = %held.id,
+                "cannot return the task ({e}); it becomes claimable when its lease expires"
+            );
+            Outcome::StoreError
+        }
+    }
+}
