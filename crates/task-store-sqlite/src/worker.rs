@@ -16,11 +16,13 @@ use crate::location::Location;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
-/// A handle to the connection thread; dropping it stops the thread, which
-/// closes the connection after the jobs already queued.
+/// A handle to the connection thread. Dropping it lets the thread finish the
+/// jobs already queued, close the connection and end; the drop waits for
+/// that, so the database file is closed once the store is gone.
 #[derive(Debug)]
 pub(crate) struct Worker {
-    jobs: mpsc::Sender<Job>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl Worker {
@@ -33,7 +35,7 @@ impl Worker {
         opened: impl FnOnce(Result<()>) + Send + 'static,
     ) -> Result<Worker> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("taskpool-sqlite".into())
             .spawn(move || match connection::open(&location, &options) {
                 Ok(conn) => {
@@ -45,7 +47,10 @@ impl Worker {
             .map_err(|e| {
                 SqliteError::Unusable(format!("cannot start the SQLite connection thread: {e}"))
             })?;
-        Ok(Worker { jobs })
+        Ok(Worker {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
     }
 
     /// Run `f` on the connection thread and await its result.
@@ -59,8 +64,22 @@ impl Worker {
             // The caller may have stopped waiting; the work is done either way.
             let _ = reply.send(f(conn));
         });
-        self.jobs.send(job).map_err(|_| SqliteError::WorkerGone)?;
+        self.jobs
+            .as_ref()
+            .ok_or(SqliteError::WorkerGone)?
+            .send(job)
+            .map_err(|_| SqliteError::WorkerGone)?;
         answer.await.map_err(|_| SqliteError::WorkerGone)?
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            // The thread catches job panics, so it only ends normally.
+            let _ = thread.join();
+        }
     }
 }
 
