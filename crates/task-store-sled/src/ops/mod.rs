@@ -1,6 +1,6 @@
-//! The [`TaskStore`] operations. Each validates its arguments in the order
-//! the MemoryStore does (so both fail with the same kind), then runs on a
-//! blocking thread.
+//! The [`TaskStore`] operations. Each validates the pool name first, then its
+//! other arguments (so it fails with the same kind as the MemoryStore), then
+//! runs on a blocking thread.
 
 mod bulk;
 mod claim;
@@ -34,22 +34,22 @@ impl TaskStore for SledStore {
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
-        params.validate()?;
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.blocking(move |s| s.heartbeat(&pool, &params)).await
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
-        params.validate()?;
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.blocking(move |s| s.commit(&pool, &params)).await
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        params.validate()?;
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.blocking(move |s| s.return_task(&pool, &params)).await
     }
@@ -79,8 +79,8 @@ impl TaskStore for SledStore {
     }
 
     async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
-        params.validate()?;
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.blocking(move |s| s.reset_status(&pool, &params)).await
     }
