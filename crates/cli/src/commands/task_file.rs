@@ -120,9 +120,16 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// Collapse a multi-line parser message (some draw source snippets) to one line.
+/// The first line of a parser message (the YAML parser draws a source
+/// snippet below it), without its own `error:` prefix.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let first = first.trim();
+    first
+        .strip_prefix("error:")
+        .unwrap_or(first)
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
