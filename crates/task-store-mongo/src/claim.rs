@@ -1,0 +1,128 @@
+//! `claim`: reap expired, exhausted leases, then one `find_one_and_update`
+//! per task.
+//!
+//! Each `find_one_and_update` atomically picks the best claimable task
+//! (`sort {priority: -1, _id: 1}` over the `(status, priority, _id)` index) and
+//! moves it to `running` under a fresh lease, so on MongoDB a task is never
+//! handed to two live leases. A claim of `n` tasks is `n` such round trips at
+//! most, stopping at the first miss: each task is claimed atomically, the
+//! batch as a whole is not (another worker may take some of the tasks in
+//! between), which is all the contract asks. Bounding the loop by `n` keeps a
+//! claim's cost proportional to what it returns, and no projection is sent
+//! (FerretDB rejects one on `findAndModify`).
+
+use futures::TryStreamExt;
+use mongodb::Collection;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::ReturnDocument;
+use task_store::transition::{self, is_expired_and_exhausted, new_lease_token};
+use task_store::{ClaimParams, Lease, Result, Status, Task, Timestamp};
+
+use crate::record::{date, errors_array, lease_doc, oid, status, task_from_doc};
+use crate::store::MongoStore;
+use crate::translate::{Filter, translate};
+
+impl MongoStore {
+    pub(crate) async fn claim_tasks(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
+        let coll = self.pool(pool)?;
+        params.validate()?;
+        let query = translate(&params.query)?;
+        let now = self.clock.now();
+        self.reap(&coll, now).await?;
+        let claimable = Filter::any([
+            Filter::Doc(doc! {"status": status(params.from)}),
+            Filter::Doc(doc! {
+                "status": status(Status::Running),
+                "lease.expires_at": {"$lte": date(now)},
+                "lease.from_status": status(params.from),
+            }),
+        ]);
+        let Some(filter) = Filter::all([claimable, query]).into_document() else {
+            return Ok(Vec::new());
+        };
+        let mut claimed = Vec::with_capacity(params.n.min(1024));
+        while claimed.len() < params.n {
+            let lease = Lease {
+                owner: params.owner.clone(),
+                token: new_lease_token(),
+                expires_at: now + params.lease,
+                from_status: params.from,
+            };
+            let update = doc! {
+                "$set": {
+                    "status": status(Status::Running),
+                    "lease": lease_doc(&lease),
+                    "started_at": date(now),
+                    "updated_at": date(now),
+                },
+                "$inc": {"attempts": 1_i64},
+            };
+            let found = coll
+                .find_one_and_update(filter.clone(), update)
+                .sort(doc! {"priority": -1, "_id": 1})
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(self.err("claiming a task"))?;
+            match found {
+                Some(d) => claimed.push(task_from_doc(&d)?),
+                None => break,
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Mark `failed` every `running` task whose lease expired with no
+    /// attempts left (the first `# Behavior` bullet of `claim`).
+    ///
+    /// "No attempts left" compares two fields, which FerretDB cannot do
+    /// server-side (`$expr`), so the expired leases are read (without the
+    /// large fields) and the exhausted ones updated one by one, each fenced on
+    /// its token and expiry: a concurrent heartbeat, commit or reclaim wins.
+    async fn reap(&self, coll: &Collection<Document>, now: Timestamp) -> Result<()> {
+        let what = "reading expired leases";
+        let expired: Vec<Document> = coll
+            .find(doc! {
+                "status": status(Status::Running),
+                "lease.expires_at": {"$lte": date(now)},
+            })
+            .projection(doc! {"def": 0, "filter": 0, "res": 0})
+            .await
+            .map_err(self.err(what))?
+            .try_collect()
+            .await
+            .map_err(self.err(what))?;
+        for mut d in expired {
+            // The placeholders stand for the fields left out by the
+            // projection; only lease, attempts and errors are used below.
+            d.insert("def", Bson::Null);
+            d.insert("filter", Bson::Null);
+            let mut task = task_from_doc(&d)?;
+            if !is_expired_and_exhausted(&task, now) {
+                continue;
+            }
+            let Some(lease) = task.lease.clone() else {
+                continue;
+            };
+            transition::expire(&mut task, now);
+            let fence = doc! {
+                "_id": oid(task.id),
+                "status": status(Status::Running),
+                "lease.token": &lease.token,
+                "lease.expires_at": date(lease.expires_at),
+            };
+            let update = doc! {
+                "$set": {
+                    "status": status(task.status),
+                    "errors": errors_array(&task.errors),
+                    "finished_at": date(now),
+                    "updated_at": date(now),
+                },
+                "$unset": {"lease": ""},
+            };
+            coll.update_one(fence, update)
+                .await
+                .map_err(self.err("failing an expired task"))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! `create`: one unordered `insert_many` per batch; duplicate keys resolved
+//! to the existing tasks with one more query.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+use mongodb::Collection;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::error::ErrorKind as DriverKind;
+use task_store::transition::PreparedBatch;
+use task_store::{CreateParams, Created, Error, Result, Status, TaskId};
+
+use crate::error::DUPLICATE_KEY;
+use crate::record::{encode_checked, task_doc};
+use crate::store::MongoStore;
+
+/// How many times a key that collided, then vanished before it could be
+/// read (removed concurrently), is inserted again before giving up.
+const INSERT_ROUNDS: usize = 3;
+
+impl MongoStore {
+    pub(crate) async fn create_tasks(
+        &self,
+        pool: &str,
+        params: CreateParams,
+    ) -> Result<Vec<Created>> {
+        let coll = self.pool(pool)?;
+        let batch = PreparedBatch::new(&params, self.clock.now())?;
+        if params.dry_run {
+            let keys: Vec<&str> = batch.tasks.iter().map(|t| t.key.as_str()).collect();
+            let found = self.existing(&coll, &keys).await?;
+            let existing: Vec<_> = keys.iter().map(|k| found.get(*k).copied()).collect();
+            return Ok(batch.report(&existing));
+        }
+        let docs = batch
+            .tasks
+            .iter()
+            .map(|t| encode_checked(&task_doc(t)?, &format!("task {}", t.id)))
+            .collect::<Result<Vec<_>>>()?;
+        self.ensure_pool(pool, &coll).await?;
+        let mut existing = vec![None; batch.tasks.len()];
+        let mut pending: Vec<usize> = (0..batch.tasks.len()).collect();
+        for _ in 0..INSERT_ROUNDS {
+            if pending.is_empty() {
+                break;
+            }
+            let collided = self.insert(pool, &pending, &docs).await?;
+            if collided.is_empty() {
+                pending.clear();
+                break;
+            }
+            let keys: Vec<&str> = collided
+                .iter()
+                .map(|&i| batch.tasks[i].key.as_str())
+                .collect();
+            let found = self.existing(&coll, &keys).await?;
+            pending = collided
+                .into_iter()
+                .filter(|&i| match found.get(batch.tasks[i].key.as_str()) {
+                    Some(hit) => {
+                        existing[i] = Some(*hit);
+                        false
+                    }
+                    None => true,
+                })
+                .collect();
+        }
+        if !pending.is_empty() {
+            return Err(Error::backend(format!(
+                "{} task(s) collided with keys that were removed concurrently, {INSERT_ROUNDS} times; retry the create",
+                pending.len()
+            )));
+        }
+        Ok(batch.report(&existing))
+    }
+
+    /// Insert `docs[i]` for each `i` in `which` (unordered); returns the
+    /// positions (values of `which`) whose key already existed.
+    async fn insert(
+        &self,
+        pool: &str,
+        which: &[usize],
+        docs: &[mongodb::bson::RawDocumentBuf],
+    ) -> Result<Vec<usize>> {
+        let batch: Vec<_> = which.iter().map(|&i| docs[i].clone()).collect();
+        let result = self.raw_pool(pool).insert_many(batch).ordered(false).await;
+        let err = match result {
+            Ok(_) => return Ok(Vec::new()),
+            Err(err) => err,
+        };
+        if let DriverKind::InsertMany(e) = err.kind.as_ref()
+            && e.write_concern_error.is_none()
+            && let Some(write_errors) = &e.write_errors
+            && write_errors.iter().all(|w| w.code == DUPLICATE_KEY)
+        {
+            return Ok(write_errors.iter().map(|w| which[w.index]).collect());
+        }
+        Err(self.err("inserting tasks")(err))
+    }
+
+    /// The `(id, status)` of the tasks holding these keys.
+    async fn existing(
+        &self,
+        coll: &Collection<Document>,
+        keys: &[&str],
+    ) -> Result<HashMap<String, (TaskId, Status)>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let what = "reading existing keys";
+        let docs: Vec<Document> = coll
+            .find(doc! {"key": {"$in": keys}})
+            .projection(doc! {"_id": 1, "key": 1, "status": 1})
+            .await
+            .map_err(self.err(what))?
+            .try_collect()
+            .await
+            .map_err(self.err(what))?;
+        docs.iter()
+            .map(|d| {
+                let bad = || Error::backend("a stored task has a malformed _id, key or status");
+                let id = match d.get("_id") {
+                    Some(Bson::ObjectId(o)) => TaskId::from_bytes(o.bytes()),
+                    _ => return Err(bad()),
+                };
+                let key = d.get_str("key").map_err(|_| bad())?;
+                let status = d
+                    .get_str("status")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(bad)?;
+                Ok((key.to_string(), (id, status)))
+            })
+            .collect()
+    }
+}
