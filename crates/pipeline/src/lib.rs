@@ -11,9 +11,14 @@
 //!   `MultiHorizonGen`, parameter sweeps, `task_generator`).
 //! - [`worker`]: the claim → run → heartbeat → commit loop (closures or
 //!   external commands) and `wait`; [`trainer`]: Qlib's `Trainer` family.
+//! - [`frame`], [`collect`], [`ensemble`]: prediction frames (binary and CSV),
+//!   collectors over the record store, and Qlib's groups and ensembles.
 
 pub mod calendar;
+pub mod collect;
 pub mod data;
+pub mod ensemble;
+pub mod frame;
 pub mod generate;
 pub mod metrics;
 pub mod model;
