@@ -5,7 +5,17 @@ use std::sync::Arc;
 use task_store::{Error, MemoryStore, Result, SharedClock, SystemClock, TaskStore};
 
 /// Every URL scheme this build accepts.
-pub const URL_SCHEMES: &[&str] = &["memory"];
+pub const URL_SCHEMES: &[&str] = &[
+    "memory",
+    #[cfg(feature = "sqlite")]
+    "sqlite",
+    #[cfg(feature = "sled")]
+    "sled",
+    #[cfg(feature = "mongo")]
+    "mongodb",
+    #[cfg(feature = "mongo")]
+    "mongodb+srv",
+];
 
 /// Open the store at `url` on the system clock.
 ///
@@ -25,6 +35,14 @@ pub async fn open_store_with_clock(url: &str, clock: SharedClock) -> Result<Arc<
     let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
     match scheme {
         "memory" => Ok(Arc::new(MemoryStore::with_clock(clock))),
+        #[cfg(feature = "sqlite")]
+        s if task_store_sqlite::URL_SCHEMES.contains(&s) => Ok(Arc::new(
+            task_store_sqlite::SqliteStore::from_url(url, clock).await?,
+        )),
+        #[cfg(feature = "sled")]
+        s if task_store_sled::URL_SCHEMES.contains(&s) => Ok(Arc::new(
+            task_store_sled::SledStore::from_url(url, clock).await?,
+        )),
         _ => Err(Error::config(format!(
             "unsupported store URL {}: the scheme must be one of {}",
             redact_url(url),
