@@ -13,7 +13,7 @@ use taskpool_pipeline::worker::{
     Phase, Shutdown, TaskError, TaskFn, TaskInput, Worker, WorkerConfig, blocking, from_async,
 };
 use tokio::sync::{Barrier, Notify};
-use worker_support::{POOL, all_tasks, config, create, eventually, memory_store};
+use worker_support::{POOL, TestStore, all_tasks, config, create, eventually};
 
 fn defs(n: usize) -> Vec<Value> {
     (0..n).map(|i| json!({"i": i})).collect()
@@ -23,9 +23,8 @@ fn double() -> Arc<dyn TaskFn> {
     blocking(|input: TaskInput| Ok::<_, String>(json!(input.payload["i"].as_i64().unwrap() * 2)))
 }
 
-#[tokio::test]
-async fn run_drains_the_pool_committing_each_task_once() {
-    let (store, _) = memory_store();
+async fn run_drains_the_pool_committing_each_task_once(t: TestStore) {
+    let store = t.store.clone();
     create(&store, defs(50), 3).await;
     let worker = Worker::new(
         store.clone(),
@@ -46,9 +45,8 @@ async fn run_drains_the_pool_committing_each_task_once() {
     }
 }
 
-#[tokio::test]
-async fn run_keeps_concurrency_tasks_in_flight() {
-    let (store, _) = memory_store();
+async fn run_keeps_concurrency_tasks_in_flight(t: TestStore) {
+    let store = t.store.clone();
     create(&store, defs(12), 3).await;
     let in_flight = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
@@ -84,9 +82,8 @@ async fn run_keeps_concurrency_tasks_in_flight() {
     assert_eq!(peak.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test]
-async fn run_fails_a_poison_task_after_max_attempts_and_finishes_the_others() {
-    let (store, _) = memory_store();
+async fn run_fails_a_poison_task_after_max_attempts_and_finishes_the_others(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(5), 3).await;
     let task_fn = blocking(|input: TaskInput| {
         if input.payload["i"] == 2 {
@@ -123,9 +120,8 @@ async fn run_fails_a_poison_task_after_max_attempts_and_finishes_the_others() {
     assert_eq!(done, 4);
 }
 
-#[tokio::test]
-async fn run_records_a_panic_as_a_failed_attempt() {
-    let (store, _) = memory_store();
+async fn run_records_a_panic_as_a_failed_attempt(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(1), 1).await;
     let task_fn = blocking(|_: TaskInput| -> Result<Value, String> { panic!("kaboom") });
     let worker = Worker::new(store.clone(), config(), task_fn).unwrap();
@@ -136,9 +132,8 @@ async fn run_records_a_panic_as_a_failed_attempt() {
     assert!(task.errors[0].message.contains("panicked: kaboom"));
 }
 
-#[tokio::test]
-async fn run_records_an_async_panic_as_a_failed_attempt() {
-    let (store, _) = memory_store();
+async fn run_records_an_async_panic_as_a_failed_attempt(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(1), 1).await;
     let task_fn = from_async(|_: TaskInput| async move {
         if true {
@@ -165,9 +160,8 @@ fn gated(started: Arc<Notify>, release: Arc<Notify>) -> Arc<dyn TaskFn> {
     })
 }
 
-#[tokio::test]
-async fn commit_after_the_lease_was_reclaimed_is_abandoned() {
-    let (store, clock) = memory_store();
+async fn commit_after_the_lease_was_reclaimed_is_abandoned(t: TestStore) {
+    let (store, clock) = (t.store.clone(), t.clock.clone());
     let ids = create(&store, defs(1), 5).await;
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     // A lease of an hour: no heartbeat fires during the test.
@@ -196,9 +190,8 @@ async fn commit_after_the_lease_was_reclaimed_is_abandoned() {
     assert_eq!(task.lease.unwrap().owner, "other-worker");
 }
 
-#[tokio::test]
-async fn heartbeat_that_finds_the_lease_lost_abandons_the_task() {
-    let (store, _) = memory_store();
+async fn heartbeat_that_finds_the_lease_lost_abandons_the_task(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(1), 5).await;
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let cfg = WorkerConfig {
@@ -224,9 +217,8 @@ async fn heartbeat_that_finds_the_lease_lost_abandons_the_task() {
     );
 }
 
-#[tokio::test]
-async fn heartbeat_extends_the_lease_while_the_task_runs() {
-    let (store, clock) = memory_store();
+async fn heartbeat_extends_the_lease_while_the_task_runs(t: TestStore) {
+    let (store, clock) = (t.store.clone(), t.clock.clone());
     let ids = create(&store, defs(1), 5).await;
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let cfg = WorkerConfig {
@@ -254,9 +246,8 @@ async fn heartbeat_extends_the_lease_while_the_task_runs() {
     assert_eq!(store.get(POOL, ids[0]).await.unwrap().attempts, 1);
 }
 
-#[tokio::test]
-async fn run_reclaims_a_task_whose_worker_died() {
-    let (store, clock) = memory_store();
+async fn run_reclaims_a_task_whose_worker_died(t: TestStore) {
+    let (store, clock) = (t.store.clone(), t.clock.clone());
     let ids = create(&store, defs(1), 5).await;
     let ghost = store
         .claim(
@@ -274,9 +265,8 @@ async fn run_reclaims_a_task_whose_worker_died() {
     assert_eq!((task.status, task.attempts), (Status::Done, 2));
 }
 
-#[tokio::test]
-async fn shutdown_hands_back_tasks_still_running_after_the_grace_period() {
-    let (store, _) = memory_store();
+async fn shutdown_hands_back_tasks_still_running_after_the_grace_period(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(2), 3).await;
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let cfg = WorkerConfig {
@@ -303,9 +293,8 @@ async fn shutdown_hands_back_tasks_still_running_after_the_grace_period() {
     }
 }
 
-#[tokio::test]
-async fn shutdown_lets_a_task_finish_within_the_grace_period() {
-    let (store, _) = memory_store();
+async fn shutdown_lets_a_task_finish_within_the_grace_period(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(3), 3).await;
     let started = Arc::new(Notify::new());
     let task_fn = {
@@ -341,9 +330,8 @@ async fn shutdown_lets_a_task_finish_within_the_grace_period() {
     );
 }
 
-#[tokio::test]
-async fn force_ends_the_grace_period_at_once() {
-    let (store, _) = memory_store();
+async fn force_ends_the_grace_period_at_once(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(1), 3).await;
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let cfg = WorkerConfig {
@@ -367,9 +355,8 @@ async fn force_ends_the_grace_period_at_once() {
     );
 }
 
-#[tokio::test]
-async fn failure_during_shutdown_is_handed_back_uncounted() {
-    let (store, _) = memory_store();
+async fn failure_during_shutdown_is_handed_back_uncounted(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(1), 1).await;
     let started = Arc::new(Notify::new());
     let task_fn = {
@@ -398,9 +385,8 @@ async fn failure_during_shutdown_is_handed_back_uncounted() {
     assert!(task.errors.is_empty());
 }
 
-#[tokio::test]
-async fn follow_picks_up_tasks_created_later() {
-    let (store, _) = memory_store();
+async fn follow_picks_up_tasks_created_later(t: TestStore) {
+    let store = t.store.clone();
     let worker = Worker::new(
         store.clone(),
         WorkerConfig {
@@ -427,9 +413,8 @@ async fn follow_picks_up_tasks_created_later() {
     assert_eq!((report.committed, report.handed_back), (5, 0));
 }
 
-#[tokio::test]
-async fn second_phase_receives_the_first_phase_result() {
-    let (store, _) = memory_store();
+async fn second_phase_receives_the_first_phase_result(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(3), 3).await;
     let first = WorkerConfig {
         after_status: Status::PartDone,
@@ -471,9 +456,8 @@ async fn second_phase_receives_the_first_phase_result() {
     }
 }
 
-#[tokio::test]
-async fn max_tasks_stops_after_that_many_claims() {
-    let (store, _) = memory_store();
+async fn max_tasks_stops_after_that_many_claims(t: TestStore) {
+    let store = t.store.clone();
     create(&store, defs(10), 3).await;
     let cfg = WorkerConfig {
         concurrency: 3,
@@ -489,9 +473,8 @@ async fn max_tasks_stops_after_that_many_claims() {
     assert_eq!(store.stat(POOL, &Query::All).await.unwrap().waiting, 6);
 }
 
-#[tokio::test]
-async fn query_restricts_what_is_claimed() {
-    let (store, _) = memory_store();
+async fn query_restricts_what_is_claimed(t: TestStore) {
+    let store = t.store.clone();
     create(&store, defs(6), 3).await;
     let query = Query::parse(&json!({"filter.i": {"$gte": 4}})).unwrap();
     let cfg = WorkerConfig { query, ..config() };
@@ -514,9 +497,8 @@ impl TaskFn for BrokenEnvironment {
     }
 }
 
-#[tokio::test]
-async fn worker_error_hands_the_task_back_and_stops_the_worker() {
-    let (store, _) = memory_store();
+async fn worker_error_hands_the_task_back_and_stops_the_worker(t: TestStore) {
+    let store = t.store.clone();
     create(&store, defs(3), 3).await;
     let worker = Worker::new(store.clone(), config(), Arc::new(BrokenEnvironment)).unwrap();
     let error = worker.run(&Shutdown::new()).await.unwrap_err();
@@ -527,9 +509,8 @@ async fn worker_error_hands_the_task_back_and_stops_the_worker() {
     }
 }
 
-#[tokio::test]
-async fn part_done_task_without_a_result_fails_its_second_phase() {
-    let (store, _) = memory_store();
+async fn part_done_task_without_a_result_fails_its_second_phase(t: TestStore) {
+    let store = t.store.clone();
     let ids = create(&store, defs(1), 1).await;
     let reset = ResetParams {
         query: Query::All,
@@ -552,9 +533,8 @@ async fn part_done_task_without_a_result_fails_its_second_phase() {
     );
 }
 
-#[tokio::test]
-async fn new_rejects_an_invalid_config() {
-    let (store, _) = memory_store();
+async fn new_rejects_an_invalid_config(t: TestStore) {
+    let store = t.store.clone();
     let cfg = WorkerConfig {
         concurrency: 0,
         ..config()
@@ -562,3 +542,26 @@ async fn new_rejects_an_invalid_config() {
     let error = Worker::new(store, cfg, double()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
 }
+
+store_tests!(
+    run_drains_the_pool_committing_each_task_once,
+    run_keeps_concurrency_tasks_in_flight,
+    run_fails_a_poison_task_after_max_attempts_and_finishes_the_others,
+    run_records_a_panic_as_a_failed_attempt,
+    run_records_an_async_panic_as_a_failed_attempt,
+    commit_after_the_lease_was_reclaimed_is_abandoned,
+    heartbeat_that_finds_the_lease_lost_abandons_the_task,
+    heartbeat_extends_the_lease_while_the_task_runs,
+    run_reclaims_a_task_whose_worker_died,
+    shutdown_hands_back_tasks_still_running_after_the_grace_period,
+    shutdown_lets_a_task_finish_within_the_grace_period,
+    force_ends_the_grace_period_at_once,
+    failure_during_shutdown_is_handed_back_uncounted,
+    follow_picks_up_tasks_created_later,
+    second_phase_receives_the_first_phase_result,
+    max_tasks_stops_after_that_many_claims,
+    query_restricts_what_is_claimed,
+    worker_error_hands_the_task_back_and_stops_the_worker,
+    part_done_task_without_a_result_fails_its_second_phase,
+    new_rejects_an_invalid_config,
+);

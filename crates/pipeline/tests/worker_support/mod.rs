@@ -9,18 +9,72 @@ use serde_json::Value;
 use task_store::{
     CreateParams, ManualClock, MemoryStore, Task, TaskId, TaskStore, TaskStoreExt, Timestamp,
 };
+use task_store_sqlite::SqliteStore;
 use taskpool_pipeline::worker::{Backoff, CommandTask, WorkerConfig};
 
 /// The pool every test uses.
 pub const POOL: &str = "tests";
 
+fn manual_clock() -> ManualClock {
+    ManualClock::new(Timestamp::from_millis(1_800_000_000_000))
+}
+
 /// A MemoryStore on a manual clock.
 pub fn memory_store() -> (Arc<dyn TaskStore>, ManualClock) {
-    let clock = ManualClock::new(Timestamp::from_millis(1_800_000_000_000));
+    let clock = manual_clock();
     (
         Arc::new(MemoryStore::with_clock(Arc::new(clock.clone()))),
         clock,
     )
+}
+
+/// A store of some backend on a manual clock, with what must outlive it.
+pub struct TestStore {
+    /// The store.
+    pub store: Arc<dyn TaskStore>,
+    /// Its clock.
+    pub clock: ManualClock,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestStore {
+    /// A MemoryStore.
+    pub fn memory() -> TestStore {
+        let (store, clock) = memory_store();
+        TestStore {
+            store,
+            clock,
+            _dir: None,
+        }
+    }
+
+    /// A SQLite store in a fresh temporary file.
+    pub fn sqlite() -> TestStore {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = manual_clock();
+        let path = dir.path().join("tasks.db");
+        let store = SqliteStore::open(path.to_str().unwrap(), Arc::new(clock.clone())).unwrap();
+        TestStore {
+            store: Arc::new(store),
+            clock,
+            _dir: Some(dir),
+        }
+    }
+}
+
+/// Expand `async fn name(store: TestStore)` tests into one test per backend.
+#[macro_export]
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::worker_support::TestStore::memory()).await })*
+        }
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::worker_support::TestStore::sqlite()).await })*
+        }
+    };
 }
 
 /// Create `defs` in [`POOL`] with an attempt limit; their ids in order.
