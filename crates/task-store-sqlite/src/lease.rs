@@ -240,3 +240,41 @@ fn lost_or_missing(conn: &Connection, pool: &str, id: TaskId) -> Result<SqliteEr
 pub(crate) fn not_found(pool: &str, id: TaskId) -> Error {
     Error::not_found(format!("no task {id} in pool {pool:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The query plan of `sql` (every parameter bound to 1), one step a line.
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let n = stmt.parameter_count();
+        let steps = stmt
+            .query_map(params_from_iter(vec![SqlValue::Integer(1); n]), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        steps.join("\n")
+    }
+
+    #[test]
+    fn claim_and_expiry_walk_their_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn, "mem").unwrap();
+        let query = query_sql::compile(&task_store::Query::All, CLAIM_QUERY_PARAM);
+        let claim = plan(&conn, &claim_sql(&query.sql));
+        assert!(
+            claim.contains("COVERING INDEX tasks_claim (pool=? AND status=?)"),
+            "{claim}"
+        );
+        assert!(
+            claim.contains("INDEX tasks_lease_expiry (pool=? AND status=? AND lease_expires_at<?)"),
+            "{claim}"
+        );
+        assert!(!claim.contains("SCAN tasks"), "{claim}");
+        let expire = plan(&conn, &EXPIRE);
+        assert!(expire.contains("INDEX tasks_lease_expiry"), "{expire}");
+    }
+}
