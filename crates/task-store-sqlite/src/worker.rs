@@ -45,7 +45,9 @@ impl Worker {
                 Err(e) => opened(Err(e)),
             })
             .map_err(|e| {
-                SqliteError::Unusable(format!("cannot start the SQLite connection thread: {e}"))
+                SqliteError::Store(task_store::Error::unavailable(format!(
+                    "cannot start the SQLite connection thread: {e}"
+                )))
             })?;
         Ok(Worker {
             jobs: Some(jobs),
