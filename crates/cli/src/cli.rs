@@ -71,4 +71,6 @@ pub enum Command {
     DropPool(crate::commands::drop_pool::DropPoolArgs),
     /// Print a shell completion script.
     Completions(crate::commands::completions::CompletionsArgs),
+    /// Generate rolling tasks from a template over a trading calendar (JSON on stdout).
+    Gen(crate::commands::r#gen::GenArgs),
 }

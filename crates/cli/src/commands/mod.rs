@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod create;
 pub mod drop_pool;
+pub mod r#gen;
 pub mod get;
 mod list;
 pub mod lost;
@@ -36,5 +37,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Prune(args) => prune::run(&cli.global, &args),
         Command::DropPool(args) => drop_pool::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
+        Command::Gen(args) => r#gen::run(&args),
     }
 }
