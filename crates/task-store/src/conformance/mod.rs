@@ -75,6 +75,9 @@ pub const CASES: &[&str] = crate::__conformance_case_list!(__conformance_case_na
 /// (an atomic claim, and fenced heartbeat/commit racing a claim). A backend
 /// whose test server does not provide it (FerretDB's non-atomic
 /// `findAndModify`) skips exactly these by returning `None` from its factory.
+///
+/// `create_is_idempotent_under_concurrent_creators` is not listed: it relies
+/// on the unique key index, not on atomic updates, and runs everywhere.
 pub const CONCURRENCY_CASES: &[&str] = &[
     "claim_hands_each_task_out_once_under_concurrency",
     "heartbeat_races_reclaim_one_wins",

@@ -64,21 +64,25 @@ where
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
-    let ran = AtomicU32::new(0);
+    let started = AtomicU32::new(0);
+    let agreed = AtomicU32::new(0);
     let result = runner.run(&step::sequence(), |steps| {
-        let n = ran.fetch_add(1, Ordering::Relaxed);
+        let n = started.fetch_add(1, Ordering::Relaxed);
         rt.block_on(async {
             let mut pair = Pair::new(store.as_ref(), &clock, format!("model_{n}"));
             for step in &steps {
                 pair.apply(step).await?;
             }
             pair.finish().await
-        })
+        })?;
+        agreed.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     });
     match result {
         Ok(()) => eprintln!(
-            "{MODEL_CASE}: {} sequences agreed with the model on {store}",
-            ran.load(Ordering::Relaxed)
+            "{MODEL_CASE}: {} sequences agreed with the model on {store} ({} rejected)",
+            agreed.load(Ordering::Relaxed),
+            started.load(Ordering::Relaxed) - agreed.load(Ordering::Relaxed)
         ),
         Err(TestError::Fail(reason, steps)) => panic!(
             "{MODEL_CASE}: {store} disagrees with the model: {reason}\nminimal sequence ({} steps):\n{steps:#?}",

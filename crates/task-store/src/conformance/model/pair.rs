@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::test_runner::TestCaseError;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::step::{Sel, Step, def, queries};
 use crate::error::{ErrorKind, Result};
@@ -64,6 +64,25 @@ fn same<T: PartialEq + Debug>(what: &str, real: T, model: T) -> Check {
             "{what}: backend gave {real:?}, model gave {model:?}"
         )))
     }
+}
+
+/// The fields in which two records differ, as JSON.
+fn task_diff(real: &Task, model: &Task) -> String {
+    let (Ok(Value::Object(r)), Ok(Value::Object(m))) =
+        (serde_json::to_value(real), serde_json::to_value(model))
+    else {
+        return format!("backend {real:?}, model {model:?}");
+    };
+    r.iter()
+        .filter(|(k, v)| m.get(*k) != Some(*v))
+        .map(|(k, v)| {
+            format!(
+                "{k}: backend {v}, model {}",
+                m.get(k).unwrap_or(&Value::Null)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Tasks created after `id`.
@@ -410,6 +429,15 @@ impl<'a> Pair<'a> {
             Ok(task) => Ok(self.translate(task)?),
             Err(kind) => Err(kind),
         };
+        if let (Ok(r), Ok(m)) = (&real, &model)
+            && r != m
+        {
+            return Err(fail(format!(
+                "{what}: task {} differs: {}",
+                m.id,
+                task_diff(r, m)
+            )));
+        }
         same(what, real, model)
     }
 
@@ -426,6 +454,16 @@ impl<'a> Pair<'a> {
                 .collect::<std::result::Result<Vec<_>, _>>()?),
             Err(kind) => Err(kind),
         };
+        if let (Ok(r), Ok(m)) = (&real, &model)
+            && r.len() == m.len()
+            && let Some((i, (rt, mt))) = r.iter().zip(m).enumerate().find(|(_, (a, b))| a != b)
+        {
+            return Err(fail(format!(
+                "{what}: task #{i} (model id {}) differs: {}",
+                mt.id,
+                task_diff(rt, mt)
+            )));
+        }
         same(what, real, model)
     }
 }
