@@ -75,6 +75,7 @@ mod json;
 mod lease;
 mod manage;
 mod open;
+pub mod qlib_import;
 mod record;
 mod redact;
 mod store;
