@@ -19,8 +19,8 @@ pub(crate) enum SqliteError {
     /// another application's database, a newer schema, read-only…).
     #[error("{0}")]
     Unusable(String),
-    /// A stored row does not decode into a task.
-    #[error("corrupt task row: {0}")]
+    /// A stored row does not decode into a task, record or artifact.
+    #[error("corrupt row: {0}")]
     Corrupt(String),
     /// The connection thread has stopped.
     #[error("the SQLite connection thread has stopped")]

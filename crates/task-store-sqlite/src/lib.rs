@@ -2,8 +2,8 @@
 //!
 //! [`SqliteStore`] keeps task pools in one SQLite file (bundled SQLite, WAL
 //! mode), shared safely by many processes on one machine. It implements
-//! [`task_store::TaskStore`] with exactly the MemoryStore's semantics, checked
-//! by the shared conformance suite.
+//! [`task_store::TaskStore`] and [`task_store::RecordStore`] with exactly the
+//! MemoryStore's semantics, checked by the shared conformance suites.
 //!
 //! ## URLs
 //!
@@ -46,8 +46,26 @@
 //! SQLite database that is empty or a taskpool store, and that its schema
 //! is not newer than this build; otherwise it fails with `Config` and leaves
 //! the file as it was.
+//!
+//! ## Records and artifacts
+//!
+//! [`SqliteStore`] is also a [`task_store::RecordStore`], in the same file as
+//! the tasks (schema version 2; a version-1 file is upgraded in place when
+//! opened). A `records` table is unique by `(experiment, id)` and has columns
+//! for what a `RecordFilter` selects on (status, task id, an index on
+//! `(experiment, task_id)`; required tags are matched exactly with
+//! `json_each` over the tags object) and JSON text for the definition,
+//! parameters, metrics and tags. Artifacts have a row each in `artifacts`
+//! (record, name, length) and their bytes in `artifact_chunks` rows of at
+//! most 1 MiB, so an artifact of any size up to the core's limit is stored
+//! without one row or statement holding all of it. A put writes all chunks in
+//! one transaction; deleting a record deletes its artifacts in the same
+//! transaction; updates read, apply the core's rule and write back inside one
+//! `BEGIN IMMEDIATE` transaction, so concurrent updates from any process are
+//! never lost.
 
 mod admin;
+mod artifacts;
 mod connection;
 mod create;
 mod error;
@@ -55,6 +73,9 @@ mod lease;
 mod location;
 mod query_sql;
 mod read;
+mod record_row;
+mod record_store;
+mod records;
 mod row;
 mod schema;
 mod store;

@@ -5,8 +5,9 @@
 //! taskpool store by `PRAGMA application_id`. Each migration runs in one
 //! `BEGIN IMMEDIATE` transaction together with the version bump, so a crash
 //! never leaves a half-migrated file and concurrent openers migrate once.
-//! Later migrations (issue 7's records and artifacts) are appended to
-//! [`MIGRATIONS`]; released migrations are never edited.
+//! New migrations are appended to [`MIGRATIONS`]; released migrations are
+//! never edited (a version-1 file is upgraded in place by migration 2, see
+//! `tests/migration.rs`).
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
@@ -48,6 +49,38 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX tasks_pool_key ON tasks (pool, key);
     CREATE INDEX tasks_claim ON tasks (pool, status, priority DESC, id);
     CREATE INDEX tasks_lease_expiry ON tasks (pool, status, lease_expires_at);",
+    // 2: records and their artifacts (issue 7). Artifact bytes are split into
+    // chunk rows so no single row or statement holds a whole large artifact.
+    "CREATE TABLE records (
+        experiment TEXT NOT NULL,
+        id TEXT NOT NULL,
+        pool TEXT,
+        task_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        task TEXT NOT NULL,
+        params TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        tags TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX records_experiment_id ON records (experiment, id);
+    CREATE INDEX records_task ON records (experiment, task_id);
+    CREATE TABLE artifacts (
+        id INTEGER PRIMARY KEY,
+        experiment TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        len INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX artifacts_record_name ON artifacts (experiment, record_id, name);
+    CREATE TABLE artifact_chunks (
+        artifact INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX artifact_chunks_artifact_seq ON artifact_chunks (artifact, seq);",
 ];
 
 /// The schema version this build writes.

@@ -91,7 +91,7 @@ impl SqliteStore {
     }
 
     /// Run `f` on the connection thread with the current time.
-    async fn run<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, Timestamp) -> Result<T, SqliteError> + Send + 'static,

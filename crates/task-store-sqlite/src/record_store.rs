@@ -1,0 +1,98 @@
+//! [`RecordStore`] for [`SqliteStore`]: records and artifacts in the same
+//! database file as the tasks. Names and sizes are checked here, in the
+//! MemoryStore's order, before any work reaches the connection thread.
+
+use async_trait::async_trait;
+use task_store::record::{validate_artifact_len, validate_artifact_name, validate_experiment_name};
+use task_store::{
+    ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, RecordStore, Result, UpdateRecord,
+};
+
+use crate::store::SqliteStore;
+use crate::{artifacts, records};
+
+#[async_trait]
+impl RecordStore for SqliteStore {
+    async fn create_record(&self, experiment: &str, params: NewRecord) -> Result<Record> {
+        validate_experiment_name(experiment)?;
+        let experiment = experiment.to_string();
+        self.run(move |conn, now| {
+            let record = params.into_record(&experiment, now)?;
+            records::create(conn, &record)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn update_record(&self, experiment: &str, params: UpdateRecord) -> Result<Record> {
+        params.validate()?;
+        validate_experiment_name(experiment)?;
+        let experiment = experiment.to_string();
+        self.run(move |conn, now| records::update(conn, &experiment, &params, now))
+            .await
+    }
+
+    async fn get_record(&self, experiment: &str, id: RecordId) -> Result<Record> {
+        validate_experiment_name(experiment)?;
+        let experiment = experiment.to_string();
+        self.run(move |conn, _| records::get(conn, &experiment, id))
+            .await
+    }
+
+    async fn list_records(&self, experiment: &str, filter: &RecordFilter) -> Result<Vec<Record>> {
+        validate_experiment_name(experiment)?;
+        let experiment = experiment.to_string();
+        let filter = filter.clone();
+        self.run(move |conn, _| records::list(conn, &experiment, &filter))
+            .await
+    }
+
+    async fn delete_record(&self, experiment: &str, id: RecordId) -> Result<bool> {
+        validate_experiment_name(experiment)?;
+        let experiment = experiment.to_string();
+        self.run(move |conn, _| records::delete(conn, &experiment, id))
+            .await
+    }
+
+    async fn experiments(&self) -> Result<Vec<String>> {
+        self.run(|conn, _| records::experiments(conn)).await
+    }
+
+    async fn put_artifact(
+        &self,
+        experiment: &str,
+        id: RecordId,
+        name: &str,
+        data: Vec<u8>,
+    ) -> Result<()> {
+        validate_experiment_name(experiment)?;
+        validate_artifact_name(name)?;
+        validate_artifact_len(data.len())?;
+        let (experiment, name) = (experiment.to_string(), name.to_string());
+        self.run(move |conn, _| artifacts::put(conn, &experiment, id, &name, &data))
+            .await
+    }
+
+    async fn get_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<Vec<u8>> {
+        validate_experiment_name(experiment)?;
+        validate_artifact_name(name)?;
+        let (experiment, name) = (experiment.to_string(), name.to_string());
+        self.run(move |conn, _| artifacts::get(conn, &experiment, id, &name))
+            .await
+    }
+
+    async fn list_artifacts(&self, experiment: &str, id: RecordId) -> Result<Vec<ArtifactInfo>> {
+        validate_experiment_name(experiment)?;
+        let experiment = experiment.to_string();
+        self.run(move |conn, _| artifacts::list(conn, &experiment, id))
+            .await
+    }
+
+    async fn delete_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<bool> {
+        validate_experiment_name(experiment)?;
+        validate_artifact_name(name)?;
+        let (experiment, name) = (experiment.to_string(), name.to_string());
+        self.run(move |conn, _| artifacts::delete(conn, &experiment, id, &name))
+            .await
+    }
+}

@@ -1,0 +1,175 @@
+//! Records: one row of `records` per record, unique by `(experiment, id)`,
+//! with columns for what a [`RecordFilter`] selects on (status, task id,
+//! tags as a JSON object) and JSON text for the definition and the maps.
+//!
+//! Every rule comes from `task_store::record`: the caller builds a new
+//! record with `NewRecord::into_record`, and an update is
+//! [`UpdateRecord::apply`] on the stored record inside one `BEGIN IMMEDIATE`
+//! transaction, so concurrent updates from any process are serialized and
+//! none is lost.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use task_store::{Error, ErrorKind, Record, RecordFilter, RecordId, Timestamp, UpdateRecord};
+
+use crate::error::{Result, SqliteError};
+use crate::record_row::{RECORD_COLUMNS, RawRecord, to_json};
+
+const INSERT_RECORD: &str = "INSERT INTO records (experiment, id, pool, task_id, status, \
+     created_at, updated_at, finished_at, task, params, metrics, tags) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     ON CONFLICT (experiment, id) DO NOTHING";
+
+const UPDATE_RECORD: &str = "UPDATE records SET status = ?3, updated_at = ?4, finished_at = ?5, \
+     params = ?6, metrics = ?7, tags = ?8 WHERE experiment = ?1 AND id = ?2";
+
+/// The error for a record that does not exist.
+pub(crate) fn record_not_found(experiment: &str, id: RecordId) -> SqliteError {
+    SqliteError::Store(Error::not_found(format!(
+        "no record {id} in experiment {experiment:?}"
+    )))
+}
+
+/// Fail with `NotFound` unless record `id` of `experiment` exists.
+pub(crate) fn require_record(conn: &Connection, experiment: &str, id: RecordId) -> Result<()> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM records WHERE experiment = ?1 AND id = ?2")?
+        .query_row(params![experiment, id.to_string()], |_| Ok(()))
+        .optional()?;
+    found.ok_or_else(|| record_not_found(experiment, id))
+}
+
+/// Insert a record built by `NewRecord::into_record`; `AlreadyExists` if its
+/// id is taken in its experiment (the unique index decides, nothing changes).
+pub(crate) fn create(conn: &mut Connection, record: &Record) -> Result<()> {
+    let inserted = conn.prepare_cached(INSERT_RECORD)?.execute(params![
+        record.experiment,
+        record.id.to_string(),
+        record.pool,
+        record.task_id.map(|t| t.to_string()),
+        record.status.as_str(),
+        record.created_at.as_millis(),
+        record.updated_at.as_millis(),
+        record.finished_at.map(Timestamp::as_millis),
+        to_json(&record.task, "task")?,
+        to_json(&record.params, "params")?,
+        to_json(&record.metrics, "metrics")?,
+        to_json(&record.tags, "tags")?,
+    ])?;
+    if inserted == 0 {
+        return Err(SqliteError::Store(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "record {} already exists in experiment {:?}",
+                record.id, record.experiment
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// Read record `id` of `experiment`, if it exists.
+fn find(conn: &Connection, experiment: &str, id: RecordId) -> Result<Option<Record>> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE experiment = ?1 AND id = ?2");
+    conn.prepare_cached(&sql)?
+        .query_row(params![experiment, id.to_string()], RawRecord::read)
+        .optional()?
+        .map(RawRecord::decode)
+        .transpose()
+}
+
+/// One record by id.
+pub(crate) fn get(conn: &mut Connection, experiment: &str, id: RecordId) -> Result<Record> {
+    find(conn, experiment, id)?.ok_or_else(|| record_not_found(experiment, id))
+}
+
+/// Apply a (validated) update at `now`; returns the record as stored.
+pub(crate) fn update(
+    conn: &mut Connection,
+    experiment: &str,
+    update: &UpdateRecord,
+    now: Timestamp,
+) -> Result<Record> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut record =
+        find(&tx, experiment, update.id)?.ok_or_else(|| record_not_found(experiment, update.id))?;
+    update.apply(&mut record, now);
+    tx.prepare_cached(UPDATE_RECORD)?.execute(params![
+        experiment,
+        record.id.to_string(),
+        record.status.as_str(),
+        record.updated_at.as_millis(),
+        record.finished_at.map(Timestamp::as_millis),
+        to_json(&record.params, "params")?,
+        to_json(&record.metrics, "metrics")?,
+        to_json(&record.tags, "tags")?,
+    ])?;
+    tx.commit()?;
+    Ok(record)
+}
+
+/// The records of `experiment` passing `filter`, in id order, as one
+/// statement: status and task id compare columns, each required tag is an
+/// `EXISTS` over `json_each` of the tags object (exact key and value text,
+/// whatever characters the name holds).
+pub(crate) fn list(
+    conn: &mut Connection,
+    experiment: &str,
+    filter: &RecordFilter,
+) -> Result<Vec<Record>> {
+    let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE experiment = ?1");
+    let mut values = vec![SqlValue::Text(experiment.to_string())];
+    let mut bind = |value: String| {
+        values.push(SqlValue::Text(value));
+        format!("?{}", values.len())
+    };
+    if let Some(statuses) = &filter.status {
+        let placeholders: Vec<String> = statuses
+            .iter()
+            .map(|s| bind(s.as_str().to_string()))
+            .collect();
+        sql += &format!(" AND status IN ({})", placeholders.join(", "));
+    }
+    if let Some(task_id) = filter.task_id {
+        sql += &format!(" AND task_id = {}", bind(task_id.to_string()));
+    }
+    for (name, value) in &filter.tags {
+        let (name, value) = (bind(name.clone()), bind(value.clone()));
+        sql += &format!(
+            " AND EXISTS (SELECT 1 FROM json_each(records.tags) AS t \
+             WHERE t.key = {name} AND t.value = {value})"
+        );
+    }
+    sql += " ORDER BY id";
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(values), RawRecord::read)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(RawRecord::decode).collect()
+}
+
+/// Delete a record and, in the same transaction, all its artifacts.
+pub(crate) fn delete(conn: &mut Connection, experiment: &str, id: RecordId) -> Result<bool> {
+    let id = id.to_string();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached(
+        "DELETE FROM artifact_chunks WHERE artifact IN \
+         (SELECT id FROM artifacts WHERE experiment = ?1 AND record_id = ?2)",
+    )?
+    .execute(params![experiment, id])?;
+    tx.prepare_cached("DELETE FROM artifacts WHERE experiment = ?1 AND record_id = ?2")?
+        .execute(params![experiment, id])?;
+    let deleted = tx
+        .prepare_cached("DELETE FROM records WHERE experiment = ?1 AND id = ?2")?
+        .execute(params![experiment, id])?;
+    tx.commit()?;
+    Ok(deleted > 0)
+}
+
+/// The experiments having records, sorted.
+pub(crate) fn experiments(conn: &mut Connection) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached("SELECT DISTINCT experiment FROM records ORDER BY experiment")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
