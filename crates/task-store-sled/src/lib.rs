@@ -40,8 +40,15 @@
 //!
 //! ## Durability
 //!
-//! Every write is flushed (`fsync`ed by sled) before it is acknowledged. All
-//! sled calls run on tokio's blocking threads.
+//! A write is acknowledged only after `Db::flush` and an `fdatasync` of
+//! sled's log file. The second call matters: on Linux sled 0.34 makes its
+//! log writes stable with `sync_file_range`, which neither records the file's
+//! new size nor flushes the disk's write cache, so a power loss could lose
+//! writes that `flush` reported stable. (Values above about 128 KiB go to
+//! sled's blob files, which sled writes without syncing; this backend does
+//! not sync them either, so only a process crash, not a power loss, is
+//! covered for records that large.) All sled calls run on tokio's blocking
+//! threads.
 //!
 //! ## One process per database
 //!
