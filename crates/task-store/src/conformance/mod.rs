@@ -1,9 +1,9 @@
-//! The conformance suite: the behaviour every [`TaskStore`] must show.
+//! The conformance suite: the behaviour every [`TaskStore`](crate::TaskStore) must show.
 //!
 //! It has three parts, all run by [`conformance_tests!`](crate::conformance_tests):
 //!
 //! - the named [`cases`]: one `pub async fn case(ctx: &Ctx)` per `# Behavior`
-//!   bullet of [`TaskStore`] and per rule of the [query language](crate::query),
+//!   bullet of [`TaskStore`](crate::TaskStore) and per rule of the [query language](crate::query),
 //!   split into one file per area (create, claim, lease, query, translation,
 //!   admin, errors, concurrency);
 //! - a model-based property test ([`model`]): random operation sequences

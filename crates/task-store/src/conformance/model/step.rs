@@ -64,7 +64,7 @@ const ALL_QUERIES: usize = 14;
 pub enum Sel {
     /// `{}`.
     All,
-    /// One of [`queries`].
+    /// One of the step queries (by index).
     Json(usize),
     /// The task of a handle, by `_id`.
     Id(usize),
