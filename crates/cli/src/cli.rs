@@ -73,4 +73,8 @@ pub enum Command {
     Completions(crate::commands::completions::CompletionsArgs),
     /// Generate rolling tasks from a template over a trading calendar (JSON on stdout).
     Gen(crate::commands::r#gen::GenArgs),
+    /// Run an external command for each claimed task (the worker protocol).
+    Worker(crate::commands::worker::WorkerArgs),
+    /// Block until no matching task is waiting, running or part_done.
+    Wait(crate::commands::wait::WaitArgs),
 }

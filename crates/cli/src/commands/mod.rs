@@ -15,6 +15,8 @@ pub mod reset_status;
 pub mod reset_waiting;
 pub mod stat;
 mod task_file;
+pub mod wait;
+pub mod worker;
 
 use crate::cli::{Cli, Command};
 
@@ -38,5 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DropPool(args) => drop_pool::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
         Command::Gen(args) => r#gen::run(&args),
+        Command::Worker(args) => worker::run(&cli.global, &args),
+        Command::Wait(args) => wait::run(&cli.global, &args),
     }
 }

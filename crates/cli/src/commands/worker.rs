@@ -1,0 +1,190 @@
+//! `taskpool worker … -- CMD [ARGS…]`: claim tasks and run an external
+//! command for each (the protocol of `docs/worker-protocol.md`).
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use taskpool::pipeline::worker::{
+    Backoff, CommandTask, Phase, Shutdown, Worker, WorkerConfig, WorkerReport,
+};
+use taskpool::store::Status;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::cli::GlobalArgs;
+use crate::commands::prune::parse_age;
+use crate::context::{Context, parse_query};
+use crate::exit::bad_input;
+
+/// Arguments of `worker`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  taskpool --store sqlite://tasks.db -t rolling worker --concurrency 4 -- python3 train.py
+  taskpool -t rolling worker --phase first --after-status part_done -- ./begin.sh
+  taskpool -t rolling worker --phase second --follow -- ./end.sh
+Per task, CMD runs without a shell. stdin: {\"id\",\"pool\",\"attempt\",\"phase\",\"def\"|\"res\"};
+environment: TASKPOOL_TASK_ID, TASKPOOL_POOL, TASKPOOL_ATTEMPT, TASKPOOL_ARTIFACT_DIR;
+stdout: one JSON value, the result; exit status 0 = success. Anything else records the exit
+code and the end of stderr as the task's error. SIGINT/SIGTERM: stop claiming, forward the
+signal to running commands, hand unfinished tasks back after --grace; a second signal hands
+them back at once. DURATION: 500ms, 30s, 15m, 2h…")]
+pub struct WorkerArgs {
+    /// How many tasks run at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub concurrency: usize,
+    /// Lease length; the worker heartbeats every third of it.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_age)]
+    pub lease: Duration,
+    /// first: claim waiting tasks, CMD gets `def`; second: claim part_done tasks, CMD gets `res`.
+    #[arg(long, value_enum, default_value_t = PhaseArg::First)]
+    pub phase: PhaseArg,
+    /// Status of a task after success (part_done when a second phase follows).
+    #[arg(long, value_enum, default_value_t = AfterStatus::Done)]
+    pub after_status: AfterStatus,
+    /// Only tasks matching this JSON query (it may not mention status).
+    #[arg(long, value_name = "JSON")]
+    pub query: Option<String>,
+    /// Stop after claiming this many tasks.
+    #[arg(long, value_name = "N")]
+    pub max_tasks: Option<u64>,
+    /// Keep polling when nothing is claimable, until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub follow: bool,
+    /// Kill CMD (and its process group) and fail the attempt after this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub task_timeout: Option<Duration>,
+    /// On SIGINT/SIGTERM, how long running tasks may still finish.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_age)]
+    pub grace: Duration,
+    /// Longest pause between two polls of an idle pool (they start at 50ms and double).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_age)]
+    pub max_poll: Duration,
+    /// The command to run for each task, and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// `--phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    /// Claim waiting tasks; the command gets the definition.
+    First,
+    /// Claim part_done tasks; the command gets the first phase's result.
+    Second,
+}
+
+/// `--after-status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AfterStatus {
+    /// Finished.
+    Done,
+    /// First phase finished; a second phase follows.
+    #[value(name = "part_done")]
+    PartDone,
+}
+
+impl WorkerArgs {
+    fn config(&self, pool: &str) -> anyhow::Result<WorkerConfig> {
+        let initial = Duration::from_millis(50).min(self.max_poll);
+        if initial.is_zero() {
+            return Err(bad_input("--max-poll must be above zero"));
+        }
+        Ok(WorkerConfig {
+            phase: match self.phase {
+                PhaseArg::First => Phase::First,
+                PhaseArg::Second => Phase::Second,
+            },
+            after_status: match self.after_status {
+                AfterStatus::Done => Status::Done,
+                AfterStatus::PartDone => Status::PartDone,
+            },
+            query: parse_query(self.query.as_deref())?,
+            concurrency: self.concurrency,
+            lease: self.lease,
+            max_tasks: self.max_tasks,
+            follow: self.follow,
+            backoff: Backoff {
+                initial,
+                max: self.max_poll,
+            },
+            grace: self.grace,
+            ..WorkerConfig::new(pool)
+        })
+    }
+}
+
+/// Run the worker until the pool has nothing claimable (or, with `--follow`,
+/// until a signal), then print what it did.
+///
+/// # Errors
+/// Bad arguments or an unusable command (exit code 2), a store failure.
+pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
+    let ctx = Context::new(global)?;
+    let pool = ctx.pool()?;
+    let config = args.config(pool)?;
+    config.validate()?;
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| bad_input("give the command to run after `--`"))?;
+    let command = CommandTask::new(program, rest)?.with_timeout(args.task_timeout);
+    let report = ctx.block_on(async {
+        let shutdown = Shutdown::new();
+        // Listen before the first claim, so an early signal is never fatal.
+        let signals = tokio::spawn(obey_signals(listen()?, shutdown.clone()));
+        let store = ctx.store().await?;
+        let worker = Worker::new(store, config, Arc::new(command))?;
+        tracing::info!(worker = worker.id(), "worker ready");
+        let report = worker.run(&shutdown).await;
+        signals.abort();
+        Ok::<_, anyhow::Error>(report?)
+    })?;
+    print_report(&ctx, &report)
+}
+
+fn listen() -> std::io::Result<[(Signal, i32); 2]> {
+    Ok([
+        (signal(SignalKind::terminate())?, libc::SIGTERM),
+        (signal(SignalKind::interrupt())?, libc::SIGINT),
+    ])
+}
+
+/// First signal: graceful stop; second: hand running tasks back now.
+async fn obey_signals(signals: [(Signal, i32); 2], shutdown: Shutdown) {
+    let [(mut term, term_no), (mut int, int_no)] = signals;
+    loop {
+        let received = tokio::select! {
+            _ = term.recv() => term_no,
+            _ = int.recv() => int_no,
+        };
+        if shutdown.is_requested() {
+            tracing::warn!("second signal: handing running tasks back now");
+            shutdown.force();
+        } else {
+            tracing::warn!(
+                signal = received,
+                "stopping: no new tasks; running tasks get the grace period"
+            );
+            shutdown.request(Some(received));
+        }
+    }
+}
+
+fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> {
+    if ctx.out.is_json() {
+        return ctx.out.json(report);
+    }
+    ctx.out.line(format_args!(
+        "worker {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
+        report.worker,
+        if report.interrupted { " (interrupted)" } else { "" },
+        report.claimed,
+        report.committed,
+        report.retried,
+        report.failed,
+        report.handed_back,
+        report.lease_lost,
+        report.store_errors,
+    ))
+}
