@@ -77,4 +77,6 @@ pub enum Command {
     Worker(crate::commands::worker::WorkerArgs),
     /// Block until no matching task is waiting, running or part_done.
     Wait(crate::commands::wait::WaitArgs),
+    /// Combine prediction CSV files: rolling windows or a z-score average.
+    Ensemble(crate::commands::ensemble::EnsembleArgs),
 }

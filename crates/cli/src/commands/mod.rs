@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod create;
 pub mod drop_pool;
+pub mod ensemble;
 pub mod r#gen;
 pub mod get;
 mod list;
@@ -42,5 +43,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gen(args) => r#gen::run(&args),
         Command::Worker(args) => worker::run(&cli.global, &args),
         Command::Wait(args) => wait::run(&cli.global, &args),
+        Command::Ensemble(args) => ensemble::run(&args),
     }
 }
