@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use mongodb::Collection;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{Bson, Document, RawDocumentBuf, doc};
 use mongodb::error::ErrorKind as DriverKind;
 use task_store::transition::PreparedBatch;
 use task_store::{CreateParams, Created, Error, Result, Status, TaskId};
@@ -80,10 +80,13 @@ impl MongoStore {
         &self,
         pool: &str,
         which: &[usize],
-        docs: &[mongodb::bson::RawDocumentBuf],
+        docs: &[RawDocumentBuf],
     ) -> Result<Vec<usize>> {
-        let batch: Vec<_> = which.iter().map(|&i| docs[i].clone()).collect();
-        let result = self.raw_pool(pool).insert_many(batch).ordered(false).await;
+        let result = self
+            .raw_pool(pool)
+            .insert_many(which.iter().map(|&i| &docs[i]))
+            .ordered(false)
+            .await;
         let err = match result {
             Ok(_) => return Ok(Vec::new()),
             Err(err) => err,

@@ -13,7 +13,7 @@ use task_store::transition::{self, check_lease};
 use task_store::{CommitParams, HeartbeatParams, Result, ReturnParams, Status, TaskId, Timestamp};
 
 use crate::json::to_bson;
-use crate::record::{check_size, count, date, errors_array, oid, status, task_from_doc};
+use crate::record::{count, date, encode_checked, errors_array, oid, status, task_from_doc};
 use crate::store::{MongoStore, not_found};
 
 /// The filter of a write by the holder of `token`.
@@ -47,12 +47,8 @@ impl MongoStore {
         let coll = self.pool(pool)?;
         params.validate()?;
         let res = to_bson(&params.result)?;
-        let encoded =
-            mongodb::bson::RawDocumentBuf::try_from(&doc! {"res": res.clone()}).map_err(|e| {
-                task_store::Error::invalid_input(format!("result cannot be encoded: {e}"))
-            })?;
-        check_size(
-            encoded.as_bytes().len(),
+        encode_checked(
+            &doc! {"res": res.clone()},
             &format!("the result of task {}", params.id),
         )?;
         let now = self.clock.now();

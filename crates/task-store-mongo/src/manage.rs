@@ -11,7 +11,7 @@ use task_store::{
 };
 
 use crate::json::to_bson;
-use crate::record::{check_size, count, date, oid, status, task_from_doc};
+use crate::record::{count, date, encode_checked, oid, status, task_from_doc};
 use crate::store::{MongoStore, collection_name, not_found};
 use crate::translate::translate;
 
@@ -169,11 +169,8 @@ impl MongoStore {
         let key = content_key(&params.def);
         let filter: Value = params.filter.unwrap_or_else(|| params.def.clone());
         let (def, filter) = (to_bson(&params.def)?, to_bson(&filter)?);
-        let size_probe = doc! {"def": def.clone(), "filter": filter.clone()};
-        let encoded = mongodb::bson::RawDocumentBuf::try_from(&size_probe)
-            .map_err(|e| Error::invalid_input(format!("definition cannot be encoded: {e}")))?;
-        check_size(
-            encoded.as_bytes().len(),
+        encode_checked(
+            &doc! {"def": def.clone(), "filter": filter.clone()},
             &format!("the new definition of task {}", params.id),
         )?;
         let what = "replacing a task";

@@ -118,7 +118,7 @@ pub(crate) fn encode_checked(doc: &Document, what: &str) -> Result<RawDocumentBu
 ///
 /// # Errors
 /// `InvalidInput` naming `what` and the size.
-pub(crate) fn check_size(bytes: usize, what: &str) -> Result<()> {
+fn check_size(bytes: usize, what: &str) -> Result<()> {
     if bytes > MAX_DOCUMENT_BYTES {
         return Err(task_store::Error::invalid_input(format!(
             "{what} is {bytes} bytes as BSON, over MongoDB's limit of {MAX_DOCUMENT_BYTES} bytes per document"

@@ -5,6 +5,9 @@
 //! under CI (`CI` set and non-empty), where it fails.
 //! `TASKPOOL_TEST_MONGODB_REAL=1` says the server is a real MongoDB, which
 //! enables the cases FerretDB cannot honour.
+//!
+//! Each test binary includes this module and uses a part of it.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 
