@@ -60,7 +60,7 @@ pub use record::{
     ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, RecordStatus, RecordStore,
     UpdateRecord,
 };
-pub use store::{TaskStore, TaskStoreExt};
+pub use store::{Store, TaskStore, TaskStoreExt};
 pub use task::{
     DEFAULT_MAX_ATTEMPTS, ErrorEntry, Lease, MAX_ERROR_MESSAGE_BYTES, MAX_ERRORS, Stat, Status,
     Task,

@@ -312,3 +312,11 @@ pub trait TaskStoreExt: TaskStore {
 }
 
 impl<T: TaskStore + ?Sized> TaskStoreExt for T {}
+
+/// A backend that holds both tasks and records with their artifacts, so a
+/// whole experiment lives behind one URL. Every store type implementing
+/// [`TaskStore`] and [`RecordStore`](crate::RecordStore) is one;
+/// `Arc<dyn Store>` coerces to `Arc<dyn TaskStore>` and `Arc<dyn RecordStore>`.
+pub trait Store: TaskStore + crate::record::RecordStore {}
+
+impl<T: TaskStore + crate::record::RecordStore + ?Sized> Store for T {}
