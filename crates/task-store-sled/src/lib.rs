@@ -57,6 +57,17 @@
 //! another process or this one, fails at once with
 //! [`Unavailable`](task_store::ErrorKind::Unavailable) naming the path.
 
+//! ## Comparing with raw sled
+//!
+//! [`layout`], [`record`] and the re-exported [`sled`] let a benchmark do the
+//! same work with raw sled calls. A claim→commit pair here is: one
+//! transaction that reads the record, rewrites it and moves its claim-index
+//! entry and adds an expiry entry, then a flush; one transaction that reads
+//! and rewrites the record, moves the claim-index entry and drops the expiry
+//! entry, then a flush (each flush also `fdatasync`s the log file). Planning a
+//! claim adds a range walk of the expiry index and a prefix walk of the claim
+//! index.
+
 mod error;
 mod integrity;
 pub mod layout;
