@@ -220,8 +220,7 @@ impl<'c> TimeAdjuster<'c> {
     ) -> Result<Segment, TimeError> {
         let seg = self.align_index_seg(segment)?;
         let test_index = self.start_index(test_start)?;
-        self.truncated(seg, test_index, days)
-            .map(|s| self.dated(s))
+        self.truncated(seg, test_index, days).map(|s| self.dated(s))
     }
 
     /// Move `segment` by `step` trading days (Qlib `shift`, with B1 fixed).
@@ -296,7 +295,7 @@ impl<'c> TimeAdjuster<'c> {
         rtype: RollType,
     ) -> Result<Segment, TimeError> {
         let start = match rtype {
-            RollType::Sliding => seg.start.map(|s| s + step),
+            RollType::Sliding => seg.start.map(|s| s.saturating_add(step)),
             RollType::Expanding => seg.start,
         };
         if start.is_some_and(|s| s >= self.calendar.len()) {
@@ -306,7 +305,7 @@ impl<'c> TimeAdjuster<'c> {
         }
         Ok(self.dated(IndexSegment {
             start,
-            end: seg.end.map(|e| e + step),
+            end: seg.end.map(|e| e.saturating_add(step)),
         }))
     }
 
@@ -427,6 +426,20 @@ mod tests {
             ta.shift(Segment::new(d(28), d(30)), 4, RollType::Sliding),
             Err(TimeError::ShiftedPastCalendar { .. })
         ));
+    }
+
+    #[test]
+    fn shift_huge_step_is_error_not_overflow() {
+        let cal = dense();
+        let ta = TimeAdjuster::new(&cal);
+        assert!(matches!(
+            ta.shift(Segment::new(d(1), d(2)), usize::MAX, RollType::Sliding),
+            Err(TimeError::ShiftedPastCalendar { .. })
+        ));
+        let open = ta
+            .shift(Segment::new(d(1), d(2)), usize::MAX, RollType::Expanding)
+            .unwrap();
+        assert_eq!(open, Segment::new(d(1), None));
     }
 
     #[test]

@@ -428,3 +428,18 @@ fn rolling_aligns_non_trading_template_dates() {
     assert_eq!(seg(&tasks[0], "valid"), ["2020-03-09", "2020-03-27"]);
     assert_eq!(seg(&tasks[0], "test"), ["2020-04-06", "2020-04-17"]);
 }
+
+/// Robustness: a huge step or test length never overflows; the single
+/// window runs past the calendar and is open.
+#[test]
+fn rolling_huge_step_yields_one_open_window() {
+    for generator in [
+        RollingGen::new(usize::MAX),
+        RollingGen::new(4).test_len(Some(usize::MAX)),
+    ] {
+        let tasks = generator
+            .generate(&dense_template(json!("2021-01-22")), &dense_january(30))
+            .unwrap();
+        assert_eq!(seg(&tasks[0], "test"), ["2021-01-13", "null"]);
+    }
+}

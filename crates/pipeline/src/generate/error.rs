@@ -101,3 +101,21 @@ impl From<GenError> for task_store::Error {
         task_store::Error::new(task_store::ErrorKind::InvalidInput, message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn into_store_error_is_invalid_input_with_cause() {
+        let error = GenError::Time {
+            key: "train".to_owned(),
+            source: TimeError::ShiftedPastCalendar {
+                last: jiff::civil::date(2021, 1, 30),
+            },
+        };
+        let store: task_store::Error = error.into();
+        assert_eq!(store.kind(), task_store::ErrorKind::InvalidInput);
+        assert!(store.to_string().contains("2021-01-30"));
+    }
+}

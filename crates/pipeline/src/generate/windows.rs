@@ -104,13 +104,13 @@ pub(crate) fn test_windows(
     bound: usize,
 ) -> Vec<Window> {
     let fixed_end = |start: usize, len: usize| -> Option<usize> {
-        Some(start + len - 1).filter(|e| *e < calendar.len())
+        (start.saturating_add(len) - 1 < calendar.len()).then(|| start + len - 1)
     };
     match step {
         Step::TradingDays(n) => {
             let len = len.unwrap_or(n);
             (0..)
-                .map(|k| first + k * n)
+                .map(|k: usize| first.saturating_add(k.saturating_mul(n)))
                 .enumerate()
                 .take_while(|&(k, start)| k == 0 || start <= bound)
                 .map(|(_, start)| Window {
