@@ -43,6 +43,10 @@ pub async fn open_store_with_clock(url: &str, clock: SharedClock) -> Result<Arc<
         s if task_store_sled::URL_SCHEMES.contains(&s) => Ok(Arc::new(
             task_store_sled::SledStore::from_url(url, clock).await?,
         )),
+        #[cfg(feature = "mongo")]
+        s if task_store_mongo::URL_SCHEMES.contains(&s) => Ok(Arc::new(
+            task_store_mongo::MongoStore::from_url(url, clock).await?,
+        )),
         _ => Err(Error::config(format!(
             "unsupported store URL {}: the scheme must be one of {}",
             redact_url(url),
