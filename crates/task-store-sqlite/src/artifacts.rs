@@ -18,6 +18,11 @@ use crate::records::require_record;
 /// The largest chunk row, in bytes (1 MiB).
 pub(crate) const CHUNK_LEN: usize = 1 << 20;
 
+const FIND: &str =
+    "SELECT id, len FROM artifacts WHERE experiment = ?1 AND record_id = ?2 AND name = ?3";
+
+const READ_CHUNKS: &str = "SELECT seq, data FROM artifact_chunks WHERE artifact = ?1 ORDER BY seq";
+
 /// The artifact's row id and length, if it exists.
 fn find(
     conn: &Connection,
@@ -26,9 +31,7 @@ fn find(
     name: &str,
 ) -> Result<Option<(i64, i64)>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT id, len FROM artifacts WHERE experiment = ?1 AND record_id = ?2 AND name = ?3",
-        )?
+        .prepare_cached(FIND)?
         .query_row(params![experiment, id.to_string(), name], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -97,9 +100,7 @@ pub(crate) fn get(
     data.try_reserve_exact(expected)
         .map_err(|_| corrupt("length too large to hold in memory"))?;
     {
-        let mut chunks = tx.prepare_cached(
-            "SELECT seq, data FROM artifact_chunks WHERE artifact = ?1 ORDER BY seq",
-        )?;
+        let mut chunks = tx.prepare_cached(READ_CHUNKS)?;
         let mut rows = chunks.query([artifact])?;
         let mut next_seq = 0i64;
         while let Some(row) = rows.next()? {
@@ -170,4 +171,27 @@ pub(crate) fn delete(
         .execute([artifact])?;
     tx.commit()?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query_plan::plan;
+
+    #[test]
+    fn lookups_and_chunk_reads_walk_their_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn, "mem").unwrap();
+        let find = plan(&conn, FIND);
+        assert!(
+            find.contains("INDEX artifacts_record_name (experiment=? AND record_id=? AND name=?)"),
+            "{find}"
+        );
+        let chunks = plan(&conn, READ_CHUNKS);
+        assert!(
+            chunks.contains("INDEX artifact_chunks_artifact_seq (artifact=?)"),
+            "{chunks}"
+        );
+        assert!(!chunks.contains("TEMP B-TREE"), "{chunks}");
+    }
 }

@@ -43,6 +43,11 @@ impl Default for SqliteOptions {
     }
 }
 
+/// The size, in bytes, the WAL file is truncated to when it is reset after a
+/// checkpoint (`PRAGMA journal_size_limit`): twice the WAL that SQLite's
+/// automatic checkpoint (every 1000 pages) lets grow in normal use.
+const JOURNAL_SIZE_LIMIT: i64 = 8 << 20;
+
 /// How many distinct statements each connection keeps prepared.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
 
@@ -78,6 +83,9 @@ pub(crate) fn open(location: &Location, options: &SqliteOptions) -> Result<Conne
         Durability::PowerLoss => "FULL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
+    // A large artifact passes through the WAL; without a limit the -wal file
+    // keeps its size (hundreds of MB) as long as any connection is open.
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
     let found = schema::migrate(&mut conn, &name)?;
     tracing::debug!(store = %name, found, version = schema::LATEST_VERSION, "opened");
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);

@@ -244,20 +244,7 @@ pub(crate) fn not_found(pool: &str, id: TaskId) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The query plan of `sql` (every parameter bound to 1), one step a line.
-    fn plan(conn: &Connection, sql: &str) -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let n = stmt.parameter_count();
-        let steps = stmt
-            .query_map(params_from_iter(vec![SqlValue::Integer(1); n]), |r| {
-                r.get::<_, String>(3)
-            })
-            .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .unwrap();
-        steps.join("\n")
-    }
+    use crate::query_plan::plan;
 
     #[test]
     fn claim_and_expiry_walk_their_indexes() {

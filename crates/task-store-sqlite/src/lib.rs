@@ -53,7 +53,7 @@
 //! the tasks (schema version 2; a version-1 file is upgraded in place when
 //! opened). A `records` table is unique by `(experiment, id)` and has columns
 //! for what a `RecordFilter` selects on (status, task id, an index on
-//! `(experiment, task_id)`; required tags are matched exactly with
+//! `(experiment, task_id, id)`; required tags are matched exactly with
 //! `json_each` over the tags object) and JSON text for the definition,
 //! parameters, metrics and tags. Artifacts have a row each in `artifacts`
 //! (record, name, length) and their bytes in `artifact_chunks` rows of at
@@ -62,7 +62,10 @@
 //! one transaction; deleting a record deletes its artifacts in the same
 //! transaction; updates read, apply the core's rule and write back inside one
 //! `BEGIN IMMEDIATE` transaction, so concurrent updates from any process are
-//! never lost.
+//! never lost. The WAL file is truncated back to 8 MiB after a checkpoint
+//! (`journal_size_limit`), so a large artifact does not leave a WAL of its
+//! size beside the database; pages freed by deleted artifacts are reused by
+//! later writes (the file itself does not shrink without `VACUUM`).
 
 mod admin;
 mod artifacts;
@@ -71,6 +74,8 @@ mod create;
 mod error;
 mod lease;
 mod location;
+#[cfg(test)]
+mod query_plan;
 mod query_sql;
 mod read;
 mod record_row;

@@ -109,14 +109,24 @@ pub(crate) fn update(
 }
 
 /// The records of `experiment` passing `filter`, in id order, as one
-/// statement: status and task id compare columns, each required tag is an
-/// `EXISTS` over `json_each` of the tags object (exact key and value text,
-/// whatever characters the name holds).
+/// statement.
 pub(crate) fn list(
     conn: &mut Connection,
     experiment: &str,
     filter: &RecordFilter,
 ) -> Result<Vec<Record>> {
+    let (sql, values) = list_statement(experiment, filter);
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(values), RawRecord::read)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(RawRecord::decode).collect()
+}
+
+/// The `SELECT` of [`list`] and its parameters: status and task id compare
+/// columns, each required tag is an `EXISTS` over `json_each` of the tags
+/// object (exact key and value text, whatever characters the name holds).
+fn list_statement(experiment: &str, filter: &RecordFilter) -> (String, Vec<SqlValue>) {
     let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE experiment = ?1");
     let mut values = vec![SqlValue::Text(experiment.to_string())];
     let mut bind = |value: String| {
@@ -141,11 +151,7 @@ pub(crate) fn list(
         );
     }
     sql += " ORDER BY id";
-    let rows = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(values), RawRecord::read)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter().map(RawRecord::decode).collect()
+    (sql, values)
 }
 
 /// Delete a record and, in the same transaction, all its artifacts.
@@ -166,10 +172,70 @@ pub(crate) fn delete(conn: &mut Connection, experiment: &str, id: RecordId) -> R
     Ok(deleted > 0)
 }
 
+const EXPERIMENTS: &str = "SELECT DISTINCT experiment FROM records ORDER BY experiment";
+
 /// The experiments having records, sorted.
 pub(crate) fn experiments(conn: &mut Connection) -> Result<Vec<String>> {
     Ok(conn
-        .prepare_cached("SELECT DISTINCT experiment FROM records ORDER BY experiment")?
+        .prepare_cached(EXPERIMENTS)?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use task_store::{RecordStatus, TaskId, Timestamp};
+
+    use super::*;
+    use crate::query_plan::plan;
+
+    fn migrated() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn, "mem").unwrap();
+        conn
+    }
+
+    #[test]
+    fn list_walks_the_record_indexes_in_id_order() {
+        let conn = migrated();
+        let all = plan(&conn, &list_statement("e", &RecordFilter::all()).0);
+        assert!(
+            all.contains("INDEX records_experiment_id (experiment=?)"),
+            "{all}"
+        );
+        let filtered = RecordFilter {
+            task_id: Some(TaskId::generate(Timestamp::from_millis(0))),
+            ..RecordFilter::all()
+        }
+        .status([RecordStatus::Finished])
+        .tag("online", "yes");
+        let by_task = plan(&conn, &list_statement("e", &filtered).0);
+        assert!(
+            by_task.contains("INDEX records_task (experiment=? AND task_id=?)"),
+            "{by_task}"
+        );
+        for p in [&all, &by_task] {
+            assert!(!p.contains("SCAN records"), "{p}");
+            assert!(!p.contains("TEMP B-TREE"), "{p}");
+        }
+    }
+
+    #[test]
+    fn get_and_experiments_use_the_unique_index() {
+        let conn = migrated();
+        let get = plan(
+            &conn,
+            &format!("SELECT {RECORD_COLUMNS} FROM records WHERE experiment = ?1 AND id = ?2"),
+        );
+        assert!(
+            get.contains("INDEX records_experiment_id (experiment=? AND id=?)"),
+            "{get}"
+        );
+        let experiments = plan(&conn, EXPERIMENTS);
+        assert!(
+            experiments.contains("USING COVERING INDEX records_"),
+            "{experiments}"
+        );
+        assert!(!experiments.contains("TEMP B-TREE"), "{experiments}");
+    }
 }

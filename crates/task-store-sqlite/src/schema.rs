@@ -66,7 +66,7 @@ const MIGRATIONS: &[&str] = &[
         tags TEXT NOT NULL
     );
     CREATE UNIQUE INDEX records_experiment_id ON records (experiment, id);
-    CREATE INDEX records_task ON records (experiment, task_id);
+    CREATE INDEX records_task ON records (experiment, task_id, id);
     CREATE TABLE artifacts (
         id INTEGER PRIMARY KEY,
         experiment TEXT NOT NULL,

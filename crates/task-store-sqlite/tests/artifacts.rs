@@ -290,3 +290,27 @@ async fn list_records_matches_awkward_tags_like_memory() {
         assert_eq!(got, want, "{filter:?}");
     }
 }
+
+#[tokio::test]
+async fn put_artifact_does_not_leave_a_large_wal_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = open(&path);
+    let r = store
+        .create_record(EXP, NewRecord::default())
+        .await
+        .unwrap();
+    store
+        .put_artifact(EXP, r.id, "pred", bytes(24 * MIB, 3))
+        .await
+        .unwrap();
+    // The next write starts the WAL over and truncates it.
+    store
+        .update_record(EXP, UpdateRecord::new(r.id).tag("k", "v"))
+        .await
+        .unwrap();
+    let wal = std::fs::metadata(format!("{}-wal", path.display()))
+        .unwrap()
+        .len();
+    assert!(wal <= 8 * MIB as u64, "the WAL file holds {wal} bytes");
+}
