@@ -28,7 +28,7 @@ impl MongoStore {
         params.validate()?;
         let query = translate(&params.query)?;
         let now = self.clock.now();
-        self.reap(&coll, now).await?;
+        self.reap(pool, &coll, now).await?;
         let claimable = Filter::any([
             Filter::Doc(doc! {"status": status(params.from)}),
             Filter::Doc(doc! {
@@ -78,7 +78,7 @@ impl MongoStore {
     /// server-side (`$expr`), so the expired leases are read (without the
     /// large fields) and the exhausted ones updated one by one, each fenced on
     /// its token and expiry: a concurrent heartbeat, commit or reclaim wins.
-    async fn reap(&self, coll: &Collection<Document>, now: Timestamp) -> Result<()> {
+    async fn reap(&self, pool: &str, coll: &Collection<Document>, now: Timestamp) -> Result<()> {
         let what = "reading expired leases";
         let expired: Vec<Document> = coll
             .find(doc! {
@@ -119,9 +119,19 @@ impl MongoStore {
                 },
                 "$unset": {"lease": ""},
             };
-            coll.update_one(fence, update)
+            let result = coll
+                .update_one(fence, update)
                 .await
                 .map_err(self.err("failing an expired task"))?;
+            if result.modified_count == 1 {
+                tracing::info!(
+                    pool,
+                    task = %task.id,
+                    owner = %lease.owner,
+                    attempts = task.attempts,
+                    "lease expired with no attempts left: task failed"
+                );
+            }
         }
         Ok(())
     }

@@ -64,6 +64,13 @@ impl MongoStore {
                     None => true,
                 })
                 .collect();
+            if !pending.is_empty() {
+                tracing::warn!(
+                    pool,
+                    tasks = pending.len(),
+                    "keys collided with tasks removed concurrently; inserting again"
+                );
+            }
         }
         if !pending.is_empty() {
             return Err(Error::backend(format!(
