@@ -30,11 +30,11 @@ stamp_file="$cache/source.sha256"
 log() { printf 'ferretdb: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-command -v go >/dev/null 2>&1 || die "the Go toolchain (go >= 1.24) is not on PATH; it is needed to build FerretDB"
-
 # Rebuild only when the binary is missing or the sources changed.
 stamp="$(cat "$here/main.go" "$here/go.mod" "$here/go.sum" | sha256sum | cut -d' ' -f1)"
 if [[ ! -x "$bin" || ! -f "$stamp_file" || "$(cat "$stamp_file")" != "$stamp" ]]; then
+    command -v go >/dev/null 2>&1 ||
+        die "the Go toolchain (go >= 1.24) is not on PATH; it is needed to build FerretDB into $bin"
     mkdir -p "$cache"
     log "building FerretDB into $bin (first build takes minutes)"
     start=$SECONDS
