@@ -71,6 +71,8 @@ pub enum Command {
     DropPool(crate::commands::drop_pool::DropPoolArgs),
     /// Print a shell completion script.
     Completions(crate::commands::completions::CompletionsArgs),
+    /// Copy a Qlib task pool (MongoDB) into a pool, never loading its pickles.
+    ImportQlib(crate::commands::import_qlib::ImportQlibArgs),
     /// Generate rolling tasks from a template over a trading calendar (JSON on stdout).
     Gen(crate::commands::r#gen::GenArgs),
     /// Run an external command for each claimed task (the worker protocol).

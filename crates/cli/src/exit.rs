@@ -60,9 +60,16 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
     FAILED
 }
 
-/// Print `error` as one line on stderr and return its exit code.
+/// Print `error` as one line on stderr (line breaks inside messages, such as
+/// a server's, become spaces) and return its exit code.
 pub fn report(error: &anyhow::Error) -> ExitCode {
-    eprintln!("taskpool: error: {error:#}");
+    let message = format!("{error:#}");
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("taskpool: error: {}", lines.join(" "));
     ExitCode::from(code_for(error))
 }
 

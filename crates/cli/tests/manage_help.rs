@@ -19,6 +19,7 @@ const MANAGE_COMMANDS: &[&str] = &[
     "prune",
     "drop-pool",
     "completions",
+    "import-qlib",
 ];
 
 #[test]

@@ -58,3 +58,53 @@ fn password_in_an_unknown_scheme_is_hidden() {
     let url = format!("redis://carol:{PASSWORD}@127.0.0.1:6379/0");
     assert_hidden(&["-vvv", "--store", &url, "-t", "p", "stat"]);
 }
+
+#[test]
+fn qlib_import_source_password_is_hidden() {
+    let unreachable = format!(
+        "mongodb://alice:{PASSWORD}@127.0.0.1:1/qlib?serverSelectionTimeoutMS=500&connectTimeoutMS=500"
+    );
+    assert_hidden(&[
+        "-vvv",
+        "--store",
+        "memory://",
+        "import-qlib",
+        &unreachable,
+        "rolling_task",
+    ]);
+    assert_hidden(&[
+        "--json",
+        "--store",
+        "memory://",
+        "import-qlib",
+        &unreachable,
+        "rolling_task",
+    ]);
+}
+
+#[test]
+fn qlib_import_password_rejected_by_a_server_is_hidden() {
+    let Ok(url) = std::env::var("TASKPOOL_TEST_MONGODB_URL") else {
+        eprintln!("skipped: TASKPOOL_TEST_MONGODB_URL is not set (start ci/ferretdb/start.sh)");
+        return;
+    };
+    // The test server has no users: the credentials are refused, and the
+    // server's refusal is reported.
+    let with_user = url.replacen("mongodb://", &format!("mongodb://alice:{PASSWORD}@"), 1);
+    let out = taskpool()
+        .args([
+            "-vvv",
+            "--store",
+            "memory://",
+            "import-qlib",
+            &with_user,
+            "rolling_task",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains(PASSWORD), "{stderr}");
+    assert!(stderr.contains("alice:***@"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+}

@@ -6,6 +6,7 @@ pub mod drop_pool;
 pub mod ensemble;
 pub mod r#gen;
 pub mod get;
+pub mod import_qlib;
 mod list;
 pub mod lost;
 pub mod prioritize;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Prune(args) => prune::run(&cli.global, &args),
         Command::DropPool(args) => drop_pool::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
+        Command::ImportQlib(args) => import_qlib::run(&cli.global, &args),
         Command::Gen(args) => r#gen::run(&args),
         Command::Worker(args) => worker::run(&cli.global, &args),
         Command::Wait(args) => wait::run(&cli.global, &args),
