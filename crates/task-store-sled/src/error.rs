@@ -27,12 +27,24 @@ pub(crate) enum SledError {
         crate::record::FORMAT_VERSION
     )]
     UnknownVersion { found: u8 },
+    /// A record or artifact directory written by another format version.
+    #[error(
+        "a stored {what} has format version {found}; this build reads version {expected}: the database was written by a different taskpool version"
+    )]
+    UnknownEntryVersion {
+        what: &'static str,
+        found: u8,
+        expected: u8,
+    },
     /// Bytes that do not decode.
     #[error("corrupt sled database: {0}")]
     Corrupt(String),
     /// A record that cannot be encoded.
     #[error("cannot encode a task record: {0}")]
     Encode(String),
+    /// A record or artifact directory that cannot be encoded.
+    #[error("cannot encode a {what}: {message}")]
+    EncodeEntry { what: &'static str, message: String },
     /// A URL this backend does not take.
     #[error("{0}")]
     Url(String),
@@ -46,10 +58,13 @@ impl SledError {
         match self {
             SledError::Locked { .. } | SledError::Io { .. } => ErrorKind::Unavailable,
             SledError::Open { source, .. } | SledError::Sled(source) => sled_kind(source),
-            SledError::UnknownVersion { .. } | SledError::Url(_) => ErrorKind::Config,
-            SledError::Corrupt(_) | SledError::Encode(_) | SledError::Worker(_) => {
-                ErrorKind::Backend
-            }
+            SledError::UnknownVersion { .. }
+            | SledError::UnknownEntryVersion { .. }
+            | SledError::Url(_) => ErrorKind::Config,
+            SledError::Corrupt(_)
+            | SledError::Encode(_)
+            | SledError::EncodeEntry { .. }
+            | SledError::Worker(_) => ErrorKind::Backend,
         }
     }
 }

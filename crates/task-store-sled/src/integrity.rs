@@ -19,6 +19,12 @@ pub struct IntegrityReport {
     pub tasks: u64,
     /// Entries of the claim, content-key and expiry indexes.
     pub index_entries: u64,
+    /// Records (of every experiment).
+    pub records: u64,
+    /// Artifacts listed in the records' artifact directories.
+    pub artifacts: u64,
+    /// Artifact chunks.
+    pub artifact_chunks: u64,
     /// Every disagreement found, one sentence each; empty when consistent.
     pub problems: Vec<String>,
 }
@@ -40,7 +46,12 @@ impl SledStore {
     ///   (status, priority, id), the content-key entry pointing at it (so keys
     ///   are unique per pool), and an expiry entry at its lease's expiry iff it
     ///   is `running`;
-    /// - every index entry points at a record whose fields agree with it.
+    /// - every index entry points at a record whose fields agree with it;
+    /// - every record decodes under its own id; every artifact directory
+    ///   belongs to a record; every artifact has exactly its chunks
+    ///   (indexes `0..n`, none larger than [`CHUNK_LEN`](crate::layout::CHUNK_LEN),
+    ///   their lengths adding up to the artifact's) and no chunk belongs to
+    ///   no artifact.
     ///
     /// Writers are held off while it runs, so the check sees one state.
     ///
@@ -80,6 +91,7 @@ impl Inner {
         self.check_claim_index(&mut report)?;
         self.check_key_index(&mut report)?;
         self.check_expiry_index(&mut report)?;
+        self.check_records(&mut report)?;
         Ok(report)
     }
 

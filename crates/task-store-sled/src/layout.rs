@@ -12,6 +12,14 @@
 //! | [`KEYS_TREE`] | pool · content key (64 hex digits) | id (12 bytes) |
 //! | [`EXPIRY_TREE`] | pool · lease `expires_at` (8) · id (12), `running` tasks only | empty |
 //! | [`POOLS_TREE`] | pool name | empty |
+//! | [`RECORDS_TREE`] | experiment · record id (12) | the record (versioned, see the crate's records module) |
+//! | [`ARTIFACTS_TREE`] | experiment · record id (12) | the record's artifact directory: name, length and chunk count of each artifact (absent when it has none) |
+//! | [`CHUNKS_TREE`] | experiment · record id (12) · artifact name · `0x00` · chunk index (4) | at most [`CHUNK_LEN`] bytes of the artifact |
+//!
+//! An experiment prefix is built like a pool prefix ([`experiment_prefix`]).
+//! Artifact names never contain a zero byte, so the `0x00` after the name
+//! keeps `a` and `a/b` apart and makes the chunks of one record sort by
+//! artifact name, then by chunk index.
 //!
 //! A walk of the claim tree under `pool · status` visits that status's tasks
 //! highest priority first, then by id (creation order): exactly claim order.
@@ -20,7 +28,7 @@
 //! This module is public so that benchmarks can compare the store with raw
 //! sled operations doing the same work, and tests can reach below the store.
 
-use task_store::{Status, TaskId, Timestamp};
+use task_store::{RecordId, Status, TaskId, Timestamp};
 
 /// The tree of task records.
 pub const TASKS_TREE: &str = "tasks";
@@ -32,6 +40,17 @@ pub const KEYS_TREE: &str = "keys";
 pub const EXPIRY_TREE: &str = "expiry";
 /// The pool names.
 pub const POOLS_TREE: &str = "pools";
+
+/// The records of every experiment.
+pub const RECORDS_TREE: &str = "records";
+/// The artifact directory of every record that has artifacts.
+pub const ARTIFACTS_TREE: &str = "artifacts";
+/// The bytes of every artifact, in chunks.
+pub const CHUNKS_TREE: &str = "artifact_chunks";
+
+/// The largest artifact chunk, in bytes (1 MiB): a 512 MiB artifact is 512
+/// values, none of which sled has to hold or log as one piece.
+pub const CHUNK_LEN: usize = 1 << 20;
 
 /// The length of an encoded id.
 pub const ID_LEN: usize = 12;
@@ -174,6 +193,57 @@ pub fn trailing_id(key: &[u8]) -> Option<TaskId> {
         .and_then(|start| id_from_bytes(&key[start..]))
 }
 
+/// The prefix of every key of `experiment` (built like [`pool_prefix`];
+/// experiment names follow the pool-name rule).
+pub fn experiment_prefix(experiment: &str) -> Vec<u8> {
+    pool_prefix(experiment)
+}
+
+/// The key of a record, and of its artifact directory: experiment · id.
+pub fn record_key(prefix: &[u8], id: RecordId) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    key.extend_from_slice(&id.bytes());
+    key
+}
+
+/// The prefix of the chunk keys of artifact `name` of a record:
+/// experiment · id · name · `0x00`.
+pub fn artifact_chunks_prefix(prefix: &[u8], id: RecordId, name: &str) -> Vec<u8> {
+    let mut key = record_key(prefix, id);
+    key.extend_from_slice(name.as_bytes());
+    key.push(0);
+    key
+}
+
+/// The key of chunk `index` of artifact `name` of a record.
+pub fn chunk_key(prefix: &[u8], id: RecordId, name: &str, index: u32) -> Vec<u8> {
+    let mut key = artifact_chunks_prefix(prefix, id, name);
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// The `(record id, artifact name, chunk index)` of the part of a chunk key
+/// after the experiment prefix; `None` if it is malformed.
+pub fn parse_chunk_suffix(suffix: &[u8]) -> Option<(RecordId, &str, u32)> {
+    let (id, rest) = suffix.split_at_checked(ID_LEN)?;
+    let (name, index) = rest.split_at_checked(rest.len().checked_sub(5)?)?;
+    let (&zero, index) = index.split_first()?;
+    if zero != 0 {
+        return None;
+    }
+    Some((
+        RecordId::from_bytes(id.try_into().ok()?),
+        std::str::from_utf8(name).ok()?,
+        u32::from_be_bytes(index.try_into().ok()?),
+    ))
+}
+
+/// The record id of the part of a record (or artifact-directory) key after
+/// the experiment prefix; `None` if it is malformed.
+pub fn parse_record_suffix(suffix: &[u8]) -> Option<RecordId> {
+    Some(RecordId::from_bytes(suffix.try_into().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +276,29 @@ mod tests {
         assert!(!ab.starts_with(&pool_prefix("a")));
         assert!(!a.starts_with(&pool_prefix("ab")));
         assert_eq!(split_pool(&ab).map(|(p, _)| p), Some("ab"));
+    }
+
+    #[test]
+    fn chunk_keys_round_trip_and_sort_by_name_then_index() {
+        let prefix = experiment_prefix("e");
+        let id = RecordId::from_bytes([3; 12]);
+        let key = chunk_key(&prefix, id, "sig/ic.bin", 7);
+        let (exp, suffix) = split_pool(&key).unwrap();
+        assert_eq!(exp, "e");
+        assert_eq!(parse_chunk_suffix(suffix), Some((id, "sig/ic.bin", 7)));
+        let ordered = [
+            chunk_key(&prefix, id, "a", 0),
+            chunk_key(&prefix, id, "a", 1),
+            chunk_key(&prefix, id, "a", 256),
+            chunk_key(&prefix, id, "a/b", 0),
+            chunk_key(&prefix, id, "ab", 0),
+        ];
+        for w in ordered.windows(2) {
+            assert!(w[0] < w[1]);
+        }
+        let of_a = artifact_chunks_prefix(&prefix, id, "a");
+        assert!(ordered[1].starts_with(&of_a));
+        assert!(!ordered[3].starts_with(&of_a) && !ordered[4].starts_with(&of_a));
     }
 
     #[test]

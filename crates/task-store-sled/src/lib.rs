@@ -74,6 +74,7 @@ pub mod layout;
 mod lock;
 mod ops;
 pub mod record;
+mod records;
 mod store;
 mod tx;
 

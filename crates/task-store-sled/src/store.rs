@@ -37,6 +37,9 @@ pub(crate) struct Trees {
     pub(crate) keys: sled::Tree,
     pub(crate) expiry: sled::Tree,
     pub(crate) pools: sled::Tree,
+    pub(crate) records: sled::Tree,
+    pub(crate) artifacts: sled::Tree,
+    pub(crate) chunks: sled::Tree,
 }
 
 /// The shared state behind a [`SledStore`].
@@ -95,6 +98,9 @@ impl SledStore {
             keys: tree(layout::KEYS_TREE)?,
             expiry: tree(layout::EXPIRY_TREE)?,
             pools: tree(layout::POOLS_TREE)?,
+            records: tree(layout::RECORDS_TREE)?,
+            artifacts: tree(layout::ARTIFACTS_TREE)?,
+            chunks: tree(layout::CHUNKS_TREE)?,
         };
         tracing::debug!(path = %path.display(), "opened sled store");
         Ok(SledStore {
@@ -164,7 +170,7 @@ impl Inner {
         self.bulk.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Run `body` as one sled transaction over all trees.
+    /// Run `body` as one sled transaction over the task trees.
     pub(crate) fn transact<T>(&self, body: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
         let t = &self.trees;
         tx::finish(
