@@ -21,8 +21,15 @@ fn ridge_on_synthetic_data_has_positive_out_of_sample_ic() {
         .unwrap();
     let pred = model.predict(test.features);
     let (daily, m) = evaluate(test.dates, &pred, test.labels, test.norm_labels);
-    eprintln!("out-of-sample IC {:.4}, rank IC {:.4}, days {}", m.ic, m.rank_ic, m.days);
+    eprintln!(
+        "out-of-sample IC {:.4}, rank IC {:.4}, days {}",
+        m.ic, m.rank_ic, m.days
+    );
     assert_eq!(daily.len(), 119);
     assert!(m.ic > 0.01, "IC {} should show the planted signal", m.ic);
-    assert!(m.ic < 0.3, "IC {} is implausibly strong for a weak signal", m.ic);
+    assert!(
+        m.ic < 0.3,
+        "IC {} is implausibly strong for a weak signal",
+        m.ic
+    );
 }
