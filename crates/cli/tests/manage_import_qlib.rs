@@ -5,9 +5,10 @@
 
 mod manage_support;
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use manage_support::{Fixture, assert_one_line_error, taskpool};
+use manage_support::{
+    Fixture, assert_one_line_error, drop_mongodb_database, mongodb_server, mongodb_test_database,
+    mongodb_url, taskpool,
+};
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{Binary, Bson, DateTime, Document, doc, oid::ObjectId};
 use serde_json::{Value, json};
@@ -22,17 +23,11 @@ impl QlibPool {
     /// A fresh database holding `docs` in collection `rolling_task`; `None`
     /// (test skipped) without a server.
     fn seed(docs: Vec<Document>) -> Option<QlibPool> {
-        let Ok(url) = std::env::var("TASKPOOL_TEST_MONGODB_URL") else {
-            eprintln!("skipped: TASKPOOL_TEST_MONGODB_URL is not set (start ci/ferretdb/start.sh)");
-            return None;
+        let url = mongodb_server()?;
+        let pool = QlibPool {
+            url,
+            db: mongodb_test_database(),
         };
-        static N: AtomicU32 = AtomicU32::new(0);
-        let db = format!(
-            "qlib_import_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let pool = QlibPool { url, db };
         pool.with_db(async |db| {
             let coll = db.collection::<Document>("rolling_task");
             if !docs.is_empty() {
@@ -54,16 +49,13 @@ impl QlibPool {
 
     /// The server URL with the database in its path.
     fn url_with_db(&self) -> String {
-        let (base, options) = self.url.split_once('?').unwrap_or((&self.url, ""));
-        format!("{}/{}?{options}", base.trim_end_matches('/'), self.db)
+        mongodb_url(&self.db).expect("server URL")
     }
 }
 
 impl Drop for QlibPool {
     fn drop(&mut self) {
-        self.with_db(async |db| {
-            let _ = db.drop().await;
-        });
+        drop_mongodb_database(&self.db);
     }
 }
 

@@ -16,6 +16,10 @@ use crate::cli::GlobalArgs;
 use crate::context::Context;
 use crate::output::Table;
 
+/// How many tasks one reset names (each is an `$or` branch; SQL backends
+/// limit expression depth).
+const CHUNK: usize = 200;
+
 /// Arguments of `lost`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -63,10 +67,12 @@ pub fn run(global: &GlobalArgs, args: &LostArgs) -> anyhow::Result<()> {
         let lost: Vec<Task> = running.into_iter().filter(|t| is_lost(t, now)).collect();
         let requeued = if args.requeue {
             let mut n = 0;
-            for (status, query) in requeue_queries(&lost) {
-                n += store
-                    .reset_status(pool, ResetParams { query, status })
-                    .await?;
+            for chunk in lost.chunks(CHUNK) {
+                for (status, query) in requeue_queries(chunk) {
+                    n += store
+                        .reset_status(pool, ResetParams { query, status })
+                        .await?;
+                }
             }
             Some(n)
         } else {

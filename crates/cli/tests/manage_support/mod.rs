@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -43,19 +44,20 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// A fresh `sqlite://` or `sled://` store; `None` (test skipped) if the
-    /// scheme is not wired in yet.
+    /// A fresh `sqlite://` or `sled://` store, or a fresh database on the
+    /// MongoDB test server; `None` (test skipped, reason printed) if the
+    /// scheme is not wired in or there is no test server.
     pub fn new(scheme: &str) -> Option<Fixture> {
         if !wired(scheme) {
             return None;
         }
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = match scheme {
-            "sqlite" => dir.path().join("taskpool.db"),
-            "sled" => dir.path().join("taskpool.sled"),
+        let url = match scheme {
+            "sqlite" => format!("sqlite://{}", dir.path().join("taskpool.db").display()),
+            "sled" => format!("sled://{}", dir.path().join("taskpool.sled").display()),
+            "mongodb" => mongodb_url(&mongodb_test_database())?,
             other => panic!("no fixture for {other}://"),
         };
-        let url = format!("{scheme}://{}", path.display());
         Some(Fixture { dir, url })
     }
 
@@ -143,6 +145,62 @@ impl Fixture {
     pub fn with_store_now<T>(&self, f: impl AsyncFnOnce(Arc<dyn TaskStore>) -> T) -> T {
         self.with_store(Arc::new(SystemClock), f)
     }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if self.url.starts_with("mongodb://")
+            && let Some(db) = database_of(&self.url)
+        {
+            drop_mongodb_database(&db);
+        }
+    }
+}
+
+/// The MongoDB test server's URL, or `None` (with the reason printed).
+pub fn mongodb_server() -> Option<String> {
+    let url = std::env::var("TASKPOOL_TEST_MONGODB_URL").ok();
+    if url.is_none() {
+        eprintln!("skipped: TASKPOOL_TEST_MONGODB_URL is not set (start ci/ferretdb/start.sh)");
+    }
+    url
+}
+
+/// A database name no other test uses.
+pub fn mongodb_test_database() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "taskpool_cli_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The test server's URL with `db` as its database.
+pub fn mongodb_url(db: &str) -> Option<String> {
+    let server = mongodb_server()?;
+    let (base, options) = server.split_once('?').unwrap_or((&server, ""));
+    Some(format!("{}/{db}?{options}", base.trim_end_matches('/')))
+}
+
+fn database_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let path = rest.split_once('/')?.1;
+    let db = path.split('?').next()?;
+    (!db.is_empty()).then(|| db.to_string())
+}
+
+/// Drop a test database on the test server (best effort).
+pub fn drop_mongodb_database(db: &str) {
+    let Some(server) = mongodb_server() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        if let Ok(client) = mongodb::Client::with_uri_str(&server).await {
+            let _ = client.database(db).drop().await;
+        }
+    });
 }
 
 /// Three task definitions, as JSON lines.
