@@ -43,14 +43,25 @@ fn kind_of_code(code: i32) -> ErrorKind {
     }
 }
 
+/// Whether the error says no server could be reached (as opposed to a
+/// refused request).
+pub(crate) fn is_unreachable(err: &DriverError) -> bool {
+    matches!(
+        err.kind.as_ref(),
+        DriverKind::ServerSelection { .. }
+            | DriverKind::Io(_)
+            | DriverKind::ConnectionPoolCleared { .. }
+            | DriverKind::DnsResolve { .. }
+            | DriverKind::Shutdown
+    )
+}
+
 /// The kind for any driver error.
 fn kind_of(err: &DriverError) -> ErrorKind {
+    if is_unreachable(err) {
+        return ErrorKind::Unavailable;
+    }
     match err.kind.as_ref() {
-        DriverKind::ServerSelection { .. }
-        | DriverKind::Io(_)
-        | DriverKind::ConnectionPoolCleared { .. }
-        | DriverKind::DnsResolve { .. }
-        | DriverKind::Shutdown => ErrorKind::Unavailable,
         DriverKind::Authentication { .. }
         | DriverKind::InvalidTlsConfig { .. }
         | DriverKind::IncompatibleServer { .. } => ErrorKind::Config,

@@ -7,7 +7,7 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 use task_store::{Error, Result};
 
-use crate::error::convert;
+use crate::error::{convert, is_unreachable};
 use crate::redact::{Secrets, redact_url};
 
 /// The URL schemes [`MongoStore`](crate::MongoStore) answers to.
@@ -55,10 +55,16 @@ pub(crate) async fn connect(url: &str, options: OpenOptions) -> Result<Connectio
     }
     let early_secrets = Secrets::from_url(url, None);
     let mut client_options = ClientOptions::parse(url).await.map_err(|e| {
-        Error::config(format!(
-            "invalid MongoDB URL {shown_url}: {}",
-            early_secrets.scrub(&e.to_string())
-        ))
+        // `mongodb+srv://` URLs are resolved while parsing: a failed lookup
+        // is an unreachable server, anything else a bad URL.
+        if is_unreachable(&e) {
+            convert(e, &format!("resolving {shown_url}"), &early_secrets)
+        } else {
+            Error::config(format!(
+                "invalid MongoDB URL {shown_url}: {}",
+                early_secrets.scrub(&e.to_string())
+            ))
+        }
     })?;
     let secrets = Secrets::from_url(
         url,

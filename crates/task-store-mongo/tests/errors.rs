@@ -74,6 +74,15 @@ async fn open_unreachable_server_error_hides_password() {
 }
 
 #[tokio::test]
+async fn open_unresolvable_srv_url_is_unavailable() {
+    let url = format!("mongodb+srv://alice:{PASSWORD}@cluster.taskpool.invalid/db");
+    let err = MongoStore::open(&url, clock(), quick()).await.unwrap_err();
+    println!("{err}");
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(!err.to_string().contains(PASSWORD), "{err}");
+}
+
+#[tokio::test]
 async fn open_invalid_url_is_config() {
     for url in [
         "http://127.0.0.1/".to_string(),
