@@ -12,7 +12,7 @@
 //! | [`KEYS_TREE`] | pool · content key (64 hex digits) | id (12 bytes) |
 //! | [`EXPIRY_TREE`] | pool · lease `expires_at` (8) · id (12), `running` tasks only | empty |
 //! | [`POOLS_TREE`] | pool name | empty |
-//! | [`RECORDS_TREE`] | experiment · record id (12) | the record (versioned, see the crate's records module) |
+//! | [`RECORDS_TREE`] | experiment · record id (12) | the record: a format-version byte, then postcard (JSON values as text, metrics as `f64` bits) |
 //! | [`ARTIFACTS_TREE`] | experiment · record id (12) | the record's artifact directory: name, length and chunk count of each artifact (absent when it has none) |
 //! | [`CHUNKS_TREE`] | experiment · record id (12) · artifact name · `0x00` · chunk index (4) | at most [`CHUNK_LEN`] bytes of the artifact |
 //!

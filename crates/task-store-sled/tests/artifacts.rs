@@ -16,17 +16,12 @@ use task_store::{
 use task_store_sled::layout::{self, CHUNK_LEN};
 use task_store_sled::{SledStore, sled};
 
+use support::artifact_bytes as bytes;
+
 const EXP: &str = "exp";
 
 fn open(dir: &Path) -> SledStore {
     SledStore::open(dir, Arc::new(SystemClock)).unwrap()
-}
-
-/// `len` bytes that differ with `seed` and with position.
-fn bytes(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i.wrapping_mul(31) ^ (i >> 11)) as u8 ^ seed)
-        .collect()
 }
 
 async fn record(store: &SledStore) -> RecordId {
@@ -343,4 +338,34 @@ async fn reopen_keeps_tasks_records_and_artifacts() {
         ),
         (1, 1, 1, 3)
     );
+}
+
+/// The size contract's upper end. Ignored by default (it writes and reads
+/// 512 MiB, about 2 GiB of memory at its peak); run it with
+/// `cargo test --release -p task-store-sled --test artifacts -- --ignored`.
+#[tokio::test]
+#[ignore = "writes 512 MiB; run with --ignored"]
+async fn put_artifact_of_max_len_round_trips() {
+    let dir = support::fresh_dir("artifacts_max_len");
+    let store = open(&dir);
+    let id = record(&store).await;
+    let data = bytes(task_store::record::MAX_ARTIFACT_LEN, 3);
+    let started = std::time::Instant::now();
+    store
+        .put_artifact(EXP, id, "pred", data.clone())
+        .await
+        .unwrap();
+    let put = started.elapsed();
+    let started = std::time::Instant::now();
+    let back = store.get_artifact(EXP, id, "pred").await.unwrap();
+    let get = started.elapsed();
+    assert!(back == data, "the 512 MiB artifact came back different");
+    drop(back);
+    let report = store.check_integrity().await.unwrap();
+    assert!(report.is_consistent(), "{:#?}", report.problems);
+    assert_eq!(report.artifact_chunks, 512);
+    assert!(store.delete_record(EXP, id).await.unwrap());
+    println!("512 MiB artifact: put {put:?}, get {get:?}");
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -3,11 +3,16 @@
 //! A child process (this test binary again, in child mode) runs several
 //! workers that create, prioritize, claim, heartbeat, return and commit tasks
 //! in one sled database, and append every acknowledged create and `done`
-//! commit to a log, fsync'd, after the store call returned. The parent kills
-//! the child with `SIGKILL` at random points, many times, on the same
-//! database. After every kill it reopens the database and checks that every
-//! logged create exists, every logged commit is `done` with exactly its
-//! result, and the integrity check finds nothing.
+//! commit to a log, fsync'd, after the store call returned. After some
+//! commits a worker also creates a record and puts an artifact of up to
+//! 1.25 MiB (up to two chunks), sometimes replacing it: it logs its intent
+//! (length and seed of the bytes) before each put and the acknowledgement
+//! after. The parent kills the child with `SIGKILL` at random points, many
+//! times, on the same database. After every kill it reopens the database and
+//! checks that every logged create exists, every logged commit is `done` with
+//! exactly its result, every artifact holds exactly its last acknowledged
+//! bytes or the bytes of a put begun after it (never a mix, never missing
+//! once acknowledged), and the integrity check finds nothing.
 
 mod support;
 
@@ -23,8 +28,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 use task_store::query::Query;
 use task_store::{
-    ClaimParams, CommitParams, CreateParams, ErrorKind, HeartbeatParams, ReturnParams, Status,
-    SystemClock, TaskId, TaskStore,
+    ClaimParams, CommitParams, CreateParams, ErrorKind, HeartbeatParams, NewRecord, RecordId,
+    RecordStore, ReturnParams, Status, SystemClock, TaskId, TaskStore,
 };
 use task_store_sled::SledStore;
 
@@ -33,6 +38,9 @@ const CHILD_ENV: &str = "TASKPOOL_SLED_CRASH_CHILD";
 /// Kills per run of the test; `TASKPOOL_SLED_CRASH_KILLS` overrides it.
 const KILLS: usize = 30;
 const POOL: &str = "crash";
+const EXPERIMENT: &str = "crash";
+/// Artifacts are up to this long: up to two chunks.
+const MAX_ARTIFACT: usize = (5 << 20) / 4;
 const WORKERS: u64 = 4;
 /// Leases of killed children run out and their tasks are claimed again.
 const LEASE: Duration = Duration::from_secs(1);
@@ -89,16 +97,22 @@ fn acknowledged_writes_survive_sigkill() {
         checked.kills = run + 1;
     }
     println!(
-        "crash test: {} SIGKILLs; after the last, {} acknowledged creates and {} acknowledged \
-         commits checked, all present; {} integrity checks passed ({} tasks, {} index entries at the end)",
+        "crash test: {} SIGKILLs; after the last, {} acknowledged creates, {} acknowledged \
+         commits and {} acknowledged artifacts ({} in-flight puts found whole, {} absent) checked, \
+         all present; {} integrity checks passed ({} tasks, {} index entries, {} artifact chunks at the end)",
         checked.kills,
         checked.creates,
         checked.commits,
+        checked.artifacts,
+        checked.in_flight_whole,
+        checked.in_flight_absent,
         checked.kills,
         checked.tasks,
-        checked.index_entries
+        checked.index_entries,
+        checked.artifact_chunks
     );
     assert!(checked.commits >= kills, "too few commits to mean anything");
+    assert!(checked.artifacts > 0, "no artifact was acknowledged");
 }
 
 #[derive(Debug, Default)]
@@ -108,6 +122,18 @@ struct Checked {
     commits: usize,
     tasks: u64,
     index_entries: u64,
+    artifacts: usize,
+    in_flight_whole: usize,
+    in_flight_absent: usize,
+    artifact_chunks: u64,
+}
+
+/// One artifact's log: the bytes of its last acknowledged put, and of a put
+/// begun after that (at most one: each artifact has one writer).
+#[derive(Debug, Default)]
+struct ArtifactLog {
+    acked: Option<(usize, u8)>,
+    pending: Option<(usize, u8)>,
 }
 
 /// Reopen the database and check every acknowledged write, and integrity.
@@ -115,9 +141,23 @@ async fn verify(dir: &Path, log: &Path) -> Checked {
     let store = SledStore::open(db_dir(dir), Arc::new(SystemClock)).expect("reopens after a kill");
     let mut checked = Checked::default();
     let mut commits: HashMap<TaskId, Value> = HashMap::new();
+    let mut artifacts: HashMap<RecordId, ArtifactLog> = HashMap::new();
     for line in ack_lines(log) {
         let mut parts = line.splitn(3, ' ');
         let (kind, id) = (parts.next().unwrap(), parts.next().unwrap());
+        if let "I" | "A" = kind {
+            let record: RecordId = id.parse().unwrap();
+            let (len, seed) = parts.next().unwrap().split_once(' ').unwrap();
+            let bytes = (len.parse().unwrap(), seed.parse().unwrap());
+            let entry = artifacts.entry(record).or_default();
+            if kind == "I" {
+                entry.pending = Some(bytes);
+            } else {
+                assert_eq!(entry.pending.take(), Some(bytes), "ack without intent");
+                entry.acked = Some(bytes);
+            }
+            continue;
+        }
         let id: TaskId = id.parse().unwrap();
         match kind {
             "C" => {
@@ -144,10 +184,37 @@ async fn verify(dir: &Path, log: &Path) -> Checked {
         assert_eq!(task.res.as_ref(), Some(result), "result of {id} changed");
     }
     checked.commits = commits.len();
+    for (record, logged) in &artifacts {
+        let stored = match store.get_artifact(EXPERIMENT, *record, "pred").await {
+            Ok(data) => Some(data),
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => panic!("artifact of record {record} unreadable: {e}"),
+        };
+        let is = |v: Option<(usize, u8)>| {
+            v.is_some_and(|(len, seed)| {
+                stored.as_ref() == Some(&support::artifact_bytes(len, seed))
+            })
+        };
+        if is(logged.pending) {
+            checked.in_flight_whole += 1;
+        } else if is(logged.acked) {
+            checked.artifacts += 1;
+        } else if stored.is_none() && logged.acked.is_none() {
+            checked.in_flight_absent += 1;
+        } else {
+            panic!(
+                "artifact of record {record}: {:?} bytes stored, acknowledged {:?}, in flight {:?}",
+                stored.map(|d| d.len()),
+                logged.acked,
+                logged.pending
+            );
+        }
+    }
     let report = store.check_integrity().await.unwrap();
     assert!(report.is_consistent(), "{:#?}", report.problems);
     checked.tasks = report.tasks;
     checked.index_entries = report.index_entries;
+    checked.artifact_chunks = report.artifact_chunks;
     checked
 }
 
@@ -267,9 +334,43 @@ async fn worker(store: Arc<SledStore>, log: Arc<Mutex<File>>, run: usize, w: u64
                 };
                 if !lost(store.commit(POOL, commit).await) && status == Status::Done {
                     ack(&log, [format!("D {} {result}", task.id)]);
+                    if rand::rng().random_ratio(1, 6) {
+                        put_artifacts(&store, &log, &owner, task.id).await;
+                    }
                 }
             }
         }
+    }
+}
+
+/// Create a record for `task` and put its `pred` artifact, sometimes twice,
+/// logging each put's intent before it and its acknowledgement after.
+async fn put_artifacts(store: &SledStore, log: &Mutex<File>, owner: &str, task: TaskId) {
+    let record = store
+        .create_record(
+            EXPERIMENT,
+            NewRecord {
+                task_id: Some(task),
+                tags: [("owner".to_string(), owner.to_string())].into(),
+                ..NewRecord::default()
+            },
+        )
+        .await
+        .unwrap();
+    let puts = rand::rng().random_range(1..=2);
+    for _ in 0..puts {
+        let (len, seed) = {
+            let mut rng = rand::rng();
+            (rng.random_range(0..=MAX_ARTIFACT), rng.random::<u8>())
+        };
+        let line = |kind: &str| format!("{kind} {} {len} {seed}", record.id);
+        ack(log, [line("I")]);
+        let data = support::artifact_bytes(len, seed);
+        store
+            .put_artifact(EXPERIMENT, record.id, "pred", data)
+            .await
+            .unwrap();
+        ack(log, [line("A")]);
     }
 }
 

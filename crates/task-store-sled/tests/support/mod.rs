@@ -28,3 +28,11 @@ pub fn fresh_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("the test directory can be created");
     dir
 }
+
+/// `len` bytes that differ with `seed` and with position (artifact contents
+/// a test can regenerate from `(len, seed)`).
+pub fn artifact_bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 11)) as u8 ^ seed)
+        .collect()
+}
