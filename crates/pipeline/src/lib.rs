@@ -13,6 +13,8 @@
 //!   external commands) and `wait`; [`trainer`]: Qlib's `Trainer` family.
 //! - [`frame`], [`collect`], [`ensemble`]: prediction frames (binary and CSV),
 //!   collectors over the record store, and Qlib's groups and ensembles.
+//! - [`job`]: the main job, `taskpool run CONFIG` (config, rolling ridge
+//!   tasks, training, collection, ensembles, report).
 
 pub mod calendar;
 pub mod collect;
@@ -20,6 +22,7 @@ pub mod data;
 pub mod ensemble;
 pub mod frame;
 pub mod generate;
+pub mod job;
 pub mod metrics;
 pub mod model;
 pub mod time_adjust;

@@ -1,0 +1,263 @@
+//! Training a job's pending tasks through the store: worker processes or an
+//! in-process worker, with progress from the store's counts.
+//!
+//! Either way the tasks are claimed from the pool with leases, so what is
+//! trained is exactly what the store says is pending, several `taskpool run`
+//! processes (or extra `taskpool run-worker`s on other machines) can share
+//! the work, and a worker that dies loses its task only until its lease
+//! expires.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use task_store::{Query, RecordStore, Store, TaskId, TaskStore};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+
+use super::error::JobError;
+use super::events::{Events, JobEvent};
+use super::plan::TrainerPlan;
+use super::ridge_task;
+use crate::worker::{
+    Backoff, Shutdown, WaitOptions, WaitOutcome, WaitProgress, Worker, WorkerConfig, WorkerReport,
+    wait,
+};
+
+/// How often the pool is looked at while training.
+const POLL: Duration = Duration::from_millis(200);
+/// How many of a worker process's last stderr lines an error quotes.
+const STDERR_TAIL: usize = 5;
+
+/// How to start one worker process.
+///
+/// The process must claim tasks of the job's pool matching the query it
+/// reads as JSON on stdin, run them with the built-in task function
+/// ([`run_worker`]), and exit 0 once nothing is claimable. `taskpool
+/// run-worker --query -` is such a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerCommand {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+}
+
+/// Where pending tasks are trained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launch {
+    /// A worker inside this process, running `workers` tasks at once.
+    InProcess,
+    /// `workers` worker processes started with this command.
+    Processes(WorkerCommand),
+}
+
+/// Work on `pool` with the built-in task function until nothing matching
+/// `config.query` is claimable (or, with `follow`, until `shutdown`).
+///
+/// # Errors
+/// As [`Worker::new`] and [`Worker::run`].
+pub async fn run_worker(
+    store: Arc<dyn Store>,
+    config: WorkerConfig,
+    shutdown: &Shutdown,
+) -> task_store::Result<WorkerReport> {
+    let records: Arc<dyn RecordStore> = store.clone();
+    let tasks: Arc<dyn TaskStore> = store;
+    let worker = Worker::new(tasks, config, ridge_task::task_fn(records))?;
+    worker.run(shutdown).await
+}
+
+/// Train the tasks `ids` of `pool`: start the workers, report progress
+/// until none of them is waiting or running, then stop the workers.
+pub(crate) async fn train(
+    store: Arc<dyn Store>,
+    pool: &str,
+    ids: &[TaskId],
+    trainer: &TrainerPlan,
+    launch: &Launch,
+    events: &Events,
+) -> Result<(), JobError> {
+    let query = Query::ids(ids);
+    let options = WaitOptions {
+        poll: POLL,
+        timeout: trainer.timeout,
+        pending: vec![task_store::Status::Waiting, task_store::Status::Running],
+        ..WaitOptions::default()
+    };
+    let progress = |p: &WaitProgress| {
+        events(JobEvent::Progress {
+            done: p.stat.done,
+            failed: p.stat.failed,
+            running: p.stat.running,
+            total: p.total(),
+        });
+    };
+    let tasks: Arc<dyn TaskStore> = store.clone();
+    let waiting = wait(&*tasks, pool, &query, &options, progress);
+    tokio::pin!(waiting);
+    let local = |concurrency: usize| WorkerConfig {
+        query: query.clone(),
+        concurrency,
+        lease: trainer.lease,
+        follow: true,
+        backoff: Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_secs(1),
+        },
+        ..WorkerConfig::new(pool)
+    };
+    let outcome = match launch {
+        Launch::InProcess => work_here(store, local(trainer.workers), &mut waiting).await?,
+        Launch::Processes(command) => {
+            let mut children = spawn(command, trainer.workers, ids, events).await?;
+            tokio::select! {
+                outcome = &mut waiting => {
+                    children.finish().await?;
+                    outcome?
+                }
+                exited = children.finish() => {
+                    exited?;
+                    // Whatever is still pending is held by a worker elsewhere,
+                    // or by one that died and whose lease has not expired yet:
+                    // keep working here until the pool is done.
+                    tracing::info!("all worker processes exited with tasks pending; continuing in process");
+                    work_here(store, local(1), &mut waiting).await?
+                }
+            }
+        }
+    };
+    match outcome {
+        WaitOutcome::Finished(_) => Ok(()),
+        WaitOutcome::TimedOut(last) => Err(JobError::TimedOut {
+            pending: last.pending,
+        }),
+    }
+}
+
+/// Run an in-process worker (following the pool) until `waiting` ends.
+async fn work_here<F>(
+    store: Arc<dyn Store>,
+    config: WorkerConfig,
+    waiting: &mut std::pin::Pin<&mut F>,
+) -> Result<WaitOutcome, JobError>
+where
+    F: std::future::Future<Output = task_store::Result<WaitOutcome>>,
+{
+    let shutdown = Shutdown::new();
+    let work = run_worker(store, config, &shutdown);
+    tokio::pin!(work);
+    tokio::select! {
+        outcome = waiting.as_mut() => {
+            shutdown.request(None);
+            work.await?;
+            Ok(outcome?)
+        }
+        worked = &mut work => {
+            worked?;
+            Ok(waiting.as_mut().await?)
+        }
+    }
+}
+
+/// The last lines a worker process wrote on stderr.
+type Tail = Arc<Mutex<VecDeque<String>>>;
+
+/// The running worker processes.
+struct Children {
+    running: Vec<(Child, JoinHandle<()>, Tail)>,
+}
+
+async fn spawn(
+    command: &WorkerCommand,
+    n: usize,
+    ids: &[TaskId],
+    events: &Events,
+) -> Result<Children, JobError> {
+    let query_json = ids_query_json(ids);
+    let mut running = Vec::with_capacity(n);
+    for worker in 0..n {
+        let mut child = Command::new(&command.program)
+            .args(&command.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                JobError::Workers(format!("cannot start {}: {e}", command.program.display()))
+            })?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin.write_all(query_json.as_bytes()).await.map_err(|e| {
+            JobError::Workers(format!("cannot send the query to worker {worker}: {e}"))
+        })?;
+        drop(stdin);
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let tail = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
+        let reader = tokio::spawn(forward_lines(
+            worker,
+            stderr,
+            Arc::clone(&tail),
+            Arc::clone(events),
+        ));
+        running.push((child, reader, tail));
+    }
+    Ok(Children { running })
+}
+
+impl Children {
+    /// Wait for every process to exit.
+    ///
+    /// # Errors
+    /// [`JobError::Workers`] quoting the end of the stderr of the first
+    /// process that failed.
+    async fn finish(&mut self) -> Result<(), JobError> {
+        for (worker, (child, reader, tail)) in self.running.iter_mut().enumerate() {
+            let status = child
+                .wait()
+                .await
+                .map_err(|e| JobError::Workers(format!("waiting for worker {worker}: {e}")))?;
+            // The pipe closes when the process exits; the reader then stops.
+            let _ = reader.await;
+            if !status.success() {
+                let tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                let said: Vec<&str> = tail.iter().map(String::as_str).collect();
+                return Err(JobError::Workers(format!(
+                    "worker {worker} exited with {status}{}{}",
+                    if said.is_empty() { "" } else { ": " },
+                    said.join(" | ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The query of the tasks `ids`, as the JSON a worker process reads.
+fn ids_query_json(ids: &[TaskId]) -> String {
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    serde_json::json!({"_id": {"$in": ids}}).to_string()
+}
+
+async fn forward_lines(
+    worker: usize,
+    stderr: tokio::process::ChildStderr,
+    tail: Tail,
+    events: Events,
+) {
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        {
+            let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+            if tail.len() == STDERR_TAIL {
+                tail.pop_front();
+            }
+            tail.push_back(line.clone());
+        }
+        events(JobEvent::WorkerOutput { worker, line });
+    }
+}

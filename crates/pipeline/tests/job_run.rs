@@ -1,0 +1,190 @@
+//! `taskpool run`'s library side end to end, in process: generate, create,
+//! train, collect, report, on the memory and SQLite stores.
+
+use std::sync::{Arc, Mutex};
+
+use task_store::{MemoryStore, Store, SystemClock};
+use task_store_sqlite::SqliteStore;
+use taskpool_pipeline::data::FEATURE_NAMES;
+use taskpool_pipeline::job::market::{self, DataSpec};
+use taskpool_pipeline::job::{
+    ENSEMBLE, JobConfig, JobError, JobEvent, JobPlan, JobSummary, RunOptions, WorkerCommand,
+    no_events, run_job,
+};
+use taskpool_pipeline::metrics::evaluate;
+use taskpool_pipeline::model::Ridge;
+
+fn config(dir: &std::path::Path, extra: &str) -> JobConfig {
+    let text = format!(
+        "
+pool: lib_test
+data: {{synthetic: {{instruments: 30, days: 260, start: 2020-01-01, seed: 3}}}}
+models:
+  - {{name: ridge, class: ridge, kwargs: {{alpha: 1.0}}}}
+  - {{name: strong, class: ridge, kwargs: {{alpha: 10000.0}}}}
+segments:
+  train: [null, 2020-06-30]
+  valid: [2020-07-01, 2020-08-31]
+  test: [2020-09-01, null]
+rolling: {{step: 30, trunc_days: 2}}
+trainer: {{mode: in_process, workers: 2}}
+report: {{dir: {}}}
+{extra}",
+        dir.join("report").display()
+    );
+    JobConfig::from_yaml(&text).unwrap()
+}
+
+fn options(fresh: bool) -> RunOptions {
+    RunOptions {
+        fresh,
+        worker_command: None,
+        events: no_events(),
+    }
+}
+
+async fn run(plan: &JobPlan, store: Arc<dyn Store>, fresh: bool) -> JobSummary {
+    run_job(plan, store, options(fresh)).await.unwrap()
+}
+
+/// Per-window test IC computed directly from the data and the model, without the job.
+fn direct_test_ic(plan: &JobPlan, alpha: f64, segs: [[Option<jiff::civil::Date>; 2]; 3]) -> f64 {
+    let data = market::load(&plan.data).unwrap();
+    let rows = |[s, e]: [Option<jiff::civil::Date>; 2]| data.dataset.rows(s, e);
+    let train = rows(segs[0]);
+    let model = Ridge { alpha }
+        .fit(train.features, FEATURE_NAMES.len(), train.norm_labels)
+        .unwrap();
+    let test = rows(segs[2]);
+    let pred = model.predict(test.features);
+    evaluate(test.dates, &pred, test.labels, test.norm_labels)
+        .1
+        .ic
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_job_trains_collects_and_reports_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = JobPlan::new(&config(dir.path(), ""), None).unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let summary = run(&plan, Arc::clone(&store), false).await;
+    assert_eq!(summary.models, ["ridge", "strong"]);
+    assert!(summary.tasks.total >= 6, "{:?}", summary.tasks);
+    assert_eq!(summary.tasks.new, summary.tasks.total);
+    assert_eq!(summary.windows.len(), summary.tasks.total);
+    let names: Vec<&str> = summary.overall.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["ridge", "strong", ENSEMBLE]);
+    for file in ["report.md", "summary.json", "ic.png"] {
+        assert!(summary.report_dir.join(file).is_file(), "{file}");
+    }
+    let data = market::load(&plan.data).unwrap();
+    for w in &summary.windows {
+        let alpha = if w.model == "ridge" { 1.0 } else { 10000.0 };
+        let task = summary
+            .windows
+            .iter()
+            .find(|x| x.record == w.record)
+            .unwrap();
+        let record = store
+            .get_record("lib_test", task.record.parse().unwrap())
+            .await
+            .unwrap();
+        let def: taskpool_pipeline::job::task_def::TaskDef =
+            serde_json::from_value(record.task.clone()).unwrap();
+        let s = def.dataset.kwargs.segments;
+        let direct = direct_test_ic(&plan, alpha, [s.train, s.valid, s.test]);
+        assert!(
+            (w.metrics["test_ic"] - direct).abs() < 1e-12,
+            "{} {}",
+            w.metrics["test_ic"],
+            direct
+        );
+        assert_eq!(data.calendar.len(), 260);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_job_again_trains_nothing_and_fresh_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = JobPlan::new(&config(dir.path(), ""), None).unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::from_url(&url, Arc::new(SystemClock))
+            .await
+            .unwrap(),
+    );
+    let first = run(&plan, Arc::clone(&store), false).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let second = run_job(
+        &plan,
+        Arc::clone(&store),
+        RunOptions {
+            events: Arc::new(move |e| sink.lock().unwrap().push(e)),
+            ..options(false)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.tasks.reused, first.tasks.total);
+    assert_eq!((second.tasks.new, second.tasks.trained), (0, 0));
+    assert!(
+        !seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, JobEvent::Training { .. }))
+    );
+    assert_eq!(second.windows, first.windows);
+    assert_eq!(second.overall, first.overall);
+    let fresh = run(&plan, Arc::clone(&store), true).await;
+    assert_eq!(fresh.tasks.new, first.tasks.total);
+    assert_eq!(
+        store
+            .list_records("lib_test", &Default::default())
+            .await
+            .unwrap()
+            .len(),
+        first.tasks.total
+    );
+    assert_eq!(fresh.overall, first.overall);
+}
+
+#[tokio::test]
+async fn run_job_with_worker_processes_on_memory_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), "");
+    config.trainer.mode = taskpool_pipeline::job::config::TrainerMode::Workers;
+    config.store = Some("memory://".to_string());
+    let plan = JobPlan::new(&config, None).unwrap();
+    let err = run_job(
+        &plan,
+        Arc::new(MemoryStore::new()),
+        RunOptions {
+            worker_command: Some(WorkerCommand {
+                program: "/bin/false".into(),
+                args: Vec::new(),
+            }),
+            ..options(false)
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, JobError::Config { ref key, .. } if key == "trainer.mode"),
+        "{err}"
+    );
+}
+
+#[test]
+fn data_spec_of_the_plan_is_synthetic() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = JobPlan::new(&config(dir.path(), ""), None).unwrap();
+    assert!(matches!(
+        plan.data,
+        DataSpec::Synthetic {
+            instruments: 30,
+            ..
+        }
+    ));
+}
