@@ -12,8 +12,9 @@ use crate::store::Inner;
 use crate::tx::abort;
 
 impl Inner {
-    /// [`RecordStore::create_record`](task_store::RecordStore::create_record)
-    /// of a record already built by [`NewRecord::into_record`].
+    /// [`RecordStore::create_record`](task_store::RecordStore::create_record):
+    /// [`NewRecord::into_record`] at the store's now, inserted unless the id
+    /// is taken.
     pub(crate) fn create_record(&self, experiment: &str, params: NewRecord) -> Result<Record> {
         let record = params.into_record(experiment, self.clock.now())?;
         let _shared = self.shared();
