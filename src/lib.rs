@@ -5,11 +5,11 @@
 //! one laptop or a cluster, and collect and ensemble the results.
 //!
 //! This facade re-exports the workspace crates: [`store`] (the core), the
-//! backends behind cargo features, and [`pipeline`]; [`open_store`] picks a
-//! backend by URL scheme.
+//! backends behind cargo features, and [`pipeline`]; [`open`] (tasks, records
+//! and artifacts) and [`open_store`] (tasks) pick a backend by URL scheme.
 
 mod open;
 
-pub use open::{URL_SCHEMES, open_store, open_store_with_clock, redact_url};
+pub use open::{URL_SCHEMES, open, open_store, open_store_with_clock, open_with_clock, redact_url};
 pub use task_store as store;
 pub use taskpool_pipeline as pipeline;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use task_store::{Error, MemoryStore, Result, SharedClock, SystemClock, TaskStore};
+use task_store::{Error, MemoryStore, Result, SharedClock, Store, SystemClock, TaskStore};
 
 /// Every URL scheme this build accepts.
 pub const URL_SCHEMES: &[&str] = &[
@@ -17,23 +17,24 @@ pub const URL_SCHEMES: &[&str] = &[
     "mongodb+srv",
 ];
 
-/// Open the store at `url` on the system clock.
+/// Open the store at `url` on the system clock: tasks, records and artifacts
+/// behind one URL.
 ///
 /// # Errors
 /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for an unknown scheme
-/// (the message lists the accepted ones) or a malformed URL; whatever the
-/// backend reports when opening.
-pub async fn open_store(url: &str) -> Result<Arc<dyn TaskStore>> {
-    open_store_with_clock(url, Arc::new(SystemClock)).await
+/// (the message lists the accepted ones) or a malformed URL;
+/// [`ErrorKind::Unsupported`](task_store::ErrorKind::Unsupported) for a
+/// backend without records yet (MongoDB); whatever the backend reports when opening.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    open_with_clock(url, Arc::new(SystemClock)).await
 }
 
-/// Open the store at `url`, reading time from `clock`.
+/// [`open`], reading time from `clock`.
 ///
 /// # Errors
-/// As [`open_store`].
-pub async fn open_store_with_clock(url: &str, clock: SharedClock) -> Result<Arc<dyn TaskStore>> {
-    let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
-    match scheme {
+/// As [`open`].
+pub async fn open_with_clock(url: &str, clock: SharedClock) -> Result<Arc<dyn Store>> {
+    match scheme(url) {
         "memory" => Ok(Arc::new(MemoryStore::with_clock(clock))),
         #[cfg(feature = "sqlite")]
         s if task_store_sqlite::URL_SCHEMES.contains(&s) => Ok(Arc::new(
@@ -44,19 +45,54 @@ pub async fn open_store_with_clock(url: &str, clock: SharedClock) -> Result<Arc<
             task_store_sled::SledStore::from_url(url, clock).await?,
         )),
         #[cfg(feature = "mongo")]
+        s if task_store_mongo::URL_SCHEMES.contains(&s) => Err(Error::new(
+            task_store::ErrorKind::Unsupported,
+            format!(
+                "{}: records and artifacts are not implemented for MongoDB yet; \
+                 use it for tasks only (taskpool's manage commands and workers)",
+                redact_url(url)
+            ),
+        )),
+        _ => Err(unknown_scheme(url)),
+    }
+}
+
+/// Open the task store at `url` on the system clock (every backend, tasks only).
+///
+/// # Errors
+/// As [`open`], without the MongoDB restriction.
+pub async fn open_store(url: &str) -> Result<Arc<dyn TaskStore>> {
+    open_store_with_clock(url, Arc::new(SystemClock)).await
+}
+
+/// [`open_store`], reading time from `clock`.
+///
+/// # Errors
+/// As [`open_store`].
+pub async fn open_store_with_clock(url: &str, clock: SharedClock) -> Result<Arc<dyn TaskStore>> {
+    match scheme(url) {
+        #[cfg(feature = "mongo")]
         s if task_store_mongo::URL_SCHEMES.contains(&s) => Ok(Arc::new(
             task_store_mongo::MongoStore::from_url(url, clock).await?,
         )),
-        _ => Err(Error::config(format!(
-            "unsupported store URL {}: the scheme must be one of {}",
-            redact_url(url),
-            URL_SCHEMES
-                .iter()
-                .map(|s| format!("{s}://"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+        _ => Ok(open_with_clock(url, clock).await?),
     }
+}
+
+fn scheme(url: &str) -> &str {
+    url.split_once("://").map(|(s, _)| s).unwrap_or("")
+}
+
+fn unknown_scheme(url: &str) -> Error {
+    Error::config(format!(
+        "unsupported store URL {}: the scheme must be one of {}",
+        redact_url(url),
+        URL_SCHEMES
+            .iter()
+            .map(|s| format!("{s}://"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// `url` with any password replaced by `***` (`mongodb://user:***@host`).
