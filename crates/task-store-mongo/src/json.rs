@@ -144,7 +144,11 @@ pub(crate) fn escape_key(key: &str) -> String {
     out
 }
 
-fn unescape_key(key: &str) -> Result<String> {
+/// An object key as [`escape_key`] stored it, back.
+///
+/// # Errors
+/// `Backend` for a key [`escape_key`] never writes.
+pub(crate) fn unescape_key(key: &str) -> Result<String> {
     if !key.contains('%') {
         return Ok(key.to_string());
     }

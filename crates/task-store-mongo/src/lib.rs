@@ -1,10 +1,11 @@
 //! # task-store-mongo: the MongoDB backend of taskpool
 //!
-//! [`MongoStore`] keeps task pools in a MongoDB database so that workers on
-//! many machines share one pool. It implements [`task_store::TaskStore`] with
-//! exactly the semantics of the reference [`MemoryStore`](task_store::MemoryStore)
-//! (the shared conformance suite checks this against a real MongoDB-wire
-//! server).
+//! [`MongoStore`] keeps task pools, records and artifacts in a MongoDB
+//! database so that workers on many machines share them and a cluster needs
+//! nothing but MongoDB. It implements [`task_store::TaskStore`] and
+//! [`task_store::RecordStore`] with exactly the semantics of the reference
+//! [`MemoryStore`](task_store::MemoryStore) (the shared conformance suites
+//! check this against a real MongoDB-wire server).
 //!
 //! ```no_run
 //! # async fn demo() -> task_store::Result<()> {
@@ -22,17 +23,25 @@
 //!
 //! - The database is the URL's path (`mongodb://host/research`), or
 //!   [`DEFAULT_DATABASE`]. Pool `P` is the collection `tasks.P`
-//!   ([`POOL_COLLECTION_PREFIX`]); other kinds of data (records, artifacts,
-//!   GridFS buckets) get other prefixes in the same database.
+//!   ([`POOL_COLLECTION_PREFIX`]); records and artifacts use other names in
+//!   the same database (below), so listing pools never confuses them.
 //! - A task is one document (see the `record` module): `_id` is the task
 //!   id as an ObjectId (ids are made client-side, so `_id` order is creation
 //!   order), times are BSON dates in milliseconds, and `def`/`filter`/`res` are
 //!   BSON converted exactly from JSON (integers as `Int64`, floats as
 //!   `Double`; keys MongoDB refuses are escaped, nested arrays wrapped: see
 //!   the `json` module).
-//! - Opening a pool for writing creates, once per pool per process, the
+//! - Opening a pool for writing creates, once per pool per store, the
 //!   indexes `{status: 1, priority: -1, _id: 1}` (claim), unique `{key: 1}`
-//!   (create) and `{"lease.expires_at": 1}` (expired leases).
+//!   (create) and `{"lease.expires_at": 1}` (expired leases) that are
+//!   missing: `listIndexes` first, then one `createIndexes` per missing
+//!   index (FerretDB v1 drops the connection when one command names several
+//!   existing indexes; see the `indexes` module).
+//! - Records of every experiment live in the collection [`RECORD_COLLECTION`],
+//!   one document per version of a record; artifact bytes are GridFS files
+//!   in the bucket [`ARTIFACT_BUCKET`] (`artifacts.files`,
+//!   `artifacts.chunks`), so an artifact may be far larger than 16 MiB. See
+//!   the `records` module.
 //!
 //! ## Operations
 //!
@@ -45,6 +54,14 @@
 //! - `heartbeat`, `commit`, `return_task`: writes filtered on `_id`,
 //!   `status: running` and `lease.token`, so a stale worker changes nothing.
 //! - `stat`: one `aggregate` (`$match`, `$group` by status).
+//! - record changes (create, update, delete, artifact references): each
+//!   inserts the record's next version under a unique index, a
+//!   compare-and-swap that needs neither transactions nor atomic updates,
+//!   so concurrent updates are never lost, on FerretDB too. Superseded
+//!   versions are emptied, not deleted, so their numbers stay taken.
+//! - artifacts: the new file is written first, then the record version that
+//!   points at it, then the replaced file is deleted; a reader whose file
+//!   vanishes re-reads the record, so no one sees a half-written artifact.
 //! - `query`, `remove`, `reset_status`, `prioritize`: the query is translated
 //!   to a MongoDB filter that matches exactly what
 //!   [`Query::matches`](task_store::Query::matches) matches (MongoDB reaches
@@ -71,12 +88,14 @@
 mod claim;
 mod create;
 mod error;
+mod indexes;
 mod json;
 mod lease;
 mod manage;
 mod open;
 pub mod qlib_import;
 mod record;
+mod records;
 mod redact;
 mod store;
 mod task_store_impl;
@@ -84,5 +103,6 @@ mod translate;
 
 pub use open::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, OpenOptions, URL_SCHEMES};
 pub use record::MAX_DOCUMENT_BYTES;
+pub use records::{ARTIFACT_BUCKET, RECORD_COLLECTION};
 pub use redact::redact_url;
 pub use store::{MongoStore, POOL_COLLECTION_PREFIX};

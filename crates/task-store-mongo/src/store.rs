@@ -6,23 +6,28 @@ use std::fmt;
 use futures::lock::Mutex;
 
 use mongodb::bson::{Document, RawDocumentBuf, doc};
-use mongodb::options::IndexOptions;
+use mongodb::gridfs::GridFsBucket;
+use mongodb::options::{GridFsBucketOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use task_store::{Error, Result, SharedClock, TaskId, validate_pool_name};
 
 use crate::error::convert;
+use crate::indexes::create_missing;
 use crate::open::{OpenOptions, connect};
 use crate::record::oid;
+use crate::records::{ARTIFACT_BUCKET, RECORD_COLLECTION};
 use crate::redact::Secrets;
 
 /// The prefix of every task-pool collection: pool `P` lives in `tasks.P`.
 ///
-/// Other kinds of data get their own prefix in the same database (records
-/// and artifacts, and GridFS buckets for large artifacts), so listing pools
-/// never confuses them with tasks.
+/// Records ([`RECORD_COLLECTION`](crate::RECORD_COLLECTION)) and artifacts
+/// (the GridFS bucket [`ARTIFACT_BUCKET`](crate::ARTIFACT_BUCKET)) live in
+/// the same database under other names, so listing pools never confuses
+/// them with tasks.
 pub const POOL_COLLECTION_PREFIX: &str = "tasks.";
 
-/// A task store in a MongoDB database: one collection per pool.
+/// A task and record store in a MongoDB database: one collection per pool,
+/// one for records, one GridFS bucket for artifacts.
 ///
 /// See the [crate docs](crate) for the storage layout and how each operation
 /// is made atomic.
@@ -33,10 +38,11 @@ pub struct MongoStore {
     shown_url: String,
     secrets: Secrets,
     pub(crate) clock: SharedClock,
-    /// Pools whose indexes this process has created. Held while creating
-    /// them, so one process sends one `createIndexes` per pool (concurrent
-    /// ones on a fresh collection crash FerretDB's connection).
+    /// Collections whose indexes this store has checked or created. Held
+    /// while doing so, so one store checks each collection once.
     ready: Mutex<HashSet<String>>,
+    /// The GridFS bucket of artifact bytes.
+    artifacts: GridFsBucket,
 }
 
 impl MongoStore {
@@ -59,6 +65,11 @@ impl MongoStore {
     /// As [`MongoStore::from_url`].
     pub async fn open(url: &str, clock: SharedClock, options: OpenOptions) -> Result<MongoStore> {
         let conn = connect(url, options).await?;
+        let artifacts = conn.db.gridfs_bucket(
+            GridFsBucketOptions::builder()
+                .bucket_name(ARTIFACT_BUCKET.to_string())
+                .build(),
+        );
         Ok(MongoStore {
             _client: conn.client,
             db: conn.db,
@@ -66,6 +77,7 @@ impl MongoStore {
             secrets: conn.secrets,
             clock,
             ready: Mutex::new(HashSet::new()),
+            artifacts,
         })
     }
 
@@ -90,17 +102,23 @@ impl MongoStore {
         move |e| convert(e, what, &self.secrets)
     }
 
-    /// Create the pool's collection and indexes, once per pool per process.
+    /// The collection of every experiment's records.
+    pub(crate) fn records_collection(&self) -> Collection<Document> {
+        self.db.collection(RECORD_COLLECTION)
+    }
+
+    /// The GridFS bucket of artifact bytes.
+    pub(crate) fn artifact_bucket(&self) -> &GridFsBucket {
+        &self.artifacts
+    }
+
+    /// Create the pool's collection and indexes, once per pool per store.
     ///
     /// Indexes: `{status: 1, priority: -1, _id: 1}` (the claim's filter and
     /// sort), unique `{key: 1}` (race-free create), `{"lease.expires_at": 1}`
     /// (finding expired leases).
     pub(crate) async fn ensure_pool(&self, pool: &str, coll: &Collection<Document>) -> Result<()> {
-        let mut ready = self.ready.lock().await;
-        if ready.contains(pool) {
-            return Ok(());
-        }
-        let indexes = [
+        let indexes = vec![
             IndexModel::builder()
                 .keys(doc! {"status": 1, "priority": -1, "_id": 1})
                 .build(),
@@ -112,16 +130,57 @@ impl MongoStore {
                 .keys(doc! {"lease.expires_at": 1})
                 .build(),
         ];
-        coll.create_indexes(indexes)
+        self.ensure_indexes(
+            coll,
+            indexes,
+            &format!("creating the indexes of pool {pool:?}"),
+        )
+        .await
+    }
+
+    /// Create the records collection's indexes, once per store: unique
+    /// `{experiment: 1, record: 1, version: 1}` (one writer per version, and
+    /// every read of a record) and `{live: 1, experiment: 1}` (experiments).
+    pub(crate) async fn ensure_records(&self) -> Result<()> {
+        let indexes = vec![
+            IndexModel::builder()
+                .keys(doc! {"experiment": 1, "record": 1, "version": 1})
+                .options(IndexOptions::builder().unique(true).build())
+                .build(),
+            IndexModel::builder()
+                .keys(doc! {"live": 1, "experiment": 1})
+                .build(),
+        ];
+        self.ensure_indexes(
+            &self.records_collection(),
+            indexes,
+            "creating the indexes of the records",
+        )
+        .await
+    }
+
+    /// Create the indexes of `coll` it lacks, once per collection per store
+    /// (see the `indexes` module for why each is sent on its own).
+    async fn ensure_indexes(
+        &self,
+        coll: &Collection<Document>,
+        indexes: Vec<IndexModel>,
+        what: &str,
+    ) -> Result<()> {
+        let mut ready = self.ready.lock().await;
+        if ready.contains(coll.name()) {
+            return Ok(());
+        }
+        create_missing(coll, indexes)
             .await
-            .map_err(self.err("creating the pool's indexes"))?;
-        ready.insert(pool.to_string());
+            .map_err(self.err(what))?;
+        ready.insert(coll.name().to_string());
         Ok(())
     }
 
     /// Forget that `pool` has its indexes (it is being dropped).
     pub(crate) async fn forget_pool(&self, pool: &str) {
-        self.ready.lock().await.remove(pool);
+        self.ready.lock().await.remove(&collection_name(pool));
     }
 
     /// The error for a fenced write that matched nothing: the task is gone

@@ -43,6 +43,39 @@ async fn create_makes_prefixed_collection_with_indexes() {
     assert_eq!(stored.get_document("def").unwrap().get_i64("a").unwrap(), 1);
 }
 
+/// Regression: a second store (a new process, with its own index cache)
+/// creating into an existing pool re-sent `createIndexes` for all three
+/// existing indexes, which made FerretDB v1.24 drop the connection ("slice
+/// bounds out of range"); the create failed with `Unavailable`.
+#[tokio::test]
+async fn create_into_existing_pool_from_second_store_succeeds() {
+    let test = "create_into_existing_pool_from_second_store_succeeds";
+    let Some((first, db)) = store_and_db(test).await else {
+        return;
+    };
+    let url = support::server_url(test).expect("checked by store_and_db");
+    first.create_one("p", json!({"a": 1})).await.unwrap();
+    let options = task_store_mongo::OpenOptions {
+        database: Some(first.database().to_string()),
+        ..task_store_mongo::OpenOptions::default()
+    };
+    for _ in 0..2 {
+        let second = MongoStore::open(&url, Arc::new(SystemClock), options.clone())
+            .await
+            .unwrap();
+        let again = second.create_one("p", json!({"a": 1})).await.unwrap();
+        assert!(!again.new);
+        second.create_one("p", json!({"a": 2})).await.unwrap();
+    }
+    let coll = db.collection::<Document>(&format!("{POOL_COLLECTION_PREFIX}p"));
+    assert_eq!(coll.list_index_names().await.unwrap().len(), 4);
+    assert_eq!(store_stat_total(&first).await, 2);
+}
+
+async fn store_stat_total(store: &MongoStore) -> u64 {
+    store.stat("p", &Query::All).await.unwrap().total()
+}
+
 #[tokio::test]
 async fn pools_ignore_other_collections() {
     let Some((store, db)) = store_and_db("pools_ignore_other_collections").await else {

@@ -78,3 +78,20 @@ pub async fn fresh_store(url: &str, test: &str, clock: SharedClock) -> Arc<Mongo
     }
     Arc::new(store)
 }
+
+/// A store on `test`'s own database, dropped entirely first (pools, records,
+/// artifacts).
+///
+/// # Panics
+/// If the server cannot be reached: the URL was given, so this is a failure.
+pub async fn empty_store(url: &str, test: &str, clock: SharedClock) -> Arc<MongoStore> {
+    let client = mongodb::Client::with_uri_str(url)
+        .await
+        .unwrap_or_else(|e| panic!("{URL_VAR} is set but is not a usable URL: {e}"));
+    client
+        .database(&database_for(test))
+        .drop()
+        .await
+        .unwrap_or_else(|e| panic!("{URL_VAR} is set but the server is not usable: {e}"));
+    fresh_store(url, test, clock).await
+}
