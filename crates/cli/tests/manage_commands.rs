@@ -50,29 +50,8 @@ macro_rules! all_cases {
 all_cases!(sqlite, "sqlite");
 all_cases!(sled, "sled");
 
-// MongoDB (a test server named by TASKPOOL_TEST_MONGODB_URL): every case but
-// the two that run `create` twice into one pool from two processes. The
-// second process's index creation makes FerretDB v1.24 drop the connection
-// ("creating the pool's indexes failed: unexpected end of file"), a defect
-// of the MongoDB backend on FerretDB reported to its owner; they join this
-// list when it is fixed.
-backend_tests!(mongodb, "mongodb":
-    create_dry_run_writes_nothing,
-    create_applies_priority_and_max_attempts,
-    query_filters_limits_and_projects,
-    query_streams_past_one_page,
-    query_human_output_is_a_table,
-    get_returns_the_task,
-    get_unknown_id_is_not_found,
-    stat_counts_by_status,
-    reset_status_forces_a_status,
-    reset_waiting_resets_only_running,
-    remove_deletes_matching_and_needs_all_for_everything,
-    prioritize_takes_an_id_or_a_query,
-    lost_requeues_only_expired_leases,
-    prune_removes_only_old_finished_tasks,
-    drop_pool_deletes_the_pool,
-);
+// MongoDB: a test server named by TASKPOOL_TEST_MONGODB_URL.
+all_cases!(mongodb, "mongodb");
 
 fn stat(f: &Fixture) -> Value {
     f.json(&["stat"])
