@@ -22,9 +22,8 @@ pub const URL_SCHEMES: &[&str] = &[
 ///
 /// # Errors
 /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for an unknown scheme
-/// (the message lists the accepted ones) or a malformed URL;
-/// [`ErrorKind::Unsupported`](task_store::ErrorKind::Unsupported) for a
-/// backend without records yet (MongoDB); whatever the backend reports when opening.
+/// (the message lists the accepted ones) or a malformed URL; whatever the
+/// backend reports when opening.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     open_with_clock(url, Arc::new(SystemClock)).await
 }
@@ -45,22 +44,17 @@ pub async fn open_with_clock(url: &str, clock: SharedClock) -> Result<Arc<dyn St
             task_store_sled::SledStore::from_url(url, clock).await?,
         )),
         #[cfg(feature = "mongo")]
-        s if task_store_mongo::URL_SCHEMES.contains(&s) => Err(Error::new(
-            task_store::ErrorKind::Unsupported,
-            format!(
-                "{}: records and artifacts are not implemented for MongoDB yet; \
-                 use it for tasks only (taskpool's manage commands and workers)",
-                redact_url(url)
-            ),
+        s if task_store_mongo::URL_SCHEMES.contains(&s) => Ok(Arc::new(
+            task_store_mongo::MongoStore::from_url(url, clock).await?,
         )),
         _ => Err(unknown_scheme(url)),
     }
 }
 
-/// Open the task store at `url` on the system clock (every backend, tasks only).
+/// Open the store at `url` on the system clock, seen as a task store only.
 ///
 /// # Errors
-/// As [`open`], without the MongoDB restriction.
+/// As [`open`].
 pub async fn open_store(url: &str) -> Result<Arc<dyn TaskStore>> {
     open_store_with_clock(url, Arc::new(SystemClock)).await
 }
@@ -70,13 +64,7 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn TaskStore>> {
 /// # Errors
 /// As [`open_store`].
 pub async fn open_store_with_clock(url: &str, clock: SharedClock) -> Result<Arc<dyn TaskStore>> {
-    match scheme(url) {
-        #[cfg(feature = "mongo")]
-        s if task_store_mongo::URL_SCHEMES.contains(&s) => Ok(Arc::new(
-            task_store_mongo::MongoStore::from_url(url, clock).await?,
-        )),
-        _ => Ok(open_with_clock(url, clock).await?),
-    }
+    Ok(open_with_clock(url, clock).await?)
 }
 
 fn scheme(url: &str) -> &str {
