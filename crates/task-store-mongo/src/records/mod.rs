@@ -82,8 +82,8 @@ impl RecordStore for MongoStore {
     }
 
     async fn update_record(&self, experiment: &str, params: UpdateRecord) -> Result<Record> {
-        validate_experiment_name(experiment)?;
         params.validate()?;
+        validate_experiment_name(experiment)?;
         let now = self.clock.now();
         self.change_record(experiment, params.id, |state| {
             let mut next = state
