@@ -79,6 +79,8 @@ pub enum Command {
     Worker(crate::commands::worker::WorkerArgs),
     /// Block until no matching task is waiting, running or part_done.
     Wait(crate::commands::wait::WaitArgs),
+    /// The records of an experiment and their artifacts; fetch an artifact into a file.
+    Records(crate::commands::records::RecordsArgs),
     /// Combine prediction CSV files: rolling windows or a z-score average.
     Ensemble(crate::commands::ensemble::EnsembleArgs),
 }

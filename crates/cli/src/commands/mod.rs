@@ -12,6 +12,7 @@ pub mod lost;
 pub mod prioritize;
 pub mod prune;
 pub mod query;
+pub mod records;
 pub mod remove;
 pub mod reset_status;
 pub mod reset_waiting;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gen(args) => r#gen::run(&args),
         Command::Worker(args) => worker::run(&cli.global, &args),
         Command::Wait(args) => wait::run(&cli.global, &args),
+        Command::Records(args) => records::run(&cli.global, &args),
         Command::Ensemble(args) => ensemble::run(&args),
     }
 }

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use taskpool::pipeline::worker::{
     Backoff, CommandTask, Phase, Shutdown, Worker, WorkerConfig, WorkerReport,
 };
-use taskpool::store::Status;
+use taskpool::store::{RecordStore, Status};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::GlobalArgs;
@@ -26,7 +26,9 @@ use crate::exit::bad_input;
 Per task, CMD runs without a shell. stdin: {\"id\",\"pool\",\"attempt\",\"phase\",\"def\"|\"res\"};
 environment: TASKPOOL_TASK_ID, TASKPOOL_POOL, TASKPOOL_ATTEMPT, TASKPOOL_ARTIFACT_DIR;
 stdout: one JSON value, the result; exit status 0 = success. Anything else records the exit
-code and the end of stderr as the task's error. SIGINT/SIGTERM: stop claiming, forward the
+code and the end of stderr as the task's error. Files left in TASKPOOL_ARTIFACT_DIR by a
+successful run become the artifacts of a record of the task (experiment: the definition's
+\"experiment\", else the pool; see `taskpool records`). SIGINT/SIGTERM: stop claiming, forward the
 signal to running commands, hand unfinished tasks back after --grace; a second signal hands
 them back at once. DURATION: 500ms, 30s, 15m, 2h…")]
 pub struct WorkerArgs {
@@ -133,8 +135,11 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         let shutdown = Shutdown::new();
         // Listen before the first claim, so an early signal is never fatal.
         let signals = tokio::spawn(obey_signals(listen()?, shutdown.clone()));
-        let store = ctx.store().await?;
-        let worker = Worker::new(store, config, Arc::new(command))?;
+        // Tasks and records in one store: artifacts go next to the tasks.
+        let store = taskpool::open(&global.store).await?;
+        tracing::debug!(store = %store, "opened store");
+        let records: Arc<dyn RecordStore> = store.clone();
+        let worker = Worker::new(store, config, Arc::new(command))?.with_records(records);
         tracing::info!(worker = worker.id(), "worker ready");
         let report = worker.run(&shutdown).await;
         signals.abort();

@@ -8,7 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use task_store::{
-    CreateParams, DEFAULT_MAX_ATTEMPTS, Error, Query, Status, TaskId, TaskStore, TaskStoreExt,
+    CreateParams, DEFAULT_MAX_ATTEMPTS, Error, Query, RecordStore, Status, TaskId, TaskStore,
+    TaskStoreExt,
 };
 
 use super::{TaskFailure, TrainError, TrainedTask, Trainer};
@@ -58,6 +59,8 @@ impl Default for StoreTrainerOptions {
 /// What both store trainers share: the store, the pool and the options.
 struct Pooled {
     store: Arc<dyn TaskStore>,
+    /// Where this process's workers store artifact directories.
+    records: Option<Arc<dyn RecordStore>>,
     pool: String,
     options: StoreTrainerOptions,
 }
@@ -95,7 +98,11 @@ impl Pooled {
             grace: self.options.grace,
             ..WorkerConfig::new(self.pool.clone())
         };
-        Worker::new(Arc::clone(&self.store), config, Arc::clone(task_fn))
+        let worker = Worker::new(Arc::clone(&self.store), config, Arc::clone(task_fn))?;
+        Ok(match &self.records {
+            Some(records) => worker.with_records(Arc::clone(records)),
+            None => worker,
+        })
     }
 
     /// Run `phase` of the tasks `ids` here (if `run`), alongside any other
@@ -248,11 +255,21 @@ impl TrainerRM {
         TrainerRM {
             pooled: Pooled {
                 store,
+                records: None,
                 pool: pool.into(),
                 options,
             },
             task_fn,
         }
+    }
+
+    /// Store the artifact directories of the tasks this process runs in
+    /// `records`, as [`Worker::with_records`] does (experiment: the
+    /// definition's `"experiment"` string, else the pool name). Other
+    /// workers on the pool store theirs if they were given a record store.
+    pub fn with_records(mut self, records: Arc<dyn RecordStore>) -> TrainerRM {
+        self.pooled.records = Some(records);
+        self
     }
 }
 
@@ -328,12 +345,20 @@ impl DelayTrainerRM {
         DelayTrainerRM {
             pooled: Pooled {
                 store,
+                records: None,
                 pool: pool.into(),
                 options,
             },
             begin,
             end,
         }
+    }
+
+    /// As [`TrainerRM::with_records`], for both phases (each run with files
+    /// makes its own record, tagged with its phase).
+    pub fn with_records(mut self, records: Arc<dyn RecordStore>) -> DelayTrainerRM {
+        self.pooled.records = Some(records);
+        self
     }
 }
 

@@ -6,9 +6,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 use task_store::{
-    CommitParams, Error, ErrorKind, HeartbeatParams, ReturnParams, Status, Task, TaskId, TaskStore,
+    CommitParams, Error, ErrorKind, HeartbeatParams, NewRecord, Record, RecordStore, ReturnParams,
+    Status, Task, TaskId, TaskStore,
 };
 
+use super::artifacts::{
+    RecordPlan, discard_record, experiment_of, metrics_of, store_record, warn_discarded,
+};
 use super::input::{Phase, TaskError, TaskInput};
 use super::report::Outcome;
 use super::shutdown::Shutdown;
@@ -20,6 +24,8 @@ const COMMIT_TRIES: u32 = 3;
 /// What every attempt of one worker shares.
 pub(crate) struct AttemptContext {
     pub store: Arc<dyn TaskStore>,
+    /// Where artifact directories become records; `None`: files are discarded.
+    pub records: Option<Arc<dyn RecordStore>>,
     pub pool: String,
     pub worker: String,
     pub phase: Phase,
@@ -98,10 +104,10 @@ pub(crate) async fn run_attempt(ctx: Arc<AttemptContext>, task: Task) -> (Outcom
     };
 
     match result {
-        Ok(value) => {
-            hand_off_artifacts(held.id, artifact_dir.path());
-            (commit(&ctx, &held, value).await, None)
-        }
+        Ok(value) => (
+            finish(&ctx, &held, &task, artifact_dir.path(), value).await,
+            None,
+        ),
         Err(TaskError::Failed(message)) if ctx.shutdown.is_requested() => {
             tracing::info!(
                 task = %held.id,
@@ -120,21 +126,73 @@ pub(crate) async fn run_attempt(ctx: Arc<AttemptContext>, task: Task) -> (Outcom
     }
 }
 
-/// The files a successful task left in its artifact directory.
+/// A successful run: store its artifact directory as a record (if the
+/// worker has a record store and the directory holds files), then commit.
 ///
-/// HAND-OFF(records): this is where the records/artifacts store (the core's
-/// `RecordStore`, being built separately) takes over: the files of `dir`
-/// become the task's artifacts, stored *before* the commit so that a
-/// committed task always has them. Until it is wired in, the directory is
-/// removed after the task and non-empty directories are reported here.
-fn hand_off_artifacts(id: TaskId, dir: &std::path::Path) {
-    let count = std::fs::read_dir(dir).map_or(0, |entries| entries.count());
-    if count > 0 {
-        tracing::warn!(
-            task = %id,
-            "{count} artifact file(s) discarded: this build does not store artifacts yet"
-        );
+/// The record is written *before* the commit, so a committed task always
+/// has it; the lease is heartbeaten meanwhile. If the lease is lost before
+/// the commit, the result is abandoned and so is its record (deleted). If
+/// the record cannot be stored, the attempt fails with that error.
+async fn finish(
+    ctx: &AttemptContext,
+    held: &Held,
+    task: &Task,
+    dir: &std::path::Path,
+    value: Value,
+) -> Outcome {
+    let Some(records) = ctx.records.as_deref() else {
+        warn_discarded(&held.id, dir);
+        return commit(ctx, held, value).await;
+    };
+    let experiment = experiment_of(&task.def, &ctx.pool);
+    let plan = RecordPlan {
+        records,
+        experiment,
+        record: NewRecord {
+            metrics: metrics_of(&value),
+            ..NewRecord::for_task(&ctx.pool, task)
+        },
+        phase: ctx.phase,
+    };
+    let storing = store_record(plan, dir);
+    tokio::pin!(storing);
+    let stored = tokio::select! {
+        biased;
+        stored = &mut storing => stored,
+        lost = heartbeat_until_lost(ctx, held) => {
+            tracing::warn!(
+                task = %held.id, worker = %ctx.worker,
+                "lease lost while storing the artifacts ({lost}); abandoning the result and its record"
+            );
+            if let Ok(Some(record)) = storing.await {
+                discard_record(records, experiment, record.id).await;
+            }
+            return Outcome::LeaseLost;
+        }
+    };
+    match stored {
+        Ok(None) => commit(ctx, held, value).await,
+        Ok(Some(record)) => {
+            log_stored(&record);
+            let outcome = commit(ctx, held, value).await;
+            if outcome == Outcome::LeaseLost {
+                discard_record(records, experiment, record.id).await;
+            }
+            outcome
+        }
+        Err(e) => {
+            tracing::warn!(task = %held.id, "cannot store the task's artifacts: {e}");
+            let message = format!("cannot store the task's artifacts: {e}");
+            give_back(ctx, held, Some(message)).await
+        }
     }
+}
+
+fn log_stored(record: &Record) {
+    tracing::info!(
+        task = ?record.task_id, record = %record.id, experiment = %record.experiment,
+        "artifacts stored"
+    );
 }
 
 /// Heartbeat every `heartbeat_every` until the store says the lease is gone.

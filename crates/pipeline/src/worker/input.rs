@@ -66,7 +66,9 @@ pub struct TaskInput {
     pub phase: Phase,
     /// The definition (first phase) or the first phase's result (second phase).
     pub payload: Value,
-    /// An empty directory for this run's artifacts (removed after the run).
+    /// An empty directory for this run's artifacts, removed after the run.
+    /// With a record store, the files left there by a successful run become
+    /// the artifacts of the task's record (see [`Worker::with_records`](super::Worker::with_records)).
     pub artifact_dir: PathBuf,
     /// Fires when the worker starts shutting down: a cooperative function may
     /// stop early (its task is then handed back, not counted as failed).

@@ -46,11 +46,30 @@
 //! # Artifacts
 //!
 //! Every run gets an empty directory ([`TaskInput::artifact_dir`],
-//! `TASKPOOL_ARTIFACT_DIR` for commands), removed afterwards. Its files are
-//! meant to become the task's artifacts once the records store is wired in
-//! (see `HAND-OFF(records)` in the attempt code); this build reports and
-//! discards them.
+//! `TASKPOOL_ARTIFACT_DIR` for commands), removed afterwards. A closure
+//! writes its files there exactly as a command does. With a record store
+//! ([`Worker::with_records`]), a successful run whose directory holds files
+//! leaves a record of the task in the store, with every file as an artifact
+//! (a directory holding no file, or only empty directories, makes none):
+//!
+//! - experiment: the definition's top-level `"experiment"` string, else the
+//!   pool name ([`experiment_of`]);
+//! - pool, task id, definition and its flattened parameters; tag
+//!   [`PHASE_TAG`] = `first`/`second`; metrics: the finite numbers of the
+//!   result's `"metrics"` object ([`metrics_of`]);
+//! - artifacts: every regular file, recursively, named by its `/`-joined
+//!   path relative to the directory; a symlink counts as the regular file it
+//!   points to inside the directory, any other symlink or special file fails
+//!   the attempt, as does a file name that is not a valid artifact name;
+//! - created `running`, `finished` once all artifacts are written, and all
+//!   of it *before* the commit, with the lease heartbeaten meanwhile;
+//! - a lease lost before the commit deletes the record with the result;
+//!   storing that fails deletes the partial record and fails the attempt
+//!   with the error (counted, like any failure); a failed run stores nothing.
+//!
+//! Without a record store the files are discarded with a warning.
 
+mod artifacts;
 mod attempt;
 mod child_process;
 mod command;
@@ -64,6 +83,7 @@ mod shutdown;
 mod task_fn;
 mod wait;
 
+pub use artifacts::{EXPERIMENT_FIELD, METRICS_FIELD, PHASE_TAG, experiment_of, metrics_of};
 pub use command::{
     CommandTask, DEFAULT_STDERR_LINES, ENV_ARTIFACT_DIR, ENV_ATTEMPT, ENV_POOL, ENV_TASK_ID,
     MAX_STDOUT_BYTES,
@@ -78,4 +98,5 @@ pub use shutdown::Shutdown;
 pub use task_fn::{AsyncFn, BlockingFn, TaskFn, blocking, from_async};
 pub use wait::{ExpiredLease, WaitOptions, WaitOutcome, WaitProgress, wait};
 
+pub(crate) use artifacts::{RecordPlan, store_record, warn_discarded};
 pub(crate) use task_fn::run_caught;

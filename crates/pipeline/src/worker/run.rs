@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use task_store::{ClaimParams, Error, ErrorKind, Result, TaskStore};
+use task_store::{ClaimParams, Error, ErrorKind, RecordStore, Result, TaskStore};
 use tokio::task::JoinSet;
 
 use super::attempt::{AttemptContext, run_attempt};
@@ -22,6 +22,7 @@ const CLAIM_RETRIES: u32 = 10;
 /// See the [module documentation](super) for the loop's rules.
 pub struct Worker {
     store: Arc<dyn TaskStore>,
+    records: Option<Arc<dyn RecordStore>>,
     config: WorkerConfig,
     task_fn: Arc<dyn TaskFn>,
     id: String,
@@ -32,6 +33,7 @@ impl std::fmt::Debug for Worker {
         f.debug_struct("Worker")
             .field("id", &self.id)
             .field("store", &self.store.to_string())
+            .field("records", &self.records.as_ref().map(ToString::to_string))
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -50,10 +52,21 @@ impl Worker {
         config.validate()?;
         Ok(Worker {
             store,
+            records: None,
             config,
             task_fn,
             id: new_worker_id(),
         })
+    }
+
+    /// Store each successful run's artifact directory in `records` (usually
+    /// the same store as the tasks): when it holds files, they become the
+    /// artifacts of a new record of the task, written before the commit. See
+    /// the [module documentation](super#artifacts). Without it the files are
+    /// discarded with a warning.
+    pub fn with_records(mut self, records: Arc<dyn RecordStore>) -> Worker {
+        self.records = Some(records);
+        self
     }
 
     /// The worker's id: the owner of its leases.
@@ -83,6 +96,7 @@ impl Worker {
         let config = &self.config;
         let ctx = Arc::new(AttemptContext {
             store: Arc::clone(&self.store),
+            records: self.records.clone(),
             pool: config.pool.clone(),
             worker: self.id.clone(),
             phase: config.phase,
