@@ -1,0 +1,101 @@
+//! Claim→commit throughput of no-op tasks: 1, 4 and 16 concurrent workers
+//! claiming 1, 16 or 64 tasks at a time, through each store and through its
+//! raw baseline, on the same pool in the same run.
+//!
+//! One iteration drains a pool of N waiting tasks (reset, untimed, before
+//! each iteration); throughput is tasks per second. N is
+//! `TASKPOOL_BENCH_DRAIN_TASKS` (default 2048; 256 on MongoDB,
+//! `TASKPOOL_BENCH_MONGO_DRAIN_TASKS`).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use support::place::{Kind, Place};
+use support::{defs, run, settings};
+use taskpool::store::{Query, ResetParams, Status};
+use tokio::runtime::Runtime;
+
+const POOL: &str = "drain";
+const WORKERS: [usize; 3] = [1, 4, 16];
+const BATCHES: [usize; 3] = [1, 16, 64];
+
+fn tasks_per_iteration(kind: Kind) -> usize {
+    match kind {
+        Kind::Mongo => settings::number("TASKPOOL_BENCH_MONGO_DRAIN_TASKS", 256),
+        _ => settings::number("TASKPOOL_BENCH_DRAIN_TASKS", 2048),
+    }
+}
+
+fn bench_backend(c: &mut Criterion, rt: &Runtime, kind: Kind) {
+    let n = tasks_per_iteration(kind);
+    let place = rt.block_on(Place::scratch(kind, "claim_commit"));
+    let mut group = c.benchmark_group(format!("claim_commit_{}", kind.label()));
+    group
+        .throughput(Throughput::Elements(n as u64))
+        .sampling_mode(SamplingMode::Flat);
+
+    let store = rt.block_on(place.open_store());
+    let new = rt.block_on(run::create_all(
+        store.as_ref(),
+        POOL,
+        defs::create_batches(0..n as u64),
+    ));
+    assert_eq!(new, n);
+    for workers in WORKERS {
+        for batch in BATCHES {
+            let id = BenchmarkId::new("store", format!("w{workers}_b{batch}"));
+            group.bench_function(id, |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let reset = ResetParams {
+                            query: Query::All,
+                            status: Status::Waiting,
+                        };
+                        rt.block_on(store.reset_status(POOL, reset)).expect("reset");
+                        let started = Instant::now();
+                        let done = rt.block_on(run::drain_store(&store, POOL, workers, batch));
+                        total += started.elapsed();
+                        assert_eq!(done, n);
+                    }
+                    total
+                })
+            });
+        }
+    }
+    // sled allows one open database per process: close the store first.
+    drop(store);
+
+    if let Some(raw) = rt.block_on(place.open_raw()) {
+        for workers in WORKERS {
+            for batch in BATCHES {
+                let id = BenchmarkId::new("raw", format!("w{workers}_b{batch}"));
+                group.bench_function(id, |b| {
+                    b.iter_custom(|iters| {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            rt.block_on(raw.reset(POOL));
+                            let started = Instant::now();
+                            let done = rt.block_on(run::drain_raw(&raw, POOL, workers, batch));
+                            total += started.elapsed();
+                            assert_eq!(done, n);
+                        }
+                        total
+                    })
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+fn main() {
+    let rt = settings::runtime();
+    let mut c = settings::criterion();
+    for kind in settings::backends() {
+        bench_backend(&mut c, &rt, kind);
+    }
+    c.final_summary();
+}
