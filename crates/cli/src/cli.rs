@@ -83,4 +83,8 @@ pub enum Command {
     Records(crate::commands::records::RecordsArgs),
     /// Combine prediction CSV files: rolling windows or a z-score average.
     Ensemble(crate::commands::ensemble::EnsembleArgs),
+    /// Run a rolling-retrain experiment from a config (default: the built-in example).
+    Run(crate::commands::run::RunArgs),
+    /// Work on a `taskpool run` pool with the built-in ridge task function.
+    RunWorker(crate::commands::run_worker::RunWorkerArgs),
 }

@@ -188,3 +188,97 @@ fn data_spec_of_the_plan_is_synthetic() {
         }
     ));
 }
+
+/// A CSV file of 5 synthetic instruments over 120 weekdays of 2021; returns its text.
+fn write_bars_csv(path: &std::path::Path) -> String {
+    let bars = taskpool_pipeline::data::synthetic::generate(
+        &taskpool_pipeline::data::synthetic::SyntheticSpec {
+            instruments: 5,
+            days: 120,
+            start: jiff::civil::date(2021, 1, 1),
+            seed: 2,
+        },
+    );
+    let mut text = String::from("date,instrument,open,high,low,close,volume\n");
+    for b in &bars.bars {
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            b.date,
+            bars.instruments[b.instrument as usize],
+            b.open,
+            b.high,
+            b.low,
+            b.close,
+            b.volume
+        ));
+    }
+    std::fs::write(path, &text).unwrap();
+    text
+}
+
+fn csv_plan(dir: &std::path::Path, train_end: &str) -> JobPlan {
+    let yaml = format!(
+        "
+pool: csv
+data: {{file: bars.csv}}
+models: [{{name: ridge, class: ridge}}]
+segments: {{train: [null, {train_end}], valid: [2021-04-01, 2021-04-30], test: [2021-05-03, null]}}
+rolling: {{step: 20}}
+trainer: {{mode: in_process, max_attempts: 1}}
+report: {{dir: {}}}
+",
+        dir.join("report").display()
+    );
+    JobPlan::new(&JobConfig::from_yaml(&yaml).unwrap(), Some(dir)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_job_reports_failed_tasks_and_retries_them_next_time() {
+    let dir = tempfile::tempdir().unwrap();
+    write_bars_csv(&dir.path().join("bars.csv"));
+    // The first window's train segment ends inside the features' warm-up:
+    // it has no rows, so its task fails (later windows have rows).
+    let plan = csv_plan(dir.path(), "2021-01-15");
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    for run in 0..2 {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let err = run_job(
+            &plan,
+            Arc::clone(&store),
+            RunOptions {
+                events: Arc::new(move |e| sink.lock().unwrap().push(e)),
+                ..options(false)
+            },
+        )
+        .await
+        .unwrap_err();
+        let retried = seen.lock().unwrap().iter().find_map(|e| match e {
+            JobEvent::Created { retried, .. } => Some(*retried),
+            _ => None,
+        });
+        assert_eq!(retried, Some(run), "run {run}");
+        match &err {
+            JobError::TasksFailed { count, first } => {
+                assert_eq!(*count, 1, "run {run}");
+                assert!(first.contains("no training rows"), "{first}");
+            }
+            other => panic!("{other}"),
+        }
+        assert!(!err.is_bad_input());
+    }
+}
+
+#[tokio::test]
+async fn run_job_refuses_a_data_file_changed_since_planning() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bars.csv");
+    let text = write_bars_csv(&csv);
+    let plan = csv_plan(dir.path(), "2021-03-31");
+    std::fs::write(&csv, text.replace(",SYN0000,", ",SYN0009,")).unwrap();
+    let err = run_job(&plan, Arc::new(MemoryStore::new()), options(false))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, JobError::Data(_)), "{err}");
+    assert!(err.is_bad_input());
+}

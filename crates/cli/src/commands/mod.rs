@@ -16,6 +16,8 @@ pub mod records;
 pub mod remove;
 pub mod reset_status;
 pub mod reset_waiting;
+pub mod run;
+pub mod run_worker;
 pub mod stat;
 mod task_file;
 pub mod wait;
@@ -48,5 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wait(args) => wait::run(&cli.global, &args),
         Command::Records(args) => records::run(&cli.global, &args),
         Command::Ensemble(args) => ensemble::run(&args),
+        Command::Run(args) => run::run(&cli.global, &args),
+        Command::RunWorker(args) => run_worker::run(&cli.global, &args),
     }
 }

@@ -321,14 +321,18 @@ impl JobConfig {
     }
 }
 
-/// The first non-empty line of a (possibly multi-line) message.
+/// The first non-empty line of a (possibly multi-line) message, without a
+/// leading `error:`.
 fn first_line(message: &str) -> String {
-    message
+    let line = message
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
-        .unwrap_or("malformed YAML")
-        .to_string()
+        .unwrap_or("malformed YAML");
+    format!(
+        "malformed YAML: {}",
+        line.strip_prefix("error:").unwrap_or(line).trim()
+    )
 }
 
 /// Parse a duration such as `500ms`, `30s`, `5m` or `2h`.

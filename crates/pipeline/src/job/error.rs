@@ -13,9 +13,10 @@ pub enum JobError {
     #[error("config: {0}")]
     Syntax(String),
     /// A configuration value is missing, unknown or out of range.
-    #[error("config `{key}`: {message}")]
+    #[error("config{}: {message}", named(key))]
     Config {
-        /// The dotted path of the offending key (`rolling.step`).
+        /// The dotted path of the offending key (`rolling.step`); empty for
+        /// the top level.
         key: String,
         /// What is wrong with it.
         message: String,
@@ -57,6 +58,15 @@ pub enum JobError {
         /// What failed.
         message: String,
     },
+}
+
+/// `` `key` `` after a space, or nothing for the top level.
+fn named(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!(" `{key}`")
+    }
 }
 
 impl JobError {

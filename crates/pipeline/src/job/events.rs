@@ -10,12 +10,8 @@ use std::time::Duration;
 pub enum JobEvent {
     /// The data is loaded.
     Loaded {
-        /// What it is.
+        /// What it is: source, instruments, trading days and date range.
         data: String,
-        /// Trading days.
-        days: usize,
-        /// Instruments.
-        instruments: usize,
     },
     /// `--fresh`: the pool and the experiment's records were deleted.
     Dropped {

@@ -55,18 +55,11 @@ impl DataSpec {
         })
     }
 
-    /// A one-line description for people.
+    /// A short description for people: `synthetic (seed 7)` or the file's path.
     pub fn describe(&self) -> String {
         match self {
-            DataSpec::Synthetic {
-                instruments,
-                days,
-                start,
-                seed,
-            } => format!(
-                "synthetic: {instruments} instruments × {days} trading days from {start} (seed {seed})"
-            ),
-            DataSpec::File { path, .. } => format!("file: {path}"),
+            DataSpec::Synthetic { seed, .. } => format!("synthetic (seed {seed})"),
+            DataSpec::File { path, .. } => path.clone(),
         }
     }
 }
@@ -110,6 +103,18 @@ impl MarketData {
             calendar,
             index,
         })
+    }
+
+    /// `describe` of `spec` with this data's size and date range.
+    pub fn describe(&self, spec: &DataSpec) -> String {
+        format!(
+            "{}: {} instruments × {} trading days, {} … {}",
+            spec.describe(),
+            self.dataset.instruments.len(),
+            self.calendar.len(),
+            self.calendar.first(),
+            self.calendar.last()
+        )
     }
 
     /// The raw label (next return) of `instrument` on `date`, if known.

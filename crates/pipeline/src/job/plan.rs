@@ -420,3 +420,154 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "
+models: [{name: ridge, class: ridge}]
+segments:
+  train: [null, 2019-06-28]
+  valid: [2019-07-01, 2019-08-30]
+  test: [2019-09-02, null]
+data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}
+";
+
+    fn plan(extra: &str) -> Result<JobPlan, JobError> {
+        JobPlan::new(&JobConfig::from_yaml(&format!("{BASE}{extra}"))?, None)
+    }
+
+    fn key_of(extra: &str) -> String {
+        match plan(extra) {
+            Err(JobError::Config { key, .. }) => key,
+            other => panic!("expected a config error for {extra:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn new_names_the_offending_key() {
+        for (extra, key) in [
+            ("rolling: {step: 0}\n", "rolling.step"),
+            ("rolling: {step: 0w}\n", "rolling.step"),
+            ("rolling: {type: rolling}\n", "rolling.type"),
+            ("rolling: {test_len: 0}\n", "rolling.test_len"),
+            ("trainer: {workers: 0}\n", "trainer.workers"),
+            ("trainer: {lease: 10}\n", "trainer.lease"),
+            ("trainer: {lease: 10ms}\n", "trainer.lease"),
+            ("trainer: {max_attempts: 0}\n", "trainer.max_attempts"),
+            ("trainer: {timeout: soon}\n", "trainer.timeout"),
+            ("pool: 'bad name'\n", "pool"),
+            ("experiment: ''\n", "experiment"),
+            ("sweep: {data.seed: [1, 2]}\n", "sweep.data.seed"),
+            (
+                "sweep: {model.kwargs.alpha: []}\n",
+                "sweep.model.kwargs.alpha",
+            ),
+            (
+                "sweep: {model.kwargs.alpha: [1, 1]}\n",
+                "sweep.model.kwargs.alpha",
+            ),
+            (
+                "sweep: {model.kwargs.alpha: [1, -1]}\n",
+                "sweep.model.kwargs.alpha",
+            ),
+            (
+                "sweep: {model.kwargs.beta: [1]}\n",
+                "sweep.model.kwargs.beta",
+            ),
+        ] {
+            assert_eq!(key_of(extra), key, "{extra}");
+        }
+    }
+
+    #[test]
+    fn new_checks_models_segments_and_data() {
+        let with = |from: &str, to: &str| {
+            let text = BASE.replace(from, to);
+            match JobPlan::new(&JobConfig::from_yaml(&text).unwrap(), None) {
+                Err(JobError::Config { key, .. }) => key,
+                other => panic!("{to}: {other:?}"),
+            }
+        };
+        assert_eq!(with("class: ridge", "class: lgbm"), "models[0].class");
+        assert_eq!(
+            with(
+                "{name: ridge, class: ridge}",
+                "{name: r, class: ridge}, {name: r, class: ridge}"
+            ),
+            "models[1].name"
+        );
+        assert_eq!(with("name: ridge", "name: 'a b'"), "models[0].name");
+        assert_eq!(with("[{name: ridge, class: ridge}]", "[]"), "models");
+        assert_eq!(
+            with("class: ridge}", "class: ridge, kwargs: {alpha: -2}}"),
+            "models[0].kwargs"
+        );
+        assert_eq!(with("2019-08-30", "2019-09-03"), "segments.valid[1]");
+        assert_eq!(
+            with("[2019-09-02, null]", "[null, null]"),
+            "segments.test[0]"
+        );
+        assert_eq!(
+            with("[2019-07-01, 2019-08-30]", "[2019-08-30, 2019-07-01]"),
+            "segments.valid"
+        );
+        assert_eq!(
+            with("instruments: 4", "instruments: 1"),
+            "data.synthetic.instruments"
+        );
+        assert_eq!(with("days: 200", "days: 20"), "data.synthetic.days");
+        assert_eq!(
+            with("data: {synthetic: {", "data: {file: x.csv, synthetic: {"),
+            "data"
+        );
+        assert_eq!(
+            with(
+                "data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}",
+                "data: {file: /no/such.csv}"
+            ),
+            "data.file"
+        );
+    }
+
+    #[test]
+    fn tasks_roll_windows_for_every_sweep_value() {
+        let plan = plan("rolling: {step: 10}\nsweep: {model.kwargs.alpha: [1, 100]}\n").unwrap();
+        let data = super::super::market::load(&plan.data).unwrap();
+        let tasks = plan.tasks(&data.calendar).unwrap();
+        let defs: Vec<TaskDef> = tasks
+            .iter()
+            .map(|t| TaskDef::from_value(t).unwrap())
+            .collect();
+        let per_model = defs
+            .iter()
+            .filter(|d| d.model.name == "ridge[alpha=1]")
+            .count();
+        assert!(per_model >= 3);
+        assert_eq!(defs.len(), 2 * per_model);
+        assert_eq!(defs[per_model].model.name, "ridge[alpha=100]");
+        assert_eq!(defs[per_model].model.kwargs, json!({"alpha": 100}));
+        let starts: Vec<_> = defs[..per_model]
+            .iter()
+            .map(|d| d.dataset.kwargs.segments.test[0].unwrap())
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(starts[0], jiff::civil::date(2019, 9, 2));
+    }
+
+    #[test]
+    fn tasks_reject_segments_outside_the_calendar() {
+        let plan = JobPlan::new(
+            &JobConfig::from_yaml(&BASE.replace("[2019-09-02, null]", "[2031-01-01, null]"))
+                .unwrap(),
+            None,
+        )
+        .unwrap();
+        let data = super::super::market::load(&plan.data).unwrap();
+        assert!(matches!(
+            plan.tasks(&data.calendar),
+            Err(JobError::Config { ref key, .. }) if key == "segments"
+        ));
+    }
+}

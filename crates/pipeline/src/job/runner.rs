@@ -64,10 +64,9 @@ pub async fn run_job(
     let data = tokio::task::spawn_blocking(move || market::load(&spec))
         .await
         .map_err(|e| JobError::Workers(format!("loading the data stopped: {e}")))??;
+    let described = data.describe(&plan.data);
     events(JobEvent::Loaded {
-        data: plan.data.describe(),
-        days: data.calendar.len(),
-        instruments: data.dataset.instruments.len(),
+        data: described.clone(),
     });
     let defs = plan.tasks(&data.calendar)?;
     let models = model_names(&defs)?;
@@ -123,7 +122,7 @@ pub async fn run_job(
         store.to_string(),
         plan.pool.clone(),
         plan.experiment.clone(),
-        plan.data.describe(),
+        described,
         counts,
         &results,
         plan.report_dir.clone(),

@@ -167,9 +167,18 @@ where
 /// The last lines a worker process wrote on stderr.
 type Tail = Arc<Mutex<VecDeque<String>>>;
 
+/// One worker process.
+struct WorkerProcess {
+    index: usize,
+    child: Child,
+    /// Forwards its stderr as events.
+    reader: JoinHandle<()>,
+    tail: Tail,
+}
+
 /// The running worker processes.
 struct Children {
-    running: Vec<(Child, JoinHandle<()>, Tail)>,
+    running: Vec<WorkerProcess>,
 }
 
 async fn spawn(
@@ -204,7 +213,12 @@ async fn spawn(
             Arc::clone(&tail),
             Arc::clone(events),
         ));
-        running.push((child, reader, tail));
+        running.push(WorkerProcess {
+            index: worker,
+            child,
+            reader,
+            tail,
+        });
     }
     Ok(Children { running })
 }
@@ -216,15 +230,20 @@ impl Children {
     /// [`JobError::Workers`] quoting the end of the stderr of the first
     /// process that failed.
     async fn finish(&mut self) -> Result<(), JobError> {
-        for (worker, (child, reader, tail)) in self.running.iter_mut().enumerate() {
-            let status = child
+        // A process is removed once it is fully waited for, so calling this
+        // again after an interrupted call (a `select!` that dropped it)
+        // resumes with the processes still running.
+        while let Some(process) = self.running.first_mut() {
+            let worker = process.index;
+            let status = process
+                .child
                 .wait()
                 .await
                 .map_err(|e| JobError::Workers(format!("waiting for worker {worker}: {e}")))?;
             // The pipe closes when the process exits; the reader then stops.
-            let _ = reader.await;
+            let _ = (&mut process.reader).await;
             if !status.success() {
-                let tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                let tail = process.tail.lock().unwrap_or_else(|e| e.into_inner());
                 let said: Vec<&str> = tail.iter().map(String::as_str).collect();
                 return Err(JobError::Workers(format!(
                     "worker {worker} exited with {status}{}{}",
@@ -232,6 +251,7 @@ impl Children {
                     said.join(" | ")
                 )));
             }
+            self.running.remove(0);
         }
         Ok(())
     }

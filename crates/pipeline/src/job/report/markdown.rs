@@ -54,7 +54,7 @@ pub(crate) fn render(summary: &JobSummary, plot: bool) -> String {
     let _ = writeln!(out, "{header}\n{rule}");
     for (label, cells) in table.rows.iter().chain(&table.footer) {
         let label = if label == ICIR {
-            "ICIR (IC slot)".to_string()
+            "**ICIR** (IC column)".to_string()
         } else if table.rows.iter().any(|(l, _)| l == label) {
             label.clone()
         } else {

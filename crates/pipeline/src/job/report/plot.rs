@@ -102,13 +102,15 @@ pub(crate) fn draw(summary: &JobSummary, path: &Path) -> Result<(), String> {
         .iter()
         .flat_map(|(_, bars)| bars.iter().map(|b| b.2))
         .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    // Headroom above the bars for the legend.
     let pad = ((hi - lo) * 0.1).max(0.005);
+    let room = (hi - lo) * 0.35 + pad;
     let mut chart = ChartBuilder::on(&top)
         .caption("IC per test window", (FAMILY, 24))
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(0.0..x_max, (lo - pad)..(hi + room))
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
@@ -137,6 +139,7 @@ pub(crate) fn draw(summary: &JobSummary, path: &Path) -> Result<(), String> {
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font((FAMILY, 14))

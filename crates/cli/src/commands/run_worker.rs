@@ -1,0 +1,154 @@
+//! `taskpool run-worker`: work on a `taskpool run` pool with the built-in
+//! ridge task function, in this process.
+//!
+//! `taskpool run` starts its worker processes with this command (`--query -`,
+//! the job's task ids on stdin). Started by hand on other machines against
+//! the same store, it shares the work of a running job.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use taskpool::pipeline::job::run_worker;
+use taskpool::pipeline::worker::{Backoff, Shutdown, WorkerConfig, WorkerReport};
+use taskpool::store::{MemoryStore, Store, SystemClock};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::GlobalArgs;
+use crate::commands::prune::parse_age;
+use crate::context::{Context, parse_query};
+use crate::exit::bad_input;
+
+/// Arguments of `run-worker`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  taskpool --store sqlite://taskpool.db -t rolling run-worker
+  taskpool --store mongodb://db-host/exp -t rolling run-worker --concurrency 4 --follow
+Each task is a `taskpool run` task: ridge is fitted on its train segment, measured on valid
+and test, and its record (metrics, predictions as artifact `pred`) goes to the task's
+experiment in the same store. SIGINT/SIGTERM: stop claiming, let running tasks finish,
+hand the rest back; a second signal hands them back at once.")]
+pub struct RunWorkerArgs {
+    /// How many tasks run at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub concurrency: usize,
+    /// Lease length; the worker heartbeats every third of it.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_age)]
+    pub lease: Duration,
+    /// Only tasks matching this JSON query; `-` reads it from stdin.
+    #[arg(long, value_name = "JSON")]
+    pub query: Option<String>,
+    /// Keep polling when nothing is claimable, until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// Work until nothing is claimable (or a signal with `--follow`), then print
+/// what the worker did.
+///
+/// # Errors
+/// No pool, a bad query, an unusable store (exit code 2 or 4), a store failure.
+pub fn run(global: &GlobalArgs, args: &RunWorkerArgs) -> anyhow::Result<()> {
+    let ctx = Context::new(global)?;
+    let pool = ctx.pool()?;
+    let query_text = match args.query.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| bad_input(format!("cannot read the query from stdin: {e}")))?;
+            Some(text)
+        }
+        other => other.map(str::to_string),
+    };
+    let config = WorkerConfig {
+        query: parse_query(query_text.as_deref())?,
+        concurrency: args.concurrency,
+        lease: args.lease,
+        follow: args.follow,
+        backoff: Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_secs(2),
+        },
+        ..WorkerConfig::new(pool)
+    };
+    config.validate()?;
+    let report = ctx.block_on(async {
+        let shutdown = Shutdown::new();
+        let signals = tokio::spawn(obey_signals(shutdown.clone()));
+        let store = open_job_store(&global.store).await?;
+        let report = run_worker(store, config, &shutdown).await;
+        signals.abort();
+        Ok::<_, anyhow::Error>(report?)
+    })?;
+    print_report(&ctx, &report)
+}
+
+/// Open a store that holds records as well as tasks, by URL.
+///
+/// Interim: `taskpool::open_store` returns a task store only until every
+/// backend implements records; until then the job's stores (`memory://`
+/// and `sqlite://`) are opened here.
+///
+/// # Errors
+/// Bad input (exit code 2) for another scheme; what the backend reports.
+pub async fn open_job_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let scheme = url.split_once("://").map_or("", |(s, _)| s);
+    match scheme {
+        "memory" => Ok(Arc::new(MemoryStore::new())),
+        "sqlite" => Ok(Arc::new(
+            task_store_sqlite::SqliteStore::from_url(url, Arc::new(SystemClock)).await?,
+        )),
+        _ => Err(bad_input(format!(
+            "taskpool run needs a store that keeps records: {} is not supported yet (use sqlite:// or memory://)",
+            taskpool::redact_url(url)
+        ))),
+    }
+}
+
+/// First signal: graceful stop; second: hand running tasks back now.
+async fn obey_signals(shutdown: Shutdown) {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for signals: SIGINT/SIGTERM stop the worker abruptly");
+        return;
+    };
+    loop {
+        let received = tokio::select! {
+            _ = term.recv() => libc::SIGTERM,
+            _ = int.recv() => libc::SIGINT,
+        };
+        if shutdown.is_requested() {
+            shutdown.force();
+        } else {
+            tracing::warn!(
+                signal = received,
+                "stopping: no new tasks; running tasks may finish"
+            );
+            shutdown.request(Some(received));
+        }
+    }
+}
+
+fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> {
+    if ctx.out.is_json() {
+        return ctx.out.json(report);
+    }
+    ctx.out.line(format_args!(
+        "run-worker {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back",
+        report.worker,
+        if report.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        },
+        report.claimed,
+        report.committed,
+        report.retried,
+        report.failed,
+        report.handed_back,
+    ))
+}
