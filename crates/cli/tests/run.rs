@@ -367,7 +367,6 @@ fn run_with_worker_processes_on_memory_exits_2() {
 /// The same job on MongoDB (FerretDB in CI): `TASKPOOL_TEST_MONGODB_URL`
 /// names the server; without it the test is skipped, or fails under CI.
 #[test]
-#[ignore = "needs the MongoDB backend's RecordStore and taskpool::open_store returning it"]
 fn run_on_mongodb_reuses_done_tasks() {
     let Ok(server) = std::env::var("TASKPOOL_TEST_MONGODB_URL") else {
         assert!(

@@ -18,7 +18,6 @@ use taskpool::pipeline::job::report::terminal_table;
 use taskpool::pipeline::job::{
     Events, JobConfig, JobError, JobEvent, JobPlan, JobSummary, RunOptions, WorkerCommand, run_job,
 };
-use taskpool::store::Store;
 
 use crate::cli::{Cli, GlobalArgs};
 use crate::context::Context;
@@ -95,14 +94,12 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
         events: view.events(),
     };
     let summary = ctx.block_on(async {
-        let store = super::run_worker::open_job_store(&plan.store).await?;
+        let store = taskpool::open(&plan.store).await?;
         view.say(format!(
             "store     {store}   pool {}   experiment {}",
             plan.pool, plan.experiment
         ));
-        run_job(&plan, store as Arc<dyn Store>, options)
-            .await
-            .map_err(to_anyhow)
+        run_job(&plan, store, options).await.map_err(to_anyhow)
     });
     view.finish();
     let summary = summary?;

@@ -6,13 +6,11 @@
 //! the same store, it shares the work of a running job.
 
 use std::io::Read;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use taskpool::pipeline::job::run_worker;
 use taskpool::pipeline::worker::{Backoff, Shutdown, WorkerConfig, WorkerReport};
-use taskpool::store::{MemoryStore, Store, SystemClock};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::GlobalArgs;
@@ -77,34 +75,12 @@ pub fn run(global: &GlobalArgs, args: &RunWorkerArgs) -> anyhow::Result<()> {
     let report = ctx.block_on(async {
         let shutdown = Shutdown::new();
         let signals = tokio::spawn(obey_signals(shutdown.clone()));
-        let store = open_job_store(&global.store).await?;
+        let store = taskpool::open(&global.store).await?;
         let report = run_worker(store, config, &shutdown).await;
         signals.abort();
         Ok::<_, anyhow::Error>(report?)
     })?;
     print_report(&ctx, &report)
-}
-
-/// Open a store that holds records as well as tasks, by URL.
-///
-/// Interim: `taskpool::open_store` returns a task store only until every
-/// backend implements records; until then the job's stores (`memory://`
-/// and `sqlite://`) are opened here.
-///
-/// # Errors
-/// Bad input (exit code 2) for another scheme; what the backend reports.
-pub async fn open_job_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let scheme = url.split_once("://").map_or("", |(s, _)| s);
-    match scheme {
-        "memory" => Ok(Arc::new(MemoryStore::new())),
-        "sqlite" => Ok(Arc::new(
-            task_store_sqlite::SqliteStore::from_url(url, Arc::new(SystemClock)).await?,
-        )),
-        _ => Err(bad_input(format!(
-            "taskpool run needs a store that keeps records: {} is not supported yet (use sqlite:// or memory://)",
-            taskpool::redact_url(url)
-        ))),
-    }
 }
 
 /// First signal: graceful stop; second: hand running tasks back now.
