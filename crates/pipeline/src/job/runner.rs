@@ -39,7 +39,7 @@ pub struct RunOptions {
 ///
 /// # Errors
 /// [`JobError::Config`] for segments that do not fit the data, or worker
-/// processes on a `memory://` store; [`JobError::TasksFailed`] when tasks
+/// processes on a single-process store (`memory://`, `sled://`); [`JobError::TasksFailed`] when tasks
 /// fail for good; store, data and report errors.
 pub async fn run_job(
     plan: &JobPlan,
@@ -50,10 +50,15 @@ pub async fn run_job(
     let events = &options.events;
     let launch = match (&options.worker_command, plan.trainer.mode) {
         (Some(command), TrainerMode::Workers) => {
-            if plan.store.starts_with("memory:") {
+            if let Some(scheme) = ["memory", "sled"]
+                .into_iter()
+                .find(|s| plan.store.starts_with(&format!("{s}:")))
+            {
                 return Err(JobError::config(
                     "trainer.mode",
-                    "worker processes cannot share a memory:// store: use `in_process` or a sqlite:// or mongodb:// store",
+                    format!(
+                        "worker processes cannot share a {scheme}:// store (one process only): use `in_process`, or a sqlite:// or mongodb:// store"
+                    ),
                 ));
             }
             Launch::Processes(command.clone())
