@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, MAIN_DB, OpenFlags};
 
 use crate::error::{Result, SqliteError};
@@ -89,6 +90,11 @@ pub(crate) fn open(location: &Location, options: &SqliteOptions) -> Result<Conne
     let found = schema::migrate(&mut conn, &name)?;
     tracing::debug!(store = %name, found, version = schema::LATEST_VERSION, "opened");
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    // Without the query planner stability guarantee SQLite marks a statement
+    // for re-preparation whenever a value is bound to a parameter its plan
+    // looked at, such as the `LIMIT ?` of every claim and query: each call
+    // would parse and plan the statement again (see BENCHMARKS.md).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 
