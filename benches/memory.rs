@@ -30,65 +30,18 @@ use taskpool::store::{Query, TaskStore};
 
 /// How long an idle worker runs before its peak RSS is read.
 const IDLE_FOR: Duration = Duration::from_secs(3);
-/// How long a one-shot command may run before it is stopped and reported
-/// as too slow (`TASKPOOL_BENCH_COMMAND_TIMEOUT_S`, default 300 s).
-fn command_timeout() -> Duration {
-    Duration::from_secs(settings::number("TASKPOOL_BENCH_COMMAND_TIMEOUT_S", 300) as u64)
-}
 /// How many new definitions `create` adds to a pool.
 const CREATE_N: u64 = 10_000;
 /// Seeds of the created definitions (far from the pools' seeds).
 const CREATE_SEED: u64 = 1 << 40;
-
-/// A peak RSS, and whether the process was stopped at the time limit.
-#[derive(Clone, Copy)]
-struct Peak {
-    kb: u64,
-    timed_out: bool,
-}
 
 /// One measured process.
 struct Row {
     kind: Kind,
     what: String,
     pool: String,
-    taskpool: Peak,
-    raw: Option<Peak>,
-}
-
-impl Row {
-    fn line(&self) -> String {
-        let mb = |p: Peak| {
-            let limit = if p.timed_out {
-                " (stopped at the time limit)"
-            } else {
-                ""
-            };
-            format!("{:.1}{limit}", p.kb as f64 / 1024.0)
-        };
-        let (raw, ratio) = match self.raw {
-            Some(r) => (
-                mb(r),
-                format!("{:.2}", self.taskpool.kb as f64 / r.kb as f64),
-            ),
-            None => ("–".into(), "–".into()),
-        };
-        format!(
-            "| {} | {} | {} | {} | {} | {} |",
-            self.kind.label(),
-            self.what,
-            self.pool,
-            mb(self.taskpool),
-            raw,
-            ratio
-        )
-    }
-}
-
-/// Print a row as soon as it is measured (a later failure keeps it).
-fn push(rows: &mut Vec<Row>, row: Row) {
-    eprintln!("bench: {}", row.line());
-    rows.push(row);
+    taskpool_kb: u64,
+    raw_kb: Option<u64>,
 }
 
 fn main() {
@@ -133,16 +86,13 @@ fn main() {
             }
         }
         let url = place.url();
-        push(
-            &mut rows,
-            Row {
-                kind,
-                what: format!("idle worker, store of the {} pools", sizes.len()),
-                pool: "idle".into(),
-                taskpool: idle_peak(worker_command(&bin, &url)),
-                raw: Some(idle_peak(raw_command(kind, "scale", "idle", "idle"))),
-            },
-        );
+        rows.push(Row {
+            kind,
+            what: format!("idle worker, store of the {} pools", sizes.len()),
+            pool: "idle".into(),
+            taskpool_kb: idle_peak(worker_command(&bin, &url)),
+            raw_kb: Some(idle_peak(raw_command(kind, "scale", "idle", "idle"))),
+        });
         let defs_file = dir.join("create-10k.json");
         let defs = defs::tasks(CREATE_SEED..CREATE_SEED + CREATE_N);
         std::fs::write(&defs_file, serde_json::to_vec(&defs).expect("JSON")).expect("write defs");
@@ -166,20 +116,17 @@ fn main() {
                 let mut cmd = Command::new(&bin);
                 cmd.args(["--store", &url, "-t", &pool, "--json"])
                     .args(&args);
-                let taskpool = one_shot_peak(cmd);
+                let taskpool_kb = one_shot_peak(cmd);
                 remove_created(&rt, &place, &pool, raw_op);
-                let raw = one_shot_peak(raw_command(kind, "scale", raw_op, &pool));
+                let raw_kb = one_shot_peak(raw_command(kind, "scale", raw_op, &pool));
                 remove_created(&rt, &place, &pool, raw_op);
-                push(
-                    &mut rows,
-                    Row {
-                        kind,
-                        what: what.into(),
-                        pool: pool.clone(),
-                        taskpool,
-                        raw: Some(raw),
-                    },
-                );
+                rows.push(Row {
+                    kind,
+                    what: what.into(),
+                    pool: pool.clone(),
+                    taskpool_kb,
+                    raw_kb: Some(raw_kb),
+                });
             }
         }
     }
@@ -253,75 +200,34 @@ fn raw_command(kind: Kind, place: &str, op: &str, pool: &str) -> Command {
     cmd
 }
 
-/// Run `cmd` to completion (or stop it at [`command_timeout`]); its peak RSS.
+/// Run `cmd` to completion; its peak RSS in KiB.
 #[allow(clippy::zombie_processes, reason = "reaped by wait4 in wait_rusage")]
-fn one_shot_peak(mut cmd: Command) -> Peak {
+fn one_shot_peak(mut cmd: Command) -> u64 {
     cmd.stdin(Stdio::null()).stdout(Stdio::null());
     let child = cmd.spawn().expect("spawn");
-    let pid = child.id();
-    let deadline = std::time::Instant::now() + command_timeout();
-    loop {
-        if let Some((status, kb)) = try_wait_rusage(pid) {
-            assert!(status == 0, "{cmd:?} failed with wait status {status}");
-            return Peak {
-                kb,
-                timed_out: false,
-            };
-        }
-        if std::time::Instant::now() >= deadline {
-            let kb = vm_hwm(pid);
-            eprintln!(
-                "bench: {cmd:?} still running after {:?}: stopped",
-                command_timeout()
-            );
-            // SAFETY: `pid` is our child, not yet waited for.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            wait_rusage(pid);
-            return Peak {
-                kb,
-                timed_out: true,
-            };
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (status, kb) = wait_rusage(child.id());
+    assert!(status == 0, "{cmd:?} failed with wait status {status}");
+    kb
 }
 
-/// Start `cmd`, let it idle, read its peak RSS, stop it.
+/// Start `cmd`, let it idle, read its peak RSS in KiB, stop it.
 #[allow(clippy::zombie_processes, reason = "reaped by wait4 in wait_rusage")]
-fn idle_peak(mut cmd: Command) -> Peak {
+fn idle_peak(mut cmd: Command) -> u64 {
     cmd.stdin(Stdio::null()).stdout(Stdio::null());
     let child = cmd.spawn().expect("spawn");
     let pid = child.id();
     std::thread::sleep(IDLE_FOR);
-    let kb = vm_hwm(pid);
-    // SAFETY: `pid` is our child, not yet waited for.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    wait_rusage(pid);
-    Peak {
-        kb,
-        timed_out: false,
-    }
-}
-
-/// The peak RSS (`VmHWM`, KiB) of running process `pid`.
-fn vm_hwm(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("process {pid} is not running: {e}"));
-    status
+        .unwrap_or_else(|e| panic!("{cmd:?} is not running: {e}"));
+    let hwm = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/PID/status")
-}
-
-/// The wait status and `ru_maxrss` (KiB) of child `pid` if it has exited.
-fn try_wait_rusage(pid: u32) -> Option<(i32, u64)> {
-    let mut status = 0;
-    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid as i32, &mut status, libc::WNOHANG, &mut usage) };
-    assert!(r >= 0, "wait4");
-    (r == pid as i32).then_some((status, usage.ru_maxrss as u64))
+        .expect("VmHWM in /proc/PID/status");
+    // SAFETY: `pid` is our child, not yet waited for.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    wait_rusage(pid);
+    hwm
 }
 
 /// Wait for child `pid`; its wait status and `ru_maxrss` (KiB).
@@ -377,12 +283,24 @@ fn raw_child(op: &str) {
 }
 
 fn render(rows: &[Row]) -> String {
+    let mb = |kb: u64| format!("{:.1}", kb as f64 / 1024.0);
     let mut s = String::from(
         "| backend | what | pool | taskpool peak RSS (MB) | raw baseline (MB) | ratio |\n|---|---|---|---:|---:|---:|\n",
     );
     for r in rows {
-        s.push_str(&r.line());
-        s.push('\n');
+        let (raw, ratio) = match r.raw_kb {
+            Some(kb) => (mb(kb), format!("{:.2}", r.taskpool_kb as f64 / kb as f64)),
+            None => ("–".into(), "–".into()),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r.kind.label(),
+            r.what,
+            r.pool,
+            mb(r.taskpool_kb),
+            raw,
+            ratio
+        ));
     }
     s
 }

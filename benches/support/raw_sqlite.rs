@@ -11,7 +11,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 use taskpool::store::{DEFAULT_MAX_ATTEMPTS, TaskId, Timestamp, content_key};
@@ -70,8 +69,7 @@ pub struct RawSqlite {
 }
 
 impl RawSqlite {
-    /// Open the file with the store's settings (WAL, `synchronous = NORMAL`,
-    /// 5 s busy timeout, the query planner stability guarantee).
+    /// Open the file with the store's settings (WAL, `synchronous = NORMAL`, 5 s busy timeout).
     pub fn open(path: &Path) -> RawSqlite {
         let conn = Connection::open(path).expect("open the SQLite file");
         conn.busy_timeout(Duration::from_secs(5))
@@ -81,8 +79,6 @@ impl RawSqlite {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .expect("synchronous = NORMAL");
         conn.set_prepared_statement_cache_capacity(64);
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-            .expect("the query planner stability guarantee");
         RawSqlite {
             conn: Mutex::new(conn),
         }
