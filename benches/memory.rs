@@ -19,6 +19,7 @@
 mod support;
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -30,21 +31,76 @@ use taskpool::store::{Query, TaskStore};
 
 /// How long an idle worker runs before its peak RSS is read.
 const IDLE_FOR: Duration = Duration::from_secs(3);
+/// How long a one-shot command may run before it is stopped and reported
+/// as too slow (`TASKPOOL_BENCH_COMMAND_TIMEOUT_S`, default 300 s).
+fn command_timeout() -> Duration {
+    Duration::from_secs(settings::number("TASKPOOL_BENCH_COMMAND_TIMEOUT_S", 300) as u64)
+}
 /// How many new definitions `create` adds to a pool.
 const CREATE_N: u64 = 10_000;
 /// Seeds of the created definitions (far from the pools' seeds).
 const CREATE_SEED: u64 = 1 << 40;
+
+/// A peak RSS, and whether the process was stopped at the time limit.
+#[derive(Clone, Copy)]
+struct Peak {
+    kb: u64,
+    timed_out: bool,
+}
 
 /// One measured process.
 struct Row {
     kind: Kind,
     what: String,
     pool: String,
-    taskpool_kb: u64,
-    raw_kb: Option<u64>,
+    taskpool: Peak,
+    raw: Option<Peak>,
+}
+
+impl Row {
+    fn line(&self) -> String {
+        let mb = |p: Peak| {
+            let limit = if p.timed_out {
+                " (stopped at the time limit)"
+            } else {
+                ""
+            };
+            if p.timed_out {
+                return format!("not measured{limit}");
+            }
+            format!("{:.1}{limit}", p.kb as f64 / 1024.0)
+        };
+        let (raw, ratio) = match self.raw {
+            Some(r) if r.timed_out || self.taskpool.timed_out => (mb(r), "–".into()),
+            Some(r) => (
+                mb(r),
+                format!("{:.2}", self.taskpool.kb as f64 / r.kb as f64),
+            ),
+            None => ("–".into(), "–".into()),
+        };
+        format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            self.kind.label(),
+            self.what,
+            self.pool,
+            mb(self.taskpool),
+            raw,
+            ratio
+        )
+    }
+}
+
+/// Print a row as soon as it is measured (a later failure keeps it).
+fn push(rows: &mut Vec<Row>, row: Row) {
+    eprintln!("bench: {}", row.line());
+    rows.push(row);
 }
 
 fn main() {
+    if std::env::var_os("TASKPOOL_BENCH_LAUNCH").is_some() {
+        launch();
+        return;
+    }
     if let Ok(op) = std::env::var("TASKPOOL_BENCH_RAW_OP") {
         raw_child(&op);
         return;
@@ -62,14 +118,17 @@ fn main() {
             // Create the store's files, then close it.
             drop(rt.block_on(empty.open_store()));
         }
-        rows.push(Row {
-            kind,
-            what: "idle worker, empty store".into(),
-            pool: "idle".into(),
-            taskpool_kb: idle_peak(worker_command(&bin, &empty.url())),
-            raw_kb: (kind != Kind::Memory)
-                .then(|| idle_peak(raw_command(kind, "idle", "idle", "idle"))),
-        });
+        push(
+            &mut rows,
+            Row {
+                kind,
+                what: "idle worker, empty store".into(),
+                pool: "idle".into(),
+                taskpool: idle_peak(worker_command(&bin, &empty.url())),
+                raw: (kind != Kind::Memory)
+                    .then(|| idle_peak(raw_command(kind, "idle", "idle", "idle"))),
+            },
+        );
         if kind == Kind::Memory {
             // Each `taskpool` process has its own empty memory store.
             continue;
@@ -86,13 +145,16 @@ fn main() {
             }
         }
         let url = place.url();
-        rows.push(Row {
-            kind,
-            what: format!("idle worker, store of the {} pools", sizes.len()),
-            pool: "idle".into(),
-            taskpool_kb: idle_peak(worker_command(&bin, &url)),
-            raw_kb: Some(idle_peak(raw_command(kind, "scale", "idle", "idle"))),
-        });
+        push(
+            &mut rows,
+            Row {
+                kind,
+                what: format!("idle worker, store of the {} pools", sizes.len()),
+                pool: "idle".into(),
+                taskpool: idle_peak(worker_command(&bin, &url)),
+                raw: Some(idle_peak(raw_command(kind, "scale", "idle", "idle"))),
+            },
+        );
         let defs_file = dir.join("create-10k.json");
         let defs = defs::tasks(CREATE_SEED..CREATE_SEED + CREATE_N);
         std::fs::write(&defs_file, serde_json::to_vec(&defs).expect("JSON")).expect("write defs");
@@ -116,17 +178,20 @@ fn main() {
                 let mut cmd = Command::new(&bin);
                 cmd.args(["--store", &url, "-t", &pool, "--json"])
                     .args(&args);
-                let taskpool_kb = one_shot_peak(cmd);
+                let taskpool = one_shot_peak(cmd);
                 remove_created(&rt, &place, &pool, raw_op);
-                let raw_kb = one_shot_peak(raw_command(kind, "scale", raw_op, &pool));
+                let raw = one_shot_peak(raw_command(kind, "scale", raw_op, &pool));
                 remove_created(&rt, &place, &pool, raw_op);
-                rows.push(Row {
-                    kind,
-                    what: what.into(),
-                    pool: pool.clone(),
-                    taskpool_kb,
-                    raw_kb: Some(raw_kb),
-                });
+                push(
+                    &mut rows,
+                    Row {
+                        kind,
+                        what: what.into(),
+                        pool: pool.clone(),
+                        taskpool,
+                        raw: Some(raw),
+                    },
+                );
             }
         }
     }
@@ -200,34 +265,114 @@ fn raw_command(kind: Kind, place: &str, op: &str, pool: &str) -> Command {
     cmd
 }
 
-/// Run `cmd` to completion; its peak RSS in KiB.
+/// Run `cmd` to completion (or stop it at [`command_timeout`]); its peak RSS.
+///
+/// `cmd` runs under a small launcher (this executable with
+/// `TASKPOOL_BENCH_LAUNCH` set) that reports its `ru_maxrss`: Linux carries
+/// the high-water mark of the process that called `exec` into the child's
+/// `ru_maxrss`, so a command spawned straight from this (large) process
+/// would report this process's peak.
 #[allow(clippy::zombie_processes, reason = "reaped by wait4 in wait_rusage")]
-fn one_shot_peak(mut cmd: Command) -> u64 {
-    cmd.stdin(Stdio::null()).stdout(Stdio::null());
-    let child = cmd.spawn().expect("spawn");
-    let (status, kb) = wait_rusage(child.id());
-    assert!(status == 0, "{cmd:?} failed with wait status {status}");
-    kb
+fn one_shot_peak(cmd: Command) -> Peak {
+    let mut launcher = Command::new(std::env::current_exe().expect("the bench executable"));
+    launcher
+        .env("TASKPOOL_BENCH_LAUNCH", "1")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => launcher.env(key, v),
+            None => launcher.env_remove(key),
+        };
+    }
+    let mut child = launcher.spawn().expect("spawn the launcher");
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + command_timeout();
+    loop {
+        if let Some((status, _)) = try_wait_rusage(pid) {
+            assert!(status == 0, "{cmd:?} failed with wait status {status}");
+            let mut out = String::new();
+            std::io::Read::read_to_string(child.stdout.as_mut().expect("a pipe"), &mut out)
+                .expect("read the launcher's report");
+            let kb = out.trim().parse().expect("the launcher's ru_maxrss");
+            return Peak {
+                kb,
+                timed_out: false,
+            };
+        }
+        if std::time::Instant::now() >= deadline {
+            eprintln!(
+                "bench: {cmd:?} still running after {:?}: stopped",
+                command_timeout()
+            );
+            // SAFETY: the launcher leads its own process group.
+            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            wait_rusage(pid);
+            return Peak {
+                kb: 0,
+                timed_out: true,
+            };
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
-/// Start `cmd`, let it idle, read its peak RSS in KiB, stop it.
+/// The launcher side of [`one_shot_peak`]: run the command given as
+/// arguments, print its `ru_maxrss` (KiB), exit with failure if it failed.
 #[allow(clippy::zombie_processes, reason = "reaped by wait4 in wait_rusage")]
-fn idle_peak(mut cmd: Command) -> u64 {
+fn launch() {
+    let mut args = std::env::args_os().skip(1);
+    let program = args.next().expect("a command to launch");
+    let child = Command::new(program)
+        .args(args)
+        .env_remove("TASKPOOL_BENCH_LAUNCH")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn the measured command");
+    let (status, kb) = wait_rusage(child.id());
+    println!("{kb}");
+    std::process::exit(i32::from(status != 0));
+}
+
+/// Start `cmd`, let it idle, read its peak RSS, stop it.
+#[allow(clippy::zombie_processes, reason = "reaped by wait4 in wait_rusage")]
+fn idle_peak(mut cmd: Command) -> Peak {
     cmd.stdin(Stdio::null()).stdout(Stdio::null());
     let child = cmd.spawn().expect("spawn");
     let pid = child.id();
     std::thread::sleep(IDLE_FOR);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("{cmd:?} is not running: {e}"));
-    let hwm = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/PID/status");
+    let kb = vm_hwm(pid);
     // SAFETY: `pid` is our child, not yet waited for.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     wait_rusage(pid);
-    hwm
+    Peak {
+        kb,
+        timed_out: false,
+    }
+}
+
+/// The peak RSS (`VmHWM`, KiB) of running process `pid`.
+fn vm_hwm(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("process {pid} is not running: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+/// The wait status and `ru_maxrss` (KiB) of child `pid` if it has exited.
+fn try_wait_rusage(pid: u32) -> Option<(i32, u64)> {
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid as i32, &mut status, libc::WNOHANG, &mut usage) };
+    assert!(r >= 0, "wait4");
+    (r == pid as i32).then_some((status, usage.ru_maxrss as u64))
 }
 
 /// Wait for child `pid`; its wait status and `ru_maxrss` (KiB).
@@ -283,24 +428,12 @@ fn raw_child(op: &str) {
 }
 
 fn render(rows: &[Row]) -> String {
-    let mb = |kb: u64| format!("{:.1}", kb as f64 / 1024.0);
     let mut s = String::from(
         "| backend | what | pool | taskpool peak RSS (MB) | raw baseline (MB) | ratio |\n|---|---|---|---:|---:|---:|\n",
     );
     for r in rows {
-        let (raw, ratio) = match r.raw_kb {
-            Some(kb) => (mb(kb), format!("{:.2}", r.taskpool_kb as f64 / kb as f64)),
-            None => ("–".into(), "–".into()),
-        };
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            r.kind.label(),
-            r.what,
-            r.pool,
-            mb(r.taskpool_kb),
-            raw,
-            ratio
-        ));
+        s.push_str(&r.line());
+        s.push('\n');
     }
     s
 }
