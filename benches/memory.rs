@@ -149,7 +149,7 @@ fn main() {
             &mut rows,
             Row {
                 kind,
-                what: format!("idle worker, store of the {} pools", sizes.len()),
+                what: "idle worker, store holding the large pools".into(),
                 pool: "idle".into(),
                 taskpool: idle_peak(worker_command(&bin, &url)),
                 raw: Some(idle_peak(raw_command(kind, "scale", "idle", "idle"))),
