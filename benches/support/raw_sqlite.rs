@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 use taskpool::store::{DEFAULT_MAX_ATTEMPTS, TaskId, Timestamp, content_key};
@@ -69,7 +70,8 @@ pub struct RawSqlite {
 }
 
 impl RawSqlite {
-    /// Open the file with the store's settings (WAL, `synchronous = NORMAL`, 5 s busy timeout).
+    /// Open the file with the store's settings (WAL, `synchronous = NORMAL`,
+    /// 5 s busy timeout, the query planner stability guarantee).
     pub fn open(path: &Path) -> RawSqlite {
         let conn = Connection::open(path).expect("open the SQLite file");
         conn.busy_timeout(Duration::from_secs(5))
@@ -79,6 +81,8 @@ impl RawSqlite {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .expect("synchronous = NORMAL");
         conn.set_prepared_statement_cache_capacity(64);
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .expect("the query planner stability guarantee");
         RawSqlite {
             conn: Mutex::new(conn),
         }
