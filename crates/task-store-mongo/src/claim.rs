@@ -10,6 +10,18 @@
 //! between), which is all the contract asks. Bounding the loop by `n` keeps a
 //! claim's cost proportional to what it returns, and no projection is sent
 //! (FerretDB rejects one on `findAndModify`).
+//!
+//! The reap reads every expired lease anyway, so it also tells whether an
+//! expired lease taken from the claim's `from` status is left to reclaim.
+//! When none is (the usual case), the claim filter is the plain
+//! `{status: from}` (plus the query) instead of an `$or` with the
+//! expired-lease branch: on MongoDB one scan of the `(status, priority, _id)`
+//! index in sort order instead of a plan per branch, on FerretDB (which reads
+//! and filters every document of the pool for any filter but a lone `_id`) one
+//! condition per document instead of two branches, about a quarter less time.
+//! Expiry is judged at the claim's `now`, read once before the reap, so a
+//! lease written after the reap read it is only missed if its writer's clock
+//! put its expiry before that `now`, i.e. if it was already expired when written.
 
 use futures::TryStreamExt;
 use mongodb::Collection;
@@ -28,15 +40,15 @@ impl MongoStore {
         params.validate()?;
         let query = translate(&params.query)?;
         let now = self.clock.now();
-        self.reap(pool, &coll, now).await?;
-        let claimable = Filter::any([
-            Filter::Doc(doc! {"status": status(params.from)}),
-            Filter::Doc(doc! {
+        let mut branches = vec![Filter::Doc(doc! {"status": status(params.from)})];
+        if self.reap(pool, &coll, now, params.from).await? {
+            branches.push(Filter::Doc(doc! {
                 "status": status(Status::Running),
                 "lease.expires_at": {"$lte": date(now)},
                 "lease.from_status": status(params.from),
-            }),
-        ]);
+            }));
+        }
+        let claimable = Filter::any(branches);
         let Some(filter) = Filter::all([claimable, query]).into_document() else {
             return Ok(Vec::new());
         };
@@ -72,13 +84,21 @@ impl MongoStore {
     }
 
     /// Mark `failed` every `running` task whose lease expired with no
-    /// attempts left (the first `# Behavior` bullet of `claim`).
+    /// attempts left (the first `# Behavior` bullet of `claim`); returns
+    /// whether an expired lease taken from `from` may be left to reclaim.
     ///
     /// "No attempts left" compares two fields, which FerretDB cannot do
     /// server-side (`$expr`), so the expired leases are read (without the
     /// large fields) and the exhausted ones updated one by one, each fenced on
     /// its token and expiry: a concurrent heartbeat, commit or reclaim wins.
-    async fn reap(&self, pool: &str, coll: &Collection<Document>, now: Timestamp) -> Result<()> {
+    /// A lease whose fenced update lost such a race counts as left.
+    async fn reap(
+        &self,
+        pool: &str,
+        coll: &Collection<Document>,
+        now: Timestamp,
+        from: Status,
+    ) -> Result<bool> {
         let what = "reading expired leases";
         let expired: Vec<Document> = coll
             .find(doc! {
@@ -91,18 +111,20 @@ impl MongoStore {
             .try_collect()
             .await
             .map_err(self.err(what))?;
+        let mut reclaimable = false;
         for mut d in expired {
             // The placeholders stand for the fields left out by the
             // projection; only lease, attempts and errors are used below.
             d.insert("def", Bson::Null);
             d.insert("filter", Bson::Null);
             let mut task = task_from_doc(&d)?;
-            if !is_expired_and_exhausted(&task, now) {
-                continue;
-            }
             let Some(lease) = task.lease.clone() else {
                 continue;
             };
+            if !is_expired_and_exhausted(&task, now) {
+                reclaimable |= lease.from_status == from;
+                continue;
+            }
             transition::expire(&mut task, now);
             let fence = doc! {
                 "_id": oid(task.id),
@@ -131,8 +153,10 @@ impl MongoStore {
                     attempts = task.attempts,
                     "lease expired with no attempts left: task failed"
                 );
+            } else {
+                reclaimable |= lease.from_status == from;
             }
         }
-        Ok(())
+        Ok(reclaimable)
     }
 }

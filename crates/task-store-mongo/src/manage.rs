@@ -59,11 +59,15 @@ impl MongoStore {
             return Ok(stat);
         };
         let what = "counting tasks";
+        // An empty `$match` would still be a stage every document passes
+        // through (FerretDB runs stages document by document).
+        let mut pipeline = Vec::with_capacity(2);
+        if !filter.is_empty() {
+            pipeline.push(doc! {"$match": filter});
+        }
+        pipeline.push(doc! {"$group": {"_id": "$status", "n": {"$sum": 1}}});
         let groups: Vec<Document> = coll
-            .aggregate([
-                doc! {"$match": filter},
-                doc! {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-            ])
+            .aggregate(pipeline)
             .await
             .map_err(self.err(what))?
             .try_collect()
