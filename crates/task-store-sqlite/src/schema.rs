@@ -14,7 +14,8 @@
 //! migration runs and kept exact by triggers on `tasks` (after insert, after
 //! delete, after an update that changes `pool` or `status`). The triggers run
 //! inside the statement that changes the tasks, so the counts commit or roll
-//! back with it, whichever process, store version or plain SQL wrote it;
+//! back with it, whoever wrote it (any process, an older build that still
+//! had the file open when it was migrated, or plain SQL);
 //! `stat(pool, Query::All)` reads the pool's at most five rows instead of
 //! walking its index. A count that drops to zero keeps its row (until
 //! `drop_pool` deletes the pool's rows). `REPLACE` conflict resolution would
