@@ -4,6 +4,12 @@
 //! same token-guarded commit update, the same `INSERT … ON CONFLICT DO
 //! NOTHING` create, the same `GROUP BY` stat), on one connection shared by
 //! the workers behind a mutex, as the store shares its one connection.
+//!
+//! Being on the store's schema, its writes fire the schema's triggers too
+//! (since schema version 3 they keep the per-status `task_counts`), so they
+//! pay the same counting cost as the store's; its stat stays the plain
+//! `GROUP BY status` over the tasks, where the store's whole-pool stat reads
+//! the counts.
 
 use std::io::Write;
 use std::path::Path;

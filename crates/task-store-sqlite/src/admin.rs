@@ -1,5 +1,6 @@
 //! Bulk and administrative writes: remove, reset_status, prioritize, replace
-//! and drop_pool.
+//! and drop_pool. The triggers of schema migration 3 keep `task_counts`
+//! exact through each of them; `drop_pool` also deletes the pool's counts.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{
@@ -140,10 +141,12 @@ pub(crate) fn replace(
     }
 }
 
-/// Delete a pool and its tasks; whether it existed.
+/// Delete a pool, its tasks and its counts; whether it existed.
 pub(crate) fn drop_pool(conn: &mut Connection, pool: &str) -> Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.prepare_cached("DELETE FROM tasks WHERE pool = ?1")?
+        .execute([pool])?;
+    tx.prepare_cached("DELETE FROM task_counts WHERE pool = ?1")?
         .execute([pool])?;
     let existed = tx
         .prepare_cached("DELETE FROM pools WHERE name = ?1")?

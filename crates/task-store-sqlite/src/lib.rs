@@ -30,7 +30,11 @@
 //! table has a column per indexed or updated field (times in milliseconds)
 //! and JSON text for `def`, `filter`, `res` and `errors`. A unique index on
 //! `(pool, key)` makes create race-free; `(pool, status, priority DESC, id)`
-//! serves claims, `(pool, status, lease_expires_at)` expired leases.
+//! serves claims, `(pool, status, lease_expires_at)` expired leases. A
+//! `task_counts` table (schema version 3) holds each pool's number of tasks
+//! per status, kept by triggers on `tasks` in the same statement as every
+//! insert, delete and status change, so `stat` of a whole pool reads at most
+//! five rows; `stat` with a query counts with a `GROUP BY`.
 //!
 //! *Statements.* Create inserts a batch in one transaction with
 //! `INSERT … ON CONFLICT (pool, key) DO NOTHING`. Claim is one
@@ -50,8 +54,8 @@
 //! ## Records and artifacts
 //!
 //! [`SqliteStore`] is also a [`task_store::RecordStore`], in the same file as
-//! the tasks (schema version 2; a version-1 file is upgraded in place when
-//! opened). A `records` table is unique by `(experiment, id)` and has columns
+//! the tasks (since schema version 2; older files are upgraded in place
+//! when opened). A `records` table is unique by `(experiment, id)` and has columns
 //! for what a `RecordFilter` selects on (status, task id, an index on
 //! `(experiment, task_id, id)`; required tags are matched exactly with
 //! `json_each` over the tags object) and JSON text for the definition,

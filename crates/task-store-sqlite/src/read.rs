@@ -1,5 +1,11 @@
 //! Reads: get, query, stat and pools. Each is one statement, so it sees one
 //! consistent snapshot.
+//!
+//! `stat` of a whole pool (`Query::All`) reads the pool's rows of
+//! `task_counts`, which triggers keep equal to the number of tasks in each
+//! status (see the `schema` module): at most five rows, whatever the pool's
+//! size. `stat` with any other query counts the matching tasks with one
+//! `GROUP BY status` over the pool's tasks, so its time grows with the pool.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -43,8 +49,21 @@ pub(crate) fn query(conn: &mut Connection, pool: &str, params: &QueryParams) -> 
     decode_all(rows)
 }
 
-/// Counts by status, as one `GROUP BY`.
+/// The counts of the whole pool, from `task_counts`.
+const POOL_COUNTS: &str = "SELECT status, n FROM task_counts WHERE pool = ?1";
+
+/// Counts by status: the maintained counts for `Query::All`, else one
+/// `GROUP BY` of the matching tasks.
 pub(crate) fn stat(conn: &mut Connection, pool: &str, query: &Query) -> Result<Stat> {
+    if matches!(query, Query::All) {
+        let counts = conn
+            .prepare_cached(POOL_COUNTS)?
+            .query_map([pool], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        return to_stat(counts);
+    }
     let query = query_sql::compile(query, 2);
     let sql = format!(
         "SELECT status, count(*) FROM tasks WHERE pool = ?1 AND ({}) GROUP BY status",
@@ -58,12 +77,20 @@ pub(crate) fn stat(conn: &mut Connection, pool: &str, query: &Query) -> Result<S
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    to_stat(counts)
+}
+
+/// `(status, count)` rows as a [`Stat`]; an unknown status or a negative
+/// count is a corrupt file.
+fn to_stat(counts: Vec<(String, i64)>) -> Result<Stat> {
     let mut stat = Stat::default();
     for (status, n) in counts {
-        let status: Status = status
+        let parsed: Status = status
             .parse()
             .map_err(|_| SqliteError::Corrupt(format!("unknown status {status:?}")))?;
-        stat.add(status, n.unsigned_abs());
+        let n = u64::try_from(n)
+            .map_err(|_| SqliteError::Corrupt(format!("negative count {n} of {status:?} tasks")))?;
+        stat.add(parsed, n);
     }
     Ok(stat)
 }
@@ -74,4 +101,33 @@ pub(crate) fn pools(conn: &mut Connection) -> Result<Vec<String>> {
         .prepare_cached("SELECT name FROM pools ORDER BY name")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query_plan::plan;
+
+    #[test]
+    fn stat_of_whole_pool_reads_its_counts_only() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn, "mem").unwrap();
+        let counts = plan(&conn, POOL_COUNTS);
+        assert_eq!(counts, "SEARCH task_counts USING PRIMARY KEY (pool=?)");
+    }
+
+    #[test]
+    fn stat_negative_count_is_corrupt() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn, "mem").unwrap();
+        conn.execute(
+            "INSERT INTO task_counts (pool, status, n) VALUES ('p', 'done', -1)",
+            [],
+        )
+        .unwrap();
+        assert!(matches!(
+            stat(&mut conn, "p", &Query::All),
+            Err(SqliteError::Corrupt(_))
+        ));
+    }
 }

@@ -6,8 +6,21 @@
 //! `BEGIN IMMEDIATE` transaction together with the version bump, so a crash
 //! never leaves a half-migrated file and concurrent openers migrate once.
 //! New migrations are appended to [`MIGRATIONS`]; released migrations are
-//! never edited (a version-1 file is upgraded in place by migration 2, see
+//! never edited (version-1 and version-2 files are upgraded in place, see
 //! `tests/migration.rs`).
+//!
+//! Migration 3 adds `task_counts (pool, status, n)`: the number of tasks of
+//! each pool in each status, filled from the existing tasks when the
+//! migration runs and kept exact by triggers on `tasks` (after insert, after
+//! delete, after an update that changes `pool` or `status`). The triggers run
+//! inside the statement that changes the tasks, so the counts commit or roll
+//! back with it, whoever wrote it (any process, an older build that still
+//! had the file open when it was migrated, or plain SQL);
+//! `stat(pool, Query::All)` reads the pool's at most five rows instead of
+//! walking its index. A count that drops to zero keeps its row (until
+//! `drop_pool` deletes the pool's rows). `REPLACE` conflict resolution would
+//! delete rows without firing the delete trigger (SQLite's default
+//! `recursive_triggers = OFF`); no statement of the store uses it.
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
@@ -81,6 +94,30 @@ const MIGRATIONS: &[&str] = &[
         data BLOB NOT NULL
     );
     CREATE UNIQUE INDEX artifact_chunks_artifact_seq ON artifact_chunks (artifact, seq);",
+    // 3: per-pool, per-status task counts (issue 10), so a whole-pool stat
+    // reads at most five rows. Filled from the tasks already there, then kept
+    // by triggers in the same statement as every change of a task's status.
+    "CREATE TABLE task_counts (
+        pool TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (pool, status)
+    ) WITHOUT ROWID;
+    INSERT INTO task_counts (pool, status, n)
+        SELECT pool, status, count(*) FROM tasks GROUP BY pool, status;
+    CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
+        INSERT INTO task_counts (pool, status, n) VALUES (new.pool, new.status, 1)
+            ON CONFLICT (pool, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
+        UPDATE task_counts SET n = n - 1 WHERE pool = old.pool AND status = old.status;
+    END;
+    CREATE TRIGGER tasks_count_update AFTER UPDATE OF pool, status ON tasks
+    WHEN old.pool IS NOT new.pool OR old.status IS NOT new.status BEGIN
+        UPDATE task_counts SET n = n - 1 WHERE pool = old.pool AND status = old.status;
+        INSERT INTO task_counts (pool, status, n) VALUES (new.pool, new.status, 1)
+            ON CONFLICT (pool, status) DO UPDATE SET n = n + 1;
+    END;",
 ];
 
 /// The schema version this build writes.

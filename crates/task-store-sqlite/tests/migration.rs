@@ -1,6 +1,8 @@
-//! Schema migration 2 (records and artifacts) upgrades a version-1 file in
-//! place. The version-1 file is built from a frozen SQL fixture
-//! (`fixtures/schema_v1.sql`) as the released version-1 code wrote it.
+//! Schema migrations upgrade released files in place: a version-1 file
+//! (migrations 2 and 3: records and artifacts, per-status task counts) and a
+//! version-2 file (migration 3). The files are built from frozen SQL
+//! fixtures (`fixtures/schema_v1.sql`, then `fixtures/schema_v2.sql`) as the
+//! released code of each version wrote them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +19,9 @@ use task_store_sqlite::SqliteStore;
 
 const POOL: &str = "rolling";
 const FIXTURE: &str = include_str!("fixtures/schema_v1.sql");
+const FIXTURE_V2: &str = include_str!("fixtures/schema_v2.sql");
+/// The schema version this build writes.
+const LATEST: i64 = 3;
 /// The fixture's creation time.
 const T0: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 /// When the fixture's running task's lease expires.
@@ -45,19 +50,32 @@ fn version_1_file(dir: &Path) -> PathBuf {
     path
 }
 
+/// A closed version-2 store: the version-1 fixture with the version-2 one on top.
+fn version_2_file(dir: &Path) -> PathBuf {
+    let path = version_1_file(dir);
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(FIXTURE_V2).unwrap();
+    assert_eq!(user_version(&conn), 2);
+    path
+}
+
 fn user_version(conn: &Connection) -> i64 {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap()
 }
 
-/// The `CREATE` statements of the version-1 objects.
+/// The `CREATE` statements of the version-1 tables and indexes (later
+/// versions add triggers on `tasks`, but never alter these).
 fn version_1_schema(conn: &Connection) -> Vec<String> {
-    conn.prepare("SELECT sql FROM sqlite_schema WHERE tbl_name IN ('pools', 'tasks') ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get::<_, Option<String>>(0))
-        .unwrap()
-        .filter_map(|r| r.unwrap())
-        .collect()
+    conn.prepare(
+        "SELECT sql FROM sqlite_schema WHERE tbl_name IN ('pools', 'tasks') \
+         AND type IN ('table', 'index') ORDER BY name",
+    )
+    .unwrap()
+    .query_map([], |r| r.get::<_, Option<String>>(0))
+    .unwrap()
+    .filter_map(|r| r.unwrap())
+    .collect()
 }
 
 /// The fixture's tasks, as the store must return them.
@@ -134,7 +152,7 @@ async fn open_upgrades_a_version_1_file_in_place() {
     drop(store);
 
     let conn = Connection::open(&path).unwrap();
-    assert_eq!(user_version(&conn), 2);
+    assert_eq!(user_version(&conn), LATEST);
     assert_eq!(version_1_schema(&conn), schema_before);
 }
 
@@ -211,7 +229,7 @@ fn open_version_1_file_from_many_threads_migrates_once() {
         result.unwrap();
     }
     let conn = Connection::open(&path).unwrap();
-    assert_eq!(user_version(&conn), 2);
+    assert_eq!(user_version(&conn), LATEST);
     let tasks: i64 = conn
         .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
         .unwrap();
@@ -244,4 +262,140 @@ fn open_failed_migration_leaves_the_file_at_version_1() {
         .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
         .unwrap();
     assert_eq!(tasks, 3);
+}
+
+/// Every task row, every column as text, in rowid order.
+fn task_rows(conn: &Connection) -> Vec<Vec<Option<String>>> {
+    let mut stmt = conn.prepare("SELECT * FROM tasks ORDER BY rowid").unwrap();
+    let columns = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..columns)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => None,
+                    v => Some(format!("{v:?}")),
+                })
+            })
+            .collect()
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// `(pool, status, n)`: the maintained counts (zeros left out) and a `GROUP BY`.
+fn counts_and_group_by(conn: &Connection) -> [Vec<(String, String, i64)>; 2] {
+    [
+        "SELECT pool, status, n FROM task_counts WHERE n != 0 ORDER BY pool, status",
+        "SELECT pool, status, count(*) FROM tasks GROUP BY pool, status ORDER BY pool, status",
+    ]
+    .map(|sql| {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn open_upgrades_a_version_2_file_with_counts_of_its_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = version_2_file(dir.path());
+    let rows_before = task_rows(&Connection::open(&path).unwrap());
+    let (_, clock) = clock_at(T0);
+    let store = SqliteStore::open(&url(&path), clock).unwrap();
+
+    let rolling = store.stat(POOL, &Query::All).await.unwrap();
+    assert_eq!((rolling.waiting, rolling.running, rolling.done), (1, 1, 1));
+    assert_eq!(rolling.total(), 3);
+    let second = store.stat("second", &Query::All).await.unwrap();
+    assert_eq!(
+        [
+            second.waiting,
+            second.running,
+            second.part_done,
+            second.done,
+            second.failed
+        ],
+        [2, 0, 1, 1, 1]
+    );
+    assert_eq!(
+        store.query(POOL, QueryParams::default()).await.unwrap(),
+        fixture_tasks()
+    );
+    let records = store
+        .list_records("rolling_exp", &RecordFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    drop(store);
+
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(user_version(&conn), LATEST);
+    assert_eq!(task_rows(&conn), rows_before);
+    let [counts, group_by] = counts_and_group_by(&conn);
+    assert_eq!(counts, group_by);
+    assert_eq!(counts.len(), 7);
+}
+
+#[tokio::test]
+async fn open_upgraded_version_2_file_keeps_counts_through_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = version_2_file(dir.path());
+    let (clock, shared) = clock_at(T0);
+    let store = SqliteStore::open(&url(&path), shared).unwrap();
+    clock.set(Timestamp::from_millis(LEASE_EXPIRY.as_millis() + 1));
+
+    let claim = ClaimParams {
+        n: 5,
+        ..ClaimParams::new("host-c:9", Duration::from_secs(60))
+    };
+    assert_eq!(store.claim("second", claim).await.unwrap().len(), 2);
+    let created = store
+        .create_one(POOL, json!({"model": "lgb", "window": 4}))
+        .await
+        .unwrap();
+    assert!(created.new);
+    assert_eq!(
+        store
+            .remove("second", &Query::status(Status::Failed))
+            .await
+            .unwrap(),
+        1
+    );
+
+    let second = store.stat("second", &Query::All).await.unwrap();
+    assert_eq!((second.waiting, second.running, second.failed), (0, 2, 0));
+    let rolling = store.stat(POOL, &Query::All).await.unwrap();
+    assert_eq!((rolling.waiting, rolling.running), (2, 1));
+    let [counts, group_by] = counts_and_group_by(&Connection::open(&path).unwrap());
+    assert_eq!(counts, group_by);
+}
+
+#[test]
+fn open_failed_migration_leaves_the_file_at_version_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = version_2_file(dir.path());
+    // An object in the way of migration 3 makes it fail.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE task_counts (x)")
+        .unwrap();
+    let rows_before = task_rows(&Connection::open(&path).unwrap());
+    let err = SqliteStore::open(&url(&path), clock_at(T0).1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend);
+
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(user_version(&conn), 2);
+    let triggers: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(triggers, 0, "migration 3 was applied in part");
+    assert_eq!(task_rows(&conn), rows_before);
 }

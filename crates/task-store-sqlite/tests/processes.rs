@@ -247,6 +247,22 @@ async fn kill_9_loses_no_acknowledged_commit() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
+    // The per-status counts, kept by triggers in the killed children's
+    // transactions, still equal the tasks.
+    let counts = |sql: &str| -> Vec<(String, i64)> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([POOL], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(
+        counts("SELECT status, n FROM task_counts WHERE pool = ?1 AND n != 0 ORDER BY status"),
+        counts(
+            "SELECT status, count(*) FROM tasks WHERE pool = ?1 GROUP BY status ORDER BY status"
+        )
+    );
     drop(conn);
 
     let store = reopen(&db);
