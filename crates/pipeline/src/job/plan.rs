@@ -229,6 +229,16 @@ fn data_spec(config: &JobConfig, base_dir: Option<&Path>) -> Result<DataSpec, Jo
                     format!("{} is fewer than {MIN_DAYS}", s.days),
                 ));
             }
+            if i64::try_from(s.seed).is_err() {
+                return Err(JobError::config(
+                    "data.synthetic.seed",
+                    format!(
+                        "{} is beyond {}: task definitions hold 64-bit signed integers (every store's limit)",
+                        s.seed,
+                        i64::MAX
+                    ),
+                ));
+            }
             Ok(DataSpec::Synthetic {
                 instruments: s.instruments,
                 days: s.days,
@@ -524,6 +534,10 @@ data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}
             "data.synthetic.instruments"
         );
         assert_eq!(with("days: 200", "days: 20"), "data.synthetic.days");
+        assert_eq!(
+            with("days: 200", "days: 200, seed: 9223372036854775808"),
+            "data.synthetic.seed"
+        );
         assert_eq!(
             with("data: {synthetic: {", "data: {file: x.csv, synthetic: {"),
             "data"
