@@ -280,8 +280,14 @@ async fn shutdown_hands_back_tasks_still_running_after_the_grace_period(t: TestS
         let shutdown = shutdown.clone();
         tokio::spawn(async move { worker.run(&shutdown).await })
     };
+    // `Notify` keeps one permit: when both tasks start before the first
+    // `notified()`, a second `notified()` would wait for ever. The store
+    // tells that both are claimed (they never finish: nothing releases them).
     started.notified().await;
-    started.notified().await;
+    eventually("both tasks are running", || async {
+        store.stat(POOL, &Query::All).await.unwrap().running == 2
+    })
+    .await;
     shutdown.request(None);
     let report = run.await.unwrap().unwrap();
     assert!(report.interrupted);
