@@ -7,10 +7,12 @@
 //! | 2 | bad usage or bad input (arguments, files, queries, store URL) |
 //! | 3 | not found |
 //! | 4 | store unavailable |
+//! | 130 | interrupted by SIGINT/SIGTERM (`run`): unfinished tasks were handed back; run again to continue |
 
 use std::fmt;
 use std::process::ExitCode;
 
+use taskpool::pipeline::job::JobError;
 use taskpool::store::ErrorKind;
 
 /// The operation failed.
@@ -21,9 +23,12 @@ pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 /// The store is unavailable.
 pub const UNAVAILABLE: u8 = 4;
+/// Interrupted by SIGINT/SIGTERM before the end (`run`): unfinished tasks
+/// were handed back. 128 + SIGINT, as a shell reports a Ctrl-C.
+pub const INTERRUPTED: u8 = 130;
 
 /// The exit-code table, for `--help`.
-pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 operation failed, 2 bad usage or bad input, 3 not found, 4 store unavailable.";
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 operation failed, 2 bad usage or bad input, 3 not found, 4 store unavailable, 130 interrupted (run).";
 
 /// An error caused by the user's input (exit code 2), e.g. an unreadable or malformed file.
 #[derive(Debug)]
@@ -42,9 +47,13 @@ pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(message.into()))
 }
 
-/// The exit code for an error: by the first store error or [`BadInput`] in its chain.
+/// The exit code for an error: by the first store error, [`BadInput`] or
+/// interrupted job in its chain.
 pub fn code_for(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
+        if let Some(JobError::Interrupted { .. }) = cause.downcast_ref::<JobError>() {
+            return INTERRUPTED;
+        }
         if cause.downcast_ref::<BadInput>().is_some() {
             return USAGE;
         }

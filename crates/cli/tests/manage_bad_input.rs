@@ -213,3 +213,61 @@ fn prune_bad_duration_is_bad_usage() {
     }
     assert_eq!(f.snapshot(), before);
 }
+
+/// An integer beyond the 64-bit signed range (no backend stores it).
+const BEYOND_I64: &str = "9223372036854775808";
+
+/// `create` of definitions holding an integer beyond `i64` exits 2 with one
+/// line and writes nothing on every backend, also when the bad definition
+/// comes after a full batch of good ones.
+#[test]
+fn create_integer_beyond_i64_is_bad_input_on_every_backend() {
+    for scheme in ["sqlite", "sled", "mongodb"] {
+        let Some(f) = Fixture::new(scheme) else {
+            continue;
+        };
+        f.seed();
+        let before = f.snapshot();
+        let mut lines: Vec<String> = (0..1001).map(|i| format!("{{\"n\": {i}}}")).collect();
+        lines.push(format!(
+            "{{\"model\": {{\"kwargs\": {{\"seed\": {BEYOND_I64}}}}}}}"
+        ));
+        for content in [
+            format!("[{{\"a\": 1}}, {{\"a\": [0, {BEYOND_I64}]}}]"),
+            lines.join("\n"),
+        ] {
+            let file = f.write("big.jsonl", &content);
+            let out = f.cmd().args(["create", &file]).output().unwrap();
+            assert_one_line_error(&out, 2);
+            assert_eq!(f.snapshot(), before, "{scheme}: store changed");
+        }
+    }
+}
+
+/// `gen | create -`: `gen` passes the integer through, `create` refuses it.
+#[test]
+fn gen_piped_into_create_with_integer_beyond_i64_is_bad_input() {
+    let Some(f) = Fixture::new("sqlite") else {
+        return;
+    };
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/gen/");
+    let template = std::fs::read_to_string(format!("{examples}template.yaml"))
+        .unwrap()
+        .replace("loss: mse", &format!("loss: mse\n    seed: {BEYOND_I64}"));
+    let template = f.write("template.yaml", &template);
+    let generated = f
+        .cmd()
+        .args(["gen", "--template", &template, "--calendar"])
+        .arg(format!("{examples}day.txt"))
+        .output()
+        .unwrap();
+    assert!(generated.status.success());
+    let out = f
+        .cmd()
+        .args(["create", "-"])
+        .write_stdin(generated.stdout)
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, 2);
+    assert!(f.tasks(&[]).is_empty());
+}

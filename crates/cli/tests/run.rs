@@ -327,6 +327,25 @@ fn run_with_an_unknown_key_exits_2_naming_it() {
 }
 
 #[test]
+fn run_with_a_seed_beyond_i64_exits_2_naming_it() {
+    let yaml = valid_yaml().replace("seed: 11", "seed: 9223372036854775808");
+    let (code, stderr) = run_bad(&yaml, &[]);
+    assert_one_line_naming(code, &stderr, "data.synthetic.seed");
+}
+
+#[test]
+fn run_with_a_swept_integer_beyond_i64_exits_2() {
+    let yaml = valid_yaml().replace(
+        "trainer: {mode: workers, workers: 2}",
+        "trainer: {mode: in_process}",
+    ) + "sweep: {model.kwargs.alpha: [1, 9223372036854775808]}\n";
+    let (code, stderr) = run_bad(&yaml, &["--store", "memory://"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("taskpool: error: "), "{stderr}");
+}
+
+#[test]
 fn run_with_a_bad_date_exits_2_naming_it() {
     let (code, stderr) = run_bad(&valid_yaml().replace("2020-08-31", "2020-08-32"), &[]);
     assert_one_line_naming(code, &stderr, "segments.valid[1]");

@@ -13,6 +13,7 @@ use taskpool_pipeline::job::{
 };
 use taskpool_pipeline::metrics::evaluate;
 use taskpool_pipeline::model::Ridge;
+use taskpool_pipeline::worker::Shutdown;
 
 fn config(dir: &std::path::Path, extra: &str) -> JobConfig {
     let text = format!(
@@ -40,6 +41,7 @@ fn options(fresh: bool) -> RunOptions {
         fresh,
         worker_command: None,
         events: no_events(),
+        shutdown: Shutdown::new(),
     }
 }
 
@@ -281,4 +283,107 @@ async fn run_job_refuses_a_data_file_changed_since_planning() {
         .unwrap_err();
     assert!(matches!(err, JobError::Data(_)), "{err}");
     assert!(err.is_bad_input());
+}
+
+/// The job's tasks in the pool.
+async fn pool_tasks(store: &Arc<dyn Store>) -> Vec<task_store::Task> {
+    let tasks: Arc<dyn task_store::TaskStore> = store.clone();
+    task_store::TaskStoreExt::query_all(&*tasks, "lib_test", task_store::Query::All)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_job_shutdown_while_training_hands_tasks_back_and_a_rerun_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    // 50 tasks (2 models × 25 windows), 2 at a time, handed back at once.
+    let yaml = format!(
+        "
+pool: lib_test
+data: {{synthetic: {{instruments: 100, days: 300, start: 2020-01-01, seed: 3}}}}
+models:
+  - {{name: ridge, class: ridge, kwargs: {{alpha: 1.0}}}}
+  - {{name: strong, class: ridge, kwargs: {{alpha: 10000.0}}}}
+segments: {{train: [null, 2020-06-30], valid: [2020-07-01, 2020-08-31], test: [2020-09-01, null]}}
+rolling: {{step: 5}}
+trainer: {{mode: in_process, workers: 2, grace: 0s}}
+report: {{dir: {}}}
+",
+        dir.path().join("report").display()
+    );
+    let plan = JobPlan::new(&JobConfig::from_yaml(&yaml).unwrap(), None).unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let shutdown = Shutdown::new();
+    let pull = shutdown.clone();
+    // Pulled (as by SIGINT) at the first look at the pool that sees a task running.
+    let events = Arc::new(move |e| {
+        if matches!(e, JobEvent::Progress { running, .. } if running > 0) {
+            pull.request(Some(libc::SIGINT));
+        }
+    });
+    let err = run_job(
+        &plan,
+        Arc::clone(&store),
+        RunOptions {
+            events,
+            shutdown,
+            ..options(false)
+        },
+    )
+    .await
+    .unwrap_err();
+    let JobError::Interrupted {
+        signal,
+        stat: Some(stat),
+    } = err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(signal, Some(libc::SIGINT));
+    let tasks = pool_tasks(&store).await;
+    assert_eq!(stat.running, 0);
+    assert_eq!(stat.done + stat.waiting, tasks.len() as u64);
+    for task in &tasks {
+        match task.status {
+            task_store::Status::Done => assert_eq!(task.attempts, 1),
+            task_store::Status::Waiting => {
+                assert_eq!((task.attempts, task.errors.len()), (0, 0), "{task:?}");
+            }
+            other => panic!("task {} is {other}", task.id),
+        }
+    }
+    let again = run(&plan, Arc::clone(&store), false).await;
+    assert_eq!(again.tasks.reused as u64, stat.done);
+    assert_eq!(again.tasks.trained as u64, stat.waiting);
+    assert!(
+        pool_tasks(&store)
+            .await
+            .iter()
+            .all(|t| t.status == task_store::Status::Done)
+    );
+}
+
+#[tokio::test]
+async fn run_job_shutdown_before_training_claims_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = JobPlan::new(&config(dir.path(), ""), None).unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let shutdown = Shutdown::new();
+    shutdown.request(Some(libc::SIGTERM));
+    let err = run_job(
+        &plan,
+        Arc::clone(&store),
+        RunOptions {
+            shutdown,
+            ..options(false)
+        },
+    )
+    .await
+    .unwrap_err();
+    let tasks = pool_tasks(&store).await;
+    assert!(
+        matches!(err, JobError::Interrupted { signal: Some(libc::SIGTERM), stat: Some(ref s) } if s.waiting > 0 && s.waiting == tasks.len() as u64),
+        "{err}"
+    );
+    assert!(tasks.iter().all(|t| t.started_at.is_none()));
 }

@@ -280,8 +280,14 @@ async fn shutdown_hands_back_tasks_still_running_after_the_grace_period(t: TestS
         let shutdown = shutdown.clone();
         tokio::spawn(async move { worker.run(&shutdown).await })
     };
+    // `Notify` keeps one permit: when both tasks start before the first
+    // `notified()`, a second `notified()` would wait for ever. The store
+    // tells that both are claimed (they never finish: nothing releases them).
     started.notified().await;
-    started.notified().await;
+    eventually("both tasks are running", || async {
+        store.stat(POOL, &Query::All).await.unwrap().running == 2
+    })
+    .await;
     shutdown.request(None);
     let report = run.await.unwrap().unwrap();
     assert!(report.interrupted);
@@ -533,6 +539,20 @@ async fn part_done_task_without_a_result_fails_its_second_phase(t: TestStore) {
     );
 }
 
+async fn result_the_store_refuses_fails_the_attempt_with_the_error(t: TestStore) {
+    let store = t.store.clone();
+    let ids = create(&store, defs(1), 2).await;
+    let too_big = blocking(|_: TaskInput| Ok::<_, String>(json!({"n": u64::MAX})));
+    let worker = Worker::new(store.clone(), config(), too_big).unwrap();
+    let report = worker.run(&Shutdown::new()).await.unwrap();
+    assert_eq!((report.claimed, report.retried, report.failed), (2, 1, 1));
+    let task = store.get(POOL, ids[0]).await.unwrap();
+    assert_eq!(
+        (task.status, task.errors.len(), task.res),
+        (Status::Failed, 2, None)
+    );
+}
+
 async fn new_rejects_an_invalid_config(t: TestStore) {
     let store = t.store.clone();
     let cfg = WorkerConfig {
@@ -563,5 +583,6 @@ store_tests!(
     query_restricts_what_is_claimed,
     worker_error_hands_the_task_back_and_stops_the_worker,
     part_done_task_without_a_result_fails_its_second_phase,
+    result_the_store_refuses_fails_the_attempt_with_the_error,
     new_rejects_an_invalid_config,
 );

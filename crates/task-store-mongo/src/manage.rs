@@ -169,6 +169,7 @@ impl MongoStore {
 
     pub(crate) async fn replace_task(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         let coll = self.pool(pool)?;
+        params.validate()?;
         let now = self.clock.now();
         let key = content_key(&params.def);
         let filter: Value = params.filter.unwrap_or_else(|| params.def.clone());

@@ -207,6 +207,7 @@ impl TaskStore for SqliteStore {
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.run(move |conn, now| admin::replace(conn, &pool, &params, now))
             .await

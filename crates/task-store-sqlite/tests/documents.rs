@@ -14,7 +14,8 @@ const POOL: &str = "docs";
 fn awkward() -> Value {
     json!({
         "floats": [1.0715660391465826e-75, -1.81996730402717e-179, 0.1, -0.0, 1e300, 5e-324],
-        "ints": [i64::MIN, i64::MAX, u64::MAX, 0],
+        // The whole range every backend stores (beyond `i64` is InvalidInput).
+        "ints": [i64::MIN, i64::MAX, 0],
         "text": "é \u{1F600} \u{0} \"quoted\" \\ \n",
         "keys": {"a b": 1, "q\"k": 2, "ключ": 3, "": 4},
         "nested": {"a": [{"b": null}, [], {}], "t": true, "f": false},

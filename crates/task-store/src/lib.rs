@@ -31,6 +31,7 @@
 
 pub mod error;
 mod id;
+mod int_range;
 mod key;
 mod memory;
 mod memory_records;

@@ -292,6 +292,7 @@ impl TaskStore for MemoryStore {
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         validate_pool_name(pool)?;
+        params.validate()?;
         let now = self.clock.now();
         let mut pools = self.lock();
         let p = pools

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::id::TaskId;
+use crate::int_range::check_int_range;
 use crate::query::Query;
 use crate::task::{DEFAULT_MAX_ATTEMPTS, Status};
 
@@ -59,13 +60,22 @@ impl CreateParams {
         }
     }
 
-    /// Checks the attempt limits.
+    /// Checks the attempt limits and the documents.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if any attempt limit is 0.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if any
+    /// attempt limit is 0, or a definition or filter holds an integer beyond
+    /// `i64::MAX` (no backend stores it; the message names its path, e.g.
+    /// `tasks[2].def.seed`).
     pub fn validate(&self) -> Result<()> {
         if self.max_attempts == 0 || self.tasks.iter().any(|t| t.max_attempts == Some(0)) {
             return Err(Error::invalid_input("max_attempts must be at least 1"));
+        }
+        for (i, task) in self.tasks.iter().enumerate() {
+            check_int_range(&format!("tasks[{i}].def"), &task.def)?;
+            if let Some(filter) = &task.filter {
+                check_int_range(&format!("tasks[{i}].filter"), filter)?;
+            }
         }
         Ok(())
     }
@@ -174,10 +184,12 @@ pub struct CommitParams {
 }
 
 impl CommitParams {
-    /// Checks the target status.
+    /// Checks the target status and the result.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a target other than done/part_done/waiting.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a
+    /// target other than done/part_done/waiting, or a result holding an
+    /// integer beyond `i64::MAX` (the message names its path).
     pub fn validate(&self) -> Result<()> {
         if !matches!(
             self.status,
@@ -188,7 +200,7 @@ impl CommitParams {
                 self.status
             )));
         }
-        Ok(())
+        check_int_range("result", &self.result)
     }
 }
 
@@ -274,6 +286,22 @@ pub struct ReplaceParams {
     pub def: Value,
     /// The new queryable copy; `None` = `def`.
     pub filter: Option<Value>,
+}
+
+impl ReplaceParams {
+    /// Checks the documents.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if the
+    /// definition or filter holds an integer beyond `i64::MAX` (the message
+    /// names its path).
+    pub fn validate(&self) -> Result<()> {
+        check_int_range("def", &self.def)?;
+        if let Some(filter) = &self.filter {
+            check_int_range("filter", filter)?;
+        }
+        Ok(())
+    }
 }
 
 fn validate_lease(lease: Duration) -> Result<()> {

@@ -48,7 +48,8 @@ pub trait TaskStore: Debug + Display + Send + Sync + 'static {
     /// - A non-dry-run call creates the pool, even with an empty batch.
     ///
     /// # Errors
-    /// `InvalidInput` for a zero attempt limit; `Config` for a bad pool name.
+    /// `InvalidInput` for a zero attempt limit or an integer beyond `i64` in a
+    /// definition or filter (nothing is written); `Config` for a bad pool name.
     async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>>;
 
     /// Claim up to `n` tasks for a worker.
@@ -91,7 +92,8 @@ pub trait TaskStore: Debug + Display + Send + Sync + 'static {
     /// - Fencing: with a stale token nothing changes.
     ///
     /// # Errors
-    /// `NotFound`; `LeaseLost` for a stale token; `InvalidInput` for another status.
+    /// `NotFound`; `LeaseLost` for a stale token; `InvalidInput` for another
+    /// status or an integer beyond `i64` in the result (the lease is kept).
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()>;
 
     /// Give a claimed task back, with or without an error. Returns the new status.
@@ -172,7 +174,9 @@ pub trait TaskStore: Debug + Display + Send + Sync + 'static {
     ///   result, lease, attempts or errors.
     ///
     /// # Errors
-    /// `NotFound`; `AlreadyExists` if another task of the pool has the new key.
+    /// `InvalidInput` for an integer beyond `i64` in the new definition or
+    /// filter (checked first); `NotFound`; `AlreadyExists` if another task of
+    /// the pool has the new key.
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task>;
 
     /// The pools of this store, sorted by name.

@@ -48,17 +48,20 @@ struct CreateReport {
 /// Create the tasks and report how many were new.
 ///
 /// # Errors
-/// No pool, an unreadable or malformed file, a zero attempt limit (exit code
-/// 2), or a store failure.
+/// No pool, an unreadable or malformed file, a zero attempt limit, an
+/// integer beyond the 64-bit signed range (exit code 2, naming its path), or
+/// a store failure.
 pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = ctx.pool()?;
     let defs = read_definitions(&args.file)?;
-    let mut params = CreateParams::new(Vec::<serde_json::Value>::new());
+    let mut params = CreateParams::new(defs);
     params.priority = args.priority;
     params.max_attempts = args.max_attempts;
     params.dry_run = args.dry_run;
+    // Every definition is checked before the first batch is written.
     params.validate()?;
+    let defs = std::mem::take(&mut params.tasks);
     let total = defs.len();
     let tasks = ctx.block_on(async {
         let store = ctx.store().await?;
@@ -72,7 +75,7 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
         while first || defs.peek().is_some() {
             first = false;
             let mut batch = params.clone();
-            batch.tasks = defs.by_ref().take(batch_size).map(Into::into).collect();
+            batch.tasks = defs.by_ref().take(batch_size).collect();
             created.extend(store.create(pool, batch).await?);
         }
         Ok::<_, anyhow::Error>(created)

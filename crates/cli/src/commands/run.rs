@@ -18,6 +18,8 @@ use taskpool::pipeline::job::report::terminal_table;
 use taskpool::pipeline::job::{
     Events, JobConfig, JobError, JobEvent, JobPlan, JobSummary, RunOptions, WorkerCommand, run_job,
 };
+use taskpool::pipeline::worker::Shutdown;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::{Cli, GlobalArgs};
 use crate::context::Context;
@@ -38,6 +40,10 @@ Steps: generate rolling tasks (models × sweep × windows) → create them in th
 (a task already done is reused, not trained again) → train with worker processes or
 in process → collect the records → RollingEnsemble per model, AverageEnsemble across
 models → report (table, report.md, ic.png, summary.json in the report directory).
+SIGINT/SIGTERM: claim nothing more, let running tasks finish within trainer.grace
+(worker processes get the signal forwarded), hand the rest back without counting
+the attempt, exit 130; a second signal hands them back at once. Running again
+continues: done tasks are reused, handed-back ones trained.
 --store and -t/--pool (or TASKPOOL_STORE / TASKPOOL_POOL) override the config's
 store and pool. The config schema: docs/run-config.md.";
 
@@ -68,7 +74,8 @@ pub struct RunArgs {
 ///
 /// # Errors
 /// A bad configuration or data file (exit code 2), an unusable store, failed
-/// tasks or worker processes (exit code 1).
+/// tasks or worker processes (exit code 1), a SIGINT/SIGTERM (exit code 130,
+/// see [`crate::exit::INTERRUPTED`]).
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
     if args.print_config {
         print!("{BUILTIN_CONFIG}");
@@ -86,20 +93,32 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
     let human = !ctx.out.is_json();
     let view = Arc::new(View::new(ctx.out, global.quiet, show_bar(global)));
     view.say(format!("taskpool run: {source}"));
+    let shutdown = Shutdown::new();
     let options = RunOptions {
         fresh: args.fresh,
         worker_command: (plan.trainer.mode == TrainerMode::Workers)
             .then(|| worker_command(&plan))
             .transpose()?,
         events: view.events(),
+        shutdown: shutdown.clone(),
     };
     let summary = ctx.block_on(async {
-        let store = taskpool::open(&plan.store).await?;
-        view.say(format!(
-            "store     {store}   pool {}   experiment {}",
-            plan.pool, plan.experiment
-        ));
-        run_job(&plan, store, options).await.map_err(to_anyhow)
+        // Listen before the first claim, so a signal never kills the run
+        // while it holds tasks.
+        let signals = tokio::spawn(obey_signals(listen()?, shutdown, Arc::clone(&view)));
+        let store = taskpool::open(&plan.store).await;
+        let summary = match store {
+            Ok(store) => {
+                view.say(format!(
+                    "store     {store}   pool {}   experiment {}",
+                    plan.pool, plan.experiment
+                ));
+                run_job(&plan, store, options).await.map_err(to_anyhow)
+            }
+            Err(e) => Err(e.into()),
+        };
+        signals.abort();
+        summary
     });
     view.finish();
     let summary = summary?;
@@ -170,10 +189,42 @@ fn store_given() -> bool {
         .is_some_and(|source| source != ValueSource::DefaultValue)
 }
 
+fn listen() -> std::io::Result<[(Signal, i32); 2]> {
+    Ok([
+        (signal(SignalKind::terminate())?, libc::SIGTERM),
+        (signal(SignalKind::interrupt())?, libc::SIGINT),
+    ])
+}
+
+/// First signal: stop claiming, running tasks get the grace period; second:
+/// hand them back now.
+async fn obey_signals(signals: [(Signal, i32); 2], shutdown: Shutdown, view: Arc<View>) {
+    let [(mut term, term_no), (mut int, int_no)] = signals;
+    loop {
+        let received = tokio::select! {
+            _ = term.recv() => term_no,
+            _ = int.recv() => int_no,
+        };
+        if shutdown.is_requested() {
+            tracing::warn!("second signal: handing running tasks back now");
+            view.say("stopping  second signal: handing running tasks back now".to_string());
+            shutdown.force();
+        } else {
+            tracing::info!(signal = received, "stopping: no new tasks");
+            view.say(format!(
+                "stopping  {}: no new tasks; running tasks get the grace period, then are handed back (a second signal hands them back now)",
+                if received == libc::SIGINT { "SIGINT" } else { "SIGTERM" }
+            ));
+            shutdown.request(Some(received));
+        }
+    }
+}
+
 fn worker_command(plan: &JobPlan) -> anyhow::Result<WorkerCommand> {
     let program = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("cannot find this executable to start workers: {e}"))?;
     let lease = format!("{}ms", plan.trainer.lease.as_millis());
+    let grace = format!("{}ms", plan.trainer.grace.as_millis());
     let args: Vec<OsString> = [
         "--store",
         &plan.store,
@@ -182,6 +233,8 @@ fn worker_command(plan: &JobPlan) -> anyhow::Result<WorkerCommand> {
         "run-worker",
         "--lease",
         &lease,
+        "--grace",
+        &grace,
         "--query",
         "-",
     ]

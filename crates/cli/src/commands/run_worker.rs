@@ -25,8 +25,9 @@ use crate::exit::bad_input;
   taskpool --store mongodb://db-host/exp -t rolling run-worker --concurrency 4 --follow
 Each task is a `taskpool run` task: ridge is fitted on its train segment, measured on valid
 and test, and its record (metrics, predictions as artifact `pred`) goes to the task's
-experiment in the same store. SIGINT/SIGTERM: stop claiming, let running tasks finish,
-hand the rest back; a second signal hands them back at once.")]
+experiment in the same store. SIGINT/SIGTERM: stop claiming, let running tasks finish
+within --grace, hand the rest back without counting the attempt; a second signal hands
+them back at once.")]
 pub struct RunWorkerArgs {
     /// How many tasks run at once.
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -40,6 +41,9 @@ pub struct RunWorkerArgs {
     /// Keep polling when nothing is claimable, until SIGINT/SIGTERM.
     #[arg(long)]
     pub follow: bool,
+    /// On SIGINT/SIGTERM, how long running tasks may still finish before they are handed back.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_age)]
+    pub grace: Duration,
 }
 
 /// Work until nothing is claimable (or a signal with `--follow`), then print
@@ -65,6 +69,7 @@ pub fn run(global: &GlobalArgs, args: &RunWorkerArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         lease: args.lease,
         follow: args.follow,
+        grace: args.grace,
         backoff: Backoff {
             initial: Duration::from_millis(50),
             max: Duration::from_secs(2),

@@ -217,6 +217,10 @@ pub struct TrainerConfig {
     /// Give up waiting after this long (default: never).
     #[serde(default)]
     pub timeout: Option<String>,
+    /// On SIGINT/SIGTERM, how long running tasks may still finish before
+    /// they are handed back (default `10s`).
+    #[serde(default = "default_grace")]
+    pub grace: String,
 }
 
 impl Default for TrainerConfig {
@@ -227,6 +231,7 @@ impl Default for TrainerConfig {
             lease: default_lease(),
             max_attempts: default_max_attempts(),
             timeout: None,
+            grace: default_grace(),
         }
     }
 }
@@ -236,6 +241,9 @@ fn default_workers() -> usize {
 }
 fn default_lease() -> String {
     "30s".to_string()
+}
+fn default_grace() -> String {
+    "10s".to_string()
 }
 fn default_max_attempts() -> u32 {
     3

@@ -46,6 +46,18 @@ pub enum JobError {
         /// How many.
         pending: u64,
     },
+    /// A shutdown (SIGINT/SIGTERM) stopped the job before its report: no
+    /// task was claimed after it, and every task not finished was handed
+    /// back to the pool without counting the attempt. Running the job again
+    /// reuses the tasks done and trains the rest.
+    #[error("{}", interrupted_message(*signal, stat.as_ref()))]
+    Interrupted {
+        /// The signal that asked for the stop, if one did.
+        signal: Option<i32>,
+        /// The job's tasks by status once the workers stopped (`None` if
+        /// the store could not count them).
+        stat: Option<task_store::Stat>,
+    },
     /// Results were collected but are inconsistent with the tasks (a record
     /// missing for a done task, a prediction frame that does not decode…).
     #[error("collecting results: {0}")]
@@ -67,6 +79,36 @@ fn named(key: &str) -> String {
     } else {
         format!(" `{key}`")
     }
+}
+
+fn interrupted_message(signal: Option<i32>, stat: Option<&task_store::Stat>) -> String {
+    let by = match signal {
+        Some(libc::SIGINT) => " by SIGINT".to_string(),
+        Some(libc::SIGTERM) => " by SIGTERM".to_string(),
+        Some(n) => format!(" by signal {n}"),
+        None => String::new(),
+    };
+    let Some(stat) = stat else {
+        return format!(
+            "interrupted{by}: unfinished tasks were handed back (attempts not counted); run the job again to continue"
+        );
+    };
+    let total = stat.waiting + stat.running + stat.part_done + stat.done + stat.failed;
+    let mut message = format!(
+        "interrupted{by}: {} of {total} task(s) done, {} waiting (handed back or not started; attempts not counted)",
+        stat.done, stat.waiting
+    );
+    if stat.running > 0 {
+        message.push_str(&format!(
+            ", {} still running (claimable again once their lease expires)",
+            stat.running
+        ));
+    }
+    if stat.failed > 0 {
+        message.push_str(&format!(", {} failed", stat.failed));
+    }
+    message.push_str("; run the job again to continue");
+    message
 }
 
 impl JobError {

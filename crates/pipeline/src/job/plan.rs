@@ -38,6 +38,9 @@ pub struct TrainerPlan {
     pub max_attempts: u32,
     /// How long to wait for the tasks at most.
     pub timeout: Option<Duration>,
+    /// On a shutdown (SIGINT/SIGTERM), how long running tasks may still
+    /// finish before they are handed back.
+    pub grace: Duration,
 }
 
 /// A checked configuration.
@@ -226,6 +229,16 @@ fn data_spec(config: &JobConfig, base_dir: Option<&Path>) -> Result<DataSpec, Jo
                     format!("{} is fewer than {MIN_DAYS}", s.days),
                 ));
             }
+            if i64::try_from(s.seed).is_err() {
+                return Err(JobError::config(
+                    "data.synthetic.seed",
+                    format!(
+                        "{} is beyond {}: task definitions hold 64-bit signed integers (every store's limit)",
+                        s.seed,
+                        i64::MAX
+                    ),
+                ));
+            }
             Ok(DataSpec::Synthetic {
                 instruments: s.instruments,
                 days: s.days,
@@ -400,12 +413,14 @@ fn trainer_plan(config: &JobConfig) -> Result<TrainerPlan, JobError> {
         .as_deref()
         .map(|text| parse_duration("trainer.timeout", text))
         .transpose()?;
+    let grace = parse_duration("trainer.grace", &t.grace)?;
     Ok(TrainerPlan {
         mode: t.mode,
         workers: t.workers,
         lease,
         max_attempts: t.max_attempts,
         timeout,
+        grace,
     })
 }
 
@@ -457,6 +472,7 @@ data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}
             ("trainer: {lease: 10ms}\n", "trainer.lease"),
             ("trainer: {max_attempts: 0}\n", "trainer.max_attempts"),
             ("trainer: {timeout: soon}\n", "trainer.timeout"),
+            ("trainer: {grace: 10}\n", "trainer.grace"),
             ("pool: 'bad name'\n", "pool"),
             ("experiment: ''\n", "experiment"),
             ("sweep: {data.seed: [1, 2]}\n", "sweep.data.seed"),
@@ -518,6 +534,10 @@ data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}
             "data.synthetic.instruments"
         );
         assert_eq!(with("days: 200", "days: 20"), "data.synthetic.days");
+        assert_eq!(
+            with("days: 200", "days: 200, seed: 9223372036854775808"),
+            "data.synthetic.seed"
+        );
         assert_eq!(
             with("data: {synthetic: {", "data: {file: x.csv, synthetic: {"),
             "data"

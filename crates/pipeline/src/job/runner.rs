@@ -18,6 +18,7 @@ use super::report::{self, JobSummary, TaskCounts};
 use super::results;
 use super::task_def::TaskDef;
 use super::train::{self, Launch, WorkerCommand};
+use crate::worker::Shutdown;
 
 /// How a job runs, beyond its configuration.
 pub struct RunOptions {
@@ -28,6 +29,10 @@ pub struct RunOptions {
     pub worker_command: Option<WorkerCommand>,
     /// Where progress goes.
     pub events: Events,
+    /// Stops the job (the CLI pulls it on SIGINT/SIGTERM): nothing more is
+    /// claimed, unfinished tasks are handed back, and the job ends with
+    /// [`JobError::Interrupted`] instead of a report.
+    pub shutdown: Shutdown,
 }
 
 /// Run the job of `plan` on `store`: its report is written to
@@ -40,7 +45,8 @@ pub struct RunOptions {
 /// # Errors
 /// [`JobError::Config`] for segments that do not fit the data, or worker
 /// processes on a single-process store (`memory://`, `sled://`); [`JobError::TasksFailed`] when tasks
-/// fail for good; store, data and report errors.
+/// fail for good; [`JobError::Interrupted`] when `options.shutdown` is
+/// pulled before the report is written; store, data and report errors.
 pub async fn run_job(
     plan: &JobPlan,
     store: Arc<dyn Store>,
@@ -81,6 +87,9 @@ pub async fn run_job(
         events(JobEvent::Dropped { records });
     }
     let (ids, counts) = create(&store, plan, defs).await?;
+    let tasks: Arc<dyn TaskStore> = store.clone();
+    let job_query = Query::ids(&ids);
+    let interrupted = || train::interrupted(&*tasks, &plan.pool, &job_query, &options.shutdown);
     events(JobEvent::Created {
         total: counts.total,
         models: models.len(),
@@ -89,6 +98,9 @@ pub async fn run_job(
         retried: counts.retried,
     });
 
+    if options.shutdown.is_requested() {
+        return Err(interrupted().await);
+    }
     let mut train_seconds = 0.0;
     if counts.trained > 0 {
         events(JobEvent::Training {
@@ -104,6 +116,7 @@ pub async fn run_job(
             &plan.trainer,
             &launch,
             events,
+            &options.shutdown,
         )
         .await?;
         train_seconds = training.elapsed().as_secs_f64();
@@ -111,18 +124,23 @@ pub async fn run_job(
             elapsed: training.elapsed(),
         });
     }
+    if options.shutdown.is_requested() {
+        return Err(interrupted().await);
+    }
     check_all_done(&store, &plan.pool, &ids).await?;
 
     let records: Arc<dyn RecordStore> = store.clone();
-    let results = results::collect(
-        records,
-        &plan.experiment,
-        &ids,
-        models,
-        &data,
-        plan.ensemble,
-    )
-    .await?;
+    let results = tokio::select! {
+        results = results::collect(
+            records,
+            &plan.experiment,
+            &ids,
+            models,
+            &data,
+            plan.ensemble,
+        ) => results?,
+        () = options.shutdown.requested() => return Err(interrupted().await),
+    };
     let mut summary = JobSummary::new(
         store.to_string(),
         plan.pool.clone(),

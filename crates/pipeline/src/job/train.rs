@@ -74,6 +74,13 @@ pub async fn run_worker(
 
 /// Train the tasks `ids` of `pool`: start the workers, report progress
 /// until none of them is waiting or running, then stop the workers.
+///
+/// On `shutdown` nothing more is claimed: the in-process worker lets its
+/// running tasks finish within `trainer.grace` (until the shutdown is
+/// forced) and hands the rest back without counting their attempt; worker
+/// processes get the signal forwarded (again when the shutdown is forced)
+/// and do the same. Once every worker has stopped the result is
+/// [`JobError::Interrupted`] with the tasks' counts.
 pub(crate) async fn train(
     store: Arc<dyn Store>,
     pool: &str,
@@ -81,6 +88,7 @@ pub(crate) async fn train(
     trainer: &TrainerPlan,
     launch: &Launch,
     events: &Events,
+    shutdown: &Shutdown,
 ) -> Result<(), JobError> {
     let query = Query::ids(ids);
     let options = WaitOptions {
@@ -109,16 +117,19 @@ pub(crate) async fn train(
             initial: Duration::from_millis(50),
             max: Duration::from_secs(1),
         },
+        grace: trainer.grace,
         ..WorkerConfig::new(pool)
     };
     let outcome = match launch {
-        Launch::InProcess => work_here(store, local(trainer.workers), &mut waiting).await?,
+        Launch::InProcess => {
+            work_here(store, local(trainer.workers), &mut waiting, shutdown).await?
+        }
         Launch::Processes(command) => {
             let mut children = spawn(command, trainer.workers, ids, events).await?;
             tokio::select! {
                 outcome = &mut waiting => {
                     children.finish().await?;
-                    outcome?
+                    Some(outcome?)
                 }
                 exited = children.finish() => {
                     exited?;
@@ -126,42 +137,91 @@ pub(crate) async fn train(
                     // or by one that died and whose lease has not expired yet:
                     // keep working here until the pool is done.
                     tracing::info!("all worker processes exited with tasks pending; continuing in process");
-                    work_here(store, local(1), &mut waiting).await?
+                    work_here(store, local(1), &mut waiting, shutdown).await?
+                }
+                () = shutdown.requested() => {
+                    children.stop(shutdown).await;
+                    None
                 }
             }
         }
     };
     match outcome {
-        WaitOutcome::Finished(_) => Ok(()),
-        WaitOutcome::TimedOut(last) => Err(JobError::TimedOut {
+        Some(WaitOutcome::Finished(_)) => Ok(()),
+        Some(WaitOutcome::TimedOut(last)) => Err(JobError::TimedOut {
             pending: last.pending,
         }),
+        None => Err(interrupted(&*tasks, pool, &query, shutdown).await),
     }
 }
 
-/// Run an in-process worker (following the pool) until `waiting` ends.
+/// [`JobError::Interrupted`] with the counts of the tasks matching `query`.
+pub(crate) async fn interrupted(
+    tasks: &dyn TaskStore,
+    pool: &str,
+    query: &Query,
+    shutdown: &Shutdown,
+) -> JobError {
+    let stat = tasks
+        .stat(pool, query)
+        .await
+        .inspect_err(|e| tracing::warn!("cannot count the job's tasks after the stop: {e}"))
+        .ok();
+    JobError::Interrupted {
+        signal: shutdown.signal(),
+        stat,
+    }
+}
+
+/// Run an in-process worker (following the pool) until `waiting` ends, or
+/// until `shutdown` stops it (`None`).
 async fn work_here<F>(
     store: Arc<dyn Store>,
     config: WorkerConfig,
     waiting: &mut std::pin::Pin<&mut F>,
-) -> Result<WaitOutcome, JobError>
+    shutdown: &Shutdown,
+) -> Result<Option<WaitOutcome>, JobError>
 where
     F: std::future::Future<Output = task_store::Result<WaitOutcome>>,
 {
-    let shutdown = Shutdown::new();
-    let work = run_worker(store, config, &shutdown);
+    // The worker's own switch: pulled when the pool is finished, or relayed
+    // from `shutdown`.
+    let stop = Shutdown::new();
+    let work = async {
+        tokio::select! {
+            worked = run_worker(store, config, &stop) => worked,
+            never = relay(shutdown, &stop) => match never {},
+        }
+    };
     tokio::pin!(work);
     tokio::select! {
         outcome = waiting.as_mut() => {
-            shutdown.request(None);
+            stop.request(None);
             work.await?;
-            Ok(outcome?)
+            Ok(Some(outcome?))
         }
         worked = &mut work => {
-            worked?;
-            Ok(waiting.as_mut().await?)
+            let report = worked?;
+            if shutdown.is_requested() {
+                tracing::warn!(
+                    "training stopped: {} task(s) committed, {} handed back",
+                    report.committed,
+                    report.handed_back
+                );
+                return Ok(None);
+            }
+            Ok(Some(waiting.as_mut().await?))
         }
     }
+}
+
+/// Pass a request, then a force, of `from` on to `to`; never returns.
+async fn relay(from: &Shutdown, to: &Shutdown) -> std::convert::Infallible {
+    from.requested().await;
+    to.request(from.signal());
+    from.forced().await;
+    to.force();
+    std::future::pending().await
 }
 
 /// The last lines a worker process wrote on stderr.
@@ -195,6 +255,9 @@ async fn spawn(
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
+            // Its own process group: a terminal's Ctrl-C reaches only this
+            // process, which forwards it exactly once (see `Children::stop`).
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
@@ -242,6 +305,7 @@ impl Children {
                 .map_err(|e| JobError::Workers(format!("waiting for worker {worker}: {e}")))?;
             // The pipe closes when the process exits; the reader then stops.
             let _ = (&mut process.reader).await;
+            let process = self.running.remove(0);
             if !status.success() {
                 let tail = process.tail.lock().unwrap_or_else(|e| e.into_inner());
                 let said: Vec<&str> = tail.iter().map(String::as_str).collect();
@@ -251,9 +315,47 @@ impl Children {
                     said.join(" | ")
                 )));
             }
-            self.running.remove(0);
         }
         Ok(())
+    }
+
+    /// Shutdown: send every running process the signal that stopped the job
+    /// (SIGTERM if none did), send it again if the shutdown is forced, and
+    /// wait until all of them have exited: each hands its unfinished tasks
+    /// back (see `taskpool run-worker`). A process that fails is logged.
+    async fn stop(&mut self, shutdown: &Shutdown) {
+        let signal = shutdown.signal().unwrap_or(libc::SIGTERM);
+        tracing::warn!(
+            "stopping {} worker process(es): they claim nothing more and hand unfinished tasks back",
+            self.running.len()
+        );
+        self.signal_all(signal);
+        let mut forced = false;
+        loop {
+            tokio::select! {
+                finished = self.finish() => match finished {
+                    Ok(()) => return,
+                    Err(e) => tracing::warn!("{e}"),
+                },
+                () = shutdown.forced(), if !forced => {
+                    forced = true;
+                    self.signal_all(signal);
+                }
+            }
+        }
+    }
+
+    /// Send `signal` to every process not yet reaped.
+    fn signal_all(&self, signal: i32) {
+        for process in &self.running {
+            // `id` is `None` once the process was reaped: its pid may be reused.
+            if let Some(pid) = process.child.id().and_then(|p| i32::try_from(p).ok()) {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe {
+                    libc::kill(pid, signal);
+                }
+            }
+        }
     }
 }
 

@@ -175,7 +175,7 @@ async fn finish(
         Ok(Some(record)) => {
             log_stored(&record);
             let outcome = commit(ctx, held, value).await;
-            if outcome == Outcome::LeaseLost {
+            if matches!(outcome, Outcome::LeaseLost | Outcome::Failed(_)) {
                 discard_record(records, experiment, record.id).await;
             }
             outcome
@@ -213,7 +213,8 @@ async fn heartbeat_until_lost(ctx: &AttemptContext, held: &Held) -> Error {
 }
 
 /// Commit the result. A lost lease abandons it (never retried: another
-/// worker owns the task now); an unavailable store is retried a few times.
+/// worker owns the task now); an unavailable store is retried a few times; a
+/// result the store refuses (`InvalidInput`) fails the attempt with that error.
 async fn commit(ctx: &AttemptContext, held: &Held, result: Value) -> Outcome {
     for attempt in 1..=COMMIT_TRIES {
         let params = CommitParams {
@@ -233,6 +234,13 @@ async fn commit(ctx: &AttemptContext, held: &Held, result: Value) -> Outcome {
                     "lease lost before the commit ({e}); the result is discarded"
                 );
                 return Outcome::LeaseLost;
+            }
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                // The result itself is refused (an integer beyond 64 bits…):
+                // committing it again can never succeed, so the attempt fails.
+                tracing::warn!(task = %held.id, "the store refuses the result: {e}");
+                let message = format!("the store refuses the result: {e}");
+                return give_back(ctx, held, Some(message)).await;
             }
             Err(e) if e.kind() == ErrorKind::Unavailable && attempt < COMMIT_TRIES => {
                 tracing::warn!(task = %held.id, "commit failed, retrying: {e}");

@@ -94,6 +94,7 @@ impl TaskStore for SledStore {
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         validate_pool_name(pool)?;
+        params.validate()?;
         let pool = pool.to_string();
         self.blocking(move |s| s.replace(&pool, &params)).await
     }

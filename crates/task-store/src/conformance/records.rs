@@ -117,6 +117,7 @@ macro_rules! __record_case_list {
             create_record_keeps_given_fields,
             create_record_with_taken_id_fails,
             create_record_rejects_bad_input,
+            record_integer_beyond_i64_is_invalid_input,
             get_record_missing_fails,
             update_record_merges_maps,
             update_record_tracks_finished_at,
@@ -260,6 +261,36 @@ pub async fn create_record_rejects_bad_input(ctx: &RecordCtx) {
         ErrorKind::Config
     );
     assert!(s.experiments().await.unwrap().is_empty());
+}
+
+/// create and update: an integer beyond `i64` in the task or a parameter is
+/// InvalidInput and changes nothing.
+pub async fn record_integer_beyond_i64_is_invalid_input(ctx: &RecordCtx) {
+    let s = &ctx.store;
+    let exp = &ctx.experiment;
+    let big = i64::MAX as u64 + 1;
+    let in_task = NewRecord {
+        task: json!({"model": {"seed": big}}),
+        ..NewRecord::default()
+    };
+    let in_param = NewRecord {
+        params: BTreeMap::from([("seed".into(), json!(big))]),
+        ..NewRecord::default()
+    };
+    for new in [in_task, in_param] {
+        assert_eq!(
+            s.create_record(exp, new).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+    assert!(s.experiments().await.unwrap().is_empty());
+    let r = ctx.create(sample()).await;
+    let update = UpdateRecord::new(r.id).param("seed", json!([big]));
+    assert_eq!(
+        s.update_record(exp, update).await.unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(s.get_record(exp, r.id).await.unwrap(), r);
 }
 
 /// get: a missing id, or an id of another experiment, fails with NotFound.

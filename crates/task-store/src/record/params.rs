@@ -10,6 +10,7 @@ use super::types::{Record, RecordId, RecordStatus};
 use super::validate::{validate_experiment_name, validate_field_name};
 use crate::error::{Error, Result};
 use crate::id::TaskId;
+use crate::int_range::check_int_range;
 use crate::pool::validate_pool_name;
 use crate::task::Task;
 use crate::time::Timestamp;
@@ -69,13 +70,15 @@ impl NewRecord {
     ///
     /// # Errors
     /// `Config` for a bad experiment or pool name; `InvalidInput` for an
-    /// empty or overlong parameter/metric/tag name or a non-finite metric.
+    /// empty or overlong parameter/metric/tag name, a non-finite metric, or
+    /// an integer beyond `i64::MAX` in `task` or a parameter.
     pub fn into_record(self, experiment: &str, now: Timestamp) -> Result<Record> {
         validate_experiment_name(experiment)?;
         if let Some(pool) = &self.pool {
             validate_pool_name(pool)?;
         }
         validate_maps(&self.params, &self.metrics, &self.tags)?;
+        check_int_range("task", &self.task)?;
         Ok(Record {
             id: self.id.unwrap_or_else(|| RecordId::generate(now)),
             experiment: experiment.to_string(),
@@ -148,7 +151,8 @@ impl UpdateRecord {
     /// Checks names and values.
     ///
     /// # Errors
-    /// `InvalidInput` for an empty or overlong name or a non-finite metric.
+    /// `InvalidInput` for an empty or overlong name, a non-finite metric, or
+    /// a parameter holding an integer beyond `i64::MAX`.
     pub fn validate(&self) -> Result<()> {
         validate_maps(&self.params, &self.metrics, &self.tags)
     }
@@ -214,8 +218,9 @@ fn validate_maps(
     metrics: &BTreeMap<String, f64>,
     tags: &BTreeMap<String, String>,
 ) -> Result<()> {
-    for name in params.keys() {
+    for (name, value) in params {
         validate_field_name("param", name)?;
+        check_int_range(&format!("params[{}]", Value::String(name.clone())), value)?;
     }
     for (name, value) in metrics {
         validate_field_name("metric", name)?;

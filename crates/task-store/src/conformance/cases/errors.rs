@@ -311,3 +311,71 @@ pub async fn reset_status_to_running_is_invalid_input(ctx: &Ctx) {
     );
     assert_eq!(ctx.all().await, before);
 }
+
+/// The smallest integer beyond what every backend stores (`i64::MAX + 1`;
+/// BSON has no unsigned 64-bit integer).
+const BEYOND_I64: u64 = i64::MAX as u64 + 1;
+
+/// create: an integer beyond `i64` anywhere in a definition or filter is
+/// InvalidInput and writes nothing (not even the rest of the batch); the
+/// `i64` bounds themselves are stored exactly.
+pub async fn create_integer_beyond_i64_is_invalid_input(ctx: &Ctx) {
+    for params in [
+        CreateParams::new([json!({"seed": BEYOND_I64})]),
+        CreateParams::new([json!({"ok": 1}), json!({"a": [{"b": u64::MAX}]})]),
+        CreateParams::new([NewTask {
+            filter: Some(json!({"f": {"big": BEYOND_I64}})),
+            ..NewTask::from(json!({"x": 1}))
+        }]),
+    ] {
+        assert_eq!(
+            kind(ctx.store.create(&ctx.pool, params).await),
+            ErrorKind::InvalidInput
+        );
+    }
+    assert!(!ctx.store.pools().await.unwrap().contains(&ctx.pool));
+    let bounds = json!({"max": i64::MAX, "min": i64::MIN, "list": [i64::MAX]});
+    let created = ctx.create([bounds.clone()]).await;
+    let task = ctx.get(created[0].id).await;
+    assert_eq!((task.def, task.filter), (bounds.clone(), bounds));
+}
+
+/// commit: a result holding an integer beyond `i64` is InvalidInput and the
+/// task keeps its lease; the same commit with `i64::MAX` succeeds.
+pub async fn commit_integer_beyond_i64_is_invalid_input(ctx: &Ctx) {
+    ctx.create([json!({"x": 1})]).await;
+    let task = ctx.claim_one("w").await;
+    assert_eq!(
+        kind(
+            ctx.commit(&task, Status::Done, json!({"n": [BEYOND_I64]}))
+                .await
+        ),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(ctx.get(task.id).await, task);
+    let result = json!({"n": [i64::MAX]});
+    ctx.commit(&task, Status::Done, result.clone())
+        .await
+        .unwrap();
+    assert_eq!(ctx.get(task.id).await.res, Some(result));
+}
+
+/// replace: a definition or filter holding an integer beyond `i64` is
+/// InvalidInput and the task is unchanged (also for an id not in the pool:
+/// the parameters are checked first).
+pub async fn replace_integer_beyond_i64_is_invalid_input(ctx: &Ctx) {
+    let created = ctx.create([json!({"x": 1})]).await;
+    let before = ctx.get(created[0].id).await;
+    for (id, def, filter) in [
+        (before.id, json!({"x": BEYOND_I64}), None),
+        (before.id, json!({"x": 2}), Some(json!({"y": u64::MAX}))),
+        (TaskId::generate(ctx.now()), json!({"x": BEYOND_I64}), None),
+    ] {
+        let params = ReplaceParams { id, def, filter };
+        assert_eq!(
+            kind(ctx.store.replace(&ctx.pool, params).await),
+            ErrorKind::InvalidInput
+        );
+    }
+    assert_eq!(ctx.all().await, vec![before]);
+}
