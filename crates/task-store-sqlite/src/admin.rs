@@ -1,5 +1,10 @@
 //! Bulk and administrative writes: remove, reset_status, prioritize, replace
 //! and drop_pool.
+//!
+//! `replace` changes one task and is a grouped write (inside the connection
+//! thread's write transaction, see the `worker` module). The others may
+//! change a whole pool and run alone: remove, reset_status and prioritize as
+//! one statement each, drop_pool as its own `BEGIN IMMEDIATE` transaction.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{
@@ -90,10 +95,10 @@ pub(crate) fn prioritize(
     )
 }
 
-/// A new definition for one task; the `(pool, key)` index refuses a key
-/// held by another task.
+/// A new definition for one task, inside the caller's write transaction;
+/// the `(pool, key)` index refuses a key held by another task.
 pub(crate) fn replace(
-    conn: &mut Connection,
+    conn: &Connection,
     pool: &str,
     params: &ReplaceParams,
     now: Timestamp,
