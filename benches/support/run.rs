@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::join_all;
 use serde_json::{Value, json};
-use taskpool::store::{ClaimParams, CommitParams, CreateParams, Status, TaskStore};
+use taskpool::store::{ClaimParams, CommitParams, CreateParams, Status, Task, TaskStore};
 
 use super::raw::{LEASE_MS, RawStore};
 
@@ -31,13 +32,47 @@ pub async fn raw_create_all(raw: &dyn RawStore, pool: &str, defs: &[Value], batc
     new
 }
 
+/// How a worker commits the batch it claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commits {
+    /// One commit after the other, each awaited before the next is sent.
+    Sequential,
+    /// All commits of the batch in flight at once (awaited together), as a
+    /// `taskpool worker` whose slots finish their tasks at about the same time.
+    InFlight,
+}
+
+impl Commits {
+    /// The suffix of a benchmark id: empty for [`Commits::Sequential`].
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Commits::Sequential => "",
+            Commits::InFlight => "_inflight",
+        }
+    }
+}
+
+/// Commit a claimed task as `done` with an empty result.
+async fn commit_done(store: &dyn TaskStore, pool: &str, task: Task) {
+    let token = task.lease.expect("a claimed task has a lease").token;
+    let commit = CommitParams {
+        id: task.id,
+        token,
+        result: json!({}),
+        status: Status::Done,
+    };
+    store.commit(pool, commit).await.expect("commit");
+}
+
 /// `workers` concurrent workers claim `batch` tasks at a time and commit
-/// each as `done` until nothing is claimable; returns how many they committed.
+/// each as `done` (as `commits` says) until nothing is claimable; returns how
+/// many they committed.
 pub async fn drain_store(
     store: &Arc<dyn TaskStore>,
     pool: &str,
     workers: usize,
     batch: usize,
+    commits: Commits,
 ) -> usize {
     let handles: Vec<_> = (0..workers)
         .map(|w| {
@@ -54,16 +89,21 @@ pub async fn drain_store(
                     if tasks.is_empty() {
                         return done;
                     }
-                    for task in tasks {
-                        let token = task.lease.expect("a claimed task has a lease").token;
-                        let commit = CommitParams {
-                            id: task.id,
-                            token,
-                            result: json!({}),
-                            status: Status::Done,
-                        };
-                        store.commit(&pool, commit).await.expect("commit");
-                        done += 1;
+                    done += tasks.len();
+                    match commits {
+                        Commits::Sequential => {
+                            for task in tasks {
+                                commit_done(store.as_ref(), &pool, task).await;
+                            }
+                        }
+                        Commits::InFlight => {
+                            join_all(
+                                tasks
+                                    .into_iter()
+                                    .map(|task| commit_done(store.as_ref(), &pool, task)),
+                            )
+                            .await;
+                        }
                     }
                 }
             })
@@ -76,8 +116,16 @@ pub async fn drain_store(
     done
 }
 
-/// [`drain_store`] through a raw baseline.
-pub async fn drain_raw(raw: &Arc<dyn RawStore>, pool: &str, workers: usize, batch: usize) -> usize {
+/// [`drain_store`] through a raw baseline. In flight, the commits are
+/// awaited together as well, but each is still the baseline's own single
+/// write (one transaction per commit for SQLite, under its connection mutex).
+pub async fn drain_raw(
+    raw: &Arc<dyn RawStore>,
+    pool: &str,
+    workers: usize,
+    batch: usize,
+    commits: Commits,
+) -> usize {
     let handles: Vec<_> = (0..workers)
         .map(|w| {
             let raw = Arc::clone(raw);
@@ -90,9 +138,16 @@ pub async fn drain_raw(raw: &Arc<dyn RawStore>, pool: &str, workers: usize, batc
                     if tasks.is_empty() {
                         return done;
                     }
-                    for task in &tasks {
-                        raw.commit(&pool, task).await;
-                        done += 1;
+                    done += tasks.len();
+                    match commits {
+                        Commits::Sequential => {
+                            for task in &tasks {
+                                raw.commit(&pool, task).await;
+                            }
+                        }
+                        Commits::InFlight => {
+                            join_all(tasks.iter().map(|task| raw.commit(&pool, task))).await;
+                        }
                     }
                 }
             })

@@ -1,6 +1,11 @@
 //! Bulk and administrative writes: remove, reset_status, prioritize, replace
 //! and drop_pool. The triggers of schema migration 3 keep `task_counts`
 //! exact through each of them; `drop_pool` also deletes the pool's counts.
+//!
+//! `replace` changes one task and is a grouped write (inside the connection
+//! thread's write transaction, see the `worker` module). The others may
+//! change a whole pool and run alone: remove, reset_status and prioritize as
+//! one statement each, drop_pool as its own `BEGIN IMMEDIATE` transaction.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{
@@ -91,10 +96,10 @@ pub(crate) fn prioritize(
     )
 }
 
-/// A new definition for one task; the `(pool, key)` index refuses a key
-/// held by another task.
+/// A new definition for one task, inside the caller's write transaction;
+/// the `(pool, key)` index refuses a key held by another task.
 pub(crate) fn replace(
-    conn: &mut Connection,
+    conn: &Connection,
     pool: &str,
     params: &ReplaceParams,
     now: Timestamp,

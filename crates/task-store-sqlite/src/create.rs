@@ -1,7 +1,9 @@
-//! `create`: one transaction per batch, deduplicated by the `(pool, key)`
-//! unique index (`INSERT … ON CONFLICT DO NOTHING`, never check-then-insert).
+//! `create`: a batch is a grouped write (all of it or none, inside the
+//! connection thread's write transaction, see the `worker` module),
+//! deduplicated by the `(pool, key)` unique index (`INSERT … ON CONFLICT DO
+//! NOTHING`, never check-then-insert). A dry run only reads, alone.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use task_store::transition::PreparedBatch;
 use task_store::{CreateParams, Created, Status, Task, TaskId, Timestamp};
 
@@ -17,41 +19,46 @@ const INSERT_TASK: &str = "INSERT INTO tasks (pool, id, key, status, priority, a
 
 const FIND_KEY: &str = "SELECT id, status FROM tasks WHERE pool = ?1 AND key = ?2";
 
-/// Create a batch (the parameters are already validated).
-pub(crate) fn create(
+/// Create a batch (the parameters are already validated, not a dry run),
+/// inside the caller's write transaction.
+pub(crate) fn insert(
+    conn: &Connection,
+    pool: &str,
+    params: &CreateParams,
+    now: Timestamp,
+) -> Result<Vec<Created>> {
+    let batch = PreparedBatch::new(params, now)?;
+    conn.prepare_cached(INSERT_POOL)?
+        .execute(params![pool, now.as_millis()])?;
+    let existing = batch
+        .tasks
+        .iter()
+        .map(|task| insert_task(conn, pool, task))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(batch.report(&existing))
+}
+
+/// Report what creating a batch would do, in one read transaction.
+pub(crate) fn dry_run(
     conn: &mut Connection,
     pool: &str,
     params: &CreateParams,
     now: Timestamp,
 ) -> Result<Vec<Created>> {
     let batch = PreparedBatch::new(params, now)?;
-    let existing = if params.dry_run {
-        let tx = conn.transaction()?;
-        let existing = batch
-            .tasks
-            .iter()
-            .map(|task| find_key(&tx, pool, &task.key))
-            .collect::<Result<Vec<_>>>()?;
-        tx.commit()?;
-        existing
-    } else {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.prepare_cached(INSERT_POOL)?
-            .execute(params![pool, now.as_millis()])?;
-        let existing = batch
-            .tasks
-            .iter()
-            .map(|task| insert(&tx, pool, task))
-            .collect::<Result<Vec<_>>>()?;
-        tx.commit()?;
-        existing
-    };
+    let tx = conn.transaction()?;
+    let existing = batch
+        .tasks
+        .iter()
+        .map(|task| find_key(&tx, pool, &task.key))
+        .collect::<Result<Vec<_>>>()?;
+    tx.commit()?;
     Ok(batch.report(&existing))
 }
 
 /// Insert a task unless its key is taken; `Some` is the task holding the key.
-fn insert(tx: &Transaction<'_>, pool: &str, task: &Task) -> Result<Option<(TaskId, Status)>> {
-    let inserted = tx.prepare_cached(INSERT_TASK)?.execute(params![
+fn insert_task(conn: &Connection, pool: &str, task: &Task) -> Result<Option<(TaskId, Status)>> {
+    let inserted = conn.prepare_cached(INSERT_TASK)?.execute(params![
         pool,
         task.id.to_string(),
         task.key,
@@ -64,11 +71,12 @@ fn insert(tx: &Transaction<'_>, pool: &str, task: &Task) -> Result<Option<(TaskI
     if inserted == 1 {
         return Ok(None);
     }
-    find_key(tx, pool, &task.key)
+    find_key(conn, pool, &task.key)
 }
 
-fn find_key(tx: &Transaction<'_>, pool: &str, key: &str) -> Result<Option<(TaskId, Status)>> {
-    let found: Option<(String, String)> = tx
+/// The task holding `key` in `pool`, if any.
+fn find_key(conn: &Connection, pool: &str, key: &str) -> Result<Option<(TaskId, Status)>> {
+    let found: Option<(String, String)> = conn
         .prepare_cached(FIND_KEY)?
         .query_row(params![pool, key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;

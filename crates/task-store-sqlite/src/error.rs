@@ -25,6 +25,10 @@ pub(crate) enum SqliteError {
     /// The connection thread has stopped.
     #[error("the SQLite connection thread has stopped")]
     WorkerGone,
+    /// The operation panicked on the connection thread; its writes were
+    /// rolled back and the thread went on serving.
+    #[error("a SQLite operation panicked; its writes were rolled back")]
+    Panicked,
 }
 
 impl SqliteError {
@@ -33,8 +37,21 @@ impl SqliteError {
             SqliteError::Store(e) => e.kind(),
             SqliteError::Sqlite(e) => sqlite_kind(e),
             SqliteError::BadUrl(_) | SqliteError::Unusable(_) => ErrorKind::Config,
-            SqliteError::Corrupt(_) => ErrorKind::Backend,
+            SqliteError::Corrupt(_) | SqliteError::Panicked => ErrorKind::Backend,
             SqliteError::WorkerGone => ErrorKind::Unavailable,
+        }
+    }
+
+    /// The same error again, for each operation of a write group that failed
+    /// as a whole: a SQLite failure keeps its codes and message (so its kind),
+    /// any other error its kind and message.
+    pub(crate) fn duplicate(&self) -> SqliteError {
+        match self {
+            SqliteError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+                SqliteError::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
+            }
+            SqliteError::Store(e) => SqliteError::Store(Error::new(e.kind(), e.message())),
+            other => SqliteError::Store(Error::new(other.kind(), other.to_string())),
         }
     }
 }

@@ -1,15 +1,22 @@
 //! The leased lifecycle: claim, heartbeat, commit and return.
 //!
-//! Claim is one `BEGIN IMMEDIATE` transaction of two statements: expire the
-//! exhausted tasks, then a single `UPDATE … WHERE rowid IN (SELECT … ORDER BY
-//! priority DESC, id LIMIT n) RETURNING …`. Heartbeat, commit and return are
-//! single `UPDATE`s guarded by `status = 'running' AND lease_token = ?`; when
-//! the guard matches no row, one more read tells `NotFound` from `LeaseLost`.
+//! All four are grouped writes: they run inside the write transaction
+//! (`BEGIN IMMEDIATE`) the connection thread opens for the writes queued
+//! together, under their own savepoint (see the `worker` module), and their
+//! callers are answered after that transaction commits; a concurrent
+//! commit of many tasks is therefore one SQLite transaction, not one each.
+//!
+//! Claim is two statements: expire the exhausted tasks, then a single
+//! `UPDATE … WHERE rowid IN (SELECT … ORDER BY priority DESC, id LIMIT n)
+//! RETURNING …`; both take effect or neither. Heartbeat, commit and return
+//! are single `UPDATE`s guarded by `status = 'running' AND lease_token = ?`;
+//! when the guard matches no row, one more read tells `NotFound` from
+//! `LeaseLost`.
 
 use std::sync::LazyLock;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use task_store::transition::LEASE_EXPIRED_MESSAGE;
 use task_store::{
     ClaimParams, CommitParams, Error, MAX_ERRORS, ReturnParams, Status, Task, TaskId, Timestamp,
@@ -75,15 +82,15 @@ fn claim_sql(query: &str) -> String {
 /// The first parameter number of a claim's query.
 const CLAIM_QUERY_PARAM: usize = 7;
 
-/// Claim up to `n` tasks (parameters already validated).
+/// Claim up to `n` tasks (parameters already validated), inside the
+/// caller's write transaction.
 pub(crate) fn claim(
-    conn: &mut Connection,
+    conn: &Connection,
     pool: &str,
     params: &ClaimParams,
     now: Timestamp,
 ) -> Result<Vec<Task>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let expired = tx.prepare_cached(&EXPIRE)?.execute(params![
+    let expired = conn.prepare_cached(&EXPIRE)?.execute(params![
         pool,
         now.as_millis(),
         LEASE_EXPIRED_MESSAGE,
@@ -102,11 +109,10 @@ pub(crate) fn claim(
         SqlValue::Integer((now + params.lease).as_millis()),
     ];
     values.extend(query.params);
-    let rows = tx
+    let rows = conn
         .prepare_cached(&claim_sql(&query.sql))?
         .query_map(params_from_iter(values), RawTask::read)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    tx.commit()?;
     let mut tasks = decode_all(rows)?;
     // RETURNING gives no order: claim order is priority, then creation.
     tasks.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.id.cmp(&b.id)));
@@ -118,7 +124,7 @@ const HEARTBEAT: &str = "UPDATE tasks SET lease_expires_at = ?4 \
 
 /// Extend a lease; returns the new expiry.
 pub(crate) fn heartbeat(
-    conn: &mut Connection,
+    conn: &Connection,
     pool: &str,
     id: TaskId,
     token: &str,
@@ -147,7 +153,7 @@ static COMMIT: LazyLock<String> = LazyLock::new(|| {
 
 /// Finish an attempt with a result (parameters already validated).
 pub(crate) fn commit(
-    conn: &mut Connection,
+    conn: &Connection,
     pool: &str,
     params: &CommitParams,
     now: Timestamp,
@@ -187,7 +193,7 @@ static RETURN: LazyLock<String> = LazyLock::new(|| {
 
 /// Give a claimed task back; returns its new status (parameters already validated).
 pub(crate) fn return_task(
-    conn: &mut Connection,
+    conn: &Connection,
     pool: &str,
     params: &ReturnParams,
     now: Timestamp,

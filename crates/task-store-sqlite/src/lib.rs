@@ -24,6 +24,17 @@
 //! timeout (5 s by default, [`SqliteOptions`]) before failing with
 //! `Unavailable`.
 //!
+//! *Group commit.* The short writes (create, claim, heartbeat, commit,
+//! return, replace, record create and update) that are queued together on
+//! the connection thread, up to 64, share one `BEGIN IMMEDIATE` transaction,
+//! each under its own `SAVEPOINT`: a write that fails (or panics) is rolled
+//! back alone, the others commit. Callers are answered only after `COMMIT`
+//! returns; if it fails, every write of the group gets its error and none is
+//! written. Concurrent commits of many tasks thus cost one transaction (one
+//! WAL append) instead of one each. Reads and large or bulk writes
+//! (artifacts, record and pool deletion, remove, reset_status, prioritize)
+//! run alone.
+//!
 //! *Schema.* Versioned migrations (`PRAGMA user_version`, with
 //! `PRAGMA application_id` marking the file as a taskpool store). A `pools`
 //! table records pools from their first create until `drop_pool`; a `tasks`
@@ -36,7 +47,7 @@
 //! insert, delete and status change, so `stat` of a whole pool reads at most
 //! five rows; `stat` with a query counts with a `GROUP BY`.
 //!
-//! *Statements.* Create inserts a batch in one transaction with
+//! *Statements.* Create inserts a batch (all or nothing) with
 //! `INSERT … ON CONFLICT (pool, key) DO NOTHING`. Claim is one
 //! `UPDATE … WHERE rowid IN (SELECT … ORDER BY priority DESC, id LIMIT n)
 //! RETURNING …` with a fresh `randomblob` token per row. Heartbeat, commit

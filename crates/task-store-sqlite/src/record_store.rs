@@ -1,6 +1,11 @@
 //! [`RecordStore`] for [`SqliteStore`]: records and artifacts in the same
 //! database file as the tasks. Names and sizes are checked here, in the
 //! MemoryStore's order, before any work reaches the connection thread.
+//!
+//! Creating and updating a record are grouped writes (committed together
+//! with the other short writes queued at the same time, see the `worker`
+//! module); reads, record deletion and every artifact operation run alone
+//! (an artifact may be 512 MiB: it never shares, or holds up, a group).
 
 use async_trait::async_trait;
 use task_store::record::{validate_artifact_len, validate_artifact_name, validate_experiment_name};
@@ -9,6 +14,7 @@ use task_store::{
 };
 
 use crate::store::SqliteStore;
+use crate::worker::JobKind;
 use crate::{artifacts, records};
 
 #[async_trait]
@@ -16,7 +22,7 @@ impl RecordStore for SqliteStore {
     async fn create_record(&self, experiment: &str, params: NewRecord) -> Result<Record> {
         validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
-        self.run(move |conn, now| {
+        self.run(JobKind::Grouped, move |conn, now| {
             let record = params.into_record(&experiment, now)?;
             records::create(conn, &record)?;
             Ok(record)
@@ -28,34 +34,43 @@ impl RecordStore for SqliteStore {
         params.validate()?;
         validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
-        self.run(move |conn, now| records::update(conn, &experiment, &params, now))
-            .await
+        self.run(JobKind::Grouped, move |conn, now| {
+            records::update(conn, &experiment, &params, now)
+        })
+        .await
     }
 
     async fn get_record(&self, experiment: &str, id: RecordId) -> Result<Record> {
         validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
-        self.run(move |conn, _| records::get(conn, &experiment, id))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            records::get(conn, &experiment, id)
+        })
+        .await
     }
 
     async fn list_records(&self, experiment: &str, filter: &RecordFilter) -> Result<Vec<Record>> {
         validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         let filter = filter.clone();
-        self.run(move |conn, _| records::list(conn, &experiment, &filter))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            records::list(conn, &experiment, &filter)
+        })
+        .await
     }
 
     async fn delete_record(&self, experiment: &str, id: RecordId) -> Result<bool> {
         validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
-        self.run(move |conn, _| records::delete(conn, &experiment, id))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            records::delete(conn, &experiment, id)
+        })
+        .await
     }
 
     async fn experiments(&self) -> Result<Vec<String>> {
-        self.run(|conn, _| records::experiments(conn)).await
+        self.run(JobKind::Alone, |conn, _| records::experiments(conn))
+            .await
     }
 
     async fn put_artifact(
@@ -69,30 +84,38 @@ impl RecordStore for SqliteStore {
         validate_artifact_name(name)?;
         validate_artifact_len(data.len())?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
-        self.run(move |conn, _| artifacts::put(conn, &experiment, id, &name, &data))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            artifacts::put(conn, &experiment, id, &name, &data)
+        })
+        .await
     }
 
     async fn get_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<Vec<u8>> {
         validate_experiment_name(experiment)?;
         validate_artifact_name(name)?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
-        self.run(move |conn, _| artifacts::get(conn, &experiment, id, &name))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            artifacts::get(conn, &experiment, id, &name)
+        })
+        .await
     }
 
     async fn list_artifacts(&self, experiment: &str, id: RecordId) -> Result<Vec<ArtifactInfo>> {
         validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
-        self.run(move |conn, _| artifacts::list(conn, &experiment, id))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            artifacts::list(conn, &experiment, id)
+        })
+        .await
     }
 
     async fn delete_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<bool> {
         validate_experiment_name(experiment)?;
         validate_artifact_name(name)?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
-        self.run(move |conn, _| artifacts::delete(conn, &experiment, id, &name))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            artifacts::delete(conn, &experiment, id, &name)
+        })
+        .await
     }
 }

@@ -4,9 +4,13 @@
 //!
 //! Every rule comes from `task_store::record`: the caller builds a new
 //! record with `NewRecord::into_record`, and an update is
-//! [`UpdateRecord::apply`] on the stored record inside one `BEGIN IMMEDIATE`
-//! transaction, so concurrent updates from any process are serialized and
-//! none is lost.
+//! [`UpdateRecord::apply`] on the stored record. Create and update are
+//! grouped writes: they run inside the write transaction (`BEGIN
+//! IMMEDIATE`) the connection thread opens (see the `worker` module), so an
+//! update's read and write see no other writer in between, and concurrent
+//! updates from any process are serialized and none is lost. Deleting a
+//! record also deletes its artifacts (any size) and runs alone, in its own
+//! transaction.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
@@ -39,9 +43,10 @@ pub(crate) fn require_record(conn: &Connection, experiment: &str, id: RecordId) 
     found.ok_or_else(|| record_not_found(experiment, id))
 }
 
-/// Insert a record built by `NewRecord::into_record`; `AlreadyExists` if its
-/// id is taken in its experiment (the unique index decides, nothing changes).
-pub(crate) fn create(conn: &mut Connection, record: &Record) -> Result<()> {
+/// Insert a record built by `NewRecord::into_record`, inside the caller's
+/// write transaction; `AlreadyExists` if its id is taken in its experiment
+/// (the unique index decides, nothing changes).
+pub(crate) fn create(conn: &Connection, record: &Record) -> Result<()> {
     let inserted = conn.prepare_cached(INSERT_RECORD)?.execute(params![
         record.experiment,
         record.id.to_string(),
@@ -83,18 +88,18 @@ pub(crate) fn get(conn: &mut Connection, experiment: &str, id: RecordId) -> Resu
     find(conn, experiment, id)?.ok_or_else(|| record_not_found(experiment, id))
 }
 
-/// Apply a (validated) update at `now`; returns the record as stored.
+/// Apply a (validated) update at `now`, inside the caller's write
+/// transaction; returns the record as stored.
 pub(crate) fn update(
-    conn: &mut Connection,
+    conn: &Connection,
     experiment: &str,
     update: &UpdateRecord,
     now: Timestamp,
 ) -> Result<Record> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut record =
-        find(&tx, experiment, update.id)?.ok_or_else(|| record_not_found(experiment, update.id))?;
+    let mut record = find(conn, experiment, update.id)?
+        .ok_or_else(|| record_not_found(experiment, update.id))?;
     update.apply(&mut record, now);
-    tx.prepare_cached(UPDATE_RECORD)?.execute(params![
+    conn.prepare_cached(UPDATE_RECORD)?.execute(params![
         experiment,
         record.id.to_string(),
         record.status.as_str(),
@@ -104,7 +109,6 @@ pub(crate) fn update(
         to_json(&record.metrics, "metrics")?,
         to_json(&record.tags, "tags")?,
     ])?;
-    tx.commit()?;
     Ok(record)
 }
 

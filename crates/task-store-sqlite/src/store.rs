@@ -13,7 +13,7 @@ use task_store::{
 use crate::connection::SqliteOptions;
 use crate::error::SqliteError;
 use crate::location::Location;
-use crate::worker::Worker;
+use crate::worker::{JobKind, Worker};
 use crate::{admin, create, lease, read};
 
 /// A task store in a SQLite database file (or in memory, for tests).
@@ -21,7 +21,13 @@ use crate::{admin, create, lease, read};
 /// Several stores, in one process or many, may share one file: writes take
 /// SQLite's write lock (`BEGIN IMMEDIATE`) and wait for it up to the busy
 /// timeout. Within one store, operations run one at a time on the store's
-/// connection thread.
+/// connection thread, which commits the short writes queued at the same time
+/// (create, claim, heartbeat, commit, return, replace, record create and
+/// update) in one transaction, each under its own savepoint, and answers them
+/// only after that `COMMIT`: one failing write does not affect the others,
+/// and none is acknowledged before it is committed. Reads and the large or
+/// bulk writes (artifacts, record and pool deletion, remove, reset_status,
+/// prioritize, dry-run creates) run alone, as before.
 pub struct SqliteStore {
     worker: Worker,
     clock: SharedClock,
@@ -90,14 +96,18 @@ impl SqliteStore {
         }
     }
 
-    /// Run `f` on the connection thread with the current time.
-    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T>
+    /// Run `f` on the connection thread, as a job of `kind`, with the time
+    /// at which it runs.
+    pub(crate) async fn run<T, F>(&self, kind: JobKind, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, Timestamp) -> Result<T, SqliteError> + Send + 'static,
     {
         let clock = self.clock.clone();
-        Ok(self.worker.run(move |conn| f(conn, clock.now())).await?)
+        Ok(self
+            .worker
+            .run(kind, move |conn| f(conn, clock.now()))
+            .await?)
     }
 }
 
@@ -122,23 +132,34 @@ impl TaskStore for SqliteStore {
         validate_pool_name(pool)?;
         params.validate()?;
         let pool = pool.to_string();
-        self.run(move |conn, now| create::create(conn, &pool, &params, now))
+        if params.dry_run {
+            self.run(JobKind::Alone, move |conn, now| {
+                create::dry_run(conn, &pool, &params, now)
+            })
             .await
+        } else {
+            self.run(JobKind::Grouped, move |conn, now| {
+                create::insert(conn, &pool, &params, now)
+            })
+            .await
+        }
     }
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
         validate_pool_name(pool)?;
         params.validate()?;
         let pool = pool.to_string();
-        self.run(move |conn, now| lease::claim(conn, &pool, &params, now))
-            .await
+        self.run(JobKind::Grouped, move |conn, now| {
+            lease::claim(conn, &pool, &params, now)
+        })
+        .await
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
         validate_pool_name(pool)?;
         params.validate()?;
         let pool = pool.to_string();
-        self.run(move |conn, now| {
+        self.run(JobKind::Grouped, move |conn, now| {
             lease::heartbeat(conn, &pool, params.id, &params.token, now + params.lease)
         })
         .await
@@ -148,78 +169,96 @@ impl TaskStore for SqliteStore {
         validate_pool_name(pool)?;
         params.validate()?;
         let pool = pool.to_string();
-        self.run(move |conn, now| lease::commit(conn, &pool, &params, now))
-            .await
+        self.run(JobKind::Grouped, move |conn, now| {
+            lease::commit(conn, &pool, &params, now)
+        })
+        .await
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
         validate_pool_name(pool)?;
         params.validate()?;
         let pool = pool.to_string();
-        self.run(move |conn, now| lease::return_task(conn, &pool, &params, now))
-            .await
+        self.run(JobKind::Grouped, move |conn, now| {
+            lease::return_task(conn, &pool, &params, now)
+        })
+        .await
     }
 
     async fn get(&self, pool: &str, id: TaskId) -> Result<Task> {
         validate_pool_name(pool)?;
         let pool = pool.to_string();
-        self.run(move |conn, _| read::get(conn, &pool, id)).await
+        self.run(JobKind::Alone, move |conn, _| read::get(conn, &pool, id))
+            .await
     }
 
     async fn query(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
         validate_pool_name(pool)?;
         let pool = pool.to_string();
-        self.run(move |conn, _| read::query(conn, &pool, &params))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            read::query(conn, &pool, &params)
+        })
+        .await
     }
 
     async fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
         validate_pool_name(pool)?;
         let pool = pool.to_string();
         let query = query.clone();
-        self.run(move |conn, _| read::stat(conn, &pool, &query))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            read::stat(conn, &pool, &query)
+        })
+        .await
     }
 
     async fn remove(&self, pool: &str, query: &Query) -> Result<u64> {
         validate_pool_name(pool)?;
         let pool = pool.to_string();
         let query = query.clone();
-        self.run(move |conn, _| admin::remove(conn, &pool, &query))
-            .await
+        self.run(JobKind::Alone, move |conn, _| {
+            admin::remove(conn, &pool, &query)
+        })
+        .await
     }
 
     async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
         validate_pool_name(pool)?;
         params.validate()?;
         let pool = pool.to_string();
-        self.run(move |conn, now| admin::reset_status(conn, &pool, &params, now))
-            .await
+        self.run(JobKind::Alone, move |conn, now| {
+            admin::reset_status(conn, &pool, &params, now)
+        })
+        .await
     }
 
     async fn prioritize(&self, pool: &str, query: &Query, priority: i64) -> Result<u64> {
         validate_pool_name(pool)?;
         let pool = pool.to_string();
         let query = query.clone();
-        self.run(move |conn, now| admin::prioritize(conn, &pool, &query, priority, now))
-            .await
+        self.run(JobKind::Alone, move |conn, now| {
+            admin::prioritize(conn, &pool, &query, priority, now)
+        })
+        .await
     }
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         validate_pool_name(pool)?;
         params.validate()?;
         let pool = pool.to_string();
-        self.run(move |conn, now| admin::replace(conn, &pool, &params, now))
-            .await
+        self.run(JobKind::Grouped, move |conn, now| {
+            admin::replace(conn, &pool, &params, now)
+        })
+        .await
     }
 
     async fn pools(&self) -> Result<Vec<String>> {
-        self.run(|conn, _| read::pools(conn)).await
+        self.run(JobKind::Alone, |conn, _| read::pools(conn)).await
     }
 
     async fn drop_pool(&self, pool: &str) -> Result<bool> {
         validate_pool_name(pool)?;
         let pool = pool.to_string();
-        self.run(move |conn, _| admin::drop_pool(conn, &pool)).await
+        self.run(JobKind::Alone, move |conn, _| admin::drop_pool(conn, &pool))
+            .await
     }
 }
