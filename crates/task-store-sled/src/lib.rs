@@ -93,6 +93,7 @@
 //! index.
 
 mod error;
+mod id_range;
 mod integrity;
 pub mod layout;
 mod lock;

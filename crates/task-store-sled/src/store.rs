@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::fs::File;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -10,6 +11,7 @@ use sled::Transactional;
 use task_store::{Result, SharedClock, Task, TaskId};
 
 use crate::error::{SledError, sled_error};
+use crate::id_range::IdRange;
 use crate::layout;
 use crate::lock::DirLock;
 use crate::record;
@@ -208,12 +210,42 @@ impl Inner {
             .transpose()
     }
 
-    /// Every task of the pool with prefix `prefix`, in id order.
-    pub(crate) fn scan_tasks(&self, prefix: &[u8]) -> impl Iterator<Item = Result<Task>> + '_ {
-        self.trees
-            .tasks
-            .scan_prefix(prefix)
-            .map(|entry| record::decode(&entry.map_err(sled_error)?.1))
+    /// The records of the pool with prefix `prefix` whose ids lie in
+    /// `range`, in id order, undecoded. The walk starts at the range's lower
+    /// bound and stops at its upper bound: its cost grows with the records in
+    /// the range, not with the pool.
+    pub(crate) fn scan_records(
+        &self,
+        prefix: &[u8],
+        range: &IdRange,
+    ) -> impl Iterator<Item = Result<sled::IVec>> + '_ {
+        let key = |id: &TaskId| layout::task_key(prefix, *id);
+        let lower = match &range.lower {
+            Bound::Included(id) => Bound::Included(key(id)),
+            Bound::Excluded(id) => Bound::Excluded(key(id)),
+            Bound::Unbounded => Bound::Included(prefix.to_vec()),
+        };
+        let upper = match &range.upper {
+            Bound::Included(id) => Bound::Included(key(id)),
+            Bound::Excluded(id) => Bound::Excluded(key(id)),
+            // Every task key of the pool is the prefix and 12 id bytes.
+            Bound::Unbounded => Bound::Included(key(&TaskId::from_bytes([0xff; layout::ID_LEN]))),
+        };
+        let walk = (!range.is_empty()).then(|| self.trees.tasks.range((lower, upper)));
+        walk.into_iter()
+            .flatten()
+            .map(|entry| Ok(entry.map_err(sled_error)?.1))
+    }
+
+    /// The tasks of the pool with prefix `prefix` whose ids lie in `range`,
+    /// in id order (see [`Inner::scan_records`]).
+    pub(crate) fn scan_tasks(
+        &self,
+        prefix: &[u8],
+        range: &IdRange,
+    ) -> impl Iterator<Item = Result<Task>> + '_ {
+        self.scan_records(prefix, range)
+            .map(|bytes| record::decode(&bytes?))
     }
 }
 

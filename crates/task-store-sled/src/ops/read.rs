@@ -5,8 +5,10 @@ use task_store::query::Query;
 use task_store::{QueryParams, Result, Stat, Status, Task, TaskId};
 
 use crate::error::{SledError, sled_error};
+use crate::id_range::IdRange;
 use crate::layout;
 use crate::ops::update::not_found;
+use crate::record;
 use crate::store::Inner;
 
 impl Inner {
@@ -16,23 +18,39 @@ impl Inner {
             .ok_or_else(|| not_found(pool, id))
     }
 
-    /// [`TaskStore::query`](task_store::TaskStore::query).
+    /// [`TaskStore::query`](task_store::TaskStore::query): walks only the
+    /// records in the query's id range (see [`IdRange`]), so a page of a
+    /// keyset pagination (`_id > last`) costs the page, not its position.
+    /// When the range says everything about the query, skipped records are
+    /// stepped over without being decoded.
     pub(crate) fn query(&self, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
         let mut out = Vec::new();
-        let mut skip = params.skip;
         let limit = params.limit.unwrap_or(usize::MAX);
-        for task in self.scan_tasks(&layout::pool_prefix(pool)) {
-            if out.len() >= limit {
-                break;
+        if limit == 0 {
+            return Ok(out);
+        }
+        let range = IdRange::of(&params.query);
+        let prefix = layout::pool_prefix(pool);
+        let mut records = self.scan_records(&prefix, &range);
+        let mut skip = params.skip;
+        if range.exact {
+            for skipped in records.by_ref().take(skip) {
+                skipped?;
             }
-            let task = task?;
+            skip = 0;
+        }
+        for bytes in records {
+            let task = record::decode(&bytes?)?;
             if !params.query.matches(&task) {
                 continue;
             }
             if skip > 0 {
                 skip -= 1;
-            } else {
-                out.push(task);
+                continue;
+            }
+            out.push(task);
+            if out.len() >= limit {
+                break;
             }
         }
         Ok(out)
@@ -59,7 +77,7 @@ impl Inner {
             }
             return Ok(stat);
         }
-        for task in self.scan_tasks(&prefix) {
+        for task in self.scan_tasks(&prefix, &IdRange::of(query)) {
             let task = task?;
             if query.matches(&task) {
                 stat.add(task.status, 1);
