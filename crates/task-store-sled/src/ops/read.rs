@@ -2,8 +2,9 @@
 //! whole, and sled applies a transaction's writes under its own lock.
 
 use task_store::query::Query;
-use task_store::{QueryParams, Result, Stat, Status, Task, TaskId};
+use task_store::{QueryParams, Result, Stat, Task, TaskId};
 
+use crate::counts;
 use crate::error::{SledError, sled_error};
 use crate::id_range::IdRange;
 use crate::layout;
@@ -57,23 +58,16 @@ impl Inner {
     }
 
     /// [`TaskStore::stat`](task_store::TaskStore::stat): for the whole pool,
-    /// counted from the claim index without decoding records.
+    /// or a query on status alone, read from the pool's counts (one read,
+    /// whatever the pool's size); otherwise by decoding the records in the
+    /// query's id range.
     pub(crate) fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
         let prefix = layout::pool_prefix(pool);
         let mut stat = Stat::default();
-        if matches!(query, Query::All) {
-            for status in Status::ALL {
-                let mut n = 0;
-                for entry in self
-                    .trees
-                    .claim
-                    .scan_prefix(layout::claim_prefix(&prefix, status))
-                    .keys()
-                {
-                    entry.map_err(sled_error)?;
-                    n += 1;
-                }
-                stat.add(status, n);
+        if let Some(statuses) = counts::statuses_of(query) {
+            let counts = self.counts(&prefix)?;
+            for status in statuses {
+                stat.add(status, counts.get(status));
             }
             return Ok(stat);
         }
