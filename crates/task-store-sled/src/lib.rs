@@ -87,6 +87,14 @@
 //! test checks.) All sled calls run on tokio's blocking
 //! threads.
 //!
+//! ## Memory
+//!
+//! sled keeps the pages it reads in a cache, 1 GiB by default in sled 0.34,
+//! and only evicts when the cache is full, so a process that walks a large
+//! database stays large. This store sets it to [`DEFAULT_CACHE_MB`] MiB;
+//! `sled://PATH?cache_mb=N` (or [`SledOptions`] with
+//! [`SledStore::open_with`]) chooses another size.
+//!
 //! ## One process per database
 //!
 //! sled allows one process per database. [`SledStore::open`] first takes an
@@ -112,6 +120,7 @@ mod integrity;
 pub mod layout;
 mod lock;
 mod ops;
+mod options;
 pub mod record;
 mod records;
 mod store;
@@ -119,6 +128,7 @@ mod tx;
 
 pub use integrity::IntegrityReport;
 pub use lock::LOCK_FILE_NAME;
+pub use options::{DEFAULT_CACHE_MB, SledOptions};
 /// The sled version this backend is built on, for raw-sled baselines and tools.
 pub use sled;
 pub use store::{SledStore, URL_SCHEMES};

@@ -14,6 +14,7 @@ use crate::error::{SledError, sled_error};
 use crate::id_range::IdRange;
 use crate::layout;
 use crate::lock::DirLock;
+use crate::options::{self, SledOptions};
 use crate::record;
 use crate::tx::{self, Tx, TxResult};
 
@@ -81,10 +82,24 @@ impl SledStore {
     /// for a database of a newer layout than
     /// [`layout::LAYOUT_VERSION`](crate::layout::LAYOUT_VERSION).
     pub fn open(path: impl AsRef<Path>, clock: SharedClock) -> Result<SledStore> {
+        SledStore::open_with(path, clock, SledOptions::default())
+    }
+
+    /// Open (creating if needed) the database in directory `path` with
+    /// `options` (see [`SledStore::open`]).
+    ///
+    /// # Errors
+    /// As [`SledStore::open`].
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        clock: SharedClock,
+        options: SledOptions,
+    ) -> Result<SledStore> {
         let path = path.as_ref().to_path_buf();
         let lock = DirLock::acquire(&path)?;
         let db = sled::Config::new()
             .path(&path)
+            .cache_capacity(options.cache_capacity)
             .open()
             .map_err(|source| SledError::Open {
                 path: path.display().to_string(),
@@ -129,14 +144,18 @@ impl SledStore {
     }
 
     /// Open the store at a `sled://PATH` URL (`sled:///abs/dir` or
-    /// `sled://relative/dir`), on a blocking thread.
+    /// `sled://relative/dir`), on a blocking thread. The parameter
+    /// `cache_mb=N` sets sled's page cache to N MiB (`sled:///abs/dir?cache_mb=256`;
+    /// default [`DEFAULT_CACHE_MB`](crate::DEFAULT_CACHE_MB)); a path cannot
+    /// contain `?`.
     ///
     /// # Errors
-    /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for another scheme
-    /// or an empty path; otherwise as [`SledStore::open`].
+    /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for another scheme,
+    /// an empty path, or an unknown or bad parameter; otherwise as
+    /// [`SledStore::open`].
     pub async fn from_url(url: &str, clock: SharedClock) -> Result<SledStore> {
-        let path = path_of_url(url)?;
-        tokio::task::spawn_blocking(move || SledStore::open(path, clock))
+        let (path, options) = options::parse_url(url)?;
+        tokio::task::spawn_blocking(move || SledStore::open_with(path, clock, options))
             .await
             .map_err(SledError::Worker)?
     }
@@ -157,17 +176,6 @@ impl SledStore {
             .await
             .map_err(SledError::Worker)?
     }
-}
-
-/// The directory of a `sled://PATH` URL.
-fn path_of_url(url: &str) -> Result<PathBuf> {
-    let path = url
-        .strip_prefix("sled://")
-        .ok_or_else(|| SledError::Url(format!("not a sled URL: {url} (expected sled://PATH)")))?;
-    if path.is_empty() {
-        return Err(SledError::Url(format!("the sled URL {url} names no directory")).into());
-    }
-    Ok(PathBuf::from(path))
 }
 
 impl Inner {
@@ -270,26 +278,5 @@ impl fmt::Debug for SledStore {
         f.debug_struct("SledStore")
             .field("path", &self.inner.path)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use task_store::ErrorKind;
-
-    #[test]
-    fn url_paths() {
-        assert_eq!(
-            path_of_url("sled:///tmp/x").unwrap(),
-            PathBuf::from("/tmp/x")
-        );
-        assert_eq!(
-            path_of_url("sled://rel/db").unwrap(),
-            PathBuf::from("rel/db")
-        );
-        for bad in ["sled://", "sqlite://x", "/tmp/x"] {
-            assert_eq!(path_of_url(bad).unwrap_err().kind(), ErrorKind::Config);
-        }
     }
 }
