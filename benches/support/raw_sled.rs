@@ -5,6 +5,9 @@
 //! the first `n` keys of the claim index and move them in one transaction
 //! over the record, claim and expiry trees, as the store does, without the
 //! store's planning, query matching, blocking-thread hops or bulk lock.
+//! Every transaction also rewrites the pool's task counts once, as the
+//! store's do, and `stat` reads them (the store must have opened the
+//! directory first: it writes the counts of a database that has none).
 
 use std::fs::File;
 use std::io::Write;
@@ -17,7 +20,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use task_store_sled::{layout, record, sled};
 use taskpool::store::transition::{PreparedBatch, new_lease_token};
-use taskpool::store::{CreateParams, Lease, Status, Task, TaskId, Timestamp};
+use taskpool::store::{CreateParams, Lease, Stat, Status, Task, TaskId, Timestamp};
 
 use super::raw::{LEASE_MS, RawClaim, RawStore, now_ms};
 
@@ -32,6 +35,7 @@ pub struct RawSled {
     keys: sled::Tree,
     expiry: sled::Tree,
     pools: sled::Tree,
+    counts: sled::Tree,
 }
 
 fn abort<E: std::fmt::Display>(e: E) -> ConflictableTransactionError<String> {
@@ -47,6 +51,29 @@ fn load(tasks: &TransactionalTree, key: &[u8]) -> TxResult<Option<Task>> {
 
 fn store(tasks: &TransactionalTree, key: Vec<u8>, task: &Task) -> TxResult<()> {
     tasks.insert(key, record::encode(task).map_err(abort)?)?;
+    Ok(())
+}
+
+/// Rewrite the pool's counts with `changes` (status, how many more or fewer).
+fn count(counts: &TransactionalTree, prefix: &[u8], changes: &[(Status, i64)]) -> TxResult<()> {
+    let stored = match counts.get(prefix)? {
+        Some(bytes) => layout::decode_counts(&bytes).ok_or_else(|| abort("bad counts"))?,
+        None => Stat::default(),
+    };
+    let mut new = Stat::default();
+    for status in Status::ALL {
+        let change: i64 = changes
+            .iter()
+            .filter(|(s, _)| *s == status)
+            .map(|(_, n)| n)
+            .sum();
+        let n = stored
+            .get(status)
+            .checked_add_signed(change)
+            .ok_or_else(|| abort("counts below zero"))?;
+        new.add(status, n);
+    }
+    counts.insert(prefix, &layout::encode_counts(&new)[..])?;
     Ok(())
 }
 
@@ -73,6 +100,7 @@ impl RawSled {
             keys: tree(layout::KEYS_TREE),
             expiry: tree(layout::EXPIRY_TREE),
             pools: tree(layout::POOLS_TREE),
+            counts: tree(layout::COUNTS_TREE),
             db,
         }
     }
@@ -86,8 +114,8 @@ impl RawSled {
     fn finish(&self, pool: &str, task: &RawClaim, to: Status) {
         let prefix = layout::pool_prefix(pool);
         let now = Timestamp::from_millis(now_ms());
-        (&self.tasks, &self.claim, &self.expiry)
-            .transaction(|(tasks, claim, expiry)| {
+        (&self.tasks, &self.claim, &self.expiry, &self.counts)
+            .transaction(|(tasks, claim, expiry, counts)| {
                 let key = layout::task_key(&prefix, task.id);
                 let mut t = load(tasks, &key)?.ok_or_else(|| abort("no such task"))?;
                 let lease = match &t.lease {
@@ -111,6 +139,7 @@ impl RawSled {
                     t.attempts = t.attempts.saturating_sub(1);
                 }
                 claim.insert(layout::claim_key(&prefix, to, t.priority, t.id), &[][..])?;
+                count(counts, &prefix, &[(Status::Running, -1), (to, 1)])?;
                 store(tasks, key, &t)
             })
             .expect("a raw sled finish");
@@ -125,8 +154,14 @@ impl RawStore for RawSled {
         let now = Timestamp::from_millis(now_ms());
         let batch = PreparedBatch::new(&CreateParams::new(defs.iter().cloned()), now)
             .expect("a valid batch");
-        let new = (&self.tasks, &self.claim, &self.keys, &self.pools)
-            .transaction(|(tasks, claim, keys, pools)| {
+        let new = (
+            &self.tasks,
+            &self.claim,
+            &self.keys,
+            &self.pools,
+            &self.counts,
+        )
+            .transaction(|(tasks, claim, keys, pools, counts)| {
                 pools.insert(pool.as_bytes(), &[][..])?;
                 let mut new = 0;
                 for t in &batch.tasks {
@@ -142,11 +177,12 @@ impl RawStore for RawSled {
                     store(tasks, layout::task_key(&prefix, t.id), t)?;
                     new += 1;
                 }
+                count(counts, &prefix, &[(Status::Waiting, new)])?;
                 Ok(new)
             })
             .expect("a raw sled create");
         self.sync();
-        new
+        new as usize
     }
 
     async fn claim(&self, pool: &str, n: usize, owner: &str) -> Vec<RawClaim> {
@@ -170,8 +206,8 @@ impl RawStore for RawSled {
             if picks.is_empty() {
                 return Vec::new();
             }
-            let claimed = (&self.tasks, &self.claim, &self.expiry)
-                .transaction(|(tasks, claim, expiry)| {
+            let claimed = (&self.tasks, &self.claim, &self.expiry, &self.counts)
+                .transaction(|(tasks, claim, expiry, counts)| {
                     let mut got = Vec::new();
                     for pick in &picks {
                         if claim.remove(pick)?.is_none() {
@@ -205,6 +241,12 @@ impl RawStore for RawSled {
                         });
                         store(tasks, key, &t)?;
                     }
+                    let n = got.len() as i64;
+                    count(
+                        counts,
+                        &prefix,
+                        &[(Status::Waiting, -n), (Status::Running, n)],
+                    )?;
                     Ok(got)
                 })
                 .expect("a raw sled claim");
@@ -224,17 +266,15 @@ impl RawStore for RawSled {
     }
 
     async fn stat(&self, pool: &str) -> Vec<(String, u64)> {
-        let prefix = layout::pool_prefix(pool);
+        let counts = self
+            .counts
+            .get(layout::pool_prefix(pool))
+            .expect("read the counts")
+            .map(|bytes| layout::decode_counts(&bytes).expect("counts"))
+            .unwrap_or_default();
         Status::ALL
             .iter()
-            .map(|s| {
-                let n = self
-                    .claim
-                    .scan_prefix(layout::claim_prefix(&prefix, *s))
-                    .keys()
-                    .count();
-                (s.to_string(), n as u64)
-            })
+            .map(|s| (s.to_string(), counts.get(*s)))
             .filter(|(_, n)| *n > 0)
             .collect()
     }
@@ -249,8 +289,9 @@ impl RawStore for RawSled {
             .map(|k| layout::trailing_id(&k.expect("read the tasks tree")).expect("a task key"))
             .collect();
         for chunk in ids.chunks(1024) {
-            (&self.tasks, &self.claim, &self.expiry)
-                .transaction(|(tasks, claim, expiry)| {
+            (&self.tasks, &self.claim, &self.expiry, &self.counts)
+                .transaction(|(tasks, claim, expiry, counts)| {
+                    let mut changes = Vec::with_capacity(chunk.len() + 1);
                     for &id in chunk {
                         let key = layout::task_key(&prefix, id);
                         let mut t = load(tasks, &key)?.ok_or_else(|| abort("no record"))?;
@@ -258,6 +299,7 @@ impl RawStore for RawSled {
                         if let Some(l) = &t.lease {
                             expiry.remove(layout::expiry_key(&prefix, l.expires_at, id))?;
                         }
+                        changes.push((t.status, -1));
                         t.status = Status::Waiting;
                         t.attempts = 0;
                         t.res = None;
@@ -271,7 +313,8 @@ impl RawStore for RawSled {
                         )?;
                         store(tasks, key, &t)?;
                     }
-                    Ok(())
+                    changes.push((Status::Waiting, chunk.len() as i64));
+                    count(counts, &prefix, &changes)
                 })
                 .expect("a raw sled reset");
         }
@@ -292,6 +335,9 @@ impl RawStore for RawSled {
             }
             tree.apply_batch(batch).expect("delete a pool's keys");
         }
+        self.counts
+            .remove(&prefix)
+            .expect("delete the pool's counts");
         self.pools
             .remove(pool.as_bytes())
             .expect("delete the pool name");

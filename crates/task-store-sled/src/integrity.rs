@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use task_store::{Result, Status, Task, TaskId, content_key, validate_pool_name};
 
+use crate::counts::{self, PoolCounts};
 use crate::error::sled_error;
 use crate::layout;
 use crate::record;
@@ -19,6 +20,8 @@ pub struct IntegrityReport {
     pub tasks: u64,
     /// Entries of the claim, content-key and expiry indexes.
     pub index_entries: u64,
+    /// Pools with a task-counts entry (pools holding tasks).
+    pub counted_pools: u64,
     /// Records (of every experiment).
     pub records: u64,
     /// Artifacts listed in the records' artifact directories.
@@ -47,6 +50,8 @@ impl SledStore {
     ///   are unique per pool), and an expiry entry at its lease's expiry iff it
     ///   is `running`;
     /// - every index entry points at a record whose fields agree with it;
+    /// - every pool's task counts equal its claim-index entries by status
+    ///   (so, with the above, its records by status);
     /// - every record decodes under its own id; every artifact directory
     ///   belongs to a record; every artifact has exactly its chunks
     ///   (indexes `0..n`, none larger than [`CHUNK_LEN`](crate::layout::CHUNK_LEN),
@@ -89,6 +94,7 @@ impl Inner {
             self.check_record(&key, &value, &pools, &mut report.problems)?;
         }
         self.check_claim_index(&mut report)?;
+        self.check_counts(&mut report)?;
         self.check_key_index(&mut report)?;
         self.check_expiry_index(&mut report)?;
         self.check_records(&mut report)?;
@@ -203,6 +209,41 @@ impl Inner {
                     ))
                 }
                 Ok(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_counts(&self, report: &mut IntegrityReport) -> Result<()> {
+        // Malformed claim-index keys are reported by the claim-index check.
+        let (expected, _) = counts::count_claim_index(&self.trees.claim)?;
+        let mut stored = PoolCounts::new();
+        for entry in self.trees.counts.iter() {
+            let (key, value) = entry.map_err(sled_error)?;
+            report.counted_pools += 1;
+            let Some((pool, b"")) = layout::split_pool(&key) else {
+                report
+                    .problems
+                    .push(format!("malformed task-counts key {key:?}"));
+                continue;
+            };
+            match counts::decode(&value) {
+                Ok(stat) => {
+                    stored.insert(key.to_vec(), stat);
+                }
+                Err(e) => report
+                    .problems
+                    .push(format!("task counts of pool {pool:?}: {e}")),
+            }
+        }
+        let prefixes: BTreeSet<&Vec<u8>> = expected.keys().chain(stored.keys()).collect();
+        for prefix in prefixes {
+            let (want, have) = (expected.get(prefix), stored.get(prefix));
+            if want.copied().unwrap_or_default() != have.copied().unwrap_or_default() {
+                let pool = layout::split_pool(prefix).map_or("?", |(p, _)| p);
+                report.problems.push(format!(
+                    "task counts of pool {pool:?} are {have:?}; its claim index has {want:?}"
+                ));
             }
         }
         Ok(())

@@ -12,6 +12,8 @@
 //! | [`KEYS_TREE`] | pool · content key (64 hex digits) | id (12 bytes) |
 //! | [`EXPIRY_TREE`] | pool · lease `expires_at` (8) · id (12), `running` tasks only | empty |
 //! | [`POOLS_TREE`] | pool name | empty |
+//! | [`COUNTS_TREE`] | pool | the pool's task counts by status ([`encode_counts`]), absent when it has no tasks |
+//! | [`META_TREE`] | [`LAYOUT_VERSION_KEY`] | [`LAYOUT_VERSION`] (one byte) |
 //! | [`RECORDS_TREE`] | experiment · record id (12) | the record: a format-version byte, then postcard (JSON values as text, metrics as `f64` bits) |
 //! | [`ARTIFACTS_TREE`] | experiment · record id (12) | the record's artifact directory: name, length and chunk count of each artifact (absent when it has none) |
 //! | [`CHUNKS_TREE`] | experiment · record id (12) · artifact name · `0x00` · chunk index (4) | at most [`CHUNK_LEN`] bytes of the artifact |
@@ -21,6 +23,12 @@
 //! keeps `a` and `a/b` apart and makes the chunks of one record sort by
 //! artifact name, then by chunk index.
 //!
+//! The counts of a pool are one value, so one read sees all five at one
+//! moment; every transaction that adds, removes or moves tasks between
+//! statuses rewrites them. A database without a layout version was written
+//! before counts were kept (layout 1): opening it counts the claim index
+//! once and writes the counts with the version.
+//!
 //! A walk of the claim tree under `pool · status` visits that status's tasks
 //! highest priority first, then by id (creation order): exactly claim order.
 //! A walk of the expiry tree up to `pool · now` visits the expired leases.
@@ -28,7 +36,7 @@
 //! This module is public so that benchmarks can compare the store with raw
 //! sled operations doing the same work, and tests can reach below the store.
 
-use task_store::{RecordId, Status, TaskId, Timestamp};
+use task_store::{RecordId, Stat, Status, TaskId, Timestamp};
 
 /// The tree of task records.
 pub const TASKS_TREE: &str = "tasks";
@@ -40,6 +48,17 @@ pub const KEYS_TREE: &str = "keys";
 pub const EXPIRY_TREE: &str = "expiry";
 /// The pool names.
 pub const POOLS_TREE: &str = "pools";
+
+/// The task counts of every pool, by status.
+pub const COUNTS_TREE: &str = "counts";
+/// Facts about the whole database: its layout version.
+pub const META_TREE: &str = "meta";
+/// The key of the layout version in [`META_TREE`].
+pub const LAYOUT_VERSION_KEY: &[u8] = b"layout_version";
+/// The layout this build writes and reads: 2, the first with
+/// [`COUNTS_TREE`]. A database without a version is layout 1 and is
+/// upgraded when opened.
+pub const LAYOUT_VERSION: u8 = 2;
 
 /// The records of every experiment.
 pub const RECORDS_TREE: &str = "records";
@@ -144,6 +163,35 @@ pub fn parse_claim_suffix(suffix: &[u8]) -> Option<(Status, i64, TaskId)> {
     let status = status_from_code(suffix[0])?;
     let priority = priority_from_desc(suffix[1..9].try_into().ok()?);
     Some((status, priority, id_from_bytes(&suffix[9..])?))
+}
+
+/// The length of an encoded [`Stat`]: five counts of 8 bytes.
+pub const COUNTS_LEN: usize = 5 * 8;
+
+/// A pool's counts by status, big-endian, in [`status_code`] order.
+pub fn encode_counts(stat: &Stat) -> [u8; COUNTS_LEN] {
+    let mut out = [0; COUNTS_LEN];
+    for status in Status::ALL {
+        let at = usize::from(status_code(status)) * 8;
+        out[at..at + 8].copy_from_slice(&stat.get(status).to_be_bytes());
+    }
+    out
+}
+
+/// The counts of [`encode_counts`] bytes; `None` if they are malformed.
+pub fn decode_counts(bytes: &[u8]) -> Option<Stat> {
+    if bytes.len() != COUNTS_LEN {
+        return None;
+    }
+    let mut stat = Stat::default();
+    for status in Status::ALL {
+        let at = usize::from(status_code(status)) * 8;
+        stat.add(
+            status,
+            u64::from_be_bytes(bytes[at..at + 8].try_into().ok()?),
+        );
+    }
+    Some(stat)
 }
 
 /// The content-key index key: pool · key.
@@ -299,6 +347,19 @@ mod tests {
         let of_a = artifact_chunks_prefix(&prefix, id, "a");
         assert!(ordered[1].starts_with(&of_a));
         assert!(!ordered[3].starts_with(&of_a) && !ordered[4].starts_with(&of_a));
+    }
+
+    #[test]
+    fn counts_round_trip() {
+        let stat = Stat {
+            waiting: 1,
+            running: 2,
+            part_done: 3,
+            done: u64::MAX,
+            failed: 0,
+        };
+        assert_eq!(decode_counts(&encode_counts(&stat)), Some(stat));
+        assert_eq!(decode_counts(&[0; COUNTS_LEN - 1]), None);
     }
 
     #[test]

@@ -10,12 +10,18 @@
 //!
 //! ## Layout
 //!
-//! Five trees hold the tasks (see [`layout`]): the task records by
+//! Six trees hold the tasks (see [`layout`]): the task records by
 //! (pool, id); a claim index by (pool, status, priority descending, id); the
 //! unique content-key index (pool, key) → id; an expiry index (pool, lease
-//! end, id) of `running` tasks; and the pool names. Task records are postcard
-//! with a leading format-version byte (see [`record`]); an unknown version is
-//! a [`Config`](task_store::ErrorKind::Config) error.
+//! end, id) of `running` tasks; the pool names; and each pool's task counts
+//! by status. Task records are postcard with a leading format-version byte
+//! (see [`record`]); an unknown version is a
+//! [`Config`](task_store::ErrorKind::Config) error. The database carries a
+//! layout version ([`layout::LAYOUT_VERSION`]); one written before counts
+//! were kept has none, and opening it counts its claim index once and writes
+//! the counts. Once upgraded, a database must not be written by an older
+//! build: its writes would not update the counts (the integrity check would
+//! report them).
 //!
 //! Records and artifacts have three more trees: the records by
 //! (experiment, id), each record's artifact directory (name → length and
@@ -27,20 +33,27 @@
 //!
 //! ## Transactions
 //!
-//! Every task write is one sled transaction over the five task trees that
+//! Every task write is one sled transaction over the six task trees that
 //! re-reads the tasks it changes, applies the transition, and rewrites the
-//! record and all its index entries together. sled 0.34 runs transactions under a
+//! record, all its index entries and its pool's counts together. sled 0.34 runs transactions under a
 //! process-wide write lock and seals each one as a single batch in its log,
 //! so concurrent claims never hand a task to two leases, and a crash never
-//! leaves an index disagreeing with a record ([`SledStore::check_integrity`]
-//! verifies this).
+//! leaves an index or a count disagreeing with a record
+//! ([`SledStore::check_integrity`] verifies this). Because transactions never
+//! run concurrently, the one counts value per pool that every claim and
+//! commit rewrites costs no conflicts; each transaction adds up its changes
+//! and writes each pool's counts once.
 //!
 //! A claim never scans the pool: it walks the expiry index up to now (reaping
 //! expired leases with no attempts left, collecting the others) and the claim
 //! index under (pool, from) in priority order, merges both by (priority desc,
 //! id), evaluates the query on the decoded candidates, and claims the first
 //! `n` in one transaction that re-checks each of them. `stat` of a whole pool
-//! counts claim-index keys without decoding records.
+//! (or of a query on status alone) is one read of the pool's counts.
+//!
+//! `query` and `stat` walk only the records in the query's `_id` range (the
+//! bounds of `_id` conditions at the top level or in top-level ANDs), so a
+//! keyset page (`_id > last`) costs the page, not its position in the pool.
 //!
 //! Operations that select tasks by query (remove, reset_status, prioritize,
 //! drop_pool) scan the pool and then write in transactions of at most 1024
@@ -74,6 +87,14 @@
 //! test checks.) All sled calls run on tokio's blocking
 //! threads.
 //!
+//! ## Memory
+//!
+//! sled keeps the pages it reads in a cache, 1 GiB by default in sled 0.34,
+//! and only evicts when the cache is full, so a process that walks a large
+//! database stays large. This store sets it to [`DEFAULT_CACHE_MB`] MiB;
+//! `sled://PATH?cache_mb=N` (or [`SledOptions`] with
+//! [`SledStore::open_with`]) chooses another size.
+//!
 //! ## One process per database
 //!
 //! sled allows one process per database. [`SledStore::open`] first takes an
@@ -92,11 +113,14 @@
 //! claim adds a range walk of the expiry index and a prefix walk of the claim
 //! index.
 
+mod counts;
 mod error;
+mod id_range;
 mod integrity;
 pub mod layout;
 mod lock;
 mod ops;
+mod options;
 pub mod record;
 mod records;
 mod store;
@@ -104,6 +128,7 @@ mod tx;
 
 pub use integrity::IntegrityReport;
 pub use lock::LOCK_FILE_NAME;
+pub use options::{DEFAULT_CACHE_MB, SledOptions};
 /// The sled version this backend is built on, for raw-sled baselines and tools.
 pub use sled;
 pub use store::{SledStore, URL_SCHEMES};

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::fs::File;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -10,8 +11,10 @@ use sled::Transactional;
 use task_store::{Result, SharedClock, Task, TaskId};
 
 use crate::error::{SledError, sled_error};
+use crate::id_range::IdRange;
 use crate::layout;
 use crate::lock::DirLock;
+use crate::options::{self, SledOptions};
 use crate::record;
 use crate::tx::{self, Tx, TxResult};
 
@@ -37,6 +40,7 @@ pub(crate) struct Trees {
     pub(crate) keys: sled::Tree,
     pub(crate) expiry: sled::Tree,
     pub(crate) pools: sled::Tree,
+    pub(crate) counts: sled::Tree,
     pub(crate) records: sled::Tree,
     pub(crate) artifacts: sled::Tree,
     pub(crate) chunks: sled::Tree,
@@ -65,18 +69,37 @@ impl SledStore {
     /// Open (creating if needed) the database in directory `path`.
     ///
     /// Blocks while sled recovers the database; from async code prefer
-    /// [`SledStore::from_url`] or call this inside `spawn_blocking`.
+    /// [`SledStore::from_url`] or call this inside `spawn_blocking`. A
+    /// database written before task counts were kept (no layout version) is
+    /// upgraded: its claim index is counted once (about 0.3 s per million
+    /// tasks) and the counts are written with the layout version.
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`](task_store::ErrorKind::Unavailable) if
     /// another process (or another store of this process) has the database
     /// open, naming the path; if the directory cannot be created or sled
-    /// cannot read it.
+    /// cannot read it. [`ErrorKind::Config`](task_store::ErrorKind::Config)
+    /// for a database of a newer layout than
+    /// [`layout::LAYOUT_VERSION`](crate::layout::LAYOUT_VERSION).
     pub fn open(path: impl AsRef<Path>, clock: SharedClock) -> Result<SledStore> {
+        SledStore::open_with(path, clock, SledOptions::default())
+    }
+
+    /// Open (creating if needed) the database in directory `path` with
+    /// `options` (see [`SledStore::open`]).
+    ///
+    /// # Errors
+    /// As [`SledStore::open`].
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        clock: SharedClock,
+        options: SledOptions,
+    ) -> Result<SledStore> {
         let path = path.as_ref().to_path_buf();
         let lock = DirLock::acquire(&path)?;
         let db = sled::Config::new()
             .path(&path)
+            .cache_capacity(options.cache_capacity)
             .open()
             .map_err(|source| SledError::Open {
                 path: path.display().to_string(),
@@ -98,33 +121,41 @@ impl SledStore {
             keys: tree(layout::KEYS_TREE)?,
             expiry: tree(layout::EXPIRY_TREE)?,
             pools: tree(layout::POOLS_TREE)?,
+            counts: tree(layout::COUNTS_TREE)?,
             records: tree(layout::RECORDS_TREE)?,
             artifacts: tree(layout::ARTIFACTS_TREE)?,
             chunks: tree(layout::CHUNKS_TREE)?,
         };
-        tracing::debug!(path = %path.display(), "opened sled store");
+        let meta = tree(layout::META_TREE)?;
+        let inner = Inner {
+            trees,
+            db,
+            data_file,
+            clock,
+            bulk: RwLock::new(()),
+            path,
+            _lock: lock,
+        };
+        inner.ensure_layout(&meta)?;
+        tracing::debug!(path = %inner.path.display(), "opened sled store");
         Ok(SledStore {
-            inner: Arc::new(Inner {
-                trees,
-                db,
-                data_file,
-                clock,
-                bulk: RwLock::new(()),
-                path,
-                _lock: lock,
-            }),
+            inner: Arc::new(inner),
         })
     }
 
     /// Open the store at a `sled://PATH` URL (`sled:///abs/dir` or
-    /// `sled://relative/dir`), on a blocking thread.
+    /// `sled://relative/dir`), on a blocking thread. The parameter
+    /// `cache_mb=N` sets sled's page cache to N MiB (`sled:///abs/dir?cache_mb=256`;
+    /// default [`DEFAULT_CACHE_MB`](crate::DEFAULT_CACHE_MB)); a path cannot
+    /// contain `?`.
     ///
     /// # Errors
-    /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for another scheme
-    /// or an empty path; otherwise as [`SledStore::open`].
+    /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for another scheme,
+    /// an empty path, or an unknown or bad parameter; otherwise as
+    /// [`SledStore::open`].
     pub async fn from_url(url: &str, clock: SharedClock) -> Result<SledStore> {
-        let path = path_of_url(url)?;
-        tokio::task::spawn_blocking(move || SledStore::open(path, clock))
+        let (path, options) = options::parse_url(url)?;
+        tokio::task::spawn_blocking(move || SledStore::open_with(path, clock, options))
             .await
             .map_err(SledError::Worker)?
     }
@@ -147,18 +178,12 @@ impl SledStore {
     }
 }
 
-/// The directory of a `sled://PATH` URL.
-fn path_of_url(url: &str) -> Result<PathBuf> {
-    let path = url
-        .strip_prefix("sled://")
-        .ok_or_else(|| SledError::Url(format!("not a sled URL: {url} (expected sled://PATH)")))?;
-    if path.is_empty() {
-        return Err(SledError::Url(format!("the sled URL {url} names no directory")).into());
-    }
-    Ok(PathBuf::from(path))
-}
-
 impl Inner {
+    /// The database directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Shared access for single-task writes and claims.
     pub(crate) fn shared(&self) -> RwLockReadGuard<'_, ()> {
         // The guarded value is `()`: a panic elsewhere leaves nothing broken.
@@ -174,17 +199,12 @@ impl Inner {
     pub(crate) fn transact<T>(&self, body: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
         let t = &self.trees;
         tx::finish(
-            (&t.tasks, &t.claim, &t.keys, &t.expiry, &t.pools).transaction(
-                |(tasks, claim, keys, expiry, pools)| {
-                    body(&Tx {
-                        tasks,
-                        claim,
-                        keys,
-                        expiry,
-                        pools,
-                    })
-                },
-            ),
+            (&t.tasks, &t.claim, &t.keys, &t.expiry, &t.pools, &t.counts).transaction(|trees| {
+                let tx = Tx::new(trees);
+                let out = body(&tx)?;
+                tx.write_counts()?;
+                Ok(out)
+            }),
         )
     }
 
@@ -208,12 +228,42 @@ impl Inner {
             .transpose()
     }
 
-    /// Every task of the pool with prefix `prefix`, in id order.
-    pub(crate) fn scan_tasks(&self, prefix: &[u8]) -> impl Iterator<Item = Result<Task>> + '_ {
-        self.trees
-            .tasks
-            .scan_prefix(prefix)
-            .map(|entry| record::decode(&entry.map_err(sled_error)?.1))
+    /// The records of the pool with prefix `prefix` whose ids lie in
+    /// `range`, in id order, undecoded. The walk starts at the range's lower
+    /// bound and stops at its upper bound: its cost grows with the records in
+    /// the range, not with the pool.
+    pub(crate) fn scan_records(
+        &self,
+        prefix: &[u8],
+        range: &IdRange,
+    ) -> impl Iterator<Item = Result<sled::IVec>> + '_ {
+        let key = |id: &TaskId| layout::task_key(prefix, *id);
+        let lower = match &range.lower {
+            Bound::Included(id) => Bound::Included(key(id)),
+            Bound::Excluded(id) => Bound::Excluded(key(id)),
+            Bound::Unbounded => Bound::Included(prefix.to_vec()),
+        };
+        let upper = match &range.upper {
+            Bound::Included(id) => Bound::Included(key(id)),
+            Bound::Excluded(id) => Bound::Excluded(key(id)),
+            // Every task key of the pool is the prefix and 12 id bytes.
+            Bound::Unbounded => Bound::Included(key(&TaskId::from_bytes([0xff; layout::ID_LEN]))),
+        };
+        let walk = (!range.is_empty()).then(|| self.trees.tasks.range((lower, upper)));
+        walk.into_iter()
+            .flatten()
+            .map(|entry| Ok(entry.map_err(sled_error)?.1))
+    }
+
+    /// The tasks of the pool with prefix `prefix` whose ids lie in `range`,
+    /// in id order (see [`Inner::scan_records`]).
+    pub(crate) fn scan_tasks(
+        &self,
+        prefix: &[u8],
+        range: &IdRange,
+    ) -> impl Iterator<Item = Result<Task>> + '_ {
+        self.scan_records(prefix, range)
+            .map(|bytes| record::decode(&bytes?))
     }
 }
 
@@ -228,26 +278,5 @@ impl fmt::Debug for SledStore {
         f.debug_struct("SledStore")
             .field("path", &self.inner.path)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use task_store::ErrorKind;
-
-    #[test]
-    fn url_paths() {
-        assert_eq!(
-            path_of_url("sled:///tmp/x").unwrap(),
-            PathBuf::from("/tmp/x")
-        );
-        assert_eq!(
-            path_of_url("sled://rel/db").unwrap(),
-            PathBuf::from("rel/db")
-        );
-        for bad in ["sled://", "sqlite://x", "/tmp/x"] {
-            assert_eq!(path_of_url(bad).unwrap_err().kind(), ErrorKind::Config);
-        }
     }
 }

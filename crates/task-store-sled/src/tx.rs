@@ -2,7 +2,8 @@
 //! derived from records.
 //!
 //! Every write goes through [`Tx::put`] or [`Tx::delete`] inside a sled
-//! transaction, which updates the record and all its index entries together:
+//! transaction, which updates the record, all its index entries and its
+//! pool's counts together:
 //! sled seals a transaction's writes as one batch in its log, so after a crash
 //! either all of them or none are recovered. sled 0.34 runs transactions under
 //! a process-wide write lock, so reads inside a transaction see a stable state
@@ -12,7 +13,10 @@ use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
     TransactionalTree,
 };
-use task_store::{Error, Result, Status, Task, TaskId};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use task_store::{Error, Result, Stat, Status, Task, TaskId};
 
 use crate::error::sled_error;
 use crate::layout::{self, ID_LEN};
@@ -34,13 +38,28 @@ pub(crate) fn finish<T>(result: std::result::Result<T, TransactionError<Error>>)
     })
 }
 
-/// The transactional view of the five trees.
+/// The transactional views of the task trees: tasks, claim, keys, expiry,
+/// pools, counts.
+pub(crate) type TaskTrees = (
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+);
+
+/// The transactional view of the six task trees.
 pub(crate) struct Tx<'a> {
     pub(crate) tasks: &'a TransactionalTree,
     pub(crate) claim: &'a TransactionalTree,
     pub(crate) keys: &'a TransactionalTree,
     pub(crate) expiry: &'a TransactionalTree,
     pub(crate) pools: &'a TransactionalTree,
+    pub(crate) counts: &'a TransactionalTree,
+    /// How this transaction changes each pool's counts (by pool prefix,
+    /// indexed by status code), written by [`Tx::write_counts`].
+    deltas: RefCell<BTreeMap<Vec<u8>, [i64; 5]>>,
 }
 
 /// The expiry-index key of a task, if it is running under a lease.
@@ -58,7 +77,78 @@ pub(crate) fn claim_entry(prefix: &[u8], task: &Task) -> Vec<u8> {
     layout::claim_key(prefix, task.status, task.priority, task.id)
 }
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
+    /// The view of one run of a transaction over the task trees.
+    pub(crate) fn new((tasks, claim, keys, expiry, pools, counts): &'a TaskTrees) -> Tx<'a> {
+        Tx {
+            tasks,
+            claim,
+            keys,
+            expiry,
+            pools,
+            counts,
+            deltas: RefCell::default(),
+        }
+    }
+
+    /// Count `n` more (or fewer) tasks of `status` in the pool.
+    fn count(&self, prefix: &[u8], status: Status, n: i64) {
+        let mut deltas = self.deltas.borrow_mut();
+        let pool = match deltas.get_mut(prefix) {
+            Some(pool) => pool,
+            None => deltas.entry(prefix.to_vec()).or_default(),
+        };
+        pool[usize::from(layout::status_code(status))] += n;
+    }
+
+    /// Apply the count changes of the transaction's writes to the counts
+    /// tree; called once, after the transaction's body.
+    pub(crate) fn write_counts(&self) -> TxResult<()> {
+        for (prefix, delta) in self.deltas.borrow().iter() {
+            if delta.iter().all(|&d| d == 0) {
+                continue;
+            }
+            let stored = match self.counts.get(prefix)? {
+                Some(bytes) => match layout::decode_counts(&bytes) {
+                    Some(stat) => stat,
+                    None => {
+                        return abort(crate::error::SledError::Corrupt(format!(
+                            "the task counts of a pool hold {} bytes instead of {}",
+                            bytes.len(),
+                            layout::COUNTS_LEN
+                        )));
+                    }
+                },
+                None => Stat::default(),
+            };
+            let mut counts = Stat::default();
+            for status in Status::ALL {
+                let old = stored.get(status);
+                let change = delta[usize::from(layout::status_code(status))];
+                let new = old.checked_add_signed(change).unwrap_or_else(|| {
+                    // Only a writer that bypassed the counts (an older
+                    // build, a raw tool) can get here; the integrity check
+                    // reports the disagreement.
+                    tracing::warn!(
+                        status = %status,
+                        stored = old,
+                        change,
+                        "sled task counts would go negative; kept at 0"
+                    );
+                    0
+                });
+                counts.add(status, new);
+            }
+            if counts.total() == 0 {
+                self.counts.remove(prefix.as_slice())?;
+            } else {
+                self.counts
+                    .insert(prefix.as_slice(), &layout::encode_counts(&counts)[..])?;
+            }
+        }
+        Ok(())
+    }
+
     /// The task `id` of the pool, if any.
     pub(crate) fn task(&self, prefix: &[u8], id: TaskId) -> TxResult<Option<Task>> {
         match self.tasks.get(layout::task_key(prefix, id))? {
@@ -92,6 +182,13 @@ impl Tx<'_> {
             Err(e) => return abort(e),
         };
         self.tasks.insert(layout::task_key(prefix, new.id), bytes)?;
+
+        if old.map(|o| o.status) != Some(new.status) {
+            if let Some(old) = old {
+                self.count(prefix, old.status, -1);
+            }
+            self.count(prefix, new.status, 1);
+        }
 
         let claim = claim_entry(prefix, new);
         let old_claim = old.map(|o| claim_entry(prefix, o));
@@ -128,6 +225,7 @@ impl Tx<'_> {
 
     /// Delete a task and its index entries.
     pub(crate) fn delete(&self, prefix: &[u8], task: &Task) -> TxResult<()> {
+        self.count(prefix, task.status, -1);
         self.tasks.remove(layout::task_key(prefix, task.id))?;
         self.claim.remove(claim_entry(prefix, task))?;
         self.keys

@@ -12,7 +12,9 @@
 //! checks that every logged create exists, every logged commit is `done` with
 //! exactly its result, every artifact holds exactly its last acknowledged
 //! bytes or the bytes of a put begun after it (never a mix, never missing
-//! once acknowledged), and the integrity check finds nothing.
+//! once acknowledged), `stat` (read from the pool's task counts) equals a
+//! count of the records, and the integrity check (which compares the counts
+//! with the claim index too) finds nothing.
 
 mod support;
 
@@ -29,7 +31,7 @@ use serde_json::{Value, json};
 use task_store::query::Query;
 use task_store::{
     ClaimParams, CommitParams, CreateParams, ErrorKind, HeartbeatParams, NewRecord, RecordId,
-    RecordStore, ReturnParams, Status, SystemClock, TaskId, TaskStore,
+    RecordStore, ReturnParams, Stat, Status, SystemClock, TaskId, TaskStore, TaskStoreExt,
 };
 use task_store_sled::SledStore;
 
@@ -99,7 +101,7 @@ fn acknowledged_writes_survive_sigkill() {
     println!(
         "crash test: {} SIGKILLs; after the last, {} acknowledged creates, {} acknowledged \
          commits and {} acknowledged artifacts ({} in-flight puts found whole, {} absent) checked, \
-         all present; {} integrity checks passed ({} tasks, {} index entries, {} artifact chunks at the end)",
+         all present; {} integrity and count checks passed ({} tasks, {} index entries, {} artifact chunks at the end)",
         checked.kills,
         checked.creates,
         checked.commits,
@@ -210,6 +212,12 @@ async fn verify(dir: &Path, log: &Path) -> Checked {
             );
         }
     }
+    let counted = store.stat(POOL, &Query::All).await.unwrap();
+    let mut scanned = Stat::default();
+    for task in store.query_all(POOL, Query::All).await.unwrap() {
+        scanned.add(task.status, 1);
+    }
+    assert_eq!(counted, scanned, "task counts disagree with the records");
     let report = store.check_integrity().await.unwrap();
     assert!(report.is_consistent(), "{:#?}", report.problems);
     checked.tasks = report.tasks;

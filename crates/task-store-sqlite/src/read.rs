@@ -26,13 +26,21 @@ pub(crate) fn get(conn: &mut Connection, pool: &str, id: TaskId) -> Result<Task>
         .decode()
 }
 
+/// The number of the first parameter of the compiled query in [`query_statement`].
+const QUERY_PARAM: usize = 4;
+
+/// The statement of [`query`] around a compiled query (`?1` pool, `?2`
+/// limit, `?3` skip).
+fn query_statement(compiled: &str) -> String {
+    format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE pool = ?1 AND ({compiled}) ORDER BY id LIMIT ?2 OFFSET ?3"
+    )
+}
+
 /// Matching tasks in id order, after `skip`, at most `limit`.
 pub(crate) fn query(conn: &mut Connection, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
-    let query = query_sql::compile(&params.query, 4);
-    let sql = format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE pool = ?1 AND ({}) ORDER BY id LIMIT ?2 OFFSET ?3",
-        query.sql
-    );
+    let query = query_sql::compile(&params.query, QUERY_PARAM);
+    let sql = query_statement(&query.sql);
     let limit = params
         .limit
         .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -105,6 +113,8 @@ pub(crate) fn pools(conn: &mut Connection) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::query_plan::plan;
 
@@ -129,5 +139,34 @@ mod tests {
             stat(&mut conn, "p", &Query::All),
             Err(SqliteError::Corrupt(_))
         ));
+    }
+
+    /// The plan of a query page for the JSON query `query`.
+    fn page_plan(conn: &Connection, query: serde_json::Value) -> String {
+        let query = Query::parse(&query).unwrap();
+        plan(
+            conn,
+            &query_statement(&query_sql::compile(&query, QUERY_PARAM).sql),
+        )
+    }
+
+    #[test]
+    fn query_pages_by_id_start_at_the_bound() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn, "mem").unwrap();
+        let last = "0123456789abcdef01234567";
+        for query in [
+            json!({"_id": {"$gt": last}}),
+            json!({"_id": {"$gt": last}, "status": {"$ne": "running"}}),
+            json!({"_id": {"$gt": last}, "filter.model": "LGB"}),
+            json!({"_id": {"$gt": last}, "status": "waiting"}),
+        ] {
+            let page = page_plan(&conn, query.clone());
+            assert!(
+                page.contains("INDEX tasks_pool_id (pool=? AND id>?)"),
+                "{query}: {page}"
+            );
+            assert!(!page.contains("TEMP B-TREE"), "{query}: {page}");
+        }
     }
 }

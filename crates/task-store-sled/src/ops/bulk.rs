@@ -7,6 +7,7 @@ use task_store::transition;
 use task_store::{ResetParams, Result, Task, Timestamp};
 
 use crate::error::sled_error;
+use crate::id_range::IdRange;
 use crate::layout;
 use crate::store::Inner;
 
@@ -17,7 +18,7 @@ impl Inner {
     /// The tasks of the pool matching `query`, in id order.
     fn matching(&self, prefix: &[u8], query: &Query) -> Result<Vec<Task>> {
         let mut out = Vec::new();
-        for task in self.scan_tasks(prefix) {
+        for task in self.scan_tasks(prefix, &IdRange::of(query)) {
             let task = task?;
             if query.matches(&task) {
                 out.push(task);

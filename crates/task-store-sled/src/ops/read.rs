@@ -2,11 +2,14 @@
 //! whole, and sled applies a transaction's writes under its own lock.
 
 use task_store::query::Query;
-use task_store::{QueryParams, Result, Stat, Status, Task, TaskId};
+use task_store::{QueryParams, Result, Stat, Task, TaskId};
 
+use crate::counts;
 use crate::error::{SledError, sled_error};
+use crate::id_range::IdRange;
 use crate::layout;
 use crate::ops::update::not_found;
+use crate::record;
 use crate::store::Inner;
 
 impl Inner {
@@ -16,50 +19,59 @@ impl Inner {
             .ok_or_else(|| not_found(pool, id))
     }
 
-    /// [`TaskStore::query`](task_store::TaskStore::query).
+    /// [`TaskStore::query`](task_store::TaskStore::query): walks only the
+    /// records in the query's id range (see [`IdRange`]), so a page of a
+    /// keyset pagination (`_id > last`) costs the page, not its position.
+    /// When the range says everything about the query, skipped records are
+    /// stepped over without being decoded.
     pub(crate) fn query(&self, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
         let mut out = Vec::new();
-        let mut skip = params.skip;
         let limit = params.limit.unwrap_or(usize::MAX);
-        for task in self.scan_tasks(&layout::pool_prefix(pool)) {
-            if out.len() >= limit {
-                break;
+        if limit == 0 {
+            return Ok(out);
+        }
+        let range = IdRange::of(&params.query);
+        let prefix = layout::pool_prefix(pool);
+        let mut records = self.scan_records(&prefix, &range);
+        let mut skip = params.skip;
+        if range.exact {
+            for skipped in records.by_ref().take(skip) {
+                skipped?;
             }
-            let task = task?;
+            skip = 0;
+        }
+        for bytes in records {
+            let task = record::decode(&bytes?)?;
             if !params.query.matches(&task) {
                 continue;
             }
             if skip > 0 {
                 skip -= 1;
-            } else {
-                out.push(task);
+                continue;
+            }
+            out.push(task);
+            if out.len() >= limit {
+                break;
             }
         }
         Ok(out)
     }
 
     /// [`TaskStore::stat`](task_store::TaskStore::stat): for the whole pool,
-    /// counted from the claim index without decoding records.
+    /// or a query on status alone, read from the pool's counts (one read,
+    /// whatever the pool's size); otherwise by decoding the records in the
+    /// query's id range.
     pub(crate) fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
         let prefix = layout::pool_prefix(pool);
         let mut stat = Stat::default();
-        if matches!(query, Query::All) {
-            for status in Status::ALL {
-                let mut n = 0;
-                for entry in self
-                    .trees
-                    .claim
-                    .scan_prefix(layout::claim_prefix(&prefix, status))
-                    .keys()
-                {
-                    entry.map_err(sled_error)?;
-                    n += 1;
-                }
-                stat.add(status, n);
+        if let Some(statuses) = counts::statuses_of(query) {
+            let counts = self.counts(&prefix)?;
+            for status in statuses {
+                stat.add(status, counts.get(status));
             }
             return Ok(stat);
         }
-        for task in self.scan_tasks(&prefix) {
+        for task in self.scan_tasks(&prefix, &IdRange::of(query)) {
             let task = task?;
             if query.matches(&task) {
                 stat.add(task.status, 1);
