@@ -6,6 +6,7 @@ use std::fs::File;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use sled::Transactional;
 use task_store::{Result, SharedClock, Task, TaskId};
@@ -97,14 +98,10 @@ impl SledStore {
     ) -> Result<SledStore> {
         let path = path.as_ref().to_path_buf();
         let lock = DirLock::acquire(&path)?;
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(options.cache_capacity)
-            .open()
-            .map_err(|source| SledError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
+        let db = open_sled(&path, &options).map_err(|source| SledError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
         let io_error = |source| SledError::Io {
             path: path.display().to_string(),
             source,
@@ -278,5 +275,32 @@ impl fmt::Debug for SledStore {
         f.debug_struct("SledStore")
             .field("path", &self.inner.path)
             .finish_non_exhaustive()
+    }
+}
+
+/// How long an open waits for sled's own lock on its data file. Holding the
+/// directory lock, this process is the only taskpool user of the directory,
+/// so that lock can only be held by a store of this process that was just
+/// dropped: sled 0.34's background flusher lets go of the file a moment
+/// after the last `Db` handle.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Open sled at `path`, waiting up to [`SLED_LOCK_WAIT`] for its file lock.
+fn open_sled(path: &Path, options: &SledOptions) -> sled::Result<sled::Db> {
+    let started = Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < SLED_LOCK_WAIT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
     }
 }

@@ -56,7 +56,7 @@ async fn put_artifact_stores_chunks_of_at_most_one_mib() {
     store.put_artifact(EXP, id, "pred", data).await.unwrap();
     drop(store);
 
-    let db = sled::open(&dir).unwrap();
+    let db = support::open_raw(&dir);
     assert_eq!(
         chunk_lens(&db, id, "pred"),
         [(0, CHUNK_LEN), (1, CHUNK_LEN), (2, CHUNK_LEN / 2)]
@@ -156,7 +156,7 @@ async fn delete_record_removes_every_chunk_and_directory() {
     );
     drop(store);
 
-    let db = sled::open(&dir).unwrap();
+    let db = support::open_raw(&dir);
     assert!(db.open_tree(layout::ARTIFACTS_TREE).unwrap().is_empty());
     assert!(db.open_tree(layout::CHUNKS_TREE).unwrap().is_empty());
 }
@@ -224,7 +224,7 @@ async fn check_integrity_reports_missing_and_orphan_chunks() {
         .unwrap();
     drop(store);
 
-    let db = sled::open(&dir).unwrap();
+    let db = support::open_raw(&dir);
     let prefix = layout::experiment_prefix(EXP);
     let chunks = db.open_tree(layout::CHUNKS_TREE).unwrap();
     chunks
@@ -268,7 +268,7 @@ async fn read_record_with_unknown_format_version_is_config() {
     let id = record(&store).await;
     drop(store);
 
-    let db = sled::open(&dir).unwrap();
+    let db = support::open_raw(&dir);
     let records = db.open_tree(layout::RECORDS_TREE).unwrap();
     let key = layout::record_key(&layout::experiment_prefix(EXP), id);
     let mut value = records.get(&key).unwrap().unwrap().to_vec();

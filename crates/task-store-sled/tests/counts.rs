@@ -192,7 +192,7 @@ async fn stat_counts_agree_with_a_scan_after_mixed_workloads() {
 
 /// Turn the database back into layout 1: no counts, no layout version.
 fn strip_counts(dir: &Path) {
-    let db = task_store_sled::sled::open(dir).unwrap();
+    let db = support::open_raw(dir);
     assert!(db.drop_tree(layout::COUNTS_TREE).unwrap());
     assert!(db.drop_tree(layout::META_TREE).unwrap());
     db.flush().unwrap();
@@ -240,7 +240,7 @@ async fn pool_stats(store: &SledStore) -> Vec<Stat> {
 async fn open_with_newer_layout_is_config() {
     let dir = support::fresh_dir("counts_newer_layout");
     drop(SledStore::open(&dir, Arc::new(SystemClock)).unwrap());
-    let db = task_store_sled::sled::open(&dir).unwrap();
+    let db = support::open_raw(&dir);
     let meta = db.open_tree(layout::META_TREE).unwrap();
     meta.insert(layout::LAYOUT_VERSION_KEY, &[layout::LAYOUT_VERSION + 1])
         .unwrap();
@@ -258,7 +258,7 @@ async fn check_integrity_reports_counts_that_disagree() {
     store.create_one(POOLS[1], json!({"a": 1})).await.unwrap();
     drop(store);
 
-    let db = task_store_sled::sled::open(&dir).unwrap();
+    let db = support::open_raw(&dir);
     let counts = db.open_tree(layout::COUNTS_TREE).unwrap();
     let wrong = Stat {
         waiting: 2,

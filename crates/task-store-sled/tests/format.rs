@@ -20,7 +20,7 @@ async fn read_with_unknown_record_version_is_config() {
     let id = store.create_one(POOL, json!({"a": 1})).await.unwrap().id;
     drop(store);
 
-    let db = task_store_sled::sled::open(&dir).unwrap();
+    let db = support::open_raw(&dir);
     let tasks = db.open_tree(layout::TASKS_TREE).unwrap();
     let key = layout::task_key(&layout::pool_prefix(POOL), id);
     let mut bytes = tasks.get(&key).unwrap().unwrap().to_vec();

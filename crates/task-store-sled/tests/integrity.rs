@@ -20,7 +20,7 @@ async fn check_integrity_reports_missing_and_stray_entries() {
     assert!(store.check_integrity().await.unwrap().is_consistent());
     drop(store);
 
-    let db = task_store_sled::sled::open(&dir).unwrap();
+    let db = support::open_raw(&dir);
     let prefix = layout::pool_prefix(POOL);
     let keys = db.open_tree(layout::KEYS_TREE).unwrap();
     // Task a loses its content-key entry; a stray entry points b's key at a.

@@ -153,7 +153,7 @@ async fn query_pages_by_id_agree_with_oracle() {
 /// Replace the record of each of `ids` with one of an unknown format
 /// version: reading it is a `Config` error.
 fn plant_unreadable(dir: &Path, ids: &[TaskId]) {
-    let db = task_store_sled::sled::open(dir).unwrap();
+    let db = support::open_raw(dir);
     let tasks = db.open_tree(layout::TASKS_TREE).unwrap();
     for &id in ids {
         let key = layout::task_key(&layout::pool_prefix(POOL), id);

@@ -4,8 +4,9 @@
 // Each test binary compiles this module and uses a subset of it.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// A command that runs only the test `name` of the current test binary, with
 /// `env` set: the test sees the variable and plays the child's part.
@@ -35,4 +36,20 @@ pub fn artifact_bytes(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i.wrapping_mul(31) ^ (i >> 11)) as u8 ^ seed)
         .collect()
+}
+
+/// sled opened directly on `dir` (no taskpool store), waiting up to 2 s for
+/// the file lock that a store dropped a moment ago still holds through
+/// sled's background flusher.
+pub fn open_raw(dir: &Path) -> task_store_sled::sled::Db {
+    let started = Instant::now();
+    loop {
+        match task_store_sled::sled::open(dir) {
+            Ok(db) => return db,
+            Err(_) if started.elapsed() < Duration::from_secs(2) => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("open sled at {}: {e}", dir.display()),
+        }
+    }
 }
