@@ -8,6 +8,7 @@ pub mod commands;
 pub mod context;
 pub mod exit;
 pub mod output;
+pub mod signals;
 
 use std::process::ExitCode;
 

@@ -19,12 +19,12 @@ use taskpool::pipeline::job::{
     Events, JobConfig, JobError, JobEvent, JobPlan, JobSummary, RunOptions, WorkerCommand, run_job,
 };
 use taskpool::pipeline::worker::Shutdown;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::{Cli, GlobalArgs};
 use crate::context::Context;
 use crate::exit::bad_input;
 use crate::output::Output;
+use crate::signals::StopSignals;
 
 /// The built-in example configuration.
 pub const BUILTIN_CONFIG: &str = include_str!("../../../../examples/rolling.yaml");
@@ -105,7 +105,11 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
     let summary = ctx.block_on(async {
         // Listen before the first claim, so a signal never kills the run
         // while it holds tasks.
-        let signals = tokio::spawn(obey_signals(listen()?, shutdown, Arc::clone(&view)));
+        let signals = tokio::spawn(obey_signals(
+            StopSignals::listen()?,
+            shutdown,
+            Arc::clone(&view),
+        ));
         let store = taskpool::open(&plan.store).await;
         let summary = match store {
             Ok(store) => {
@@ -189,22 +193,11 @@ fn store_given() -> bool {
         .is_some_and(|source| source != ValueSource::DefaultValue)
 }
 
-fn listen() -> std::io::Result<[(Signal, i32); 2]> {
-    Ok([
-        (signal(SignalKind::terminate())?, libc::SIGTERM),
-        (signal(SignalKind::interrupt())?, libc::SIGINT),
-    ])
-}
-
 /// First signal: stop claiming, running tasks get the grace period; second:
 /// hand them back now.
-async fn obey_signals(signals: [(Signal, i32); 2], shutdown: Shutdown, view: Arc<View>) {
-    let [(mut term, term_no), (mut int, int_no)] = signals;
+async fn obey_signals(mut signals: StopSignals, shutdown: Shutdown, view: Arc<View>) {
     loop {
-        let received = tokio::select! {
-            _ = term.recv() => term_no,
-            _ = int.recv() => int_no,
-        };
+        let received = signals.next().await;
         if shutdown.is_requested() {
             tracing::warn!("second signal: handing running tasks back now");
             view.say("stopping  second signal: handing running tasks back now".to_string());

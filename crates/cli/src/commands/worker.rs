@@ -10,12 +10,12 @@ use taskpool::pipeline::worker::{
     Backoff, CommandTask, Phase, Shutdown, Worker, WorkerConfig, WorkerReport,
 };
 use taskpool::store::{RecordStore, Status};
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::GlobalArgs;
 use crate::commands::prune::parse_age;
 use crate::context::{Context, parse_query};
 use crate::exit::bad_input;
+use crate::signals::StopSignals;
 
 /// Arguments of `worker`.
 #[derive(Debug, Args)]
@@ -134,7 +134,7 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     let report = ctx.block_on(async {
         let shutdown = Shutdown::new();
         // Listen before the first claim, so an early signal is never fatal.
-        let signals = tokio::spawn(obey_signals(listen()?, shutdown.clone()));
+        let signals = tokio::spawn(obey_signals(StopSignals::listen()?, shutdown.clone()));
         // Tasks and records in one store: artifacts go next to the tasks.
         let store = taskpool::open(&global.store).await?;
         tracing::debug!(store = %store, "opened store");
@@ -148,21 +148,10 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     print_report(&ctx, &report)
 }
 
-fn listen() -> std::io::Result<[(Signal, i32); 2]> {
-    Ok([
-        (signal(SignalKind::terminate())?, libc::SIGTERM),
-        (signal(SignalKind::interrupt())?, libc::SIGINT),
-    ])
-}
-
 /// First signal: graceful stop; second: hand running tasks back now.
-async fn obey_signals(signals: [(Signal, i32); 2], shutdown: Shutdown) {
-    let [(mut term, term_no), (mut int, int_no)] = signals;
+async fn obey_signals(mut signals: StopSignals, shutdown: Shutdown) {
     loop {
-        let received = tokio::select! {
-            _ = term.recv() => term_no,
-            _ = int.recv() => int_no,
-        };
+        let received = signals.next().await;
         if shutdown.is_requested() {
             tracing::warn!("second signal: handing running tasks back now");
             shutdown.force();
