@@ -10,6 +10,9 @@
 
 mod open;
 
-pub use open::{URL_SCHEMES, open, open_store, open_store_with_clock, open_with_clock, redact_url};
+pub use open::{
+    DEFAULT_STORE_URL, URL_SCHEMES, open, open_store, open_store_with_clock, open_with_clock,
+};
 pub use task_store as store;
+pub use task_store::redact_url;
 pub use taskpool_pipeline as pipeline;

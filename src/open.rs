@@ -2,7 +2,14 @@
 
 use std::sync::Arc;
 
-use task_store::{Error, MemoryStore, Result, SharedClock, Store, SystemClock, TaskStore};
+use task_store::{
+    Error, MemoryStore, Result, SharedClock, Store, SystemClock, TaskStore, redact_url,
+};
+
+/// The store every application opens when none is given (`--store`,
+/// `TASKPOOL_STORE`, a config's `store:`): a SQLite file in the current
+/// directory.
+pub const DEFAULT_STORE_URL: &str = "sqlite://taskpool.db";
 
 /// Every URL scheme this build accepts.
 pub const URL_SCHEMES: &[&str] = &[
@@ -81,40 +88,4 @@ fn unknown_scheme(url: &str) -> Error {
             .collect::<Vec<_>>()
             .join(", ")
     ))
-}
-
-/// `url` with any password replaced by `***` (`mongodb://user:***@host`).
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}{tail}")
-            } else {
-                format!("{scheme}://{user}@{host}{tail}")
-            }
-        }
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redact_url_hides_passwords() {
-        assert_eq!(
-            redact_url("mongodb://alice:s3cret@db:27017/x?authSource=admin"),
-            "mongodb://alice:***@db:27017/x?authSource=admin"
-        );
-        assert_eq!(redact_url("mongodb://db/x"), "mongodb://db/x");
-        assert_eq!(redact_url("sqlite://taskpool.db"), "sqlite://taskpool.db");
-        assert!(!redact_url("mongodb://a:p@ss:w@rd@h/").contains("ss:w"));
-    }
 }

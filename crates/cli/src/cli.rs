@@ -24,7 +24,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "TASKPOOL_STORE",
-        default_value = "sqlite://taskpool.db"
+        default_value = taskpool::DEFAULT_STORE_URL
     )]
     pub store: String,
     /// Task pool name.

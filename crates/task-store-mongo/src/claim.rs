@@ -37,7 +37,6 @@ use crate::translate::{Filter, translate};
 impl MongoStore {
     pub(crate) async fn claim_tasks(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
         let coll = self.pool(pool)?;
-        params.validate()?;
         let query = translate(&params.query)?;
         let now = self.clock.now();
         let mut branches = vec![Filter::Doc(doc! {"status": status(params.from)})];

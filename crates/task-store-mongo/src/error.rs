@@ -3,7 +3,7 @@
 use mongodb::error::{Error as DriverError, ErrorKind as DriverKind, WriteFailure};
 use task_store::{Error, ErrorKind};
 
-use crate::redact::Secrets;
+use task_store::redact::Secrets;
 
 /// MongoDB's duplicate-key error code.
 pub(crate) const DUPLICATE_KEY: i32 = 11000;

@@ -28,7 +28,6 @@ impl MongoStore {
         params: HeartbeatParams,
     ) -> Result<Timestamp> {
         let coll = self.pool(pool)?;
-        params.validate()?;
         let expires_at = self.clock.now() + params.lease;
         let before = coll
             .find_one_and_update(
@@ -45,7 +44,6 @@ impl MongoStore {
 
     pub(crate) async fn commit_task(&self, pool: &str, params: CommitParams) -> Result<()> {
         let coll = self.pool(pool)?;
-        params.validate()?;
         let res = to_bson(&params.result)?;
         encode_checked(
             &doc! {"res": res.clone()},
@@ -83,7 +81,6 @@ impl MongoStore {
     /// found the task, so the pool exists and `update_one` is safe.
     pub(crate) async fn return_task_to(&self, pool: &str, params: ReturnParams) -> Result<Status> {
         let coll = self.pool(pool)?;
-        params.validate()?;
         let doc = coll
             .find_one(doc! {"_id": oid(params.id)})
             .await

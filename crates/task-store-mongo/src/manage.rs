@@ -134,7 +134,6 @@ impl MongoStore {
 
     pub(crate) async fn reset_tasks(&self, pool: &str, params: ResetParams) -> Result<u64> {
         self.pool(pool)?;
-        params.validate()?;
         let now = self.clock.now();
         let mut set = doc! {"status": status(params.status), "updated_at": date(now)};
         let mut unset = doc! {"lease": ""};
@@ -169,7 +168,6 @@ impl MongoStore {
 
     pub(crate) async fn replace_task(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         let coll = self.pool(pool)?;
-        params.validate()?;
         let now = self.clock.now();
         let key = content_key(&params.def);
         let filter: Value = params.filter.unwrap_or_else(|| params.def.clone());

@@ -8,7 +8,7 @@ use mongodb::{Client, Database};
 use task_store::{Error, Result};
 
 use crate::error::{convert, is_unreachable};
-use crate::redact::{Secrets, redact_url};
+use task_store::redact::{Secrets, redact_url};
 
 /// The URL schemes [`MongoStore`](crate::MongoStore) answers to.
 pub const URL_SCHEMES: &[&str] = &["mongodb", "mongodb+srv"];

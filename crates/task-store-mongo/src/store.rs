@@ -16,7 +16,7 @@ use crate::indexes::create_missing;
 use crate::open::{OpenOptions, connect};
 use crate::record::oid;
 use crate::records::{ARTIFACT_BUCKET, RECORD_COLLECTION};
-use crate::redact::Secrets;
+use task_store::redact::Secrets;
 
 /// The prefix of every task-pool collection: pool `P` lives in `tasks.P`.
 ///

@@ -2,16 +2,20 @@
 //! for its area (`create`, `claim`, `lease`, `manage`).
 
 use async_trait::async_trait;
+use task_store::{Capabilities, TaskBackend};
 use task_store::{
     ClaimParams, CommitParams, CreateParams, Created, HeartbeatParams, Query, QueryParams,
-    ReplaceParams, ResetParams, Result, ReturnParams, Stat, Status, Task, TaskId, TaskStore,
-    Timestamp,
+    ReplaceParams, ResetParams, Result, ReturnParams, Stat, Status, Task, TaskId, Timestamp,
 };
 
 use crate::store::MongoStore;
 
 #[async_trait]
-impl TaskStore for MongoStore {
+impl TaskBackend for MongoStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLUSTER
+    }
+
     async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
         self.create_tasks(pool, params).await
     }

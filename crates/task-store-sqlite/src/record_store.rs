@@ -1,6 +1,5 @@
 //! [`RecordStore`] for [`SqliteStore`]: records and artifacts in the same
-//! database file as the tasks. Names and sizes are checked here, in the
-//! MemoryStore's order, before any work reaches the connection thread.
+//! database file as the tasks (names and sizes were checked by the core).
 //!
 //! Creating and updating a record are grouped writes (committed together
 //! with the other short writes queued at the same time, see the `worker`
@@ -8,19 +7,16 @@
 //! (an artifact may be 512 MiB: it never shares, or holds up, a group).
 
 use async_trait::async_trait;
-use task_store::record::{validate_artifact_len, validate_artifact_name, validate_experiment_name};
-use task_store::{
-    ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, RecordStore, Result, UpdateRecord,
-};
+use task_store::RecordBackend;
+use task_store::{ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, Result, UpdateRecord};
 
 use crate::store::SqliteStore;
 use crate::worker::JobKind;
 use crate::{artifacts, records};
 
 #[async_trait]
-impl RecordStore for SqliteStore {
+impl RecordBackend for SqliteStore {
     async fn create_record(&self, experiment: &str, params: NewRecord) -> Result<Record> {
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.run(JobKind::Grouped, move |conn, now| {
             let record = params.into_record(&experiment, now)?;
@@ -31,8 +27,6 @@ impl RecordStore for SqliteStore {
     }
 
     async fn update_record(&self, experiment: &str, params: UpdateRecord) -> Result<Record> {
-        params.validate()?;
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.run(JobKind::Grouped, move |conn, now| {
             records::update(conn, &experiment, &params, now)
@@ -41,7 +35,6 @@ impl RecordStore for SqliteStore {
     }
 
     async fn get_record(&self, experiment: &str, id: RecordId) -> Result<Record> {
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.run(JobKind::Alone, move |conn, _| {
             records::get(conn, &experiment, id)
@@ -50,7 +43,6 @@ impl RecordStore for SqliteStore {
     }
 
     async fn list_records(&self, experiment: &str, filter: &RecordFilter) -> Result<Vec<Record>> {
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         let filter = filter.clone();
         self.run(JobKind::Alone, move |conn, _| {
@@ -60,7 +52,6 @@ impl RecordStore for SqliteStore {
     }
 
     async fn delete_record(&self, experiment: &str, id: RecordId) -> Result<bool> {
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.run(JobKind::Alone, move |conn, _| {
             records::delete(conn, &experiment, id)
@@ -80,9 +71,6 @@ impl RecordStore for SqliteStore {
         name: &str,
         data: Vec<u8>,
     ) -> Result<()> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
-        validate_artifact_len(data.len())?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
         self.run(JobKind::Alone, move |conn, _| {
             artifacts::put(conn, &experiment, id, &name, &data)
@@ -91,8 +79,6 @@ impl RecordStore for SqliteStore {
     }
 
     async fn get_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<Vec<u8>> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
         self.run(JobKind::Alone, move |conn, _| {
             artifacts::get(conn, &experiment, id, &name)
@@ -101,7 +87,6 @@ impl RecordStore for SqliteStore {
     }
 
     async fn list_artifacts(&self, experiment: &str, id: RecordId) -> Result<Vec<ArtifactInfo>> {
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.run(JobKind::Alone, move |conn, _| {
             artifacts::list(conn, &experiment, id)
@@ -110,8 +95,6 @@ impl RecordStore for SqliteStore {
     }
 
     async fn delete_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<bool> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
         self.run(JobKind::Alone, move |conn, _| {
             artifacts::delete(conn, &experiment, id, &name)

@@ -4,10 +4,11 @@ use std::fmt;
 
 use async_trait::async_trait;
 use rusqlite::Connection;
+use task_store::{Capabilities, TaskBackend};
 use task_store::{
     ClaimParams, CommitParams, CreateParams, Created, HeartbeatParams, Query, QueryParams,
     ReplaceParams, ResetParams, Result, ReturnParams, SharedClock, Stat, Status, Task, TaskId,
-    TaskStore, Timestamp, validate_pool_name,
+    Timestamp,
 };
 
 use crate::connection::SqliteOptions;
@@ -127,10 +128,12 @@ impl fmt::Display for SqliteStore {
 }
 
 #[async_trait]
-impl TaskStore for SqliteStore {
+impl TaskBackend for SqliteStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ONE_MACHINE
+    }
+
     async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let pool = pool.to_string();
         if params.dry_run {
             self.run(JobKind::Alone, move |conn, now| {
@@ -146,8 +149,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let pool = pool.to_string();
         self.run(JobKind::Grouped, move |conn, now| {
             lease::claim(conn, &pool, &params, now)
@@ -156,8 +157,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let pool = pool.to_string();
         self.run(JobKind::Grouped, move |conn, now| {
             lease::heartbeat(conn, &pool, params.id, &params.token, now + params.lease)
@@ -166,8 +165,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let pool = pool.to_string();
         self.run(JobKind::Grouped, move |conn, now| {
             lease::commit(conn, &pool, &params, now)
@@ -176,8 +173,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let pool = pool.to_string();
         self.run(JobKind::Grouped, move |conn, now| {
             lease::return_task(conn, &pool, &params, now)
@@ -186,14 +181,12 @@ impl TaskStore for SqliteStore {
     }
 
     async fn get(&self, pool: &str, id: TaskId) -> Result<Task> {
-        validate_pool_name(pool)?;
         let pool = pool.to_string();
         self.run(JobKind::Alone, move |conn, _| read::get(conn, &pool, id))
             .await
     }
 
     async fn query(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
-        validate_pool_name(pool)?;
         let pool = pool.to_string();
         self.run(JobKind::Alone, move |conn, _| {
             read::query(conn, &pool, &params)
@@ -202,7 +195,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
-        validate_pool_name(pool)?;
         let pool = pool.to_string();
         let query = query.clone();
         self.run(JobKind::Alone, move |conn, _| {
@@ -212,7 +204,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn remove(&self, pool: &str, query: &Query) -> Result<u64> {
-        validate_pool_name(pool)?;
         let pool = pool.to_string();
         let query = query.clone();
         self.run(JobKind::Alone, move |conn, _| {
@@ -222,8 +213,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let pool = pool.to_string();
         self.run(JobKind::Alone, move |conn, now| {
             admin::reset_status(conn, &pool, &params, now)
@@ -232,7 +221,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn prioritize(&self, pool: &str, query: &Query, priority: i64) -> Result<u64> {
-        validate_pool_name(pool)?;
         let pool = pool.to_string();
         let query = query.clone();
         self.run(JobKind::Alone, move |conn, now| {
@@ -242,8 +230,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let pool = pool.to_string();
         self.run(JobKind::Grouped, move |conn, now| {
             admin::replace(conn, &pool, &params, now)
@@ -256,7 +242,6 @@ impl TaskStore for SqliteStore {
     }
 
     async fn drop_pool(&self, pool: &str) -> Result<bool> {
-        validate_pool_name(pool)?;
         let pool = pool.to_string();
         self.run(JobKind::Alone, move |conn, _| admin::drop_pool(conn, &pool))
             .await

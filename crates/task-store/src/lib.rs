@@ -29,6 +29,7 @@
 //! definition ([`content_key`]), enforced by a unique index in each backend,
 //! never by check-then-insert.
 
+pub mod backend;
 pub mod error;
 mod id;
 mod int_range;
@@ -39,6 +40,7 @@ mod params;
 mod pool;
 pub mod query;
 pub mod record;
+pub mod redact;
 mod store;
 mod task;
 mod time;
@@ -47,6 +49,7 @@ pub mod transition;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use backend::{Capabilities, RecordBackend, TaskBackend};
 pub use error::{Error, ErrorKind, Result};
 pub use id::TaskId;
 pub use key::{canonical_json, content_key};
@@ -61,6 +64,7 @@ pub use record::{
     ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, RecordStatus, RecordStore,
     UpdateRecord,
 };
+pub use redact::redact_url;
 pub use store::{Store, TaskStore, TaskStoreExt};
 pub use task::{
     DEFAULT_MAX_ATTEMPTS, ErrorEntry, Lease, MAX_ERROR_MESSAGE_BYTES, MAX_ERRORS, Stat, Status,

@@ -10,15 +10,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use crate::backend::{Capabilities, TaskBackend};
 use crate::error::{Error, Result};
 use crate::id::TaskId;
 use crate::params::{
     ClaimParams, CommitParams, CreateParams, Created, HeartbeatParams, QueryParams, ReplaceParams,
     ResetParams, ReturnParams,
 };
-use crate::pool::validate_pool_name;
 use crate::query::Query;
-use crate::store::TaskStore;
 use crate::task::{Stat, Status, Task};
 use crate::time::{SharedClock, SystemClock, Timestamp};
 use crate::transition::{self, PreparedBatch};
@@ -74,7 +73,6 @@ impl MemoryStore {
         id: TaskId,
         f: impl FnOnce(&mut Task, Timestamp) -> Result<R>,
     ) -> Result<R> {
-        validate_pool_name(pool)?;
         let mut pools = self.lock();
         let task = pools
             .get_mut(pool)
@@ -90,7 +88,6 @@ impl MemoryStore {
         query: &Query,
         mut f: impl FnMut(&mut Task, Timestamp),
     ) -> Result<u64> {
-        validate_pool_name(pool)?;
         let now = self.clock.now();
         let mut pools = self.lock();
         let Some(p) = pools.get_mut(pool) else {
@@ -128,9 +125,12 @@ fn not_found(pool: &str, id: TaskId) -> Error {
 }
 
 #[async_trait]
-impl TaskStore for MemoryStore {
+impl TaskBackend for MemoryStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::IN_PROCESS
+    }
+
     async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
-        validate_pool_name(pool)?;
         let batch = PreparedBatch::new(&params, self.clock.now())?;
         let mut pools = self.lock();
         let existing: Vec<_> = {
@@ -157,8 +157,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let now = self.clock.now();
         let mut pools = self.lock();
         let Some(p) = pools.get_mut(pool) else {
@@ -194,8 +192,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         self.with_task(pool, params.id, |task, now| {
             transition::check_lease(task, &params.token)?;
             Ok(transition::heartbeat(task, params.lease, now))
@@ -203,8 +199,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         self.with_task(pool, params.id, |task, now| {
             transition::check_lease(task, &params.token)?;
             transition::commit(task, params.result, params.status, now);
@@ -213,8 +207,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         self.with_task(pool, params.id, |task, now| {
             transition::check_lease(task, &params.token)?;
             Ok(transition::return_task(
@@ -231,7 +223,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn query(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
-        validate_pool_name(pool)?;
         let pools = self.lock();
         let Some(p) = pools.get(pool) else {
             return Ok(Vec::new());
@@ -246,7 +237,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
-        validate_pool_name(pool)?;
         let pools = self.lock();
         let mut stat = Stat::default();
         if let Some(p) = pools.get(pool) {
@@ -258,7 +248,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn remove(&self, pool: &str, query: &Query) -> Result<u64> {
-        validate_pool_name(pool)?;
         let mut pools = self.lock();
         let Some(p) = pools.get_mut(pool) else {
             return Ok(0);
@@ -277,8 +266,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         self.update_matching(pool, &params.query, |task, now| {
             transition::reset_status(task, params.status, now)
         })
@@ -291,8 +278,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
-        validate_pool_name(pool)?;
-        params.validate()?;
         let now = self.clock.now();
         let mut pools = self.lock();
         let p = pools
@@ -318,7 +303,6 @@ impl TaskStore for MemoryStore {
     }
 
     async fn drop_pool(&self, pool: &str) -> Result<bool> {
-        validate_pool_name(pool)?;
         Ok(self.lock().remove(pool).is_some())
     }
 }

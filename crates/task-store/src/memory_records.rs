@@ -7,12 +7,10 @@ use std::sync::MutexGuard;
 
 use async_trait::async_trait;
 
+use crate::backend::RecordBackend;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryStore;
-use crate::record::{
-    ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, RecordStore, UpdateRecord,
-    validate_artifact_len, validate_artifact_name, validate_experiment_name,
-};
+use crate::record::{ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, UpdateRecord};
 
 /// The records of every experiment, by experiment name then id.
 #[derive(Debug, Default)]
@@ -38,7 +36,6 @@ impl MemoryStore {
         id: RecordId,
         f: impl FnOnce(&mut Entry) -> Result<R>,
     ) -> Result<R> {
-        validate_experiment_name(experiment)?;
         let mut records = self.lock_records();
         let entry = records
             .0
@@ -54,7 +51,7 @@ fn record_not_found(experiment: &str, id: RecordId) -> Error {
 }
 
 #[async_trait]
-impl RecordStore for MemoryStore {
+impl RecordBackend for MemoryStore {
     async fn create_record(&self, experiment: &str, params: NewRecord) -> Result<Record> {
         let record = params.into_record(experiment, self.clock.now())?;
         let mut records = self.lock_records();
@@ -78,7 +75,6 @@ impl RecordStore for MemoryStore {
     }
 
     async fn update_record(&self, experiment: &str, params: UpdateRecord) -> Result<Record> {
-        params.validate()?;
         let now = self.clock.now();
         self.with_entry(experiment, params.id, |entry| {
             params.apply(&mut entry.record, now);
@@ -91,7 +87,6 @@ impl RecordStore for MemoryStore {
     }
 
     async fn list_records(&self, experiment: &str, filter: &RecordFilter) -> Result<Vec<Record>> {
-        validate_experiment_name(experiment)?;
         let records = self.lock_records();
         Ok(records
             .0
@@ -104,7 +99,6 @@ impl RecordStore for MemoryStore {
     }
 
     async fn delete_record(&self, experiment: &str, id: RecordId) -> Result<bool> {
-        validate_experiment_name(experiment)?;
         let mut records = self.lock_records();
         let Some(exp) = records.0.get_mut(experiment) else {
             return Ok(false);
@@ -127,9 +121,6 @@ impl RecordStore for MemoryStore {
         name: &str,
         data: Vec<u8>,
     ) -> Result<()> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
-        validate_artifact_len(data.len())?;
         self.with_entry(experiment, id, |entry| {
             entry.artifacts.insert(name.to_string(), data);
             Ok(())
@@ -137,8 +128,6 @@ impl RecordStore for MemoryStore {
     }
 
     async fn get_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<Vec<u8>> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
         self.with_entry(experiment, id, |entry| {
             entry.artifacts.get(name).cloned().ok_or_else(|| {
                 Error::not_found(format!(
@@ -162,8 +151,6 @@ impl RecordStore for MemoryStore {
     }
 
     async fn delete_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<bool> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
         self.with_entry(experiment, id, |entry| {
             Ok(entry.artifacts.remove(name).is_some())
         })

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::backend::Capabilities;
 use crate::error::Result;
 use crate::id::TaskId;
 use crate::params::{
@@ -30,8 +31,17 @@ use crate::time::Timestamp;
 /// The trait is object safe: the pipeline and the CLI hold an
 /// `Arc<dyn TaskStore>` chosen at run time. `Display` shows the store's URL
 /// with any password redacted.
+///
+/// Backends do not implement this trait directly: they implement
+/// [`TaskBackend`](crate::backend::TaskBackend), and the blanket impl in
+/// [`backend`](crate::backend) runs every check named under `# Errors` below
+/// (pool names, parameters) before calling them, the same way for all.
 #[async_trait]
 pub trait TaskStore: Debug + Display + Send + Sync + 'static {
+    /// What this store can be used for (shared by processes, by machines,
+    /// persistent); see [`Capabilities`].
+    fn capabilities(&self) -> Capabilities;
+
     /// Create a batch of tasks, deduplicated by content key.
     ///
     /// # Behavior
@@ -202,6 +212,9 @@ macro_rules! forward_task_store {
     ($ty:ty) => {
         #[async_trait]
         impl<T: TaskStore + ?Sized> TaskStore for $ty {
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
             async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
                 (**self).create(pool, params).await
             }
@@ -249,7 +262,6 @@ macro_rules! forward_task_store {
 }
 
 forward_task_store!(Arc<T>);
-forward_task_store!(Box<T>);
 
 /// Conveniences over [`TaskStore`], available on every store.
 #[async_trait]

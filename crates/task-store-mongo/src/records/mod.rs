@@ -38,10 +38,9 @@ mod files;
 mod versions;
 
 use async_trait::async_trait;
-use task_store::record::{validate_artifact_len, validate_artifact_name, validate_experiment_name};
+use task_store::RecordBackend;
 use task_store::{
-    ArtifactInfo, Error, ErrorKind, NewRecord, Record, RecordFilter, RecordId, RecordStore, Result,
-    UpdateRecord,
+    ArtifactInfo, Error, ErrorKind, NewRecord, Record, RecordFilter, RecordId, Result, UpdateRecord,
 };
 
 use crate::store::MongoStore;
@@ -63,7 +62,7 @@ fn artifact_not_found(experiment: &str, id: RecordId, name: &str) -> Error {
 }
 
 #[async_trait]
-impl RecordStore for MongoStore {
+impl RecordBackend for MongoStore {
     async fn create_record(&self, experiment: &str, params: NewRecord) -> Result<Record> {
         let record = params.into_record(experiment, self.clock.now())?;
         let id = record.id;
@@ -82,8 +81,6 @@ impl RecordStore for MongoStore {
     }
 
     async fn update_record(&self, experiment: &str, params: UpdateRecord) -> Result<Record> {
-        params.validate()?;
-        validate_experiment_name(experiment)?;
         let now = self.clock.now();
         self.change_record(experiment, params.id, |state| {
             let mut next = state
@@ -97,7 +94,6 @@ impl RecordStore for MongoStore {
     }
 
     async fn get_record(&self, experiment: &str, id: RecordId) -> Result<Record> {
-        validate_experiment_name(experiment)?;
         Ok(self.current(experiment, id).await?.record)
     }
 
@@ -108,7 +104,6 @@ impl RecordStore for MongoStore {
     }
 
     async fn delete_record(&self, experiment: &str, id: RecordId) -> Result<bool> {
-        validate_experiment_name(experiment)?;
         let deleted = self
             .change_record(experiment, id, |state| {
                 Ok(match state {
@@ -137,9 +132,6 @@ impl RecordStore for MongoStore {
         name: &str,
         data: Vec<u8>,
     ) -> Result<()> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
-        validate_artifact_len(data.len())?;
         // Fail before uploading anything when the record does not exist.
         self.current(experiment, id).await?;
         let file = self.upload_file(experiment, id, name, &data).await?;
@@ -172,8 +164,6 @@ impl RecordStore for MongoStore {
     }
 
     async fn get_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<Vec<u8>> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
         let mut tried = None;
         for _ in 0..MAX_READS {
             let state = self.current(experiment, id).await?;
@@ -199,7 +189,6 @@ impl RecordStore for MongoStore {
     }
 
     async fn list_artifacts(&self, experiment: &str, id: RecordId) -> Result<Vec<ArtifactInfo>> {
-        validate_experiment_name(experiment)?;
         let state = self.current(experiment, id).await?;
         Ok(state
             .artifacts
@@ -212,8 +201,6 @@ impl RecordStore for MongoStore {
     }
 
     async fn delete_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<bool> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
         let removed = self
             .change_record(experiment, id, |state| {
                 let mut next = state

@@ -13,15 +13,13 @@ mod ops;
 mod tx;
 
 use async_trait::async_trait;
-use task_store::record::{validate_artifact_len, validate_artifact_name, validate_experiment_name};
-use task_store::{
-    ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, RecordStore, Result, UpdateRecord,
-};
+use task_store::RecordBackend;
+use task_store::{ArtifactInfo, NewRecord, Record, RecordFilter, RecordId, Result, UpdateRecord};
 
 use crate::store::SledStore;
 
 #[async_trait]
-impl RecordStore for SledStore {
+impl RecordBackend for SledStore {
     async fn create_record(&self, experiment: &str, params: NewRecord) -> Result<Record> {
         let experiment = experiment.to_string();
         self.blocking(move |s| s.create_record(&experiment, params))
@@ -29,28 +27,23 @@ impl RecordStore for SledStore {
     }
 
     async fn update_record(&self, experiment: &str, params: UpdateRecord) -> Result<Record> {
-        params.validate()?;
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.blocking(move |s| s.update_record(&experiment, &params))
             .await
     }
 
     async fn get_record(&self, experiment: &str, id: RecordId) -> Result<Record> {
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.blocking(move |s| s.get_record(&experiment, id)).await
     }
 
     async fn list_records(&self, experiment: &str, filter: &RecordFilter) -> Result<Vec<Record>> {
-        validate_experiment_name(experiment)?;
         let (experiment, filter) = (experiment.to_string(), filter.clone());
         self.blocking(move |s| s.list_records(&experiment, &filter))
             .await
     }
 
     async fn delete_record(&self, experiment: &str, id: RecordId) -> Result<bool> {
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.blocking(move |s| s.delete_record(&experiment, id))
             .await
@@ -67,32 +60,24 @@ impl RecordStore for SledStore {
         name: &str,
         data: Vec<u8>,
     ) -> Result<()> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
-        validate_artifact_len(data.len())?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
         self.blocking(move |s| s.put_artifact(&experiment, id, &name, &data))
             .await
     }
 
     async fn get_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<Vec<u8>> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
         self.blocking(move |s| s.get_artifact(&experiment, id, &name))
             .await
     }
 
     async fn list_artifacts(&self, experiment: &str, id: RecordId) -> Result<Vec<ArtifactInfo>> {
-        validate_experiment_name(experiment)?;
         let experiment = experiment.to_string();
         self.blocking(move |s| s.list_artifacts(&experiment, id))
             .await
     }
 
     async fn delete_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<bool> {
-        validate_experiment_name(experiment)?;
-        validate_artifact_name(name)?;
         let (experiment, name) = (experiment.to_string(), name.to_string());
         self.blocking(move |s| s.delete_artifact(&experiment, id, &name))
             .await

@@ -17,8 +17,10 @@ use crate::error::Result;
 /// An experiment exists while it has records. Times come from the store's
 /// [`Clock`](crate::Clock).
 ///
-/// The trait is object safe (`Arc<dyn RecordStore>`). Backends validate with
-/// the module's pure functions and apply changes with
+/// The trait is object safe (`Arc<dyn RecordStore>`). Backends implement
+/// [`RecordBackend`](crate::backend::RecordBackend); the blanket impl in
+/// [`backend`](crate::backend) validates every argument with the module's
+/// pure functions first. Backends apply changes with
 /// [`NewRecord::into_record`] and [`UpdateRecord::apply`], so every backend
 /// stores exactly what the [`MemoryStore`](crate::MemoryStore) stores.
 #[async_trait]
@@ -190,4 +192,3 @@ macro_rules! forward_record_store {
 }
 
 forward_record_store!(Arc<T>);
-forward_record_store!(Box<T>);

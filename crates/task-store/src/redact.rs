@@ -1,4 +1,5 @@
-//! Keeping passwords out of `Display`, `Debug`, errors and logs.
+//! Keeping passwords out of `Display`, `Debug`, errors, logs and pages: the
+//! one place every backend, the CLI and the dashboard redact store URLs.
 
 use std::fmt;
 
@@ -22,14 +23,15 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Secret strings (a password, as written in the URL and decoded) that must
-/// never appear in a message. `Debug` shows only how many there are.
+/// never appear in a message, for scrubbing text that a library (a database
+/// driver, say) built from the URL. `Debug` shows only how many there are.
 #[derive(Clone, Default)]
-pub(crate) struct Secrets(Vec<String>);
+pub struct Secrets(Vec<String>);
 
 impl Secrets {
-    /// The password of `url` as written, percent-decoded, and as the driver
-    /// decoded it (`decoded`).
-    pub(crate) fn from_url(url: &str, decoded: Option<&str>) -> Secrets {
+    /// The password of `url` as written, percent-decoded, and as a driver
+    /// decoded it (`decoded`, if the caller has it).
+    pub fn from_url(url: &str, decoded: Option<&str>) -> Secrets {
         let mut secrets = Vec::new();
         let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
         if let Some((userinfo, _)) = rest.rsplit_once('@')
@@ -44,7 +46,7 @@ impl Secrets {
     }
 
     /// `text` with every secret replaced by `***`.
-    pub(crate) fn scrub(&self, text: &str) -> String {
+    pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
         for secret in &self.0 {
             out = out.replace(secret.as_str(), "***");
