@@ -111,13 +111,15 @@ mod options;
 pub mod qlib_import;
 mod read;
 mod records;
+mod server_time;
 mod store;
 mod translate;
 
 pub use artifacts::ARTIFACT_BUCKET;
+pub use claim::DEFAULT_SWEEP_INTERVAL;
 pub use codec::MAX_DOCUMENT_BYTES;
 pub use open::URL_SCHEMES;
-pub use options::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
+pub use options::{DEFAULT_CLOCK_REFRESH, DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
 pub use records::RECORD_COLLECTION;
 pub use store::{MongoStore, POOL_COLLECTION_PREFIX};
 pub use task_store::redact_url;

@@ -1,6 +1,6 @@
 //! Opening a store: URL schemes, connecting, the database name, timeouts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures::lock::Mutex;
 use mongodb::bson::doc;
@@ -12,6 +12,7 @@ use task_store::{Result, SharedClock};
 use crate::artifacts::ARTIFACT_BUCKET;
 use crate::error::{MongoError, is_unreachable};
 use crate::options::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
+use crate::server_time::ServerTime;
 use crate::store::MongoStore;
 
 /// The URL schemes [`MongoStore`](crate::MongoStore) answers to.
@@ -28,7 +29,10 @@ impl MongoStore {
     /// `Config` for a URL or database name that cannot be used or rejected
     /// credentials; `Unavailable` if no server answers in time.
     pub async fn open(url: &str, clock: SharedClock, options: MongoOptions) -> Result<MongoStore> {
+        let (clock_refresh, sweep_interval) = (options.clock_refresh, options.sweep_interval);
         let conn = connect(url, options).await?;
+        let time =
+            ServerTime::measure(&conn.db, clock.clone(), clock_refresh, &conn.secrets).await?;
         let artifacts = conn.db.gridfs_bucket(
             GridFsBucketOptions::builder()
                 .bucket_name(ARTIFACT_BUCKET.to_string())
@@ -40,7 +44,11 @@ impl MongoStore {
             shown_url: conn.shown_url,
             secrets: conn.secrets,
             clock,
+            time,
             ready: Mutex::new(HashSet::new()),
+            known: std::sync::Mutex::new(HashSet::new()),
+            swept: std::sync::Mutex::new(HashMap::new()),
+            sweep_interval,
             artifacts,
         })
     }
