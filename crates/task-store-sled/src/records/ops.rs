@@ -41,7 +41,9 @@ impl Inner {
         let now = self.clock.now();
         let record = self.transact_records(experiment, |tx| {
             let mut record = tx.require(params.id)?;
-            params.apply(&mut record, now);
+            if let Err(e) = params.apply(&mut record, now) {
+                return abort(e);
+            }
             tx.put_record(&record)?;
             Ok(record)
         })?;
