@@ -144,7 +144,7 @@ impl Place {
         match self {
             Place::Memory => Arc::new(MemoryStore::new()),
             Place::Sqlite(_) => Arc::new(
-                SqliteStore::from_url(&self.url(), clock)
+                SqliteStore::open(&self.url(), clock, Default::default())
                     .await
                     .expect("open the SQLite store"),
             ),

@@ -111,7 +111,7 @@ async fn run_job_again_trains_nothing_and_fresh_starts_over() {
     let plan = JobPlan::new(&config(dir.path(), ""), None).unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::from_url(&url, Arc::new(SystemClock))
+        SqliteStore::open(&url, Arc::new(SystemClock), Default::default())
             .await
             .unwrap(),
     );

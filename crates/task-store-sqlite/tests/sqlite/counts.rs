@@ -6,7 +6,6 @@
 //! heartbeat, commit, return, reset, remove, replace, prioritize, drop_pool)
 //! and through plain SQL written by another connection.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +19,8 @@ use task_store::{
     Timestamp,
 };
 use task_store_sqlite::SqliteStore;
+
+use crate::support::open_file;
 
 const POOLS: [&str; 3] = ["alpha", "beta", "gamma"];
 /// Distinct definitions a workload draws from (so creates hit duplicates).
@@ -75,10 +76,6 @@ fn clock() -> (ManualClock, SharedClock) {
     let clock = ManualClock::new(T0);
     let shared: SharedClock = Arc::new(clock.clone());
     (clock, shared)
-}
-
-fn open(path: &Path, clock: &SharedClock) -> SqliteStore {
-    SqliteStore::open(&format!("sqlite://{}", path.display()), clock.clone()).unwrap()
 }
 
 /// Accept the errors a random step may meet (a lease lost to expiry, a task
@@ -254,7 +251,10 @@ async fn task_counts_equal_group_by_after_random_workloads_on_two_stores() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("counts.db");
         let (clock, shared) = clock();
-        let stores = [open(&path, &shared), open(&path, &shared)];
+        let stores = [
+            open_file(&path, shared.clone()).await,
+            open_file(&path, shared.clone()).await,
+        ];
         let conn = Connection::open(&path).unwrap();
         let mut rng = StdRng::seed_from_u64(seed);
         let mut held = Vec::new();
@@ -271,7 +271,7 @@ async fn drop_pool_removes_its_counts_only() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("drop.db");
     let (_, shared) = clock();
-    let store = open(&path, &shared);
+    let store = open_file(&path, shared.clone()).await;
     for pool in ["kept", "dropped"] {
         store
             .create(pool, CreateParams::new((0..5).map(|n| json!({"n": n}))))
@@ -305,7 +305,7 @@ async fn stat_counts_plain_sql_writes_of_another_connection() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sql.db");
     let (_, shared) = clock();
-    let store = open(&path, &shared);
+    let store = open_file(&path, shared.clone()).await;
     store
         .create("alpha", CreateParams::new((0..6).map(|n| json!({"n": n}))))
         .await

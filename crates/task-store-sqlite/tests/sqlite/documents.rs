@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use task_store::{
     ClaimParams, CommitParams, CreateParams, ManualClock, NewTask, Status, TaskStore, Timestamp,
 };
-use task_store_sqlite::SqliteStore;
+use task_store_sqlite::{MEMORY_URL, SqliteOptions, SqliteStore};
 
 const POOL: &str = "docs";
 
@@ -25,7 +25,9 @@ fn awkward() -> Value {
 #[tokio::test]
 async fn create_claim_commit_round_trip_documents_exactly() {
     let clock = ManualClock::new(Timestamp::from_millis(1_767_225_600_123));
-    let store = SqliteStore::open("sqlite://:memory:", Arc::new(clock)).unwrap();
+    let store = SqliteStore::open(MEMORY_URL, Arc::new(clock), SqliteOptions::default())
+        .await
+        .unwrap();
     let def = awkward();
     let filter = json!({"copy": awkward()});
     let mut params = CreateParams::new([NewTask {

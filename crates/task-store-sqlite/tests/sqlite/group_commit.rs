@@ -1,6 +1,6 @@
 //! Group commit through the public API: writes in flight together share one
 //! transaction on the store's connection thread, each under its own
-//! savepoint (see the crate's `worker` module). These tests send many writes
+//! savepoint (see the crate's `connection` module). These tests send many writes
 //! at once and check that each gets its own outcome, that the failed ones
 //! change nothing while the others are all stored, and that when the
 //! transaction cannot start nothing is written and nothing acknowledged.
@@ -15,21 +15,20 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 use task_store::{
     ClaimParams, CommitParams, CreateParams, ErrorKind, HeartbeatParams, NewRecord, Query,
-    RecordId, RecordStore, SharedClock, Status, SystemClock, Task, TaskId, TaskStore, Timestamp,
+    RecordId, RecordStore, Status, Task, TaskId, TaskStore, Timestamp,
 };
 use task_store_sqlite::{SqliteOptions, SqliteStore};
+
+use crate::support::{system_clock, url};
 
 const POOL: &str = "group";
 const EXP: &str = "exp";
 const LEASE: Duration = Duration::from_secs(600);
 
-fn clock() -> SharedClock {
-    Arc::new(SystemClock)
-}
-
-fn open(path: &Path, options: SqliteOptions) -> SqliteStore {
-    let url = format!("sqlite://{}", path.display());
-    SqliteStore::open_with_options(&url, clock(), options).unwrap()
+async fn open(path: &Path, options: SqliteOptions) -> SqliteStore {
+    SqliteStore::open(&url(path), system_clock(), options)
+        .await
+        .unwrap()
 }
 
 async fn create(store: &SqliteStore, n: usize) {
@@ -78,7 +77,7 @@ async fn get(store: &SqliteStore, id: TaskId) -> Task {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_in_flight_from_16_tasks_all_land() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(&dir.path().join("s.db"), SqliteOptions::default()));
+    let store = Arc::new(open(&dir.path().join("s.db"), SqliteOptions::default()).await);
     create(&store, 16 * 32).await;
     let workers: Vec<_> = (0..16)
         .map(|w| {
@@ -110,7 +109,7 @@ async fn commit_in_flight_from_16_tasks_all_land() {
 #[tokio::test]
 async fn writes_in_flight_fail_alone_and_the_rest_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db"), SqliteOptions::default());
+    let store = open(&dir.path().join("s.db"), SqliteOptions::default()).await;
     create(&store, 5).await;
     let t = claim(&store, "w", 5).await;
     let record_id = RecordId::generate(Timestamp::from_millis(1));
@@ -188,7 +187,7 @@ async fn writes_in_flight_while_locked_fail_together_and_write_nothing() {
         busy_timeout: Duration::from_millis(50),
         ..SqliteOptions::default()
     };
-    let store = open(&path, impatient);
+    let store = open(&path, impatient).await;
     create(&store, 8).await;
     let tasks = claim(&store, "w", 8).await;
     let commit_all = || {

@@ -1,7 +1,7 @@
 //! Several OS processes on one database file.
 //!
 //! The children are this test binary itself: the parent re-executes it with
-//! `--ignored --exact child_worker` and the environment variable
+//! `--ignored --exact processes::child_worker` and the environment variable
 //! [`CHILD_VAR`] describing the child's job. A child claims and commits
 //! tasks until none is waiting or running, and appends the id of every
 //! commit that returned `Ok` to its own log file (one file per child
@@ -12,16 +12,17 @@ use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use task_store::{
-    ClaimParams, CommitParams, CreateParams, ErrorKind, Query, Status, SystemClock, TaskId,
-    TaskStore, TaskStoreExt,
+    ClaimParams, CommitParams, CreateParams, ErrorKind, Query, Status, TaskId, TaskStore,
+    TaskStoreExt,
 };
 use task_store_sqlite::{SqliteOptions, SqliteStore};
+
+use crate::support::{open_file, system_clock, url};
 
 /// The environment variable that turns this binary into a child worker.
 const CHILD_VAR: &str = "TASKPOOL_SQLITE_TEST_CHILD";
@@ -55,8 +56,8 @@ async fn work(job: ChildJob) {
         busy_timeout: Duration::from_secs(60),
         ..SqliteOptions::default()
     };
-    let url = format!("sqlite://{}", job.db.display());
-    let store = SqliteStore::open_with_options(&url, Arc::new(SystemClock), options)
+    let store = SqliteStore::open(&url(&job.db), system_clock(), options)
+        .await
         .expect("the child opens the store");
     let mut log = std::fs::OpenOptions::new()
         .create(true)
@@ -93,6 +94,13 @@ async fn work(job: ChildJob) {
     }
 }
 
+/// The full name of [`child_worker`] in this binary (its module path
+/// without the crate's name).
+fn child_test_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    format!("{module}::child_worker")
+}
+
 /// A running child and its log.
 struct Worker {
     child: Child,
@@ -110,7 +118,12 @@ fn spawn(dir: &Path, db: &Path, n: usize, lease_ms: u64) -> Worker {
         lease_ms,
     };
     let child = Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["--ignored", "--exact", "child_worker", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            &child_test_name(),
+            "--test-threads=1",
+        ])
         .env(CHILD_VAR, serde_json::to_string(&job).expect("a job"))
         .stdout(Stdio::null())
         .spawn()
@@ -136,16 +149,11 @@ fn acknowledged(workers: &[(PathBuf, String)]) -> HashMap<TaskId, String> {
 }
 
 async fn create_tasks(db: &Path, n: usize, max_attempts: u32) -> Vec<TaskId> {
-    let store = SqliteStore::open(&format!("sqlite://{}", db.display()), Arc::new(SystemClock))
-        .expect("open");
+    let store = open_file(db, system_clock()).await;
     let mut params = CreateParams::new((0..n).map(|i| json!({"n": i})));
     params.max_attempts = max_attempts;
     let created = store.create(POOL, params).await.expect("create");
     created.iter().map(|c| c.id).collect()
-}
-
-fn reopen(db: &Path) -> SqliteStore {
-    SqliteStore::open(&format!("sqlite://{}", db.display()), Arc::new(SystemClock)).expect("reopen")
 }
 
 fn wait_success(worker: &mut Worker) {
@@ -174,7 +182,7 @@ async fn multi_process_claims_commit_each_task_once() {
     let acked = acknowledged(&logs);
     assert_eq!(acked.len(), TASKS);
 
-    let store = reopen(&db);
+    let store = open_file(&db, system_clock()).await;
     let tasks = store.query_all(POOL, Query::All).await.unwrap();
     assert_eq!(tasks.len(), TASKS);
     for task in &tasks {
@@ -265,7 +273,7 @@ async fn kill_9_loses_no_acknowledged_commit() {
     );
     drop(conn);
 
-    let store = reopen(&db);
+    let store = open_file(&db, system_clock()).await;
     for (id, owner) in &acked {
         let task = store.get(POOL, *id).await.unwrap();
         assert_eq!(

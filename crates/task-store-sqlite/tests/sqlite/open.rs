@@ -3,23 +3,16 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
 use serde_json::json;
-use task_store::{ErrorKind, Query, SharedClock, SystemClock, TaskStore, TaskStoreExt};
-use task_store_sqlite::{SqliteOptions, SqliteStore};
+use task_store::{ErrorKind, Query, TaskStore, TaskStoreExt};
+use task_store_sqlite::{MEMORY_URL, SqliteOptions, SqliteStore};
+
+use crate::support::{open_blocking, open_file, system_clock as clock, url};
 
 const POOL: &str = "p";
-
-fn clock() -> SharedClock {
-    Arc::new(SystemClock)
-}
-
-fn url(path: &Path) -> String {
-    format!("sqlite://{}", path.display())
-}
 
 /// The sibling files SQLite may create next to `path`.
 fn siblings(path: &Path) -> Vec<PathBuf> {
@@ -33,7 +26,8 @@ fn siblings(path: &Path) -> Vec<PathBuf> {
 /// as they were and no journal files behind.
 fn assert_refused(path: &Path, kind: ErrorKind) {
     let before = std::fs::read(path).ok();
-    let err = SqliteStore::open(&url(path), clock()).expect_err("the open must fail");
+    let err = open_blocking(&url(path), clock(), SqliteOptions::default())
+        .expect_err("the open must fail");
     assert_eq!(err.kind(), kind, "{err}");
     assert_eq!(std::fs::read(path).ok(), before, "the file changed");
     for sibling in siblings(path) {
@@ -43,14 +37,16 @@ fn assert_refused(path: &Path, kind: ErrorKind) {
 
 /// A closed taskpool store holding one task.
 async fn make_store(path: &Path) {
-    let store = SqliteStore::open(&url(path), clock()).unwrap();
+    let store = open_file(path, clock()).await;
     store.create_one(POOL, json!({"x": 1})).await.unwrap();
 }
 
 #[tokio::test]
 async fn open_memory_url_gives_a_private_store() {
-    let a = SqliteStore::open("sqlite://:memory:", clock()).unwrap();
-    let b = SqliteStore::from_url("sqlite://:memory:", clock())
+    let a = SqliteStore::open(MEMORY_URL, clock(), SqliteOptions::default())
+        .await
+        .unwrap();
+    let b = SqliteStore::open(MEMORY_URL, clock(), SqliteOptions::default())
         .await
         .unwrap();
     a.create_one(POOL, json!({"x": 1})).await.unwrap();
@@ -63,9 +59,7 @@ async fn open_memory_url_gives_a_private_store() {
 async fn open_accepts_relative_and_absolute_paths() {
     let dir = tempfile::tempdir().unwrap();
     let absolute = dir.path().join("abs.db");
-    let store = SqliteStore::from_url(&url(&absolute), clock())
-        .await
-        .unwrap();
+    let store = open_file(&absolute, clock()).await;
     assert_eq!(store.to_string(), url(&absolute));
     drop(store);
     assert!(absolute.exists());
@@ -75,20 +69,28 @@ async fn open_accepts_relative_and_absolute_paths() {
     let up = "../".repeat(cwd.components().count() - 1);
     let relative = format!("{up}{}", dir.path().join("rel.db").display());
     let relative = relative.replacen("//", "/", 1);
-    let store = SqliteStore::from_url(&format!("sqlite://{relative}"), clock())
-        .await
-        .unwrap();
+    let store = SqliteStore::open(
+        &format!("sqlite://{relative}"),
+        clock(),
+        SqliteOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(store.to_string(), format!("sqlite://{relative}"));
     drop(store);
     assert!(dir.path().join("rel.db").exists());
 
+    // A plain path is not a URL: refused, nothing created.
     let plain = dir.path().join("plain.db");
-    SqliteStore::open(plain.to_str().unwrap(), clock()).unwrap();
-    assert!(plain.exists());
+    let err = SqliteStore::open(plain.to_str().unwrap(), clock(), SqliteOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(!plain.exists());
 }
 
 #[tokio::test]
-async fn from_url_rejects_other_forms_as_config() {
+async fn open_rejects_other_forms_as_config() {
     for bad in [
         "mongodb://host/db",
         "sqlite:x.db",
@@ -96,7 +98,9 @@ async fn from_url_rejects_other_forms_as_config() {
         "sqlite::memory:",
         "x.db",
     ] {
-        let err = SqliteStore::from_url(bad, clock()).await.unwrap_err();
+        let err = SqliteStore::open(bad, clock(), SqliteOptions::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{bad}");
     }
 }
@@ -106,7 +110,7 @@ async fn reopen_keeps_pools_and_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     make_store(&path).await;
-    let store = SqliteStore::open(&url(&path), clock()).unwrap();
+    let store = open_file(&path, clock()).await;
     assert_eq!(store.pools().await.unwrap(), [POOL]);
     assert_eq!(store.stat(POOL, &Query::All).await.unwrap().waiting, 1);
 }
@@ -160,7 +164,13 @@ async fn open_in_read_only_directory_is_config() {
     make_store(&existing).await;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
     assert_refused(&existing, ErrorKind::Config);
-    let err = SqliteStore::open(&url(&dir.path().join("new.db")), clock()).unwrap_err();
+    let err = SqliteStore::open(
+        &url(&dir.path().join("new.db")),
+        clock(),
+        SqliteOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(!dir.path().join("new.db").exists());
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -169,10 +179,10 @@ async fn open_in_read_only_directory_is_config() {
 #[test]
 fn open_directory_or_missing_parent_is_config() {
     let dir = tempfile::tempdir().unwrap();
-    let err = SqliteStore::open(&url(dir.path()), clock()).unwrap_err();
+    let err = open_blocking(&url(dir.path()), clock(), SqliteOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     let missing = dir.path().join("no/such/dir/x.db");
-    let err = SqliteStore::open(&url(&missing), clock()).unwrap_err();
+    let err = open_blocking(&url(&missing), clock(), SqliteOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
 }
 
@@ -189,7 +199,9 @@ async fn write_while_locked_is_unavailable_and_reads_go_on() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("locked.db");
     make_store(&path).await;
-    let store = SqliteStore::open_with_options(&url(&path), clock(), impatient()).unwrap();
+    let store = SqliteStore::open(&url(&path), clock(), impatient())
+        .await
+        .unwrap();
     let holder = Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
 
@@ -218,8 +230,8 @@ fn open_while_locked_for_migration_is_unavailable() {
     let path = dir.path().join("fresh.db");
     let holder = Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let err = SqliteStore::open_with_options(&url(&path), clock(), impatient()).unwrap_err();
+    let err = open_blocking(&url(&path), clock(), impatient()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     holder.execute_batch("COMMIT").unwrap();
-    SqliteStore::open(&url(&path), clock()).unwrap();
+    open_blocking(&url(&path), clock(), SqliteOptions::default()).unwrap();
 }

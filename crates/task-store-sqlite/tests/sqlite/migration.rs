@@ -15,7 +15,9 @@ use task_store::{
     RecordFilter, RecordStore, SharedClock, Status, Task, TaskId, TaskStore, TaskStoreExt,
     Timestamp, content_key,
 };
-use task_store_sqlite::SqliteStore;
+use task_store_sqlite::SqliteOptions;
+
+use crate::support::{open_blocking, open_file, url};
 
 const POOL: &str = "rolling";
 const FIXTURE: &str = include_str!("fixtures/schema_v1.sql");
@@ -35,10 +37,6 @@ fn clock_at(t: Timestamp) -> (ManualClock, SharedClock) {
     let clock = ManualClock::new(t);
     let shared: SharedClock = Arc::new(clock.clone());
     (clock, shared)
-}
-
-fn url(path: &Path) -> String {
-    format!("sqlite://{}", path.display())
 }
 
 /// A closed version-1 store built from the fixture.
@@ -142,7 +140,7 @@ async fn open_upgrades_a_version_1_file_in_place() {
     let path = version_1_file(dir.path());
     let schema_before = version_1_schema(&Connection::open(&path).unwrap());
     let (_, clock) = clock_at(T0);
-    let store = SqliteStore::open(&url(&path), clock).unwrap();
+    let store = open_file(&path, clock).await;
 
     assert_eq!(store.pools().await.unwrap(), [POOL]);
     let tasks = store.query(POOL, QueryParams::default()).await.unwrap();
@@ -161,7 +159,7 @@ async fn open_upgraded_file_claims_and_deduplicates_as_before() {
     let dir = tempfile::tempdir().unwrap();
     let path = version_1_file(dir.path());
     let (clock, shared) = clock_at(T0);
-    let store = SqliteStore::open(&url(&path), shared).unwrap();
+    let store = open_file(&path, shared).await;
     clock.set(Timestamp::from_millis(LEASE_EXPIRY.as_millis() + 1));
 
     let claim = ClaimParams {
@@ -184,7 +182,7 @@ async fn open_upgraded_file_stores_records_and_artifacts() {
     let dir = tempfile::tempdir().unwrap();
     let path = version_1_file(dir.path());
     let (_, clock) = clock_at(T0);
-    let store = SqliteStore::open(&url(&path), clock.clone()).unwrap();
+    let store = open_file(&path, clock.clone()).await;
     let done = store.get(POOL, id(3)).await.unwrap();
     let record = store
         .create_record("rolling_exp", NewRecord::for_task(POOL, &done))
@@ -199,7 +197,7 @@ async fn open_upgraded_file_stores_records_and_artifacts() {
         .unwrap();
     drop(store);
 
-    let store = SqliteStore::open(&url(&path), clock).unwrap();
+    let store = open_file(&path, clock).await;
     let by_task = RecordFilter {
         task_id: Some(id(3)),
         ..RecordFilter::all()
@@ -221,7 +219,9 @@ fn open_version_1_file_from_many_threads_migrates_once() {
     let url = url(&path);
     let opened: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
-            .map(|_| s.spawn(|| SqliteStore::open(&url, clock_at(T0).1).map(drop)))
+            .map(|_| {
+                s.spawn(|| open_blocking(&url, clock_at(T0).1, SqliteOptions::default()).map(drop))
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -245,7 +245,7 @@ fn open_failed_migration_leaves_the_file_at_version_1() {
         .unwrap()
         .execute_batch("CREATE TABLE artifacts (x)")
         .unwrap();
-    let err = SqliteStore::open(&url(&path), clock_at(T0).1).unwrap_err();
+    let err = open_blocking(&url(&path), clock_at(T0).1, SqliteOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Backend);
 
     let conn = Connection::open(&path).unwrap();
@@ -305,7 +305,7 @@ async fn open_upgrades_a_version_2_file_with_counts_of_its_tasks() {
     let path = version_2_file(dir.path());
     let rows_before = task_rows(&Connection::open(&path).unwrap());
     let (_, clock) = clock_at(T0);
-    let store = SqliteStore::open(&url(&path), clock).unwrap();
+    let store = open_file(&path, clock).await;
 
     let rolling = store.stat(POOL, &Query::All).await.unwrap();
     assert_eq!((rolling.waiting, rolling.running, rolling.done), (1, 1, 1));
@@ -345,7 +345,7 @@ async fn open_upgraded_version_2_file_keeps_counts_through_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = version_2_file(dir.path());
     let (clock, shared) = clock_at(T0);
-    let store = SqliteStore::open(&url(&path), shared).unwrap();
+    let store = open_file(&path, shared).await;
     clock.set(Timestamp::from_millis(LEASE_EXPIRY.as_millis() + 1));
 
     let claim = ClaimParams {
@@ -384,7 +384,7 @@ fn open_failed_migration_leaves_the_file_at_version_2() {
         .execute_batch("CREATE TABLE task_counts (x)")
         .unwrap();
     let rows_before = task_rows(&Connection::open(&path).unwrap());
-    let err = SqliteStore::open(&url(&path), clock_at(T0).1).unwrap_err();
+    let err = open_blocking(&url(&path), clock_at(T0).1, SqliteOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Backend);
 
     let conn = Connection::open(&path).unwrap();

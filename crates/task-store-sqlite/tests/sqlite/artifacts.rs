@@ -13,7 +13,9 @@ use task_store::{
     ErrorKind, ManualClock, MemoryStore, NewRecord, RecordFilter, RecordStatus, RecordStore,
     SharedClock, TaskStore, TaskStoreExt, Timestamp, UpdateRecord,
 };
-use task_store_sqlite::SqliteStore;
+use task_store_sqlite::{MEMORY_URL, SqliteOptions, SqliteStore};
+
+use crate::support::open_file;
 
 const EXP: &str = "exp";
 const MIB: usize = 1 << 20;
@@ -26,8 +28,8 @@ fn db(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("store.db")
 }
 
-fn open(path: &Path) -> SqliteStore {
-    SqliteStore::open(&format!("sqlite://{}", path.display()), clock()).unwrap()
+async fn open(path: &Path) -> SqliteStore {
+    open_file(path, clock()).await
 }
 
 fn bytes(len: usize, seed: usize) -> Vec<u8> {
@@ -59,7 +61,7 @@ fn count(path: &Path, table: &str) -> i64 {
 async fn put_artifact_stores_rows_of_at_most_one_mib() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = open(&path);
+    let store = open(&path).await;
     let r = store
         .create_record(EXP, NewRecord::default())
         .await
@@ -78,7 +80,7 @@ async fn put_artifact_stores_rows_of_at_most_one_mib() {
 #[tokio::test]
 async fn put_artifact_round_trips_lengths_around_chunk_boundaries() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&db(&dir));
+    let store = open(&db(&dir)).await;
     let r = store
         .create_record(EXP, NewRecord::default())
         .await
@@ -108,7 +110,7 @@ async fn put_artifact_round_trips_lengths_around_chunk_boundaries() {
 async fn put_artifact_replacing_leaves_no_old_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = open(&path);
+    let store = open(&path).await;
     let r = store
         .create_record(EXP, NewRecord::default())
         .await
@@ -129,7 +131,7 @@ async fn put_artifact_replacing_leaves_no_old_chunks() {
 async fn delete_record_leaves_no_artifact_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = open(&path);
+    let store = open(&path).await;
     let keep = store
         .create_record(EXP, NewRecord::default())
         .await
@@ -161,7 +163,7 @@ async fn delete_record_leaves_no_artifact_rows() {
 async fn get_artifact_with_a_missing_chunk_fails_with_backend() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = open(&path);
+    let store = open(&path).await;
     let r = store
         .create_record(EXP, NewRecord::default())
         .await
@@ -182,7 +184,7 @@ async fn get_artifact_with_a_missing_chunk_fails_with_backend() {
 async fn update_record_from_two_stores_on_one_file_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let stores = [Arc::new(open(&path)), Arc::new(open(&path))];
+    let stores = [Arc::new(open(&path).await), Arc::new(open(&path).await)];
     let r = stores[0]
         .create_record(EXP, NewRecord::default())
         .await
@@ -208,7 +210,7 @@ async fn update_record_from_two_stores_on_one_file_loses_nothing() {
 async fn records_and_tasks_share_the_file_across_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = open(&path);
+    let store = open(&path).await;
     let created = store.create_one("pool", json!({"w": 1})).await.unwrap();
     let task = store.get("pool", created.id).await.unwrap();
     let record = store
@@ -221,7 +223,7 @@ async fn records_and_tasks_share_the_file_across_reopening() {
         .unwrap();
     drop(store);
 
-    let store = open(&path);
+    let store = open(&path).await;
     assert_eq!(store.get("pool", created.id).await.unwrap(), task);
     assert_eq!(store.get_record(EXP, record.id).await.unwrap(), record);
     assert!(store.drop_pool("pool").await.unwrap());
@@ -252,7 +254,9 @@ fn awkward_tags() -> Vec<(String, String)> {
 #[tokio::test]
 async fn list_records_matches_awkward_tags_like_memory() {
     let memory = MemoryStore::with_clock(clock());
-    let sqlite = SqliteStore::open("sqlite://:memory:", clock()).unwrap();
+    let sqlite = SqliteStore::open(MEMORY_URL, clock(), SqliteOptions::default())
+        .await
+        .unwrap();
     let stores: [&dyn RecordStore; 2] = [&memory, &sqlite];
     let tags = awkward_tags();
     // Record i has every tag but the i-th, and status by i.
@@ -295,7 +299,7 @@ async fn list_records_matches_awkward_tags_like_memory() {
 async fn put_artifact_does_not_leave_a_large_wal_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = open(&path);
+    let store = open(&path).await;
     let r = store
         .create_record(EXP, NewRecord::default())
         .await
