@@ -149,7 +149,7 @@ impl Place {
                     .expect("open the SQLite store"),
             ),
             Place::Sled(_) => Arc::new(
-                SledStore::from_url(&self.url(), clock)
+                SledStore::open(&self.url(), clock, Default::default())
                     .await
                     .expect("open the sled store"),
             ),

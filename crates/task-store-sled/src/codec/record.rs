@@ -1,23 +1,16 @@
-//! The stored forms of records and artifact directories.
-//!
-//! Like task records (see [`crate::record`]), each value is one
-//! format-version byte followed by a postcard encoding of a version-specific
-//! struct, JSON values as JSON text inside it and metrics as the bits of
-//! their `f64` (so they round-trip bit for bit). A value of an unknown
-//! version is a [`Config`](task_store::ErrorKind::Config) error.
+//! The records of experiments and their artifact directories as bytes in
+//! the records and artifacts trees.
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use task_store::{Record, RecordId, RecordStatus, Result, TaskId, Timestamp};
 
+use super::{decode, encode, json_text, json_value};
 use crate::error::SledError;
 
-/// The format version of records and artifact directories this build writes
-/// and reads.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+/// What a stored record is called in errors.
+const WHAT: &str = "record";
 
 #[derive(Serialize, Deserialize)]
 struct RecordV1 {
@@ -52,11 +45,11 @@ pub(crate) fn encode_record(record: &Record) -> Result<Vec<u8>> {
         id: record.id.bytes(),
         pool: record.pool.clone(),
         task_id: record.task_id.map(|id| id.bytes()),
-        task: json_text(&record.task)?,
+        task: json_text(WHAT, &record.task)?,
         params: record
             .params
             .iter()
-            .map(|(k, v)| Ok((k.clone(), json_text(v)?)))
+            .map(|(k, v)| Ok((k.clone(), json_text(WHAT, v)?)))
             .collect::<Result<_>>()?,
         metrics: record.metrics.clone(),
         tags: record.tags.clone(),
@@ -65,22 +58,22 @@ pub(crate) fn encode_record(record: &Record) -> Result<Vec<u8>> {
         updated_at: record.updated_at.as_millis(),
         finished_at: record.finished_at.map(Timestamp::as_millis),
     };
-    encode("record", &stored)
+    encode(WHAT, &stored)
 }
 
 /// The record of experiment `experiment` stored as `bytes`.
 pub(crate) fn decode_record(experiment: &str, bytes: &[u8]) -> Result<Record> {
-    let r: RecordV1 = decode("record", bytes)?;
+    let r: RecordV1 = decode(WHAT, bytes)?;
     Ok(Record {
         id: RecordId::from_bytes(r.id),
         experiment: experiment.to_string(),
         pool: r.pool,
         task_id: r.task_id.map(TaskId::from_bytes),
-        task: json_value(&r.task)?,
+        task: json_value(WHAT, &r.task)?,
         params: r
             .params
             .into_iter()
-            .map(|(k, v)| Ok((k, json_value(&v)?)))
+            .map(|(k, v)| Ok((k, json_value(WHAT, &v)?)))
             .collect::<Result<_>>()?,
         metrics: r.metrics,
         tags: r.tags,
@@ -117,50 +110,13 @@ fn status_from_code(code: u8) -> Option<RecordStatus> {
         .find(|s| status_code(*s) == code)
 }
 
-fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>> {
-    Ok(
-        postcard::to_extend(value, vec![FORMAT_VERSION]).map_err(|e| SledError::EncodeEntry {
-            what,
-            message: e.to_string(),
-        })?,
-    )
-}
-
-fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
-    let (&version, body) = bytes
-        .split_first()
-        .ok_or_else(|| SledError::Corrupt(format!("empty {what}")))?;
-    if version != FORMAT_VERSION {
-        return Err(SledError::UnknownEntryVersion {
-            what,
-            found: version,
-            expected: FORMAT_VERSION,
-        }
-        .into());
-    }
-    Ok(postcard::from_bytes(body).map_err(|e| SledError::Corrupt(format!("{what}: {e}")))?)
-}
-
-fn json_text(value: &Value) -> Result<String> {
-    Ok(
-        serde_json::to_string(value).map_err(|e| SledError::EncodeEntry {
-            what: "record",
-            message: e.to_string(),
-        })?,
-    )
-}
-
-fn json_value(text: &str) -> Result<Value> {
-    Ok(serde_json::from_str(text)
-        .map_err(|e| SledError::Corrupt(format!("JSON in a record: {e}")))?)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
     use task_store::{ErrorKind, NewRecord};
 
     use super::*;
+    use crate::codec::FORMAT_VERSION;
 
     fn sample() -> Record {
         let task = json!({"model": {"lr": 0.1, "n": [1, -2, 3.5e300]}, "s": "é"});

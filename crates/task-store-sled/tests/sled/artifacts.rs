@@ -2,27 +2,19 @@
 //! deleting leave behind, consistency under concurrent replacement, damage
 //! the integrity check finds, the format version, and reopening.
 
-mod support;
-
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
 use task_store::query::Query;
 use task_store::{
-    ErrorKind, NewRecord, RecordFilter, RecordId, RecordStore, SystemClock, TaskStoreExt,
-    UpdateRecord,
+    ErrorKind, NewRecord, RecordFilter, RecordId, RecordStore, TaskStoreExt, UpdateRecord,
 };
 use task_store_sled::layout::{self, CHUNK_LEN};
 use task_store_sled::{SledStore, sled};
 
-use support::artifact_bytes as bytes;
+use crate::support::{self, artifact_bytes as bytes, open};
 
 const EXP: &str = "exp";
-
-fn open(dir: &Path) -> SledStore {
-    SledStore::open(dir, Arc::new(SystemClock)).unwrap()
-}
 
 async fn record(store: &SledStore) -> RecordId {
     store
@@ -50,7 +42,7 @@ fn chunk_lens(db: &sled::Db, id: RecordId, name: &str) -> Vec<(u32, usize)> {
 #[tokio::test]
 async fn put_artifact_stores_chunks_of_at_most_one_mib() {
     let dir = support::fresh_dir("artifacts_chunks");
-    let store = open(&dir);
+    let store = open(&dir).await;
     let id = record(&store).await;
     let data = bytes(2 * CHUNK_LEN + CHUNK_LEN / 2, 1);
     store.put_artifact(EXP, id, "pred", data).await.unwrap();
@@ -66,7 +58,7 @@ async fn put_artifact_stores_chunks_of_at_most_one_mib() {
 #[tokio::test]
 async fn put_artifact_round_trips_lengths_around_chunk_boundaries() {
     let dir = support::fresh_dir("artifacts_boundaries");
-    let store = open(&dir);
+    let store = open(&dir).await;
     let id = record(&store).await;
     let lens = [
         0,
@@ -104,7 +96,7 @@ async fn put_artifact_round_trips_lengths_around_chunk_boundaries() {
 #[tokio::test]
 async fn put_artifact_replacing_with_fewer_chunks_leaves_no_old_chunks() {
     let dir = support::fresh_dir("artifacts_replace");
-    let store = open(&dir);
+    let store = open(&dir).await;
     let id = record(&store).await;
     store
         .put_artifact(EXP, id, "pred", bytes(3 * CHUNK_LEN + 1, 1))
@@ -133,7 +125,7 @@ async fn put_artifact_replacing_with_fewer_chunks_leaves_no_old_chunks() {
 #[tokio::test]
 async fn delete_record_removes_every_chunk_and_directory() {
     let dir = support::fresh_dir("artifacts_delete_record");
-    let store = open(&dir);
+    let store = open(&dir).await;
     let id = record(&store).await;
     let kept = record(&store).await;
     for name in ["pred", "sig/ic.bin"] {
@@ -169,7 +161,7 @@ fn get_artifact_during_concurrent_replacement_sees_one_version_whole() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let store = Arc::new(open(&dir));
+        let store = Arc::new(open(&dir).await);
         let id = record(&store).await;
         let versions = [bytes(3 * CHUNK_LEN + 5, 1), bytes(CHUNK_LEN + 9, 2)];
         store
@@ -212,7 +204,7 @@ fn get_artifact_during_concurrent_replacement_sees_one_version_whole() {
 #[tokio::test]
 async fn check_integrity_reports_missing_and_orphan_chunks() {
     let dir = support::fresh_dir("artifacts_damaged");
-    let store = open(&dir);
+    let store = open(&dir).await;
     let id = record(&store).await;
     store
         .put_artifact(EXP, id, "pred", bytes(3 * CHUNK_LEN, 4))
@@ -239,7 +231,7 @@ async fn check_integrity_reports_missing_and_orphan_chunks() {
     db.flush().unwrap();
     drop((chunks, db));
 
-    let store = open(&dir);
+    let store = open(&dir).await;
     assert_eq!(
         store
             .get_artifact(EXP, id, "pred")
@@ -264,7 +256,7 @@ async fn check_integrity_reports_missing_and_orphan_chunks() {
 #[tokio::test]
 async fn read_record_with_unknown_format_version_is_config() {
     let dir = support::fresh_dir("artifacts_unknown_version");
-    let store = open(&dir);
+    let store = open(&dir).await;
     let id = record(&store).await;
     drop(store);
 
@@ -277,7 +269,7 @@ async fn read_record_with_unknown_format_version_is_config() {
     db.flush().unwrap();
     drop((records, db));
 
-    let store = open(&dir);
+    let store = open(&dir).await;
     let kind = |e: task_store::Error| e.kind();
     assert_eq!(
         kind(store.get_record(EXP, id).await.unwrap_err()),
@@ -302,7 +294,7 @@ async fn read_record_with_unknown_format_version_is_config() {
 #[tokio::test]
 async fn reopen_keeps_tasks_records_and_artifacts() {
     let dir = support::fresh_dir("artifacts_reopen");
-    let store = open(&dir);
+    let store = open(&dir).await;
     let task = store.create_one("pool", json!({"a": 1})).await.unwrap();
     let created = store
         .create_record(EXP, NewRecord::default())
@@ -319,7 +311,7 @@ async fn reopen_keeps_tasks_records_and_artifacts() {
         .unwrap();
     drop(store);
 
-    let store = open(&dir);
+    let store = open(&dir).await;
     assert_eq!(store.get_record(EXP, created.id).await.unwrap(), updated);
     assert!(store.get_artifact(EXP, created.id, "pred").await.unwrap() == data);
     assert_eq!(store.experiments().await.unwrap(), [EXP]);
@@ -347,7 +339,7 @@ async fn reopen_keeps_tasks_records_and_artifacts() {
 #[ignore = "writes 512 MiB; run with --ignored"]
 async fn put_artifact_of_max_len_round_trips() {
     let dir = support::fresh_dir("artifacts_max_len");
-    let store = open(&dir);
+    let store = open(&dir).await;
     let id = record(&store).await;
     let data = bytes(task_store::record::MAX_ARTIFACT_LEN, 3);
     let started = std::time::Instant::now();

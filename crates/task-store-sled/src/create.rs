@@ -48,7 +48,7 @@ impl Inner {
             .trees
             .keys
             .get(layout::content_key_key(prefix, key))
-            .map_err(crate::error::sled_error)?
+            .map_err(SledError::Sled)?
         else {
             return Ok(None);
         };

@@ -1,20 +1,18 @@
 //! The integrity check itself: it finds index entries that disagree with
 //! records, in both directions.
 
-mod support;
-
-use std::sync::Arc;
-
 use serde_json::json;
-use task_store::{SystemClock, TaskStoreExt};
-use task_store_sled::{SledStore, layout};
+use task_store::TaskStoreExt;
+use task_store_sled::layout;
+
+use crate::support;
 
 const POOL: &str = "integrity";
 
 #[tokio::test]
 async fn check_integrity_reports_missing_and_stray_entries() {
     let dir = support::fresh_dir("integrity_damaged");
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     let a = store.create_one(POOL, json!({"a": 1})).await.unwrap();
     let b = store.create_one(POOL, json!({"a": 2})).await.unwrap();
     assert!(store.check_integrity().await.unwrap().is_consistent());
@@ -40,7 +38,7 @@ async fn check_integrity_reports_missing_and_stray_entries() {
     db.flush().unwrap();
     drop((keys, claim, db));
 
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     let report = store.check_integrity().await.unwrap();
     assert!(!report.is_consistent());
     assert_eq!(report.tasks, 2);

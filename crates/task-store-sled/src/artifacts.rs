@@ -1,4 +1,5 @@
-//! Artifact operations. An artifact is its entry in the record's directory
+//! Artifact operations (the [`RecordBackend`](task_store::RecordBackend)
+//! impl in [`crate::records`] dispatches to them). An artifact is its entry in the record's directory
 //! (length and chunk count) plus its bytes in chunks of at most
 //! [`CHUNK_LEN`](layout::CHUNK_LEN) under (experiment, record, name, index).
 //!
@@ -8,9 +9,9 @@
 //! process-wide transaction lock while they copy the bytes, so other writers
 //! wait for a large artifact (about a second per few hundred MiB).
 
-use task_store::{ArtifactInfo, Error, RecordId, Result};
+use task_store::{ArtifactInfo, RecordId, Result};
 
-use super::codec::StoredArtifact;
+use crate::codec::StoredArtifact;
 use crate::error::SledError;
 use crate::layout::CHUNK_LEN;
 use crate::store::Inner;
@@ -28,9 +29,8 @@ impl Inner {
     ) -> Result<()> {
         let stored = StoredArtifact {
             len: data.len() as u64,
-            chunks: u32::try_from(data.len().div_ceil(CHUNK_LEN)).map_err(|_| {
-                Error::invalid_input(format!("artifact of {} bytes is too long", data.len()))
-            })?,
+            chunks: u32::try_from(data.len().div_ceil(CHUNK_LEN))
+                .map_err(|_| SledError::ArtifactTooLong { len: data.len() })?,
         };
         let _shared = self.shared();
         self.transact_records(experiment, |tx| {
@@ -59,9 +59,11 @@ impl Inner {
         self.transact_records(experiment, |tx| {
             tx.require(id)?;
             let Some(stored) = tx.directory(id)?.remove(name) else {
-                return abort(Error::not_found(format!(
-                    "no artifact {name:?} in record {id} of experiment {experiment:?}"
-                )));
+                return abort(SledError::ArtifactNotFound {
+                    experiment: experiment.to_string(),
+                    id,
+                    name: name.to_string(),
+                });
             };
             let corrupt = |what: String| {
                 SledError::Corrupt(format!(

@@ -16,7 +16,7 @@ use task_store::query::Query;
 use task_store::transition;
 use task_store::{ClaimParams, Result, Task, TaskId, Timestamp};
 
-use crate::error::{SledError, sled_error};
+use crate::error::SledError;
 use crate::layout;
 use crate::store::Inner;
 use crate::tx::{Tx, TxResult};
@@ -116,7 +116,7 @@ impl Inner {
             .expiry
             .range(prefix.to_vec()..layout::expiry_bound(prefix, now))
         {
-            let (key, _) = entry.map_err(sled_error)?;
+            let (key, _) = entry.map_err(SledError::Sled)?;
             let id = layout::trailing_id(&key).ok_or_else(|| corrupt("expiry"))?;
             let Some(task) = self.load(prefix, id)? else {
                 continue;
@@ -138,7 +138,7 @@ impl Inner {
             .scan_prefix(layout::claim_prefix(prefix, params.from));
         let mut next_indexed = || -> Result<Option<Rank>> {
             for entry in index.by_ref() {
-                let (key, _) = entry.map_err(sled_error)?;
+                let (key, _) = entry.map_err(SledError::Sled)?;
                 let (_, priority, id) = layout::parse_claim_suffix(&key[prefix.len()..])
                     .ok_or_else(|| corrupt("claim"))?;
                 if matches!(params.query, Query::All) {

@@ -1,25 +1,17 @@
-//! The record format: a [`Task`] as bytes in the tasks tree.
-//!
-//! A record is one format-version byte ([`FORMAT_VERSION`]) followed by the
-//! postcard encoding of a version-specific struct. Postcard is not
-//! self-describing, so the JSON documents (`def`, `filter`, `res`) are stored
-//! as JSON text inside it; ids, statuses and times are stored in compact
-//! binary form. A reader meets an unknown version with
-//! [`ErrorKind::Config`](task_store::ErrorKind::Config): the database was
-//! written by another build and must not be guessed at.
+//! A [`Task`] as bytes in the tasks tree.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use task_store::{ErrorEntry, Lease, Result, Status, Task, TaskId, Timestamp};
 
+use super::{decode, encode, json_text, json_value};
 use crate::error::SledError;
 use crate::layout::{status_code, status_from_code};
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// What a stored task is called in errors.
+const WHAT: &str = "task";
 
 #[derive(Serialize, Deserialize)]
-struct RecordV1 {
+struct TaskV1 {
     id: [u8; 12],
     def: String,
     filter: String,
@@ -53,19 +45,23 @@ struct ErrorV1 {
     message: String,
 }
 
-/// The bytes of a task record.
+/// The bytes of a task in the tasks tree.
 ///
 /// # Errors
 /// [`ErrorKind::Backend`](task_store::ErrorKind::Backend) if serialization fails.
-pub fn encode(task: &Task) -> Result<Vec<u8>> {
-    let record = RecordV1 {
+pub fn encode_task(task: &Task) -> Result<Vec<u8>> {
+    let stored = TaskV1 {
         id: task.id.bytes(),
-        def: json_text(&task.def)?,
-        filter: json_text(&task.filter)?,
+        def: json_text(WHAT, &task.def)?,
+        filter: json_text(WHAT, &task.filter)?,
         key: task.key.clone(),
         status: status_code(task.status),
         priority: task.priority,
-        res: task.res.as_ref().map(json_text).transpose()?,
+        res: task
+            .res
+            .as_ref()
+            .map(|res| json_text(WHAT, res))
+            .transpose()?,
         attempts: task.attempts,
         max_attempts: task.max_attempts,
         lease: task.lease.as_ref().map(|l| LeaseV1 {
@@ -89,25 +85,17 @@ pub fn encode(task: &Task) -> Result<Vec<u8>> {
         started_at: task.started_at.map(Timestamp::as_millis),
         finished_at: task.finished_at.map(Timestamp::as_millis),
     };
-    Ok(postcard::to_extend(&record, vec![FORMAT_VERSION])
-        .map_err(|e| SledError::Encode(e.to_string()))?)
+    encode(WHAT, &stored)
 }
 
-/// The task of a record.
+/// The task stored as `bytes` in the tasks tree.
 ///
 /// # Errors
 /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for an unknown format
 /// version; [`ErrorKind::Backend`](task_store::ErrorKind::Backend) for bytes
 /// that do not decode.
-pub fn decode(bytes: &[u8]) -> Result<Task> {
-    let (&version, body) = bytes
-        .split_first()
-        .ok_or_else(|| SledError::Corrupt("empty record".into()))?;
-    if version != FORMAT_VERSION {
-        return Err(SledError::UnknownVersion { found: version }.into());
-    }
-    let r: RecordV1 =
-        postcard::from_bytes(body).map_err(|e| SledError::Corrupt(format!("record: {e}")))?;
+pub fn decode_task(bytes: &[u8]) -> Result<Task> {
+    let r: TaskV1 = decode(WHAT, bytes)?;
     let lease = r
         .lease
         .map(|l| -> Result<Lease> {
@@ -121,12 +109,16 @@ pub fn decode(bytes: &[u8]) -> Result<Task> {
         .transpose()?;
     Ok(Task {
         id: TaskId::from_bytes(r.id),
-        def: json_value(&r.def)?,
-        filter: json_value(&r.filter)?,
+        def: json_value(WHAT, &r.def)?,
+        filter: json_value(WHAT, &r.filter)?,
         key: r.key,
         status: status(r.status)?,
         priority: r.priority,
-        res: r.res.as_deref().map(json_value).transpose()?,
+        res: r
+            .res
+            .as_deref()
+            .map(|res| json_value(WHAT, res))
+            .transpose()?,
         attempts: r.attempts,
         max_attempts: r.max_attempts,
         lease,
@@ -147,14 +139,6 @@ pub fn decode(bytes: &[u8]) -> Result<Task> {
     })
 }
 
-fn json_text(value: &Value) -> Result<String> {
-    Ok(serde_json::to_string(value).map_err(|e| SledError::Encode(e.to_string()))?)
-}
-
-fn json_value(text: &str) -> Result<Value> {
-    Ok(serde_json::from_str(text).map_err(|e| SledError::Corrupt(format!("JSON field: {e}")))?)
-}
-
 fn status(code: u8) -> Result<Status> {
     Ok(status_from_code(code)
         .ok_or_else(|| SledError::Corrupt(format!("unknown status code {code}")))?)
@@ -166,6 +150,7 @@ mod tests {
     use task_store::ErrorKind;
 
     use super::*;
+    use crate::codec::FORMAT_VERSION;
 
     fn sample() -> Task {
         let t = Timestamp::from_millis(1_767_225_600_123);
@@ -199,25 +184,25 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip() {
+    fn tasks_round_trip() {
         let task = sample();
-        assert_eq!(decode(&encode(&task).unwrap()).unwrap(), task);
+        assert_eq!(decode_task(&encode_task(&task).unwrap()).unwrap(), task);
     }
 
     #[test]
     fn decode_rejects_unknown_version() {
-        let mut bytes = encode(&sample()).unwrap();
+        let mut bytes = encode_task(&sample()).unwrap();
         bytes[0] = FORMAT_VERSION + 1;
-        assert_eq!(decode(&bytes).unwrap_err().kind(), ErrorKind::Config);
+        assert_eq!(decode_task(&bytes).unwrap_err().kind(), ErrorKind::Config);
     }
 
     #[test]
-    fn decode_rejects_truncated_record() {
-        let bytes = encode(&sample()).unwrap();
+    fn decode_rejects_truncated_task() {
+        let bytes = encode_task(&sample()).unwrap();
         assert_eq!(
-            decode(&bytes[..bytes.len() / 2]).unwrap_err().kind(),
+            decode_task(&bytes[..bytes.len() / 2]).unwrap_err().kind(),
             ErrorKind::Backend
         );
-        assert_eq!(decode(&[]).unwrap_err().kind(), ErrorKind::Backend);
+        assert_eq!(decode_task(&[]).unwrap_err().kind(), ErrorKind::Backend);
     }
 }

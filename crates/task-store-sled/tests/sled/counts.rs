@@ -3,8 +3,6 @@
 //! after any sequence of operations, after a reopen, and after the upgrade
 //! of a database written before counts were kept.
 
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +16,8 @@ use task_store::{
     TaskStoreExt, Timestamp,
 };
 use task_store_sled::{SledStore, layout};
+
+use crate::support;
 
 const POOLS: [&str; 2] = ["counts", "counts2"];
 
@@ -160,7 +160,7 @@ async fn stat_counts_agree_with_a_scan_after_mixed_workloads() {
     let dir = support::fresh_dir("counts_mixed");
     let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_767_225_600_000)));
     let shared: SharedClock = clock.clone();
-    let mut store = SledStore::open(&dir, shared.clone()).unwrap();
+    let mut store = support::try_open(&dir, shared.clone()).await.unwrap();
     let mut rng = rand::rng();
     // Every status must have been counted at some point for the run to mean anything.
     let mut seen = Stat::default();
@@ -177,7 +177,7 @@ async fn stat_counts_agree_with_a_scan_after_mixed_workloads() {
         }
         if step % 150 == 149 {
             drop(store);
-            store = SledStore::open(&dir, shared.clone()).unwrap();
+            store = support::try_open(&dir, shared.clone()).await.unwrap();
             assert_counts_agree(&store).await;
         }
     }
@@ -201,7 +201,7 @@ fn strip_counts(dir: &Path) {
 #[tokio::test]
 async fn open_upgrades_a_database_without_counts() {
     let dir = support::fresh_dir("counts_upgrade");
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     for pool in POOLS {
         let defs: Vec<_> = (0..40).map(|i| json!({"pool": pool, "i": i})).collect();
         store.create(pool, CreateParams::new(defs)).await.unwrap();
@@ -215,13 +215,13 @@ async fn open_upgrades_a_database_without_counts() {
     drop(store);
     strip_counts(&dir);
 
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     assert_eq!(pool_stats(&store).await, before);
     assert_counts_agree(&store).await;
     assert_eq!(store.check_integrity().await.unwrap().counted_pools, 2);
     // The upgrade is written: a second open finds the counts as they were.
     drop(store);
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     assert_eq!(pool_stats(&store).await, before);
     assert_counts_agree(&store).await;
 }
@@ -239,21 +239,23 @@ async fn pool_stats(store: &SledStore) -> Vec<Stat> {
 #[tokio::test]
 async fn open_with_newer_layout_is_config() {
     let dir = support::fresh_dir("counts_newer_layout");
-    drop(SledStore::open(&dir, Arc::new(SystemClock)).unwrap());
+    drop(support::open(&dir).await);
     let db = support::open_raw(&dir);
     let meta = db.open_tree(layout::META_TREE).unwrap();
     meta.insert(layout::LAYOUT_VERSION_KEY, &[layout::LAYOUT_VERSION + 1])
         .unwrap();
     db.flush().unwrap();
     drop((meta, db));
-    let err = SledStore::open(&dir, Arc::new(SystemClock)).unwrap_err();
+    let err = support::try_open(&dir, Arc::new(SystemClock))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
 }
 
 #[tokio::test]
 async fn check_integrity_reports_counts_that_disagree() {
     let dir = support::fresh_dir("counts_damaged");
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     store.create_one(POOLS[0], json!({"a": 1})).await.unwrap();
     store.create_one(POOLS[1], json!({"a": 1})).await.unwrap();
     drop(store);
@@ -274,7 +276,7 @@ async fn check_integrity_reports_counts_that_disagree() {
     db.flush().unwrap();
     drop((counts, db));
 
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     let report = store.check_integrity().await.unwrap();
     assert_eq!(report.problems.len(), 2, "{:#?}", report.problems);
     assert_eq!(report.counted_pools, 1);

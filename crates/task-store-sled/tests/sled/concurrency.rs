@@ -2,8 +2,6 @@
 //! finalized by exactly one successful commit, and the indexes still agree
 //! with the records afterwards.
 
-mod support;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +14,8 @@ use task_store::{
 };
 use task_store_sled::SledStore;
 
+use crate::support;
+
 const POOL: &str = "concurrency";
 const WORKERS: u64 = 16;
 const TASKS: usize = 400;
@@ -25,7 +25,11 @@ const LEASE: Duration = Duration::from_secs(10);
 async fn workers_with_expiring_leases_finalize_each_task_once() {
     let dir = support::fresh_dir("concurrency_expiring");
     let clock = ManualClock::new(Timestamp::from_millis(1_767_225_600_000));
-    let store = Arc::new(SledStore::open(&dir, Arc::new(clock.clone())).unwrap());
+    let store = Arc::new(
+        support::try_open(&dir, Arc::new(clock.clone()))
+            .await
+            .unwrap(),
+    );
     let mut params = CreateParams::new((0..TASKS).map(|i| json!({"i": i})));
     params.max_attempts = 1_000;
     store.create(POOL, params).await.unwrap();

@@ -16,8 +16,6 @@
 //! count of the records, and the integrity check (which compares the counts
 //! with the claim index too) finds nothing.
 
-mod support;
-
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -35,7 +33,9 @@ use task_store::{
 };
 use task_store_sled::SledStore;
 
-const TEST_NAME: &str = "acknowledged_writes_survive_sigkill";
+use crate::support;
+
+const TEST_NAME: &str = "crash::acknowledged_writes_survive_sigkill";
 const CHILD_ENV: &str = "TASKPOOL_SLED_CRASH_CHILD";
 /// Kills per run of the test; `TASKPOOL_SLED_CRASH_KILLS` overrides it.
 const KILLS: usize = 30;
@@ -140,7 +140,9 @@ struct ArtifactLog {
 
 /// Reopen the database and check every acknowledged write, and integrity.
 async fn verify(dir: &Path, log: &Path) -> Checked {
-    let store = SledStore::open(db_dir(dir), Arc::new(SystemClock)).expect("reopens after a kill");
+    let store = support::try_open(db_dir(dir), Arc::new(SystemClock))
+        .await
+        .expect("reopens after a kill");
     let mut checked = Checked::default();
     let mut commits: HashMap<TaskId, Value> = HashMap::new();
     let mut artifacts: HashMap<RecordId, ArtifactLog> = HashMap::new();
@@ -253,7 +255,7 @@ fn ack_lines(log: &Path) -> Vec<String> {
 fn run_child(dir: &Path, run: usize) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = Arc::new(SledStore::open(db_dir(dir), Arc::new(SystemClock)).unwrap());
+        let store = Arc::new(support::open(db_dir(dir)).await);
         let log = OpenOptions::new()
             .create(true)
             .append(true)

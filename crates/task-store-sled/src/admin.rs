@@ -1,15 +1,19 @@
-//! Operations that select tasks by query: remove, reset_status, prioritize,
-//! and drop_pool. They hold the store's bulk lock exclusively, so the tasks
-//! their scan selects are exactly the ones their transactions change.
+//! Administration: the operations that select tasks by query (remove,
+//! reset_status, prioritize, drop_pool), and replace.
+//!
+//! The query-selected ones hold the store's bulk lock exclusively, so the
+//! tasks their scan selects are exactly the ones their transactions change.
+//! replace is one transaction that re-reads the task, like a lease write.
 
 use task_store::query::Query;
-use task_store::transition;
-use task_store::{ResetParams, Result, Task, Timestamp};
+use task_store::{ReplaceParams, ResetParams, Result, Task, Timestamp};
+use task_store::{content_key, transition};
 
-use crate::error::sled_error;
+use crate::error::SledError;
 use crate::id_range::IdRange;
 use crate::layout;
 use crate::store::Inner;
+use crate::tx::abort;
 
 /// Tasks changed per transaction: bounds the memory of one transaction.
 const CHUNK: usize = 1024;
@@ -103,7 +107,7 @@ impl Inner {
             .trees
             .pools
             .contains_key(pool.as_bytes())
-            .map_err(sled_error)?;
+            .map_err(SledError::Sled)?;
         let tasks = self.matching(&prefix, &Query::All)?;
         self.delete_all(&prefix, &tasks)?;
         if existed {
@@ -116,5 +120,35 @@ impl Inner {
             self.flush()?;
         }
         Ok(existed)
+    }
+
+    /// [`TaskStore::replace`](task_store::TaskStore::replace).
+    pub(crate) fn replace(&self, pool: &str, params: &ReplaceParams) -> Result<Task> {
+        let prefix = layout::pool_prefix(pool);
+        let new_key = content_key(&params.def);
+        let _shared = self.shared();
+        let now = self.clock.now();
+        let task = self.transact(|tx| {
+            let Some(old) = tx.task(&prefix, params.id)? else {
+                return abort(SledError::TaskNotFound {
+                    pool: pool.to_string(),
+                    id: params.id,
+                });
+            };
+            if let Some(other) = tx.key_owner(&prefix, &new_key)?
+                && other != params.id
+            {
+                return abort(SledError::DuplicateDefinition {
+                    pool: pool.to_string(),
+                    other,
+                });
+            }
+            let mut new = old.clone();
+            transition::replace(&mut new, params.def.clone(), params.filter.clone(), now);
+            tx.put(&prefix, Some(&old), &new)?;
+            Ok(new)
+        })?;
+        self.flush()?;
+        Ok(task)
     }
 }

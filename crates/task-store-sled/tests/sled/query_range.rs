@@ -6,20 +6,19 @@
 //! the tests show by planting undecodable records there: a walk that reached
 //! them would fail with `Config`.
 
-mod support;
-
 use std::path::Path;
-use std::sync::Arc;
 
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use serde_json::{Value, json};
 use task_store::query::Query;
 use task_store::{
-    ClaimParams, CreateParams, ErrorKind, QueryParams, Status, SystemClock, Task, TaskId,
-    TaskStore, TaskStoreExt,
+    ClaimParams, CreateParams, ErrorKind, QueryParams, Status, Task, TaskId, TaskStore,
+    TaskStoreExt,
 };
-use task_store_sled::{SledStore, layout, record};
+use task_store_sled::{SledStore, codec, layout};
+
+use crate::support;
 
 const POOL: &str = "range";
 
@@ -39,7 +38,7 @@ fn oracle(all: &[Task], params: &QueryParams) -> Vec<Task> {
 
 /// A store holding `n` tasks of mixed priorities, some claimed, some done.
 async fn populated(dir: &Path, n: usize) -> SledStore {
-    let store = SledStore::open(dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(dir).await;
     let defs = (0..n).map(|i| json!({"i": i}));
     let mut params = CreateParams::new(defs);
     params.priority = 1;
@@ -158,7 +157,7 @@ fn plant_unreadable(dir: &Path, ids: &[TaskId]) {
     for &id in ids {
         let key = layout::task_key(&layout::pool_prefix(POOL), id);
         let mut bytes = tasks.get(&key).unwrap().unwrap().to_vec();
-        bytes[0] = record::FORMAT_VERSION + 1;
+        bytes[0] = codec::FORMAT_VERSION + 1;
         tasks.insert(&key, bytes).unwrap();
     }
     db.flush().unwrap();
@@ -173,7 +172,7 @@ async fn query_walks_only_the_id_range() {
     // Unreadable: the first 10 and the last 10 records.
     let outside: Vec<TaskId> = all[..10].iter().chain(&all[90..]).map(|t| t.id).collect();
     plant_unreadable(&dir, &outside);
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
 
     let whole = store.query_all(POOL, Query::All).await.unwrap_err();
     assert_eq!(whole.kind(), ErrorKind::Config);
@@ -218,7 +217,7 @@ async fn query_skips_without_decoding_when_the_range_is_the_query() {
     let all = store.query_all(POOL, Query::All).await.unwrap();
     drop(store);
     plant_unreadable(&dir, &[all[0].id, all[5].id, all[20].id]);
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
 
     let after_first = QueryParams {
         query: parse(json!({"_id": {"$gt": all[0].id.to_string()}})),

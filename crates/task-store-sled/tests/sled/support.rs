@@ -1,15 +1,43 @@
-//! Helpers shared by the integration tests: running this test binary again as
-//! a child process, and per-test directories.
-
-// Each test binary compiles this module and uses a subset of it.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: opening stores, running this
+//! test binary again as a child process, and per-test directories.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A command that runs only the test `name` of the current test binary, with
-/// `env` set: the test sees the variable and plays the child's part.
+use task_store::{Result, SharedClock, SystemClock};
+use task_store_sled::{SledOptions, SledStore};
+
+/// The `sled://` URL of directory `dir`.
+pub fn url(dir: impl AsRef<Path>) -> String {
+    format!("sled://{}", dir.as_ref().display())
+}
+
+/// Open the store in `dir` on `clock`, with default options.
+pub async fn try_open(dir: impl AsRef<Path>, clock: SharedClock) -> Result<SledStore> {
+    SledStore::open(&url(dir), clock, SledOptions::default()).await
+}
+
+/// Open the store in `dir` on the system clock; panics if it cannot.
+pub async fn open(dir: impl AsRef<Path>) -> SledStore {
+    let dir = dir.as_ref();
+    try_open(dir, Arc::new(SystemClock))
+        .await
+        .unwrap_or_else(|e| panic!("open the sled store in {}: {e}", dir.display()))
+}
+
+/// A store on the fresh directory [`fresh_dir`]`(name)`, on `clock`.
+pub async fn fresh_store(name: &str, clock: SharedClock) -> SledStore {
+    let dir = fresh_dir(name);
+    try_open(&dir, clock)
+        .await
+        .unwrap_or_else(|e| panic!("open a fresh sled store in {}: {e}", dir.display()))
+}
+
+/// A command that runs only the test `name` (its full path, `module::test`)
+/// of the current test binary, with `env` set: the test sees the variable and
+/// plays the child's part.
 pub fn child_of_this_test(name: &str, env: (&str, &str)) -> Command {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let mut cmd = Command::new(exe);

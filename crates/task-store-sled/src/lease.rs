@@ -1,13 +1,13 @@
-//! Single-task writes: heartbeat, commit, return and replace, each one
-//! transaction that re-reads the task, applies the transition and rewrites
-//! its index entries.
+//! The lease holder's writes: heartbeat, commit and return, each one
+//! transaction that re-reads the task, checks the lease, applies the
+//! transition and rewrites its index entries.
 
 use task_store::transition;
 use task_store::{
-    CommitParams, Error, ErrorKind, HeartbeatParams, ReplaceParams, Result, ReturnParams, Status,
-    Task, TaskId, Timestamp, content_key,
+    CommitParams, HeartbeatParams, Result, ReturnParams, Status, Task, TaskId, Timestamp,
 };
 
+use crate::error::SledError;
 use crate::layout;
 use crate::store::Inner;
 use crate::tx::abort;
@@ -26,7 +26,10 @@ impl Inner {
         let now = self.clock.now();
         let out = self.transact(|tx| {
             let Some(old) = tx.task(&prefix, id)? else {
-                return abort(not_found(pool, id));
+                return abort(SledError::TaskNotFound {
+                    pool: pool.to_string(),
+                    id,
+                });
             };
             let mut new = old.clone();
             let out = match change(&mut new, now) {
@@ -69,36 +72,4 @@ impl Inner {
             ))
         })
     }
-
-    /// [`TaskStore::replace`](task_store::TaskStore::replace).
-    pub(crate) fn replace(&self, pool: &str, params: &ReplaceParams) -> Result<Task> {
-        let prefix = layout::pool_prefix(pool);
-        let new_key = content_key(&params.def);
-        let _shared = self.shared();
-        let now = self.clock.now();
-        let task = self.transact(|tx| {
-            let Some(old) = tx.task(&prefix, params.id)? else {
-                return abort(not_found(pool, params.id));
-            };
-            if let Some(other) = tx.key_owner(&prefix, &new_key)?
-                && other != params.id
-            {
-                return abort(Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("task {other} in pool {pool:?} already has this definition"),
-                ));
-            }
-            let mut new = old.clone();
-            transition::replace(&mut new, params.def.clone(), params.filter.clone(), now);
-            tx.put(&prefix, Some(&old), &new)?;
-            Ok(new)
-        })?;
-        self.flush()?;
-        Ok(task)
-    }
-}
-
-/// The error for a task that is not in the pool.
-pub(crate) fn not_found(pool: &str, id: TaskId) -> Error {
-    Error::not_found(format!("no task {id} in pool {pool:?}"))
 }

@@ -1,14 +1,13 @@
 //! One process per database: a second opener fails at once with
 //! `Unavailable` naming the path, whether it is another process or this one.
 
-mod support;
-
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use task_store::{ErrorKind, SystemClock};
-use task_store_sled::SledStore;
+
+use crate::support;
 
 const CHILD_ENV: &str = "TASKPOOL_SLED_LOCK_CHILD";
 
@@ -16,11 +15,13 @@ const CHILD_ENV: &str = "TASKPOOL_SLED_LOCK_CHILD";
 /// above the expected few milliseconds: it only turns a hang into a failure.
 const HANG_GUARD: Duration = Duration::from_secs(60);
 
-#[test]
-fn open_from_second_process_is_unavailable() {
+#[tokio::test]
+async fn open_from_second_process_is_unavailable() {
     if let Ok(dir) = std::env::var(CHILD_ENV) {
         let started = Instant::now();
-        let err = SledStore::open(&dir, Arc::new(SystemClock)).unwrap_err();
+        let err = support::try_open(&dir, Arc::new(SystemClock))
+            .await
+            .unwrap_err();
         println!(
             "second process: open failed after {:?}: {err}",
             started.elapsed()
@@ -30,9 +31,9 @@ fn open_from_second_process_is_unavailable() {
         return;
     }
     let dir = support::fresh_dir("lock_second_process");
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     let mut child = support::child_of_this_test(
-        "open_from_second_process_is_unavailable",
+        "lock::open_from_second_process_is_unavailable",
         (CHILD_ENV, dir.to_str().unwrap()),
     )
     .stdout(Stdio::piped())
@@ -65,19 +66,21 @@ fn open_from_second_process_is_unavailable() {
     drop(store);
 }
 
-#[test]
-fn open_twice_in_one_process_is_unavailable() {
+#[tokio::test]
+async fn open_twice_in_one_process_is_unavailable() {
     let dir = support::fresh_dir("lock_same_process");
-    let _store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
-    let err = SledStore::open(&dir, Arc::new(SystemClock)).unwrap_err();
+    let _store = support::open(&dir).await;
+    let err = support::try_open(&dir, Arc::new(SystemClock))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert!(err.to_string().contains(dir.to_str().unwrap()));
 }
 
-#[test]
-fn open_after_close_succeeds() {
+#[tokio::test]
+async fn open_after_close_succeeds() {
     let dir = support::fresh_dir("lock_reopen");
-    let store = SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    let store = support::open(&dir).await;
     drop(store);
-    SledStore::open(&dir, Arc::new(SystemClock)).unwrap();
+    support::open(&dir).await;
 }
