@@ -52,7 +52,7 @@ pub async fn open_with_clock(url: &str, clock: SharedClock) -> Result<Arc<dyn St
         )),
         #[cfg(feature = "mongo")]
         s if task_store_mongo::URL_SCHEMES.contains(&s) => Ok(Arc::new(
-            task_store_mongo::MongoStore::from_url(url, clock).await?,
+            task_store_mongo::MongoStore::open(url, clock, Default::default()).await?,
         )),
         _ => Err(unknown_scheme(url)),
     }

@@ -5,11 +5,11 @@
 //! updates included: artifacts go through GridFS, and record changes are
 //! compare-and-swaps on a unique index, which FerretDB enforces atomically.
 
-mod support;
-
 use std::sync::Arc;
 
 use task_store::{RecordStore, SharedClock};
+
+use super::support;
 
 task_store::record_conformance_tests!(|clock: SharedClock, case: &'static str| async move {
     let url = support::server_url(case)?;

@@ -6,13 +6,13 @@
 //! Deterministic (a fixed seed), so a failure is reproducible; the failing
 //! query is in the message.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use task_store::{CreateParams, NewTask, Query, QueryParams, Stat, SystemClock, TaskId, TaskStore};
+
+use super::support;
 
 /// xorshift64*: a small deterministic generator.
 struct Rng(u64);

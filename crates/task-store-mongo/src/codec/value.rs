@@ -1,4 +1,5 @@
-//! JSON ⇄ BSON for the user documents of a task (`def`, `filter`, `res`).
+//! The value codec: JSON ⇄ BSON for the user documents of a task (`def`,
+//! `filter`, `res`) and the JSON values of a record.
 //!
 //! The conversion is exact in both directions, so a document read back equals
 //! the JSON that was stored:
@@ -20,7 +21,9 @@
 
 use mongodb::bson::{Bson, Document};
 use serde_json::{Map, Number, Value};
-use task_store::{Error, Result};
+use task_store::Result;
+
+use crate::error::MongoError;
 
 /// The key of the document that stands for an array nested in an array.
 const NESTED_ARRAY_KEY: &str = "%array";
@@ -70,9 +73,10 @@ fn number_to_bson(n: &Number) -> Result<Bson> {
     if let Some(i) = n.as_i64() {
         Ok(Bson::Int64(i))
     } else if n.is_u64() {
-        Err(Error::invalid_input(format!(
+        Err(MongoError::Unstorable(format!(
             "the integer {n} does not fit in MongoDB's 64-bit signed integers"
-        )))
+        ))
+        .into())
     } else {
         Ok(Bson::Double(n.as_f64().unwrap_or(f64::NAN)))
     }
@@ -90,7 +94,7 @@ pub(crate) fn from_bson(value: &Bson) -> Result<Value> {
         Bson::Int32(i) => Value::from(*i),
         Bson::Int64(i) => Value::from(*i),
         Bson::Double(f) => Value::Number(Number::from_f64(*f).ok_or_else(|| {
-            Error::backend(format!(
+            MongoError::Unexpected(format!(
                 "stored number {f} has no JSON form (only finite numbers are stored)"
             ))
         })?),
@@ -103,10 +107,11 @@ pub(crate) fn from_bson(value: &Bson) -> Result<Value> {
         ),
         Bson::Document(doc) => Value::Object(document_to_object(doc)?),
         other => {
-            return Err(Error::backend(format!(
+            return Err(MongoError::Unexpected(format!(
                 "stored value of BSON type {:?} has no JSON form (taskpool writes only JSON values)",
                 other.element_type()
-            )));
+            ))
+            .into());
         }
     })
 }
@@ -152,7 +157,9 @@ pub(crate) fn unescape_key(key: &str) -> Result<String> {
     if !key.contains('%') {
         return Ok(key.to_string());
     }
-    let bad = || Error::backend(format!("stored key {key:?} is not a valid escaped key"));
+    let bad = || -> task_store::Error {
+        MongoError::Unexpected(format!("stored key {key:?} is not a valid escaped key")).into()
+    };
     let mut out = String::with_capacity(key.len());
     let mut rest = key;
     while let Some(pos) = rest.find('%') {

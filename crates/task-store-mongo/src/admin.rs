@@ -1,96 +1,21 @@
-//! Reading and managing tasks: get, query, stat, remove, reset, prioritize,
-//! replace, and the pools themselves.
+//! Managing tasks in bulk: remove, reset_status, prioritize, replace, and
+//! dropping a pool.
 
-use futures::TryStreamExt;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{Document, doc};
 use mongodb::options::ReturnDocument;
 use serde_json::Value;
 use task_store::{
-    Error, ErrorKind, Query, QueryParams, ReplaceParams, ResetParams, Result, Stat, Status, Task,
-    TaskId, content_key,
+    Error, ErrorKind, Query, ReplaceParams, ResetParams, Result, Status, Task, content_key,
 };
 
-use crate::json::to_bson;
-use crate::record::{count, date, encode_checked, oid, status, task_from_doc};
+use crate::codec::value::to_bson;
+use crate::codec::{count, date, encode_checked, oid, status, task_from_doc};
 use crate::store::{MongoStore, collection_name, not_found};
 use crate::translate::translate;
 
 impl MongoStore {
-    pub(crate) async fn get_task(&self, pool: &str, id: TaskId) -> Result<Task> {
-        let coll = self.pool(pool)?;
-        let doc = coll
-            .find_one(doc! {"_id": oid(id)})
-            .await
-            .map_err(self.err("reading a task"))?
-            .ok_or_else(|| not_found(pool, id))?;
-        task_from_doc(&doc)
-    }
-
-    pub(crate) async fn query_tasks(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
-        let coll = self.pool(pool)?;
-        let Some(filter) = translate(&params.query)?.into_document() else {
-            return Ok(Vec::new());
-        };
-        if params.limit == Some(0) {
-            // MongoDB reads a limit of 0 as "no limit".
-            return Ok(Vec::new());
-        }
-        let mut find = coll
-            .find(filter)
-            .sort(doc! {"_id": 1})
-            .skip(u64::try_from(params.skip).unwrap_or(u64::MAX));
-        if let Some(limit) = params.limit {
-            find = find.limit(i64::try_from(limit).unwrap_or(i64::MAX));
-        }
-        let what = "querying tasks";
-        let docs: Vec<Document> = find
-            .await
-            .map_err(self.err(what))?
-            .try_collect()
-            .await
-            .map_err(self.err(what))?;
-        docs.iter().map(task_from_doc).collect()
-    }
-
-    pub(crate) async fn stat_tasks(&self, pool: &str, query: &Query) -> Result<Stat> {
-        let coll = self.pool(pool)?;
-        let mut stat = Stat::default();
-        let Some(filter) = translate(query)?.into_document() else {
-            return Ok(stat);
-        };
-        let what = "counting tasks";
-        // An empty `$match` would still be a stage every document passes
-        // through (FerretDB runs stages document by document).
-        let mut pipeline = Vec::with_capacity(2);
-        if !filter.is_empty() {
-            pipeline.push(doc! {"$match": filter});
-        }
-        pipeline.push(doc! {"$group": {"_id": "$status", "n": {"$sum": 1}}});
-        let groups: Vec<Document> = coll
-            .aggregate(pipeline)
-            .await
-            .map_err(self.err(what))?
-            .try_collect()
-            .await
-            .map_err(self.err(what))?;
-        for group in groups {
-            let bad = || Error::backend(format!("unexpected status count {group} from MongoDB"));
-            let s: Status = match group.get("_id") {
-                Some(Bson::String(s)) => s.parse().map_err(|_| bad())?,
-                _ => return Err(bad()),
-            };
-            let n = match group.get("n") {
-                Some(Bson::Int32(n)) => u64::try_from(*n).map_err(|_| bad())?,
-                Some(Bson::Int64(n)) => u64::try_from(*n).map_err(|_| bad())?,
-                _ => return Err(bad()),
-            };
-            stat.add(s, n);
-        }
-        Ok(stat)
-    }
-
     pub(crate) async fn remove_tasks(&self, pool: &str, query: &Query) -> Result<u64> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let Some(filter) = translate(query)?.into_document() else {
             return Ok(0);
         };
@@ -113,7 +38,7 @@ impl MongoStore {
         update: Document,
         what: &str,
     ) -> Result<u64> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let Some(filter) = translate(query)?.into_document() else {
             return Ok(0);
         };
@@ -133,7 +58,6 @@ impl MongoStore {
     }
 
     pub(crate) async fn reset_tasks(&self, pool: &str, params: ResetParams) -> Result<u64> {
-        self.pool(pool)?;
         let now = self.clock.now();
         let mut set = doc! {"status": status(params.status), "updated_at": date(now)};
         let mut unset = doc! {"lease": ""};
@@ -167,7 +91,7 @@ impl MongoStore {
     }
 
     pub(crate) async fn replace_task(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let now = self.clock.now();
         let key = content_key(&params.def);
         let filter: Value = params.filter.unwrap_or_else(|| params.def.clone());
@@ -215,12 +139,8 @@ impl MongoStore {
         task_from_doc(&updated)
     }
 
-    pub(crate) async fn list_pools(&self) -> Result<Vec<String>> {
-        self.pool_names(None).await
-    }
-
     pub(crate) async fn drop_pool_named(&self, pool: &str) -> Result<bool> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let existed = !self
             .pool_names(Some(doc! {"name": collection_name(pool)}))
             .await?

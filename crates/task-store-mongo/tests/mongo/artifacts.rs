@@ -1,14 +1,14 @@
 //! Artifacts in GridFS: the bucket's layout, replaced and deleted artifacts
 //! leave no files behind, and readers never see a half-replaced artifact.
 
-mod support;
-
 use std::sync::Arc;
 
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use task_store::{NewRecord, Record, RecordStore, SystemClock};
 use task_store_mongo::{ARTIFACT_BUCKET, MongoStore};
+
+use super::support;
 
 const EXP: &str = "exp.v1";
 

@@ -1,14 +1,14 @@
 //! The storage layout: collection names, indexes, and JSON values that
 //! MongoDB-wire servers cannot store as they are.
 
-mod support;
-
 use std::sync::Arc;
 
 use mongodb::bson::{Document, doc};
 use serde_json::json;
 use task_store::{Query, SystemClock, TaskStore, TaskStoreExt};
-use task_store_mongo::{MongoStore, POOL_COLLECTION_PREFIX};
+use task_store_mongo::{MongoOptions, MongoStore, POOL_COLLECTION_PREFIX};
+
+use super::support;
 
 async fn store_and_db(test: &str) -> Option<(Arc<MongoStore>, mongodb::Database)> {
     let url = support::server_url(test)?;
@@ -55,10 +55,7 @@ async fn create_into_existing_pool_from_second_store_succeeds() {
     };
     let url = support::server_url(test).expect("checked by store_and_db");
     first.create_one("p", json!({"a": 1})).await.unwrap();
-    let options = task_store_mongo::OpenOptions {
-        database: Some(first.database().to_string()),
-        ..task_store_mongo::OpenOptions::default()
-    };
+    let options = MongoOptions::default().database(first.database().to_string());
     for _ in 0..2 {
         let second = MongoStore::open(&url, Arc::new(SystemClock), options.clone())
             .await

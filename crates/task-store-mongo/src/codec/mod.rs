@@ -1,4 +1,4 @@
-//! The task record as a MongoDB document.
+//! The codec of task documents: a task as a MongoDB document and back.
 //!
 //! ```text
 //! {_id: ObjectId, def, filter, key, status, priority: Int64, res?,
@@ -10,14 +10,21 @@
 //!
 //! `_id` is the task id's 12 bytes as an ObjectId, so `_id` order is
 //! [`TaskId`] order. Times are BSON dates (milliseconds, as [`Timestamp`]).
-//! `def`, `filter` and `res` are converted by [`crate::json`]. An absent
+//! `def`, `filter` and `res` are converted by the [`value`] codec (JSON ⇄
+//! BSON); [`Fields`] reads the typed fields of every stored document. An absent
 //! optional field is not stored at all (`res: null` is a stored JSON null).
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, RawDocumentBuf, doc};
 use task_store::{ErrorEntry, Lease, Result, Status, Task, TaskId, Timestamp};
 
-use crate::json::{from_bson, to_bson};
+use crate::error::MongoError;
+
+mod fields;
+pub(crate) mod value;
+
+pub(crate) use fields::{Fields, Owner};
+use value::{from_bson, to_bson};
 
 /// The largest document a MongoDB server stores (16 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
@@ -107,9 +114,8 @@ pub(crate) fn task_doc(task: &Task) -> Result<Document> {
 /// # Errors
 /// `InvalidInput` naming `what` and the size.
 pub(crate) fn encode_checked(doc: &Document, what: &str) -> Result<RawDocumentBuf> {
-    let raw = RawDocumentBuf::try_from(doc).map_err(|e| {
-        task_store::Error::invalid_input(format!("{what} cannot be encoded as BSON: {e}"))
-    })?;
+    let raw = RawDocumentBuf::try_from(doc)
+        .map_err(|e| MongoError::Unstorable(format!("{what} cannot be encoded as BSON: {e}")))?;
     check_size(raw.as_bytes().len(), what)?;
     Ok(raw)
 }
@@ -120,9 +126,10 @@ pub(crate) fn encode_checked(doc: &Document, what: &str) -> Result<RawDocumentBu
 /// `InvalidInput` naming `what` and the size.
 fn check_size(bytes: usize, what: &str) -> Result<()> {
     if bytes > MAX_DOCUMENT_BYTES {
-        return Err(task_store::Error::invalid_input(format!(
+        return Err(MongoError::Unstorable(format!(
             "{what} is {bytes} bytes as BSON, over MongoDB's limit of {MAX_DOCUMENT_BYTES} bytes per document"
-        )));
+        ))
+        .into());
     }
     Ok(())
 }
@@ -132,36 +139,26 @@ fn check_size(bytes: usize, what: &str) -> Result<()> {
 /// # Errors
 /// `Backend` naming the field when the document is not a task record.
 pub(crate) fn task_from_doc(d: &Document) -> Result<Task> {
-    let id = match d.get("_id") {
-        Some(Bson::ObjectId(oid)) => TaskId::from_bytes(oid.bytes()),
-        _ => return Err(malformed(d, "_id")),
+    let owner = Owner::task_of(d);
+    let Owner::Task(Some(id)) = owner else {
+        return Err(Fields::new(d, owner).error("_id"));
     };
-    let f = Fields { d, id };
+    let f = Fields::new(d, owner);
     Ok(Task {
         id,
         def: from_bson(f.get("def")?)?,
         filter: from_bson(f.get("filter")?)?,
         key: f.string("key")?,
-        status: f.status("status")?,
+        status: f.parsed("status")?,
         priority: f.int("priority")?,
         res: d.get("res").map(from_bson).transpose()?,
         attempts: f.counter("attempts")?,
         max_attempts: f.counter("max_attempts")?,
-        lease: match d.get("lease") {
-            None | Some(Bson::Null) => None,
-            Some(Bson::Document(l)) => Some(lease_from_doc(&Fields { d: l, id })?),
-            Some(_) => return Err(malformed(d, "lease")),
-        },
-        errors: match f.get("errors")? {
-            Bson::Array(items) => items
-                .iter()
-                .map(|e| match e {
-                    Bson::Document(e) => error_from_doc(&Fields { d: e, id }),
-                    _ => Err(malformed(d, "errors")),
-                })
-                .collect::<Result<_>>()?,
-            _ => return Err(malformed(d, "errors")),
-        },
+        lease: f
+            .optional_document("lease")?
+            .map(|l| lease_from_doc(&f.nested(l)))
+            .transpose()?,
+        errors: f.documents("errors", |e| error_from_doc(&e))?,
         created_at: f.time("created_at")?,
         updated_at: f.time("updated_at")?,
         started_at: f.optional_time("started_at")?,
@@ -174,7 +171,7 @@ fn lease_from_doc(f: &Fields<'_>) -> Result<Lease> {
         owner: f.string("owner")?,
         token: f.string("token")?,
         expires_at: f.time("expires_at")?,
-        from_status: f.status("from_status")?,
+        from_status: f.parsed("from_status")?,
     })
 }
 
@@ -185,75 +182,6 @@ fn error_from_doc(f: &Fields<'_>) -> Result<ErrorEntry> {
         owner: f.string("owner")?,
         message: f.string("message")?,
     })
-}
-
-fn malformed(d: &Document, field: &str) -> task_store::Error {
-    let id = match d.get("_id") {
-        Some(Bson::ObjectId(oid)) => oid.to_hex(),
-        _ => "without a valid _id".to_string(),
-    };
-    task_store::Error::backend(format!(
-        "stored task {id} is not a taskpool record: field {field:?} is missing or has the wrong type"
-    ))
-}
-
-/// Typed access to the fields of one (sub)document of a task.
-struct Fields<'a> {
-    d: &'a Document,
-    id: TaskId,
-}
-
-impl Fields<'_> {
-    fn error(&self, field: &str) -> task_store::Error {
-        task_store::Error::backend(format!(
-            "stored task {} is not a taskpool record: field {field:?} is missing or has the wrong type",
-            self.id
-        ))
-    }
-
-    fn get(&self, field: &str) -> Result<&Bson> {
-        self.d.get(field).ok_or_else(|| self.error(field))
-    }
-
-    fn string(&self, field: &str) -> Result<String> {
-        match self.get(field)? {
-            Bson::String(s) => Ok(s.clone()),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn status(&self, field: &str) -> Result<Status> {
-        match self.get(field)? {
-            Bson::String(s) => s.parse().map_err(|_| self.error(field)),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn int(&self, field: &str) -> Result<i64> {
-        match self.get(field)? {
-            Bson::Int64(i) => Ok(*i),
-            Bson::Int32(i) => Ok(i64::from(*i)),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn counter(&self, field: &str) -> Result<u32> {
-        u32::try_from(self.int(field)?).map_err(|_| self.error(field))
-    }
-
-    fn time(&self, field: &str) -> Result<Timestamp> {
-        match self.get(field)? {
-            Bson::DateTime(t) => Ok(Timestamp::from_millis(t.timestamp_millis())),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn optional_time(&self, field: &str) -> Result<Option<Timestamp>> {
-        match self.d.get(field) {
-            None | Some(Bson::Null) => Ok(None),
-            Some(_) => self.time(field).map(Some),
-        }
-    }
 }
 
 #[cfg(test)]

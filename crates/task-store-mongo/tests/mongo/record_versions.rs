@@ -2,8 +2,6 @@
 //! names, experiments after an interrupted delete, and concurrent writers in
 //! separate stores (separate connection pools, as separate processes have).
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -12,7 +10,9 @@ use mongodb::bson::{Document, doc};
 use mongodb::error::WriteFailure;
 use serde_json::json;
 use task_store::{NewRecord, RecordFilter, RecordStore, SystemClock, UpdateRecord};
-use task_store_mongo::{MongoStore, OpenOptions, RECORD_COLLECTION};
+use task_store_mongo::{MongoOptions, MongoStore, RECORD_COLLECTION};
+
+use super::support;
 
 const EXP: &str = "exp.v1";
 
@@ -39,10 +39,7 @@ impl Fixture {
 
     /// Another store on the same database.
     async fn second_store(&self) -> Arc<MongoStore> {
-        let options = OpenOptions {
-            database: Some(self.store.database().to_string()),
-            ..OpenOptions::default()
-        };
+        let options = MongoOptions::default().database(self.store.database().to_string());
         Arc::new(
             MongoStore::open(&self.url, Arc::new(SystemClock), options)
                 .await
