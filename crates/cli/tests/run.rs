@@ -6,9 +6,9 @@ use std::path::Path;
 use assert_cmd::Command;
 use jiff::civil::Date;
 use serde_json::Value;
-use taskpool::pipeline::data::synthetic::{SyntheticSpec, generate};
-use taskpool::pipeline::data::{Dataset, FEATURE_NAMES};
-use taskpool::pipeline::model::Ridge;
+use taskpool_experiment::data::synthetic::{SyntheticSpec, generate};
+use taskpool_experiment::data::{Dataset, FEATURE_NAMES};
+use taskpool_experiment::model::Ridge;
 
 const STEP: usize = 40;
 const MODELS: [(&str, f64); 2] = [("ridge", 1.0), ("strong", 30000.0)];
@@ -279,8 +279,8 @@ fn run_print_config_prints_a_valid_builtin_config() {
     let out = taskpool().args(["run", "--print-config"]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let config = taskpool::pipeline::job::JobConfig::from_yaml(&text).unwrap();
-    taskpool::pipeline::job::JobPlan::new(&config, None).unwrap();
+    let config = taskpool_experiment::job::JobConfig::from_yaml(&text).unwrap();
+    taskpool_experiment::job::JobPlan::new(&config, None).unwrap();
 }
 
 /// Runs `taskpool run` on `yaml`; returns (exit code, stderr).
@@ -414,9 +414,9 @@ fn examples_are_valid_configs() {
     for file in ["rolling.yaml", "run/csv.yaml", "run/sweep.yaml"] {
         let path = root.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
-        let config = taskpool::pipeline::job::JobConfig::from_yaml(&text)
+        let config = taskpool_experiment::job::JobConfig::from_yaml(&text)
             .unwrap_or_else(|e| panic!("{file}: {e}"));
-        taskpool::pipeline::job::JobPlan::new(&config, path.parent())
+        taskpool_experiment::job::JobPlan::new(&config, path.parent())
             .unwrap_or_else(|e| panic!("{file}: {e}"));
     }
 }

@@ -8,8 +8,8 @@
 
 use clap::Args;
 use serde::Serialize;
-use task_store_mongo::qlib_import::{QlibTask, SkippedDocument, read_qlib_pool};
-use task_store_mongo::{OpenOptions, redact_url};
+use taskpool::qlib::{QlibTask, SkippedDocument, read_qlib_pool};
+use taskpool::redact_url;
 use taskpool::store::{CreateParams, DEFAULT_MAX_ATTEMPTS, NewTask, validate_pool_name};
 
 use crate::cli::GlobalArgs;
@@ -106,12 +106,8 @@ pub fn run(global: &GlobalArgs, args: &ImportQlibArgs) -> anyhow::Result<()> {
     params.max_attempts = args.max_attempts;
     params.dry_run = args.dry_run;
     params.validate()?;
-    let options = OpenOptions {
-        database: args.db.clone(),
-        ..OpenOptions::default()
-    };
     let (report, skipped) = ctx.block_on(async {
-        let qlib = read_qlib_pool(&args.source, &args.collection, options).await?;
+        let qlib = read_qlib_pool(&args.source, &args.collection, args.db.clone()).await?;
         let read = qlib.tasks.len() + qlib.skipped.len();
         let (tasks, done): (Vec<QlibTask>, Vec<QlibTask>) = qlib
             .tasks

@@ -1,9 +1,9 @@
 //! The embedded dataset carries a weak but real signal that ridge regression finds.
 
-use taskpool_pipeline::data::synthetic::{SyntheticSpec, generate};
-use taskpool_pipeline::data::{Dataset, FEATURE_NAMES};
-use taskpool_pipeline::metrics::evaluate;
-use taskpool_pipeline::model::Ridge;
+use taskpool_experiment::data::synthetic::{SyntheticSpec, generate};
+use taskpool_experiment::data::{Dataset, FEATURE_NAMES};
+use taskpool_experiment::metrics::evaluate;
+use taskpool_experiment::model::Ridge;
 
 #[test]
 fn ridge_on_synthetic_data_has_positive_out_of_sample_ic() {

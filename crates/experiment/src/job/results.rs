@@ -9,14 +9,14 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use serde::Serialize;
 use task_store::{Record, RecordFilter, RecordStatus, RecordStore, TaskId};
+use taskpool_pipeline::collect::{Collector, Key, RecorderCollector};
+use taskpool_pipeline::ensemble::{AverageEnsemble, RollingGroup};
+use taskpool_pipeline::frame::Frame;
 
 use super::config::EnsembleKind;
 use super::error::JobError;
 use super::market::MarketData;
 use super::ridge_task::{PRED, SCORE, TAG_MODEL, TAG_TEST_END, TAG_TEST_START};
-use crate::collect::{Collector, Key, RecorderCollector};
-use crate::ensemble::{AverageEnsemble, RollingGroup};
-use crate::frame::Frame;
 use crate::metrics::evaluate;
 
 /// The name of the cross-model ensemble in results and reports.

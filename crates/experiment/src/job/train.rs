@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use task_store::{Query, RecordStore, Store, TaskId, TaskStore};
+use taskpool_pipeline::worker::{
+    Backoff, Shutdown, WaitOptions, WaitOutcome, WaitProgress, Worker, WorkerConfig, WorkerReport,
+    signal_process, wait,
+};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
@@ -23,10 +27,6 @@ use super::error::JobError;
 use super::events::{Events, JobEvent};
 use super::plan::TrainerPlan;
 use super::ridge_task;
-use crate::worker::{
-    Backoff, Shutdown, WaitOptions, WaitOutcome, WaitProgress, Worker, WorkerConfig, WorkerReport,
-    wait,
-};
 
 /// How often the pool is looked at while training.
 const POLL: Duration = Duration::from_millis(200);
@@ -349,11 +349,10 @@ impl Children {
     fn signal_all(&self, signal: i32) {
         for process in &self.running {
             // `id` is `None` once the process was reaped: its pid may be reused.
-            if let Some(pid) = process.child.id().and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: kill(2) has no memory-safety preconditions.
-                unsafe {
-                    libc::kill(pid, signal);
-                }
+            if let Some(pid) = process.child.id()
+                && let Err(e) = signal_process(pid, signal)
+            {
+                tracing::warn!(worker = process.index, "cannot signal worker process: {e}");
             }
         }
     }

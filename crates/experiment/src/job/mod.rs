@@ -5,9 +5,9 @@
 //!    key is an error naming it); [`JobPlan::new`] checks every value and
 //!    resolves the data (a CSV file, hashed, or the embedded synthetic
 //!    dataset).
-//! 2. **Generate**: one template per model → [`ParamSweep`](crate::generate::ParamSweep)
+//! 2. **Generate**: one template per model → [`ParamSweep`](taskpool_pipeline::generate::ParamSweep)
 //!    (the model's name gains the swept values, `ridge[alpha=10]`) →
-//!    [`RollingGen`](crate::generate::RollingGen) over the data's calendar.
+//!    [`RollingGen`](taskpool_pipeline::generate::RollingGen) over the data's calendar.
 //! 3. **Create**: the definitions go into the pool in one batch. The store
 //!    deduplicates them by content, so re-running a configuration reuses
 //!    every task already `done` and trains nothing for it (Qlib's result
@@ -44,5 +44,5 @@ pub use events::{Events, JobEvent, no_events};
 pub use plan::{JobPlan, TrainerPlan};
 pub use report::JobSummary;
 pub use results::{ENSEMBLE, SeriesResult, WindowResult};
-pub use runner::{RunOptions, run_job};
+pub use runner::{RunOptions, open_store, run_job};
 pub use train::{Launch, WorkerCommand, run_worker};

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use task_store::record::flatten_params;
 use task_store::{NewRecord, RecordStatus, RecordStore, UpdateRecord};
+use taskpool_pipeline::frame::Frame;
+use taskpool_pipeline::worker::{TaskFn, TaskInput, from_async};
 
 use super::market::{self, MarketData};
 use super::task_def::{RIDGE, RidgeKwargs, TaskDef};
 use crate::data::{FEATURE_NAMES, Rows};
-use crate::frame::Frame;
 use crate::metrics::evaluate;
 use crate::model::Ridge;
-use crate::worker::{TaskFn, TaskInput, from_async};
 
 /// The name of the prediction artifact (a binary [`Frame`] with one column,
 /// [`SCORE`]).

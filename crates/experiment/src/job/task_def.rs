@@ -9,8 +9,8 @@
 //! ```
 //!
 //! The shape follows Qlib's task dict (`model`, `dataset.kwargs.segments`),
-//! so the generic generators ([`RollingGen`](crate::generate::RollingGen),
-//! [`ParamSweep`](crate::generate::ParamSweep)) work on it unchanged. Every
+//! so the generic generators ([`RollingGen`](taskpool_pipeline::generate::RollingGen),
+//! [`ParamSweep`](taskpool_pipeline::generate::ParamSweep)) work on it unchanged. Every
 //! task carries everything a worker process needs: the experiment its record
 //! goes to, the data and the model.
 

@@ -7,18 +7,20 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use task_store::record::validate_experiment_name;
 use task_store::validate_pool_name;
+use taskpool_pipeline::calendar::Calendar;
+use taskpool_pipeline::error_chain;
+use taskpool_pipeline::generate::{
+    GenError, JsonPath, ParamSweep, RollingGen, Step, TaskGen, task_generator,
+};
+use taskpool_pipeline::time_adjust::RollType;
+use taskpool_pipeline::worker::MIN_LEASE;
 
 use super::config::{
-    DEFAULT_STORE, EnsembleKind, JobConfig, ModelConfig, SegmentBounds, StepValue, TrainerMode,
-    parse_duration,
+    EnsembleKind, JobConfig, ModelConfig, SegmentBounds, StepValue, TrainerMode, parse_duration,
 };
 use super::error::JobError;
 use super::market::DataSpec;
 use super::task_def::{RIDGE, RidgeKwargs, TaskDef};
-use crate::calendar::Calendar;
-use crate::generate::{GenError, JsonPath, ParamSweep, RollingGen, Step, TaskGen, task_generator};
-use crate::time_adjust::RollType;
-use crate::worker::MIN_LEASE;
 
 /// The fewest instruments the synthetic dataset may have (a daily IC needs two).
 const MIN_INSTRUMENTS: usize = 2;
@@ -98,7 +100,7 @@ impl JobPlan {
             store: config
                 .store
                 .clone()
-                .unwrap_or_else(|| DEFAULT_STORE.to_string()),
+                .unwrap_or_else(|| taskpool::DEFAULT_STORE_URL.to_string()),
             pool: config.pool.clone(),
             experiment,
             data,
@@ -359,9 +361,12 @@ fn rolling_gen(config: &JobConfig) -> Result<RollingGen, JobError> {
     let r = &config.rolling;
     let step: Step = match &r.step {
         StepValue::Days(n) => Step::TradingDays(usize::try_from(*n).unwrap_or(usize::MAX)),
-        StepValue::Text(text) => text.parse().map_err(|e: crate::generate::BadStep| {
-            JobError::config("rolling.step", e.to_string())
-        })?,
+        StepValue::Text(text) => {
+            text.parse()
+                .map_err(|e: taskpool_pipeline::generate::BadStep| {
+                    JobError::config("rolling.step", e.to_string())
+                })?
+        }
     };
     if !step.is_positive() {
         return Err(JobError::config(
@@ -369,12 +374,12 @@ fn rolling_gen(config: &JobConfig) -> Result<RollingGen, JobError> {
             format!("{step} is not at least 1"),
         ));
     }
-    let rtype: RollType = r
-        .rtype
-        .parse()
-        .map_err(|e: crate::time_adjust::UnknownRollType| {
-            JobError::config("rolling.type", e.to_string())
-        })?;
+    let rtype: RollType =
+        r.rtype
+            .parse()
+            .map_err(|e: taskpool_pipeline::time_adjust::UnknownRollType| {
+                JobError::config("rolling.type", e.to_string())
+            })?;
     if r.test_len == Some(0) {
         return Err(JobError::config("rolling.test_len", "0 is not at least 1"));
     }
@@ -422,18 +427,6 @@ fn trainer_plan(config: &JobConfig) -> Result<TrainerPlan, JobError> {
         timeout,
         grace,
     })
-}
-
-/// An error and its sources, joined with `: `.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

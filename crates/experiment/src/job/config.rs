@@ -16,14 +16,12 @@ use serde_json::Value;
 
 use super::error::JobError;
 
-/// The default store URL.
-pub const DEFAULT_STORE: &str = "sqlite://taskpool.db";
-
 /// A whole `taskpool run` configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobConfig {
-    /// Store URL for tasks and records (default [`DEFAULT_STORE`]); the
+    /// Store URL for tasks and records (default
+    /// [`taskpool::DEFAULT_STORE_URL`]); the
     /// CLI's `--store` overrides it.
     #[serde(default)]
     pub store: Option<String>,

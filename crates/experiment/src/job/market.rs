@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use taskpool_pipeline::calendar::Calendar;
 
-use crate::calendar::Calendar;
 use crate::data::synthetic::{SyntheticSpec, generate};
 use crate::data::{Bars, DataError, Dataset};
 

@@ -8,6 +8,7 @@ use task_store::{
     CreateParams, Query, RecordFilter, RecordStore, ResetParams, Status, Store, TaskId, TaskStore,
     TaskStoreExt,
 };
+use taskpool_pipeline::worker::Shutdown;
 
 use super::config::TrainerMode;
 use super::error::JobError;
@@ -18,7 +19,6 @@ use super::report::{self, JobSummary, TaskCounts};
 use super::results;
 use super::task_def::TaskDef;
 use super::train::{self, Launch, WorkerCommand};
-use crate::worker::Shutdown;
 
 /// How a job runs, beyond its configuration.
 pub struct RunOptions {
@@ -35,6 +35,15 @@ pub struct RunOptions {
     pub shutdown: Shutdown,
 }
 
+/// Open the store `plan` names, through the facade (every backend this
+/// build has).
+///
+/// # Errors
+/// An unknown scheme, a malformed URL, or whatever the backend reports.
+pub async fn open_store(plan: &JobPlan) -> Result<Arc<dyn Store>, JobError> {
+    Ok(taskpool::open(&plan.store).await?)
+}
+
 /// Run the job of `plan` on `store`: its report is written to
 /// `plan.report_dir` and its summary returned.
 ///
@@ -44,9 +53,11 @@ pub struct RunOptions {
 ///
 /// # Errors
 /// [`JobError::Config`] for segments that do not fit the data, or worker
-/// processes on a single-process store (`memory://`, `sled://`); [`JobError::TasksFailed`] when tasks
-/// fail for good; [`JobError::Interrupted`] when `options.shutdown` is
-/// pulled before the report is written; store, data and report errors.
+/// processes on a store that processes cannot share (`memory://`,
+/// `sled://`: see [`Capabilities`](task_store::Capabilities));
+/// [`JobError::TasksFailed`] when tasks fail for good;
+/// [`JobError::Interrupted`] when `options.shutdown` is pulled before the
+/// report is written; store, data and report errors.
 pub async fn run_job(
     plan: &JobPlan,
     store: Arc<dyn Store>,
@@ -56,14 +67,11 @@ pub async fn run_job(
     let events = &options.events;
     let launch = match (&options.worker_command, plan.trainer.mode) {
         (Some(command), TrainerMode::Workers) => {
-            if let Some(scheme) = ["memory", "sled"]
-                .into_iter()
-                .find(|s| plan.store.starts_with(&format!("{s}:")))
-            {
+            if !store.capabilities().shared_by_processes {
                 return Err(JobError::config(
                     "trainer.mode",
                     format!(
-                        "worker processes cannot share a {scheme}:// store (one process only): use `in_process`, or a sqlite:// or mongodb:// store"
+                        "worker processes cannot share the store {store} (it belongs to one process): use `in_process`, or a store that processes share, such as sqlite:// or mongodb://"
                     ),
                 ));
             }

@@ -3,16 +3,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use task_store::{MemoryStore, Store, SystemClock};
-use task_store_sqlite::SqliteStore;
-use taskpool_pipeline::data::FEATURE_NAMES;
-use taskpool_pipeline::job::market::{self, DataSpec};
-use taskpool_pipeline::job::{
+use task_store::{MemoryStore, Store};
+use taskpool_experiment::data::FEATURE_NAMES;
+use taskpool_experiment::job::market::{self, DataSpec};
+use taskpool_experiment::job::{
     ENSEMBLE, JobConfig, JobError, JobEvent, JobPlan, JobSummary, RunOptions, WorkerCommand,
-    no_events, run_job,
+    no_events, open_store, run_job,
 };
-use taskpool_pipeline::metrics::evaluate;
-use taskpool_pipeline::model::Ridge;
+use taskpool_experiment::metrics::evaluate;
+use taskpool_experiment::model::Ridge;
 use taskpool_pipeline::worker::Shutdown;
 
 fn config(dir: &std::path::Path, extra: &str) -> JobConfig {
@@ -91,7 +90,7 @@ async fn run_job_trains_collects_and_reports_in_process() {
             .get_record("lib_test", task.record.parse().unwrap())
             .await
             .unwrap();
-        let def: taskpool_pipeline::job::task_def::TaskDef =
+        let def: taskpool_experiment::job::task_def::TaskDef =
             serde_json::from_value(record.task.clone()).unwrap();
         let s = def.dataset.kwargs.segments;
         let direct = direct_test_ic(&plan, alpha, [s.train, s.valid, s.test]);
@@ -108,13 +107,10 @@ async fn run_job_trains_collects_and_reports_in_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_job_again_trains_nothing_and_fresh_starts_over() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = JobPlan::new(&config(dir.path(), ""), None).unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::from_url(&url, Arc::new(SystemClock))
-            .await
-            .unwrap(),
-    );
+    let mut config = config(dir.path(), "");
+    config.store = Some(format!("sqlite://{}", dir.path().join("t.db").display()));
+    let plan = JobPlan::new(&config, None).unwrap();
+    let store = open_store(&plan).await.unwrap();
     let first = run(&plan, Arc::clone(&store), false).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
@@ -153,29 +149,33 @@ async fn run_job_again_trains_nothing_and_fresh_starts_over() {
 }
 
 #[tokio::test]
-async fn run_job_with_worker_processes_on_memory_is_a_config_error() {
+async fn run_job_with_worker_processes_on_a_one_process_store_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = config(dir.path(), "");
-    config.trainer.mode = taskpool_pipeline::job::config::TrainerMode::Workers;
-    config.store = Some("memory://".to_string());
-    let plan = JobPlan::new(&config, None).unwrap();
-    let err = run_job(
-        &plan,
-        Arc::new(MemoryStore::new()),
-        RunOptions {
-            worker_command: Some(WorkerCommand {
-                program: "/bin/false".into(),
-                args: Vec::new(),
-            }),
-            ..options(false)
-        },
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, JobError::Config { ref key, .. } if key == "trainer.mode"),
-        "{err}"
-    );
+    let sled = format!("sled://{}", dir.path().join("sled").display());
+    for url in ["memory://", sled.as_str()] {
+        let mut config = config(dir.path(), "");
+        config.trainer.mode = taskpool_experiment::job::config::TrainerMode::Workers;
+        config.store = Some(url.to_string());
+        let plan = JobPlan::new(&config, None).unwrap();
+        let store = open_store(&plan).await.unwrap();
+        let err = run_job(
+            &plan,
+            store,
+            RunOptions {
+                worker_command: Some(WorkerCommand {
+                    program: "/bin/false".into(),
+                    args: Vec::new(),
+                }),
+                ..options(false)
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, JobError::Config { ref key, .. } if key == "trainer.mode"),
+            "{url}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -193,8 +193,8 @@ fn data_spec_of_the_plan_is_synthetic() {
 
 /// A CSV file of 5 synthetic instruments over 120 weekdays of 2021; returns its text.
 fn write_bars_csv(path: &std::path::Path) -> String {
-    let bars = taskpool_pipeline::data::synthetic::generate(
-        &taskpool_pipeline::data::synthetic::SyntheticSpec {
+    let bars = taskpool_experiment::data::synthetic::generate(
+        &taskpool_experiment::data::synthetic::SyntheticSpec {
             instruments: 5,
             days: 120,
             start: jiff::civil::date(2021, 1, 1),

@@ -1,4 +1,5 @@
-//! CSV import and export of a [`Frame`].
+//! CSV import and export of a prediction [`Frame`] (`taskpool ensemble`
+//! reads and writes these files).
 //!
 //! The header is `datetime,instrument,<col>[,<col>…]`; each row holds a date
 //! `YYYY-MM-DD`, an instrument name and one value per column. On input an
@@ -11,90 +12,92 @@ use std::io::{Read, Write};
 
 use jiff::civil::Date;
 use task_store::{Error, Result};
+use taskpool_pipeline::frame::{DATETIME, Frame, INSTRUMENT};
 
-use super::{DATETIME, Frame, INSTRUMENT};
-
-impl Frame {
-    /// Read a frame from CSV (see [`csv_io`](self)). Rows keep file order.
-    ///
-    /// # Errors
-    /// `InvalidInput` naming the line and field for a missing `datetime` or
-    /// `instrument` column or no value column, a repeated column, a row of
-    /// the wrong width, a bad date, an empty instrument or an unparsable
-    /// value; `Backend` if reading fails.
-    pub fn read_csv(reader: impl Read) -> Result<Frame> {
-        let mut csv = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(reader);
-        let header = csv.headers().map_err(csv_error)?.clone();
-        let fields: Vec<&str> = header.iter().collect();
-        for (i, want) in [DATETIME, INSTRUMENT].into_iter().enumerate() {
-            if fields.get(i) != Some(&want) {
-                return Err(Error::invalid_input(format!(
-                    "line 1: missing column {want:?} (the header must start with datetime,instrument)"
-                )));
-            }
+/// Read a frame from CSV (see the [module docs](self)). Rows keep file order.
+///
+/// # Errors
+/// `InvalidInput` naming the line and field for a missing `datetime` or
+/// `instrument` column or no value column, a repeated column, a row of
+/// the wrong width, a bad date, an empty instrument or an unparsable
+/// value; `Backend` if reading fails.
+pub fn read_csv(reader: impl Read) -> Result<Frame> {
+    let mut csv = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let header = csv.headers().map_err(csv_error)?.clone();
+    let fields: Vec<&str> = header.iter().collect();
+    for (i, want) in [DATETIME, INSTRUMENT].into_iter().enumerate() {
+        if fields.get(i) != Some(&want) {
+            return Err(Error::invalid_input(format!(
+                "line 1: missing column {want:?} (the header must start with datetime,instrument)"
+            )));
         }
-        if fields.len() < 3 {
-            return Err(Error::invalid_input(
-                "line 1: no value column after datetime,instrument",
-            ));
-        }
-        let mut frame = Frame::new(fields[2..].iter().copied())
-            .map_err(|e| Error::invalid_input(format!("line 1: {}", e.message())))?;
-        let mut values = vec![0.0; fields.len() - 2];
-        for record in csv.records() {
-            let record = record.map_err(csv_error)?;
-            let line = record.position().map_or(0, |p| p.line());
-            let at = |field: &str, msg: String| {
-                Error::invalid_input(format!("line {line}, column {field:?}: {msg}"))
-            };
-            let datetime = parse_date(&record[0]).map_err(|m| at(DATETIME, m))?;
-            let instrument = &record[1];
-            if instrument.is_empty() {
-                return Err(at(INSTRUMENT, "empty instrument".into()));
-            }
-            for (j, v) in values.iter_mut().enumerate() {
-                *v = parse_value(&record[j + 2]).map_err(|m| at(fields[j + 2], m))?;
-            }
-            frame.push_row(datetime, instrument, &values)?;
-        }
-        Ok(frame)
     }
-
-    /// Write the frame as CSV (see [`csv_io`](self)), rows in frame order.
-    ///
-    /// # Errors
-    /// `Backend` if writing fails.
-    pub fn write_csv(&self, writer: impl Write) -> Result<()> {
-        self.write_csv_rows(writer, |_| true)
+    if fields.len() < 3 {
+        return Err(Error::invalid_input(
+            "line 1: no value column after datetime,instrument",
+        ));
     }
-
-    /// Write the frame as CSV, only the rows for which `keep(row)` is true.
-    ///
-    /// # Errors
-    /// `Backend` if writing fails.
-    pub fn write_csv_rows(
-        &self,
-        writer: impl Write,
-        mut keep: impl FnMut(usize) -> bool,
-    ) -> Result<()> {
-        let mut csv = csv::Writer::from_writer(writer);
-        let header = [DATETIME, INSTRUMENT]
-            .into_iter()
-            .chain(self.column_names());
-        csv.write_record(header).map_err(csv_error)?;
-        let mut fields: Vec<String> = Vec::with_capacity(self.columns.len() + 2);
-        for row in (0..self.len()).filter(|&r| keep(r)) {
-            fields.clear();
-            fields.push(self.datetime[row].to_string());
-            fields.push(self.instrument[row].clone());
-            fields.extend(self.columns.iter().map(|c| format_value(c.values[row])));
-            csv.write_record(&fields).map_err(csv_error)?;
+    let mut frame = Frame::new(fields[2..].iter().copied())
+        .map_err(|e| Error::invalid_input(format!("line 1: {}", e.message())))?;
+    let mut values = vec![0.0; fields.len() - 2];
+    for record in csv.records() {
+        let record = record.map_err(csv_error)?;
+        let line = record.position().map_or(0, |p| p.line());
+        let at = |field: &str, msg: String| {
+            Error::invalid_input(format!("line {line}, column {field:?}: {msg}"))
+        };
+        let datetime = parse_date(&record[0]).map_err(|m| at(DATETIME, m))?;
+        let instrument = &record[1];
+        if instrument.is_empty() {
+            return Err(at(INSTRUMENT, "empty instrument".into()));
         }
-        csv.flush()
-            .map_err(|e| Error::backend("cannot write CSV").with_source(e))
+        for (j, v) in values.iter_mut().enumerate() {
+            *v = parse_value(&record[j + 2]).map_err(|m| at(fields[j + 2], m))?;
+        }
+        frame.push_row(datetime, instrument, &values)?;
     }
+    Ok(frame)
+}
+
+/// Write the frame as CSV (see the [module docs](self)), rows in frame order.
+///
+/// # Errors
+/// `Backend` if writing fails.
+pub fn write_csv(frame: &Frame, writer: impl Write) -> Result<()> {
+    write_csv_rows(frame, writer, |_| true)
+}
+
+/// Write the frame as CSV, only the rows for which `keep(row)` is true.
+///
+/// # Errors
+/// `Backend` if writing fails.
+pub fn write_csv_rows(
+    frame: &Frame,
+    writer: impl Write,
+    mut keep: impl FnMut(usize) -> bool,
+) -> Result<()> {
+    let mut csv = csv::Writer::from_writer(writer);
+    let header = [DATETIME, INSTRUMENT]
+        .into_iter()
+        .chain(frame.column_names());
+    csv.write_record(header).map_err(csv_error)?;
+    let mut fields: Vec<String> = Vec::with_capacity(frame.columns().len() + 2);
+    for row in (0..frame.len()).filter(|&r| keep(r)) {
+        fields.clear();
+        fields.push(frame.datetimes()[row].to_string());
+        fields.push(frame.instruments()[row].clone());
+        fields.extend(
+            frame
+                .columns()
+                .iter()
+                .map(|c| format_value(c.values()[row])),
+        );
+        csv.write_record(&fields).map_err(csv_error)?;
+    }
+    csv.flush()
+        .map_err(|e| Error::backend("cannot write CSV").with_source(e))
 }
 
 /// A value as written to CSV: empty for missing, else the shortest form that
@@ -153,7 +156,7 @@ mod tests {
     use super::*;
 
     fn read(s: &str) -> Result<Frame> {
-        Frame::read_csv(s.as_bytes())
+        read_csv(s.as_bytes())
     }
 
     #[test]
@@ -208,7 +211,7 @@ mod tests {
         f.push_row(date(2017, 1, 4), "A,B", &[-0.788675134594813, 1e-300])
             .unwrap();
         let mut out = Vec::new();
-        f.write_csv(&mut out).unwrap();
+        write_csv(&f, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,

@@ -7,23 +7,23 @@
 //! orders them by datetime then instrument.
 //!
 //! Frames travel as artifacts in a compact, versioned binary encoding
-//! ([`Frame::encode`], [`Frame::decode`], layout in [`binary`]) and as CSV
-//! ([`Frame::read_csv`], [`Frame::write_csv`], format in [`csv_io`]).
+//! ([`Frame::encode`], [`Frame::decode`], layout in [`binary`]). Reading and
+//! writing CSV files is the application's business (`taskpool-experiment`'s
+//! `frame_csv`), so this library needs no CSV crate.
 //!
 //! Two frames are equal when they have the same columns and the same rows
 //! in the same order, a missing value being equal to a missing value.
 
 pub mod binary;
-pub mod csv_io;
 
 use std::collections::HashSet;
 
 use jiff::civil::Date;
 use task_store::{Error, Result};
 
-/// The name of the datetime index column in CSV files.
+/// The name of the datetime index (a reserved column name).
 pub const DATETIME: &str = "datetime";
-/// The name of the instrument index column in CSV files.
+/// The name of the instrument index (a reserved column name).
 pub const INSTRUMENT: &str = "instrument";
 
 /// One named value column.
