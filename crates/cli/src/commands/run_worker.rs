@@ -9,11 +9,12 @@ use std::io::Read;
 use std::time::Duration;
 
 use clap::Args;
-use taskpool::pipeline::worker::{Backoff, Shutdown, WorkerConfig, WorkerReport};
+use taskpool::pipeline::worker::{Backoff, Shutdown, WorkerConfig};
 use taskpool_experiment::job::run_worker;
 
 use crate::cli::GlobalArgs;
 use crate::commands::prune::parse_age;
+use crate::commands::worker::print_report;
 use crate::context::{Context, parse_query};
 use crate::exit::bad_input;
 use crate::signals::StopSignals;
@@ -86,25 +87,5 @@ pub fn run(global: &GlobalArgs, args: &RunWorkerArgs) -> anyhow::Result<()> {
         signals.abort();
         Ok::<_, anyhow::Error>(report?)
     })?;
-    print_report(&ctx, &report)
-}
-
-fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> {
-    if ctx.out.is_json() {
-        return ctx.out.json(report);
-    }
-    ctx.out.line(format_args!(
-        "run-worker {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back",
-        report.worker,
-        if report.interrupted {
-            " (interrupted)"
-        } else {
-            ""
-        },
-        report.claimed,
-        report.committed,
-        report.retried,
-        report.failed,
-        report.handed_back,
-    ))
+    print_report(&ctx, "run-worker", &report)
 }

@@ -145,15 +145,21 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         signals.abort();
         Ok::<_, anyhow::Error>(report?)
     })?;
-    print_report(&ctx, &report)
+    print_report(&ctx, "worker", &report)
 }
 
-fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> {
+/// Print what a worker did: the report as JSON, or one line naming the
+/// command (`worker`, `run-worker`).
+pub(crate) fn print_report(
+    ctx: &Context<'_>,
+    command: &str,
+    report: &WorkerReport,
+) -> anyhow::Result<()> {
     if ctx.out.is_json() {
         return ctx.out.json(report);
     }
     ctx.out.line(format_args!(
-        "worker {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
+        "{command} {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
         report.worker,
         if report.interrupted { " (interrupted)" } else { "" },
         report.claimed,

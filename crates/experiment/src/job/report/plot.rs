@@ -10,6 +10,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use jiff::civil::Date;
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -27,6 +29,10 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
 ];
+
+/// A chart of f64 × f64 on the PNG bitmap.
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// A window's bar: first day, last day (open: to the end), IC.
 type WindowBar = (Date, Option<Date>, f64);
@@ -48,6 +54,34 @@ fn color(name: &str, index: usize) -> RGBColor {
     } else {
         COLORS[index % COLORS.len()]
     }
+}
+
+/// A chart on `area` titled `text.0`, its y axis named `text.1`, with the
+/// mesh drawn and x values labelled by `label_of` (test dates).
+fn chart_on<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    text: (&str, &str),
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    label_of: &dyn Fn(&f64) -> String,
+) -> Result<Chart<'a, 'b>, String> {
+    let (caption, y_desc) = text;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FAMILY, 24))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_labels(12)
+        .x_label_formatter(label_of)
+        .y_desc(y_desc)
+        .label_style((FAMILY, 14))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
 }
 
 /// Draw the plot of `summary` into `path`.
@@ -105,21 +139,13 @@ pub(crate) fn draw(summary: &JobSummary, path: &Path) -> Result<(), String> {
     // Headroom above the bars for the legend.
     let pad = ((hi - lo) * 0.1).max(0.005);
     let room = (hi - lo) * 0.35 + pad;
-    let mut chart = ChartBuilder::on(&top)
-        .caption("IC per test window", (FAMILY, 24))
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max, (lo - pad)..(hi + room))
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_labels(12)
-        .x_label_formatter(&label_of)
-        .y_desc("IC")
-        .label_style((FAMILY, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let mut chart = chart_on(
+        &top,
+        ("IC per test window", "IC"),
+        0.0..x_max,
+        (lo - pad)..(hi + room),
+        &label_of,
+    )?;
     let n = groups.len() as f64;
     for (g, (name, bars)) in groups.iter().enumerate() {
         let c = color(name, g);
@@ -168,21 +194,13 @@ pub(crate) fn draw(summary: &JobSummary, path: &Path) -> Result<(), String> {
         .flat_map(|(_, p)| p.iter().map(|p| p.1))
         .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let pad = ((hi - lo) * 0.05).max(0.05);
-    let mut chart = ChartBuilder::on(&bottom)
-        .caption("Cumulative daily IC over the test period", (FAMILY, 24))
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max, (lo - pad)..(hi + pad))
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_labels(12)
-        .x_label_formatter(&label_of)
-        .y_desc("cumulative IC")
-        .label_style((FAMILY, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let mut chart = chart_on(
+        &bottom,
+        ("Cumulative daily IC over the test period", "cumulative IC"),
+        0.0..x_max,
+        (lo - pad)..(hi + pad),
+        &label_of,
+    )?;
     for (g, (name, points)) in cumulative.into_iter().enumerate() {
         let c = color(name, g);
         let width = if name == ENSEMBLE { 3 } else { 2 };
