@@ -18,9 +18,9 @@ pub async fn read_qlib_pool(
     collection: &str,
     database: Option<String>,
 ) -> Result<QlibPool> {
-    let options = task_store_mongo::OpenOptions {
-        database,
-        ..Default::default()
-    };
+    let mut options = task_store_mongo::MongoOptions::default();
+    if let Some(database) = database {
+        options = options.database(database);
+    }
     task_store_mongo::qlib_import::read_qlib_pool(url, collection, options).await
 }

@@ -48,11 +48,13 @@ impl TestStore {
     }
 
     /// A SQLite store in a fresh temporary file.
-    pub fn sqlite() -> TestStore {
+    pub async fn sqlite() -> TestStore {
         let dir = tempfile::tempdir().unwrap();
         let clock = manual_clock();
-        let path = dir.path().join("tasks.db");
-        let store = SqliteStore::open(path.to_str().unwrap(), Arc::new(clock.clone())).unwrap();
+        let url = format!("sqlite://{}", dir.path().join("tasks.db").display());
+        let store = SqliteStore::open(&url, Arc::new(clock.clone()), Default::default())
+            .await
+            .unwrap();
         TestStore {
             store: Arc::new(store),
             clock,
@@ -71,7 +73,7 @@ macro_rules! store_tests {
         }
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name($crate::support::TestStore::sqlite()).await })*
+            async fn $name() { super::$name($crate::support::TestStore::sqlite().await).await })*
         }
     };
 }
