@@ -67,10 +67,16 @@ pub async fn train(
         .map_err(|e| format!("model command {program}: {e}"))?;
     let path = input.artifact_dir.join(PRED_FILE);
     let test = def.dataset.kwargs.segments.test;
-    tokio::task::spawn_blocking(move || read_predictions(&path, &data, test))
-        .await
-        .map_err(|e| format!("reading {PRED_FILE} stopped: {e}"))?
-        .map_err(|e| format!("model command {program}: {e}"))
+    tokio::task::spawn_blocking(move || {
+        let trained = read_predictions(&path, &data, test)?;
+        // Kept as the record's `pred` artifact: the worker need not keep
+        // (or warn about) the file.
+        std::fs::remove_file(&path).map_err(|e| format!("removing {PRED_FILE}: {e}"))?;
+        Ok(trained)
+    })
+    .await
+    .map_err(|e| format!("reading {PRED_FILE} stopped: {e}"))?
+    .map_err(|e: String| format!("model command {program}: {e}"))
 }
 
 /// Read `path` and measure it on the test rows `[start, end]` of `data`.
