@@ -8,6 +8,7 @@ mod support;
 
 mod ensemble;
 mod generate;
+mod limits;
 mod manage_bad_input;
 mod manage_commands;
 mod manage_help;
