@@ -51,7 +51,10 @@ fn value(obj: &Bound<'_, PyAny>, path: &mut String) -> PyResult<Value> {
     if let Ok(f) = obj.cast::<PyFloat>() {
         let f = f.value();
         return Number::from_f64(f).map(Value::Number).ok_or_else(|| {
-            invalid_input(py, format!("{path}: {f} is not a JSON number (NaN or infinite)"))
+            invalid_input(
+                py,
+                format!("{path}: {f} is not a JSON number (NaN or infinite)"),
+            )
         });
     }
     if let Ok(s) = obj.cast::<PyString>() {
@@ -123,7 +126,7 @@ fn numpy_scalar<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAn
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     let ty = obj.get_type();
     match (ty.module(), ty.qualname()) {
-        (Ok(module), Ok(name)) if module.to_string() != "builtins" => format!("{module}.{name}"),
+        (Ok(module), Ok(name)) if module != "builtins" => format!("{module}.{name}"),
         (_, Ok(name)) => name.to_string(),
         _ => "an unknown type".to_owned(),
     }
@@ -230,7 +233,9 @@ pub fn duration(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
             .ok_or_else(|| {
                 invalid_input(
                     py,
-                    format!("{what}: {text:?} is not a duration (e.g. \"2s\", \"500ms\", \"1m30s\")"),
+                    format!(
+                        "{what}: {text:?} is not a duration (e.g. \"2s\", \"500ms\", \"1m30s\")"
+                    ),
                 )
             })?
     } else {
@@ -241,11 +246,17 @@ pub fn duration(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
             ))
         })?;
         Duration::try_from_secs_f64(seconds).map_err(|_| {
-            invalid_input(py, format!("{what}: {seconds} is not a duration in seconds"))
+            invalid_input(
+                py,
+                format!("{what}: {seconds} is not a duration in seconds"),
+            )
         })?
     };
     if parsed.is_zero() {
-        return Err(invalid_input(py, format!("{what} must be longer than zero")));
+        return Err(invalid_input(
+            py,
+            format!("{what} must be longer than zero"),
+        ));
     }
     Ok(parsed)
 }

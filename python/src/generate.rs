@@ -41,7 +41,10 @@ impl Calendar {
             // Timestamp adds a time part that Qlib's day.txt may also carry.
             let day = text.split([' ', 'T']).next().unwrap_or_default();
             let date = parse_date(day).ok_or_else(|| {
-                invalid_input(py, format!("calendar[{i}]: {text:?} is not a date (YYYY-MM-DD)"))
+                invalid_input(
+                    py,
+                    format!("calendar[{i}]: {text:?} is not a date (YYYY-MM-DD)"),
+                )
             })?;
             days.push(date);
         }
@@ -56,9 +59,9 @@ impl Calendar {
     /// `calendars/day.txt`).
     #[staticmethod]
     fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Calendar> {
-        let inner = py
-            .detach(|| RustCalendar::load(&path))
-            .map_err(|e| invalid_input(py, format!("calendar {}: {}", path.display(), chain(&e))))?;
+        let inner = py.detach(|| RustCalendar::load(&path)).map_err(|e| {
+            invalid_input(py, format!("calendar {}: {}", path.display(), chain(&e)))
+        })?;
         Ok(Calendar {
             inner: Arc::new(inner),
         })

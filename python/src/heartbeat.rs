@@ -53,7 +53,9 @@ impl Heartbeat {
                 }
                 match store.heartbeat(&pool, params.clone()).await {
                     Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::LeaseLost || e.kind() == ErrorKind::NotFound => {
+                    Err(e)
+                        if e.kind() == ErrorKind::LeaseLost || e.kind() == ErrorKind::NotFound =>
+                    {
                         tracing::warn!(task = %params.id, "lease lost: {e}");
                         *lock(&shared.last_error) = Some(e.to_string());
                         shared.lost.store(true, Ordering::SeqCst);
@@ -74,7 +76,9 @@ impl Heartbeat {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[pymethods]

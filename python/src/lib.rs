@@ -47,7 +47,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "DEFAULT_LEASE",
         taskpool::pipeline::worker::DEFAULT_LEASE.as_secs_f64(),
     )?;
-    m.add("DEFAULT_MAX_ATTEMPTS", taskpool::store::DEFAULT_MAX_ATTEMPTS)?;
+    m.add(
+        "DEFAULT_MAX_ATTEMPTS",
+        taskpool::store::DEFAULT_MAX_ATTEMPTS,
+    )?;
     m.add("URL_SCHEMES", taskpool::URL_SCHEMES.to_vec())?;
     m.add_function(wrap_pyfunction!(store::open, m)?)?;
     m.add_function(wrap_pyfunction!(convert::seconds, m)?)?;

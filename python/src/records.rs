@@ -35,7 +35,10 @@ pub fn record_ref(record: &Bound<'_, PyAny>) -> PyResult<(String, RecordId)> {
     let field = |name: &str| -> PyResult<String> {
         match dict.get_item(name)? {
             Some(value) => value.extract(),
-            None => Err(invalid_input(py, format!("the record dict has no {name:?}"))),
+            None => Err(invalid_input(
+                py,
+                format!("the record dict has no {name:?}"),
+            )),
         }
     };
     Ok((field("experiment")?, record_id(py, &field("_id")?)?))
@@ -43,6 +46,17 @@ pub fn record_ref(record: &Bound<'_, PyAny>) -> PyResult<(String, RecordId)> {
 
 fn record_status(py: Python<'_>, name: &str) -> PyResult<RecordStatus> {
     name.parse().map_err(|e| store_error(py, &e))
+}
+
+/// The `params`, `metrics` and `tags` arguments of `create_record` and
+/// `update_record`.
+pub struct Maps<'a, 'py> {
+    /// Parameters (any JSON values).
+    pub params: Option<&'a Bound<'py, PyDict>>,
+    /// Metrics (numbers).
+    pub metrics: Option<&'a Bound<'py, PyDict>>,
+    /// Tags (strings).
+    pub tags: Option<&'a Bound<'py, PyDict>>,
 }
 
 /// The arguments of `create_record` as a [`NewRecord`]. Without `params`,
@@ -55,11 +69,14 @@ pub fn new_record(
     task: Option<&Bound<'_, PyAny>>,
     pool: Option<String>,
     id: Option<&Bound<'_, PyAny>>,
-    params: Option<&Bound<'_, PyDict>>,
-    metrics: Option<&Bound<'_, PyDict>>,
-    tags: Option<&Bound<'_, PyDict>>,
+    maps: Maps<'_, '_>,
     status: &str,
 ) -> PyResult<NewRecord> {
+    let Maps {
+        params,
+        metrics,
+        tags,
+    } = maps;
     let task = match task {
         Some(task) => to_json(task, "task")?,
         None => Value::Null,
@@ -89,16 +106,20 @@ pub fn update(
     py: Python<'_>,
     id: RecordId,
     status: Option<&str>,
-    params: Option<&Bound<'_, PyDict>>,
-    metrics: Option<&Bound<'_, PyDict>>,
-    tags: Option<&Bound<'_, PyDict>>,
+    maps: Maps<'_, '_>,
 ) -> PyResult<UpdateRecord> {
+    let Maps {
+        params,
+        metrics,
+        tags,
+    } = maps;
     Ok(UpdateRecord {
         id,
-        status: status
-            .map(|s| record_status(py, s))
-            .transpose()?,
-        params: params.map(|p| json_map(p, "params")).transpose()?.unwrap_or_default(),
+        status: status.map(|s| record_status(py, s)).transpose()?,
+        params: params
+            .map(|p| json_map(p, "params"))
+            .transpose()?
+            .unwrap_or_default(),
         metrics: metrics.map(number_map).transpose()?.unwrap_or_default(),
         tags: tags.map(string_map).transpose()?.unwrap_or_default(),
     })

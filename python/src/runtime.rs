@@ -25,7 +25,9 @@ const WORKER_THREADS: usize = 2;
 /// `RuntimeError` if the operating system refuses the threads.
 pub fn runtime() -> PyResult<&'static Runtime> {
     let pid = std::process::id();
-    let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((owner, runtime)) = *slot
         && owner == pid
     {

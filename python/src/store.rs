@@ -57,6 +57,7 @@ impl Store {
     /// reused. Returns one `{"_id", "key", "new", "status"}` per definition,
     /// in input order.
     #[pyo3(signature = (pool, defs, *, filters=None, priority=0, max_attempts=3, dry_run=false))]
+    #[allow(clippy::too_many_arguments)]
     fn create<'py>(
         &self,
         py: Python<'py>,
@@ -93,7 +94,9 @@ impl Store {
         };
         let store = self.inner.clone();
         let created = run(py, async move { store.create(&pool, params).await })?;
-        to_py_serialized(py, &created)?.cast_into::<PyList>().map_err(Into::into)
+        to_py_serialized(py, &created)?
+            .cast_into::<PyList>()
+            .map_err(Into::into)
     }
 
     /// Claim up to `n` tasks of `from_status` matching `query` (which may not
@@ -313,7 +316,9 @@ impl Store {
     ) -> PyResult<u64> {
         let query = crate::convert::query(query)?;
         let store = self.inner.clone();
-        run(py, async move { store.prioritize(&pool, &query, priority).await })
+        run(py, async move {
+            store.prioritize(&pool, &query, priority).await
+        })
     }
 
     /// Replace the definition (and filter) of a task; returns the new task.
@@ -386,9 +391,17 @@ impl Store {
         tags: Option<&Bound<'py, PyDict>>,
         status: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let new = records::new_record(py, task, pool, task_id, params, metrics, tags, status)?;
+        let maps = records::Maps {
+            params,
+            metrics,
+            tags,
+        };
+        let new = records::new_record(py, task, pool, task_id, maps, status)?;
         let store = self.inner.clone();
-        let record = run(py, async move { store.create_record(&experiment, new).await })?;
+        let record = run(
+            py,
+            async move { store.create_record(&experiment, new).await },
+        )?;
         to_py_serialized(py, &record)
     }
 
@@ -406,9 +419,17 @@ impl Store {
         tags: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (experiment, id) = records::record_ref(record)?;
-        let update = records::update(py, id, status, params, metrics, tags)?;
+        let maps = records::Maps {
+            params,
+            metrics,
+            tags,
+        };
+        let update = records::update(py, id, status, maps)?;
         let store = self.inner.clone();
-        let record = run(py, async move { store.update_record(&experiment, update).await })?;
+        let record = run(
+            py,
+            async move { store.update_record(&experiment, update).await },
+        )?;
         to_py_serialized(py, &record)
     }
 
@@ -438,7 +459,10 @@ impl Store {
     ) -> PyResult<Bound<'py, PyAny>> {
         let filter = records::filter(py, status, tags, task_id)?;
         let store = self.inner.clone();
-        let records = run(py, async move { store.list_records(&experiment, &filter).await })?;
+        let records = run(
+            py,
+            async move { store.list_records(&experiment, &filter).await },
+        )?;
         to_py_serialized(py, &records)
     }
 
@@ -446,7 +470,10 @@ impl Store {
     fn delete_record(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<bool> {
         let (experiment, id) = records::record_ref(record)?;
         let store = self.inner.clone();
-        run(py, async move { store.delete_record(&experiment, id).await })
+        run(
+            py,
+            async move { store.delete_record(&experiment, id).await },
+        )
     }
 
     /// The names of the experiments holding records.
@@ -482,7 +509,9 @@ impl Store {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (experiment, id) = records::record_ref(record)?;
         let store = self.inner.clone();
-        let data = run(py, async move { store.get_artifact(&experiment, id, &name).await })?;
+        let data = run(py, async move {
+            store.get_artifact(&experiment, id, &name).await
+        })?;
         Ok(pyo3::types::PyBytes::new(py, &data).into_any())
     }
 
@@ -494,7 +523,10 @@ impl Store {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (experiment, id) = records::record_ref(record)?;
         let store = self.inner.clone();
-        let list = run(py, async move { store.list_artifacts(&experiment, id).await })?;
+        let list = run(
+            py,
+            async move { store.list_artifacts(&experiment, id).await },
+        )?;
         to_py_serialized(py, &list)
     }
 
@@ -507,6 +539,8 @@ impl Store {
     ) -> PyResult<bool> {
         let (experiment, id) = records::record_ref(record)?;
         let store = self.inner.clone();
-        run(py, async move { store.delete_artifact(&experiment, id, &name).await })
+        run(py, async move {
+            store.delete_artifact(&experiment, id, &name).await
+        })
     }
 }

@@ -40,7 +40,12 @@ pub fn look(
         Duration::try_from_secs_f64(s)
             .ok()
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| invalid_input(py, format!("{what}: {s} is not a positive number of seconds")))
+            .ok_or_else(|| {
+                invalid_input(
+                    py,
+                    format!("{what}: {s} is not a positive number of seconds"),
+                )
+            })
     };
     let options = WaitOptions {
         poll: seconds("poll", poll)?,
