@@ -8,7 +8,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 use serde_json::Value;
-use taskpool::pipeline::calendar::{Calendar as RustCalendar, parse_date};
+use taskpool::pipeline::calendar::{Calendar as RustCalendar, CalendarError, parse_date};
 use taskpool::pipeline::generate::{GenError, MultiHorizonGen, RollingGen, Step, TaskGen};
 use taskpool::pipeline::time_adjust::RollType;
 use taskpool::store::Error;
@@ -60,7 +60,11 @@ impl Calendar {
     #[staticmethod]
     fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Calendar> {
         let inner = py.detach(|| RustCalendar::load(&path)).map_err(|e| {
-            invalid_input(py, format!("calendar {}: {}", path.display(), chain(&e)))
+            let message = match &e {
+                CalendarError::Io { source, .. } => format!("{e}: {source}"),
+                _ => format!("calendar {}: {e}", path.display()),
+            };
+            invalid_input(py, message)
         })?;
         Ok(Calendar {
             inner: Arc::new(inner),
@@ -144,12 +148,7 @@ impl Rolling {
         task: &Bound<'py, PyAny>,
         calendar: &Calendar,
     ) -> PyResult<Bound<'py, PyList>> {
-        let task = to_json(task, "task")?;
-        let tasks = self
-            .inner
-            .generate(&task, &calendar.inner)
-            .map_err(|e| gen_error(py, e))?;
-        list(py, &tasks)
+        generate(py, &self.inner, task, calendar)
     }
 
     /// The tasks after `task` whose test window starts on or before
@@ -218,12 +217,7 @@ impl Horizons {
         task: &Bound<'py, PyAny>,
         calendar: &Calendar,
     ) -> PyResult<Bound<'py, PyList>> {
-        let task = to_json(task, "task")?;
-        let tasks = self
-            .inner
-            .generate(&task, &calendar.inner)
-            .map_err(|e| gen_error(py, e))?;
-        list(py, &tasks)
+        generate(py, &self.inner, task, calendar)
     }
 }
 
@@ -245,6 +239,20 @@ fn call_set_horizon(
     Ok(())
 }
 
+/// `generator`'s tasks for `task` as a list of dicts.
+fn generate<'py>(
+    py: Python<'py>,
+    generator: &dyn TaskGen,
+    task: &Bound<'py, PyAny>,
+    calendar: &Calendar,
+) -> PyResult<Bound<'py, PyList>> {
+    let task = to_json(task, "task")?;
+    let tasks = generator
+        .generate(&task, &calendar.inner)
+        .map_err(|e| gen_error(py, e))?;
+    list(py, &tasks)
+}
+
 fn list<'py>(py: Python<'py>, tasks: &[Value]) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for task in tasks {
@@ -256,15 +264,4 @@ fn list<'py>(py: Python<'py>, tasks: &[Value]) -> PyResult<Bound<'py, PyList>> {
 /// A generation error as `taskpool.InvalidInput` with its causes.
 fn gen_error(py: Python<'_>, error: GenError) -> PyErr {
     store_error(py, &Error::from(error))
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -140,11 +140,7 @@ impl Store {
         token: String,
         lease: &Bound<'_, PyAny>,
     ) -> PyResult<String> {
-        let params = HeartbeatParams {
-            id: task_id(id)?,
-            token,
-            lease: duration(lease, "lease")?,
-        };
+        let params = heartbeat_params(id, token, lease)?;
         let store = self.inner.clone();
         let expires = run(py, async move { store.heartbeat(&pool, params).await })?;
         Ok(expires.to_string())
@@ -159,11 +155,7 @@ impl Store {
         token: String,
         lease: &Bound<'_, PyAny>,
     ) -> PyResult<Heartbeat> {
-        let params = HeartbeatParams {
-            id: task_id(id)?,
-            token,
-            lease: duration(lease, "lease")?,
-        };
+        let params = heartbeat_params(id, token, lease)?;
         Heartbeat::start(self.inner.clone(), pool, params)
     }
 
@@ -543,4 +535,16 @@ impl Store {
             store.delete_artifact(&experiment, id, &name).await
         })
     }
+}
+
+fn heartbeat_params(
+    id: &Bound<'_, PyAny>,
+    token: String,
+    lease: &Bound<'_, PyAny>,
+) -> PyResult<HeartbeatParams> {
+    Ok(HeartbeatParams {
+        id: task_id(id)?,
+        token,
+        lease: duration(lease, "lease")?,
+    })
 }

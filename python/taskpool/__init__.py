@@ -14,7 +14,7 @@ The native API goes further: :func:`open` gives a :class:`Store` with every
 store operation, records and artifacts. See ``docs/python.md``.
 """
 
-from . import _native
+from . import _native, errors
 from ._native import DEFAULT_STORE_URL, URL_SCHEMES, Heartbeat, Store
 from .errors import (
     AlreadyExists,
@@ -86,14 +86,5 @@ __all__ = [
     "STATUS_PART_DONE",
     "STATUS_DONE",
     "STATUS_FAILED",
-    "TaskpoolError",
-    "InvalidInput",
-    "InvalidQuery",
-    "NotFound",
-    "AlreadyExists",
-    "LeaseLost",
-    "Unavailable",
-    "ConfigError",
-    "Unsupported",
-    "BackendError",
+    *errors.__all__,
 ]
