@@ -40,7 +40,7 @@ from .generate import (
 )
 from .manager import TaskManager
 from .run import run_task
-from .trainer import TrainerRM
+from .trainer import TrainerR, TrainerRM
 
 __version__: str = _native.__version__
 
@@ -73,6 +73,7 @@ __all__ = [
     "URL_SCHEMES",
     "TaskManager",
     "run_task",
+    "TrainerR",
     "TrainerRM",
     "TaskGen",
     "RollingGen",

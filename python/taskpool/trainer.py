@@ -1,11 +1,61 @@
-"""A thin ``TrainerRM`` (Qlib's trainer through a task pool): train tasks
-through a pool, leave one record per trained task."""
+"""Thin trainers (Qlib's ``TrainerR`` and ``TrainerRM``): train tasks and
+leave one record per trained task in the store."""
 
 import numbers
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from . import _config
 from .manager import TaskManager
 from .run import run_task
+
+
+def _metrics(result: Any) -> Dict[str, float]:
+    """The finite numbers of a result's ``"metrics"`` dict."""
+    metrics = result.get("metrics") if isinstance(result, dict) else None
+    return {
+        k: float(v)
+        for k, v in (metrics or {}).items()
+        if isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+    }
+
+
+class TrainerR:
+    """Train tasks one after the other in this process (Qlib's ``TrainerR``)
+    and record each in ``experiment_name`` of the store (default
+    ``$TASKPOOL_STORE``, else ``sqlite://taskpool.db``).
+
+    ``train_func(task, **kwargs)`` returns the JSON result; the finite numbers
+    of its ``"metrics"`` dict become the record's metrics. An exception
+    marks the record ``failed`` and propagates.
+    """
+
+    def __init__(self, experiment_name: str, train_func: Optional[Callable[..., Any]] = None, store: Optional[str] = None) -> None:
+        self.experiment_name = experiment_name
+        self.train_func = train_func
+        self.store = _config.shared_store(_config.store_url(store))
+
+    def train(
+        self,
+        tasks: List[dict],
+        train_func: Optional[Callable[..., Any]] = None,
+        experiment_name: Optional[str] = None,
+        **kwargs: Any,
+    ) -> List[Dict[str, Any]]:
+        """Train ``tasks``; returns their records (task order)."""
+        func = train_func or self.train_func
+        if func is None:
+            raise TypeError("TrainerR.train needs a train_func")
+        experiment = experiment_name or self.experiment_name
+        records = []
+        for task in tasks:
+            record = self.store.create_record(experiment, task=task)
+            try:
+                result = func(task, **kwargs)
+            except BaseException:
+                self.store.update_record(record, status="failed")
+                raise
+            records.append(self.store.update_record(record, status="finished", metrics=_metrics(result)))
+        return records
 
 
 class TrainerRM:
@@ -59,16 +109,14 @@ class TrainerRM:
             if existing:
                 records.append(existing[0])
                 continue
-            res = task.get("res")
-            metrics = res.get("metrics") if isinstance(res, dict) else None
-            metrics = {
-                k: float(v)
-                for k, v in (metrics or {}).items()
-                if isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
-            }
             records.append(
                 store.create_record(
-                    experiment, task=task["def"], pool=self.task_pool, task_id=task_id, metrics=metrics, status="finished"
+                    experiment,
+                    task=task["def"],
+                    pool=self.task_pool,
+                    task_id=task_id,
+                    metrics=_metrics(task.get("res")),
+                    status="finished",
                 )
             )
         return records

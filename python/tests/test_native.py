@@ -106,6 +106,15 @@ def test_trainer_rm_trains_through_the_pool_and_records(sqlite_url):
     assert again[0]["_id"] == records[0]["_id"]
 
 
+def test_trainer_r_trains_in_process_and_records(sqlite_url):
+    trainer = taskpool.TrainerR("local_exp", store=sqlite_url)
+    records = trainer.train([{"alpha": 3}], train_func=lambda d: {"metrics": {"ic": 0.3}})
+    assert [(r["metrics"], r["status"], r["params"]) for r in records] == [({"ic": 0.3}, "finished", {"alpha": 3})]
+    with pytest.raises(ZeroDivisionError):
+        trainer.train([{"alpha": 0}], train_func=lambda d: 1 / d["alpha"])
+    assert [r["status"] for r in trainer.store.records("local_exp", status=["failed"])] == ["failed"]
+
+
 def test_version_is_the_workspace_version():
     assert taskpool.__version__.count(".") == 2
     assert set(taskpool.URL_SCHEMES) >= {"sqlite", "sled", "mongodb", "mongodb+srv", "memory"}
