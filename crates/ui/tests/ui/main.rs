@@ -8,3 +8,4 @@ mod pages;
 mod support;
 mod unavailable;
 mod unplug;
+mod worker_metrics;
