@@ -137,7 +137,7 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     let report = ctx.block_on(async {
         let shutdown = Shutdown::new();
         // Listen before the first claim, so an early signal is never fatal.
-        let signals = tokio::spawn(obey_signals(StopSignals::listen()?, shutdown.clone()));
+        let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown.clone(), |_| ()));
         // Tasks and records in one store: artifacts go next to the tasks.
         let store = taskpool::open(&global.store).await?;
         tracing::debug!(store = %store, "opened store");
@@ -155,7 +155,7 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         }
         Ok::<_, anyhow::Error>(report?)
     })?;
-    print_report(&ctx, &report)
+    print_report(&ctx, "worker", &report)
 }
 
 /// Serve the worker's counters on `addr` until the returned sender fires.
@@ -185,29 +185,18 @@ async fn serve_metrics(
     Ok(stop)
 }
 
-/// First signal: graceful stop; second: hand running tasks back now.
-async fn obey_signals(mut signals: StopSignals, shutdown: Shutdown) {
-    loop {
-        let received = signals.next().await;
-        if shutdown.is_requested() {
-            tracing::warn!("second signal: handing running tasks back now");
-            shutdown.force();
-        } else {
-            tracing::warn!(
-                signal = received,
-                "stopping: no new tasks; running tasks get the grace period"
-            );
-            shutdown.request(Some(received));
-        }
-    }
-}
-
-fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> {
+/// Print what a worker did: the report as JSON, or one line naming the
+/// command (`worker`, `run-worker`).
+pub(crate) fn print_report(
+    ctx: &Context<'_>,
+    command: &str,
+    report: &WorkerReport,
+) -> anyhow::Result<()> {
     if ctx.out.is_json() {
         return ctx.out.json(report);
     }
     ctx.out.line(format_args!(
-        "worker {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
+        "{command} {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
         report.worker,
         if report.interrupted { " (interrupted)" } else { "" },
         report.claimed,
