@@ -7,8 +7,13 @@
 //! This facade re-exports the workspace crates: [`store`] (the core), the
 //! backends behind cargo features, and [`pipeline`]; [`open`] (tasks, records
 //! and artifacts) and [`open_store`] (tasks) pick a backend by URL scheme.
+//! Applications (the CLI, `taskpool-experiment`) open stores only through
+//! this crate and never name a backend crate; with the `mongo` feature,
+//! `qlib` reads a Qlib task pool for `taskpool import-qlib`.
 
 mod open;
+#[cfg(feature = "mongo")]
+pub mod qlib;
 
 pub use open::{
     DEFAULT_STORE_URL, URL_SCHEMES, open, open_store, open_store_with_clock, open_with_clock,

@@ -48,11 +48,11 @@ pub async fn open_with_clock(url: &str, clock: SharedClock) -> Result<Arc<dyn St
         )),
         #[cfg(feature = "sled")]
         s if task_store_sled::URL_SCHEMES.contains(&s) => Ok(Arc::new(
-            task_store_sled::SledStore::from_url(url, clock).await?,
+            task_store_sled::SledStore::open(url, clock, Default::default()).await?,
         )),
         #[cfg(feature = "mongo")]
         s if task_store_mongo::URL_SCHEMES.contains(&s) => Ok(Arc::new(
-            task_store_mongo::MongoStore::from_url(url, clock).await?,
+            task_store_mongo::MongoStore::open(url, clock, Default::default()).await?,
         )),
         _ => Err(unknown_scheme(url)),
     }

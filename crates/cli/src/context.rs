@@ -51,6 +51,24 @@ impl<'a> Context<'a> {
         Ok(store)
     }
 
+    /// Open the store and run one operation `f` on it, on the invocation's
+    /// runtime.
+    ///
+    /// # Errors
+    /// As [`Context::store`], or the operation's error.
+    pub fn on_store<T, E>(
+        &self,
+        f: impl AsyncFnOnce(&dyn TaskStore) -> Result<T, E>,
+    ) -> anyhow::Result<T>
+    where
+        anyhow::Error: From<E>,
+    {
+        self.block_on(async {
+            let store = self.store().await?;
+            Ok(f(&*store).await?)
+        })
+    }
+
     /// The pool named by `-t/--pool` (or `TASKPOOL_POOL`).
     ///
     /// # Errors

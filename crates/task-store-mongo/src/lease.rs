@@ -12,8 +12,8 @@ use mongodb::bson::{Bson, Document, doc};
 use task_store::transition::{self, check_lease};
 use task_store::{CommitParams, HeartbeatParams, Result, ReturnParams, Status, TaskId, Timestamp};
 
-use crate::json::to_bson;
-use crate::record::{count, date, encode_checked, errors_array, oid, status, task_from_doc};
+use crate::codec::value::to_bson;
+use crate::codec::{count, date, encode_checked, errors_array, oid, status, task_from_doc};
 use crate::store::{MongoStore, not_found};
 
 /// The filter of a write by the holder of `token`.
@@ -27,8 +27,8 @@ impl MongoStore {
         pool: &str,
         params: HeartbeatParams,
     ) -> Result<Timestamp> {
-        let coll = self.pool(pool)?;
-        let expires_at = self.clock.now() + params.lease;
+        let coll = self.pool(pool);
+        let expires_at = self.now().await + params.lease;
         let before = coll
             .find_one_and_update(
                 fenced(params.id, &params.token),
@@ -39,17 +39,17 @@ impl MongoStore {
         if before.is_none() {
             return Err(self.missing_or_lost(&coll, pool, params.id).await);
         }
-        Ok(expires_at)
+        Ok(self.time.local(expires_at))
     }
 
     pub(crate) async fn commit_task(&self, pool: &str, params: CommitParams) -> Result<()> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let res = to_bson(&params.result)?;
         encode_checked(
             &doc! {"res": res.clone()},
             &format!("the result of task {}", params.id),
         )?;
-        let now = self.clock.now();
+        let now = self.now().await;
         let mut set = doc! {
             "res": res,
             "status": status(params.status),
@@ -80,7 +80,7 @@ impl MongoStore {
     /// so nothing the transition read can have changed in between). The read
     /// found the task, so the pool exists and `update_one` is safe.
     pub(crate) async fn return_task_to(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let doc = coll
             .find_one(doc! {"_id": oid(params.id)})
             .await
@@ -88,7 +88,7 @@ impl MongoStore {
             .ok_or_else(|| not_found(pool, params.id))?;
         let mut task = task_from_doc(&doc)?;
         check_lease(&task, &params.token)?;
-        let now = self.clock.now();
+        let now = self.now().await;
         let target =
             transition::return_task(&mut task, params.error.as_deref(), params.status, now);
         let mut set = doc! {

@@ -1,22 +1,27 @@
-//! [`MongoStore`]: the struct, opening, pools and shared helpers.
+//! [`MongoStore`]: the struct, its redacted `Display`/`Debug`, shared
+//! helpers, and the [`TaskBackend`] impl that dispatches each operation to
+//! the module named for it (`create`, `claim`, `lease`, `read`, `admin`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::time::Duration;
 
+use async_trait::async_trait;
 use futures::lock::Mutex;
-
 use mongodb::bson::{Document, RawDocumentBuf, doc};
 use mongodb::gridfs::GridFsBucket;
-use mongodb::options::{GridFsBucketOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
-use task_store::{Error, Result, SharedClock, TaskId, validate_pool_name};
-
-use crate::error::convert;
-use crate::indexes::create_missing;
-use crate::open::{OpenOptions, connect};
-use crate::record::oid;
-use crate::records::{ARTIFACT_BUCKET, RECORD_COLLECTION};
+use mongodb::{Client, Collection, Database};
 use task_store::redact::Secrets;
+use task_store::{
+    Capabilities, ClaimParams, CommitParams, CreateParams, Created, Error, HeartbeatParams, Query,
+    QueryParams, ReplaceParams, ResetParams, Result, ReturnParams, SharedClock, Stat, Status, Task,
+    TaskBackend, TaskId, Timestamp, validate_pool_name,
+};
+
+use crate::codec::{oid, task_from_doc};
+use crate::error::MongoError;
+use crate::records::RECORD_COLLECTION;
+use crate::server_time::ServerTime;
 
 /// The prefix of every task-pool collection: pool `P` lives in `tasks.P`.
 ///
@@ -33,63 +38,74 @@ pub const POOL_COLLECTION_PREFIX: &str = "tasks.";
 /// is made atomic.
 pub struct MongoStore {
     // Held so the connection pool lives as long as the store.
-    _client: Client,
-    db: Database,
-    shown_url: String,
-    secrets: Secrets,
+    pub(crate) _client: Client,
+    pub(crate) db: Database,
+    pub(crate) shown_url: String,
+    pub(crate) secrets: Secrets,
+    /// The injected clock, for records (tasks use [`Self::now`]).
     pub(crate) clock: SharedClock,
+    /// The injected clock moved onto the server's (lease times).
+    pub(crate) time: ServerTime,
     /// Collections whose indexes this store has checked or created. Held
     /// while doing so, so one store checks each collection once.
-    ready: Mutex<HashSet<String>>,
+    pub(crate) ready: Mutex<HashSet<String>>,
+    /// Pools this store has seen to exist.
+    pub(crate) known: std::sync::Mutex<HashSet<String>>,
+    /// When (server time) this store last swept each pool for expired
+    /// exhausted tasks.
+    pub(crate) swept: std::sync::Mutex<HashMap<String, Timestamp>>,
+    /// How often, at most, to sweep a pool.
+    pub(crate) sweep_interval: Duration,
     /// The GridFS bucket of artifact bytes.
-    artifacts: GridFsBucket,
+    pub(crate) artifacts: GridFsBucket,
 }
 
 impl MongoStore {
-    /// Open the store at `url` (`mongodb://…` or `mongodb+srv://…`), reading
-    /// time from `clock`. The database is the URL's path, or
-    /// [`DEFAULT_DATABASE`](crate::DEFAULT_DATABASE); a server must answer
-    /// within the URL's `serverSelectionTimeoutMS`, or
-    /// [`DEFAULT_TIMEOUT`](crate::DEFAULT_TIMEOUT).
-    ///
-    /// # Errors
-    /// `Config` for a URL or database name that cannot be used or rejected
-    /// credentials; `Unavailable` if no server answers in time.
-    pub async fn from_url(url: &str, clock: SharedClock) -> Result<MongoStore> {
-        MongoStore::open(url, clock, OpenOptions::default()).await
-    }
-
-    /// Open the store at `url` with explicit [`OpenOptions`] (timeout, database).
-    ///
-    /// # Errors
-    /// As [`MongoStore::from_url`].
-    pub async fn open(url: &str, clock: SharedClock, options: OpenOptions) -> Result<MongoStore> {
-        let conn = connect(url, options).await?;
-        let artifacts = conn.db.gridfs_bucket(
-            GridFsBucketOptions::builder()
-                .bucket_name(ARTIFACT_BUCKET.to_string())
-                .build(),
-        );
-        Ok(MongoStore {
-            _client: conn.client,
-            db: conn.db,
-            shown_url: conn.shown_url,
-            secrets: conn.secrets,
-            clock,
-            ready: Mutex::new(HashSet::new()),
-            artifacts,
-        })
-    }
-
     /// The name of the database holding the pools.
     pub fn database(&self) -> &str {
         self.db.name()
     }
 
-    /// The collection of `pool`, after checking the name.
-    pub(crate) fn pool(&self, pool: &str) -> Result<Collection<Document>> {
-        validate_pool_name(pool)?;
-        Ok(self.db.collection(&collection_name(pool)))
+    /// The current time on the server's clock (see `server_time`).
+    pub(crate) async fn now(&self) -> Timestamp {
+        self.time.now(&self.db, &self.secrets).await
+    }
+
+    /// A stored task, its times on the caller's clock.
+    pub(crate) fn task(&self, d: &Document) -> Result<Task> {
+        task_from_doc(d).map(|t| self.time.localize(t))
+    }
+
+    /// Whether `pool` exists (checked on the server once per store, until
+    /// the store drops it).
+    pub(crate) async fn pool_known(&self, pool: &str) -> Result<bool> {
+        if self.lock_known().contains(pool) {
+            return Ok(true);
+        }
+        let exists = self.pool_exists(pool).await?;
+        if exists {
+            self.lock_known().insert(pool.to_string());
+        }
+        Ok(exists)
+    }
+
+    /// Whether the pool's collection exists (`listCollections`; the name is
+    /// checked here too, as mongo-java-server ignores the filter).
+    pub(crate) async fn pool_exists(&self, pool: &str) -> Result<bool> {
+        Ok(self
+            .pool_names(Some(doc! {"name": collection_name(pool)}))
+            .await?
+            .iter()
+            .any(|p| p == pool))
+    }
+
+    fn lock_known(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The collection of `pool`.
+    pub(crate) fn pool(&self, pool: &str) -> Collection<Document> {
+        self.db.collection(&collection_name(pool))
     }
 
     /// The same collection, for inserting encoded documents.
@@ -99,7 +115,7 @@ impl MongoStore {
 
     /// A converter of driver errors raised while doing `what`.
     pub(crate) fn err<'a>(&'a self, what: &'a str) -> impl Fn(mongodb::error::Error) -> Error + 'a {
-        move |e| convert(e, what, &self.secrets)
+        move |e| MongoError::driver(e, what, &self.secrets).into()
     }
 
     /// The collection of every experiment's records.
@@ -112,74 +128,9 @@ impl MongoStore {
         &self.artifacts
     }
 
-    /// Create the pool's collection and indexes, once per pool per store.
-    ///
-    /// Indexes: `{status: 1, priority: -1, _id: 1}` (the claim's filter and
-    /// sort), unique `{key: 1}` (race-free create), `{"lease.expires_at": 1}`
-    /// (finding expired leases).
-    pub(crate) async fn ensure_pool(&self, pool: &str, coll: &Collection<Document>) -> Result<()> {
-        let indexes = vec![
-            IndexModel::builder()
-                .keys(doc! {"status": 1, "priority": -1, "_id": 1})
-                .build(),
-            IndexModel::builder()
-                .keys(doc! {"key": 1})
-                .options(IndexOptions::builder().unique(true).build())
-                .build(),
-            IndexModel::builder()
-                .keys(doc! {"lease.expires_at": 1})
-                .build(),
-        ];
-        self.ensure_indexes(
-            coll,
-            indexes,
-            &format!("creating the indexes of pool {pool:?}"),
-        )
-        .await
-    }
-
-    /// Create the records collection's indexes, once per store: unique
-    /// `{experiment: 1, record: 1, version: 1}` (one writer per version, and
-    /// every read of a record) and `{live: 1, experiment: 1}` (experiments).
-    pub(crate) async fn ensure_records(&self) -> Result<()> {
-        let indexes = vec![
-            IndexModel::builder()
-                .keys(doc! {"experiment": 1, "record": 1, "version": 1})
-                .options(IndexOptions::builder().unique(true).build())
-                .build(),
-            IndexModel::builder()
-                .keys(doc! {"live": 1, "experiment": 1})
-                .build(),
-        ];
-        self.ensure_indexes(
-            &self.records_collection(),
-            indexes,
-            "creating the indexes of the records",
-        )
-        .await
-    }
-
-    /// Create the indexes of `coll` it lacks, once per collection per store
-    /// (see the `indexes` module for why each is sent on its own).
-    async fn ensure_indexes(
-        &self,
-        coll: &Collection<Document>,
-        indexes: Vec<IndexModel>,
-        what: &str,
-    ) -> Result<()> {
-        let mut ready = self.ready.lock().await;
-        if ready.contains(coll.name()) {
-            return Ok(());
-        }
-        create_missing(coll, indexes)
-            .await
-            .map_err(self.err(what))?;
-        ready.insert(coll.name().to_string());
-        Ok(())
-    }
-
     /// Forget that `pool` has its indexes (it is being dropped).
     pub(crate) async fn forget_pool(&self, pool: &str) {
+        self.lock_known().remove(pool);
         self.ready.lock().await.remove(&collection_name(pool));
     }
 
@@ -244,5 +195,68 @@ impl fmt::Debug for MongoStore {
             .field("url", &self.shown_url)
             .field("database", &self.db.name())
             .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TaskBackend for MongoStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLUSTER
+    }
+
+    async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
+        self.create_tasks(pool, params).await
+    }
+
+    async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
+        self.claim_tasks(pool, params).await
+    }
+
+    async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
+        self.heartbeat_task(pool, params).await
+    }
+
+    async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
+        self.commit_task(pool, params).await
+    }
+
+    async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
+        self.return_task_to(pool, params).await
+    }
+
+    async fn get(&self, pool: &str, id: TaskId) -> Result<Task> {
+        self.get_task(pool, id).await
+    }
+
+    async fn query(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
+        self.query_tasks(pool, params).await
+    }
+
+    async fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
+        self.stat_tasks(pool, query).await
+    }
+
+    async fn remove(&self, pool: &str, query: &Query) -> Result<u64> {
+        self.remove_tasks(pool, query).await
+    }
+
+    async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
+        self.reset_tasks(pool, params).await
+    }
+
+    async fn prioritize(&self, pool: &str, query: &Query, priority: i64) -> Result<u64> {
+        self.prioritize_tasks(pool, query, priority).await
+    }
+
+    async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
+        self.replace_task(pool, params).await
+    }
+
+    async fn pools(&self) -> Result<Vec<String>> {
+        self.list_pools().await
+    }
+
+    async fn drop_pool(&self, pool: &str) -> Result<bool> {
+        self.drop_pool_named(pool).await
     }
 }

@@ -214,7 +214,7 @@ pub(crate) fn update(
 ) -> Result<Record> {
     let mut record = find(conn, experiment, update.id)?
         .ok_or_else(|| SqliteError::record_not_found(experiment, update.id))?;
-    update.apply(&mut record, now);
+    update.apply(&mut record, now)?;
     conn.prepare_cached(UPDATE_RECORD)?.execute(params![
         experiment,
         record.id.to_string(),

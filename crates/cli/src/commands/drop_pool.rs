@@ -24,10 +24,7 @@ pub struct DropPoolArgs {
 pub fn run(global: &GlobalArgs, args: &DropPoolArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     taskpool::store::validate_pool_name(&args.name)?;
-    let existed = ctx.block_on(async {
-        let store = ctx.store().await?;
-        Ok::<_, anyhow::Error>(store.drop_pool(&args.name).await?)
-    })?;
+    let existed = ctx.on_store(async |store| store.drop_pool(&args.name).await)?;
     if !existed {
         return Err(Error::not_found(format!("no pool {:?} in this store", args.name)).into());
     }

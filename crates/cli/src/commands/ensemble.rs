@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use taskpool::pipeline::ensemble::{AverageEnsemble, RollingEnsemble};
 use taskpool::pipeline::frame::Frame;
+use taskpool_experiment::frame_csv::{read_csv, write_csv_rows};
 
 use crate::exit::bad_input;
 
@@ -78,7 +79,7 @@ pub fn run(args: &EnsembleArgs) -> anyhow::Result<()> {
     }
     .map_err(|e| bad_input(e.to_string()))?;
     let mut out = Vec::new();
-    combined.write_csv_rows(&mut out, |row| {
+    write_csv_rows(&combined, &mut out, |row| {
         combined.columns().iter().any(|c| !c.values()[row].is_nan())
     })?;
     std::io::stdout().lock().write_all(&out)?;
@@ -88,7 +89,7 @@ pub fn run(args: &EnsembleArgs) -> anyhow::Result<()> {
 fn read_frame(path: &Path) -> anyhow::Result<Frame> {
     let file = std::fs::File::open(path)
         .map_err(|e| bad_input(format!("{}: cannot read: {e}", path.display())))?;
-    Frame::read_csv(std::io::BufReader::new(file))
+    read_csv(std::io::BufReader::new(file))
         .map_err(|e| bad_input(format!("{}: {e}", path.display())))
 }
 

@@ -23,10 +23,7 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = ctx.pool()?;
     let id = parse_id(&args.id)?;
-    let task = ctx.block_on(async {
-        let store = ctx.store().await?;
-        Ok::<_, anyhow::Error>(store.get(pool, id).await?)
-    })?;
+    let task = ctx.on_store(async |store| store.get(pool, id).await)?;
     if ctx.out.is_json() {
         ctx.out.json(&task)
     } else {

@@ -41,10 +41,7 @@ pub fn run(global: &GlobalArgs, args: &PrioritizeArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = ctx.pool()?;
     let (query, by_id) = parse_target(&args.target)?;
-    let n = ctx.block_on(async {
-        let store = ctx.store().await?;
-        Ok::<_, anyhow::Error>(store.prioritize(pool, &query, args.priority).await?)
-    })?;
+    let n = ctx.on_store(async |store| store.prioritize(pool, &query, args.priority).await)?;
     if by_id && n == 0 {
         return Err(
             Error::not_found(format!("no task {} in pool {pool:?}", args.target.trim())).into(),

@@ -36,10 +36,7 @@ pub fn run(global: &GlobalArgs, args: &RemoveArgs) -> anyhow::Result<()> {
             "the query matches every task of pool {pool:?}: pass --all (without a query) to remove them all"
         )));
     }
-    let n = ctx.block_on(async {
-        let store = ctx.store().await?;
-        Ok::<_, anyhow::Error>(store.remove(pool, &query).await?)
-    })?;
+    let n = ctx.on_store(async |store| store.remove(pool, &query).await)?;
     if ctx.out.is_json() {
         ctx.out.json(&json!({ "removed": n }))
     } else {

@@ -33,10 +33,7 @@ pub fn run(global: &GlobalArgs, args: &ResetStatusArgs) -> anyhow::Result<()> {
     let status: Status = args.status.parse()?;
     let params = ResetParams { query, status };
     params.validate()?;
-    let n = ctx.block_on(async {
-        let store = ctx.store().await?;
-        Ok::<_, anyhow::Error>(store.reset_status(pool, params).await?)
-    })?;
+    let n = ctx.on_store(async |store| store.reset_status(pool, params).await)?;
     if ctx.out.is_json() {
         ctx.out.json(&json!({ "matched": n }))
     } else {

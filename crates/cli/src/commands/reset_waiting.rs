@@ -29,10 +29,7 @@ pub fn run(global: &GlobalArgs, args: &ResetWaitingArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
-    let n = ctx.block_on(async {
-        let store = ctx.store().await?;
-        Ok::<_, anyhow::Error>(store.reset_waiting(pool, query).await?)
-    })?;
+    let n = ctx.on_store(async |store| store.reset_waiting(pool, query).await)?;
     if ctx.out.is_json() {
         ctx.out.json(&json!({ "matched": n }))
     } else {

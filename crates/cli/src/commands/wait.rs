@@ -57,10 +57,8 @@ pub fn run(global: &GlobalArgs, args: &WaitArgs) -> anyhow::Result<()> {
     };
     let show_bar = !global.json && !global.quiet && std::io::stderr().is_terminal();
     let mut view = ProgressView::new(show_bar);
-    let outcome = ctx.block_on(async {
-        let store = ctx.store().await?;
-        Ok::<_, anyhow::Error>(wait(&*store, pool, &query, &options, |p| view.update(p)).await?)
-    });
+    let outcome =
+        ctx.on_store(async |store| wait(store, pool, &query, &options, |p| view.update(p)).await);
     view.finish();
     let (outcome, stat, pending) = match outcome? {
         WaitOutcome::Finished(stat) => ("finished", stat, 0),

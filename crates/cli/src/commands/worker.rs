@@ -62,6 +62,9 @@ pub struct WorkerArgs {
     /// Longest pause between two polls of an idle pool (they start at 50ms and double).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_age)]
     pub max_poll: Duration,
+    /// Serve this worker's counters for Prometheus on ADDR (`GET /metrics`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// The command to run for each task, and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -134,43 +137,66 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     let report = ctx.block_on(async {
         let shutdown = Shutdown::new();
         // Listen before the first claim, so an early signal is never fatal.
-        let signals = tokio::spawn(obey_signals(StopSignals::listen()?, shutdown.clone()));
+        let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown.clone(), |_| ()));
         // Tasks and records in one store: artifacts go next to the tasks.
         let store = taskpool::open(&global.store).await?;
         tracing::debug!(store = %store, "opened store");
         let records: Arc<dyn RecordStore> = store.clone();
         let worker = Worker::new(store, config, Arc::new(command))?.with_records(records);
         tracing::info!(worker = worker.id(), "worker ready");
+        let metrics = match args.metrics {
+            Some(addr) => Some(serve_metrics(addr, pool, &worker).await?),
+            None => None,
+        };
         let report = worker.run(&shutdown).await;
         signals.abort();
+        if let Some(stop) = metrics {
+            let _ = stop.send(());
+        }
         Ok::<_, anyhow::Error>(report?)
     })?;
-    print_report(&ctx, &report)
+    print_report(&ctx, "worker", &report)
 }
 
-/// First signal: graceful stop; second: hand running tasks back now.
-async fn obey_signals(mut signals: StopSignals, shutdown: Shutdown) {
-    loop {
-        let received = signals.next().await;
-        if shutdown.is_requested() {
-            tracing::warn!("second signal: handing running tasks back now");
-            shutdown.force();
-        } else {
-            tracing::warn!(
-                signal = received,
-                "stopping: no new tasks; running tasks get the grace period"
-            );
-            shutdown.request(Some(received));
+/// Serve the worker's counters on `addr` until the returned sender fires.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    pool: &str,
+    worker: &Worker,
+) -> anyhow::Result<tokio::sync::oneshot::Sender<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "worker metrics at /metrics");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = taskpool_ui::worker_metrics::serve_worker_metrics(
+        listener,
+        pool.to_string(),
+        worker.progress(),
+        async move {
+            let _ = stopped.await;
+        },
+    );
+    tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::warn!("worker metrics server stopped: {e}");
         }
-    }
+    });
+    Ok(stop)
 }
 
-fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> {
+/// Print what a worker did: the report as JSON, or one line naming the
+/// command (`worker`, `run-worker`).
+pub(crate) fn print_report(
+    ctx: &Context<'_>,
+    command: &str,
+    report: &WorkerReport,
+) -> anyhow::Result<()> {
     if ctx.out.is_json() {
         return ctx.out.json(report);
     }
     ctx.out.line(format_args!(
-        "worker {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
+        "{command} {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
         report.worker,
         if report.interrupted { " (interrupted)" } else { "" },
         report.claimed,

@@ -1,5 +1,6 @@
-//! [`RecordStore`] for [`MongoStore`]: records as versioned documents in one
-//! collection, artifact bytes in GridFS.
+//! The [`RecordBackend`] impl of [`MongoStore`] and the record operations:
+//! records as versioned documents in one collection; the artifact operations
+//! are in the `artifacts` module (bytes in GridFS).
 //!
 //! ## Layout
 //!
@@ -9,7 +10,7 @@
 //!   the fields). A unique index on those three fields makes each change a
 //!   compare-and-swap that FerretDB honours too (see the `versions` module);
 //!   a second index `{live: 1, experiment: 1}` answers
-//!   [`RecordStore::experiments`].
+//!   [`RecordStore::experiments`](task_store::RecordStore::experiments).
 //! - The versions a change supersedes are emptied to about 100 bytes but
 //!   kept, so their numbers stay taken; deleting a record writes an empty
 //!   version (a tombstone) on top. A record created again with the same id
@@ -33,8 +34,7 @@
 //! latest and applies [`RecordFilter::matches`] (the MemoryStore's oracle)
 //! to it: the filter is never translated, so it cannot disagree.
 
-mod document;
-mod files;
+pub(crate) mod document;
 mod versions;
 
 use async_trait::async_trait;
@@ -43,9 +43,9 @@ use task_store::{
     ArtifactInfo, Error, ErrorKind, NewRecord, Record, RecordFilter, RecordId, Result, UpdateRecord,
 };
 
+use crate::artifacts::ARTIFACT_BUCKET;
 use crate::store::MongoStore;
 use document::{ArtifactRef, State};
-pub use files::ARTIFACT_BUCKET;
 use versions::{Change, record_not_found};
 
 /// The collection holding every experiment's records.
@@ -86,7 +86,7 @@ impl RecordBackend for MongoStore {
             let mut next = state
                 .cloned()
                 .ok_or_else(|| record_not_found(experiment, params.id))?;
-            params.apply(&mut next.record, now);
+            params.apply(&mut next.record, now)?;
             let record = next.record.clone();
             Ok(Change::Write(Some(Box::new(next)), record))
         })
