@@ -232,7 +232,7 @@ impl ConnectionThread {
             // of a batch, other workers' writes) become pending too, so that
             // one transaction commits them all.
             YieldOnce::default().await;
-            self.combine()?;
+            self.combine();
         } else {
             self.submit(job)?;
         }
@@ -245,18 +245,21 @@ impl ConnectionThread {
     /// another connection holds SQLite's write lock, or after
     /// [`COMBINE_ROUNDS`] groups. Whoever holds the connection meanwhile
     /// (another caller, the connection thread) runs them after its own work.
-    fn combine(&self) -> Result<()> {
+    ///
+    /// A job that cannot be queued (the connection thread has stopped) is
+    /// dropped, and its caller gets [`SqliteError::ThreadGone`].
+    fn combine(&self) {
         let shared = &self.shared;
         for _ in 0..COMBINE_ROUNDS {
             if shared.queued.load(Ordering::Acquire) != 0 {
-                return Ok(());
+                return;
             }
             let Some(mut conn) = shared.try_lock() else {
-                return Ok(());
+                return;
             };
             let mut group = shared.take_pending();
             if group.is_empty() {
-                return Ok(());
+                return;
             }
             let mut replies = Vec::with_capacity(group.len());
             match shared.begin_without_waiting(&conn) {
@@ -269,14 +272,18 @@ impl ConnectionThread {
             // Left in the group: another connection holds the write lock, or
             // SQLite ended the transaction early. The connection thread waits
             // for the lock.
-            for job in group {
-                self.submit(job)?;
-            }
+            group.into_iter().for_each(|job| self.hand_over(job));
         }
-        for job in shared.take_pending() {
-            self.submit(job)?;
-        }
-        Ok(())
+        shared
+            .take_pending()
+            .into_iter()
+            .for_each(|job| self.hand_over(job));
+    }
+
+    /// Queue `job` for the connection thread; if it has stopped, the job is
+    /// dropped and its caller gets [`SqliteError::ThreadGone`].
+    fn hand_over(&self, job: Box<dyn Job>) {
+        let _ = self.submit(job);
     }
 
     /// Queue `job` for the connection thread.
@@ -320,7 +327,14 @@ fn serve(shared: &Shared, queue: &mpsc::Receiver<Box<dyn Job>>) {
             continue;
         }
         let Some(job) = next.take().or_else(|| receive(queue)) else {
-            break;
+            // The store is gone. A write whose caller stopped waiting may
+            // still be pending: it runs (or fails) like any other.
+            let pending = shared.take_pending();
+            if pending.is_empty() {
+                break;
+            }
+            run_pending(shared, pending, &mut replies);
+            continue;
         };
         let mut conn = shared.lock();
         if job.kind().is_grouped() {
