@@ -6,10 +6,13 @@
 //!
 //! This facade re-exports the workspace crates: [`store`] (the core), the
 //! backends behind cargo features, and [`pipeline`]; [`open`] (tasks, records
-//! and artifacts) and [`open_store`] (tasks) pick a backend by URL scheme.
+//! and artifacts) and [`open_store`] (tasks) pick a backend by URL scheme;
+//! [`open_existing`] opens only a store that is already there.
 
+mod existing;
 mod open;
 
+pub use existing::{missing_local_store, open_existing};
 pub use open::{
     DEFAULT_STORE_URL, URL_SCHEMES, open, open_store, open_store_with_clock, open_with_clock,
 };

@@ -3,12 +3,12 @@
 //! is reported as existing, whatever its status.
 
 use clap::Args;
-use serde::Serialize;
-use taskpool::store::{CreateParams, Created, DEFAULT_MAX_ATTEMPTS};
+use taskpool::store::{CreateParams, DEFAULT_MAX_ATTEMPTS};
 
 use crate::cli::GlobalArgs;
 use crate::commands::task_file::read_definitions;
 use crate::context::Context;
+use crate::json::{CreateJson, CreatedJson};
 use crate::output::Table;
 
 /// How many definitions one store round trip creates.
@@ -25,7 +25,8 @@ of task definitions (objects); for other names and stdin (-) the content decides
 pub struct CreateArgs {
     /// The file of task definitions (`-` for stdin).
     pub file: String,
-    /// Show which tasks are new and which exist already, and write nothing.
+    /// Show which tasks are new and which exist already, and write nothing
+    /// (new tasks get their id when they are really created: none is shown).
     #[arg(long)]
     pub dry_run: bool,
     /// Priority of the new tasks (higher is claimed first).
@@ -34,15 +35,6 @@ pub struct CreateArgs {
     /// Attempts before a task that keeps failing becomes `failed`.
     #[arg(long, default_value_t = DEFAULT_MAX_ATTEMPTS)]
     pub max_attempts: u32,
-}
-
-#[derive(Serialize)]
-struct CreateReport {
-    total: usize,
-    new: usize,
-    existing: usize,
-    dry_run: bool,
-    tasks: Vec<Created>,
 }
 
 /// Create the tasks and report how many were new.
@@ -81,12 +73,15 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>(created)
     })?;
     let new = tasks.iter().filter(|c| c.new).count();
-    let report = CreateReport {
+    let report = CreateJson {
         total,
         new,
         existing: total - new,
         dry_run: args.dry_run,
-        tasks,
+        tasks: tasks
+            .iter()
+            .map(|c| CreatedJson::new(c, args.dry_run))
+            .collect(),
     };
     if ctx.out.is_json() {
         return ctx.out.json(&report);
@@ -97,7 +92,7 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
             let state = if c.new { "new" } else { "existing" };
             table.row([
                 (i + 1).to_string(),
-                c.id.to_string(),
+                c.id.clone().unwrap_or_else(|| "(new)".to_string()),
                 state.to_string(),
                 c.status.to_string(),
             ]);

@@ -57,9 +57,9 @@ struct LostReport {
 /// No pool, or a store failure.
 pub fn run(global: &GlobalArgs, args: &LostArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let (lost, requeued) = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let store = ctx.existing_store().await?;
+        let pool = ctx.existing_pool(&*store).await?;
         let now = Timestamp::now();
         let running = store
             .query_all(pool, Query::status(Status::Running))

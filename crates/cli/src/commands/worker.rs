@@ -14,7 +14,7 @@ use taskpool::store::{RecordStore, Status};
 use crate::cli::GlobalArgs;
 use crate::commands::prune::parse_age;
 use crate::context::{Context, parse_query};
-use crate::exit::bad_input;
+use crate::exit::{Interrupted, bad_input};
 use crate::signals::StopSignals;
 
 /// Arguments of `worker`.
@@ -30,7 +30,10 @@ code and the end of stderr as the task's error. Files left in TASKPOOL_ARTIFACT_
 successful run become the artifacts of a record of the task (experiment: the definition's
 \"experiment\", else the pool; see `taskpool records`). SIGINT/SIGTERM: stop claiming, forward the
 signal to running commands, hand unfinished tasks back after --grace; a second signal hands
-them back at once. DURATION: 500ms, 30s, 15m, 2h…")]
+them back at once; exit code 130. If the worker process is killed (even with SIGKILL), CMD
+and its children are killed too (Linux). An unknown pool is an error (exit code 3) unless
+--follow, which waits for the pool to appear. On a terminal, stderr shows live counts.
+DURATION: 500ms, 30s, 15m, 2h…")]
 pub struct WorkerArgs {
     /// How many tasks run at once.
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -120,7 +123,9 @@ impl WorkerArgs {
 /// until a signal), then print what it did.
 ///
 /// # Errors
-/// Bad arguments or an unusable command (exit code 2), a store failure.
+/// Bad arguments or an unusable command (exit code 2), an unknown pool
+/// without `--follow` (exit code 3), a store failure, a SIGINT/SIGTERM
+/// (exit code 130, after the report).
 pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = ctx.pool()?;
@@ -136,8 +141,12 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         // Listen before the first claim, so an early signal is never fatal.
         let signals = tokio::spawn(obey_signals(StopSignals::listen()?, shutdown.clone()));
         // Tasks and records in one store: artifacts go next to the tasks.
-        let store = taskpool::open(&global.store).await?;
-        tracing::debug!(store = %store, "opened store");
+        let store = ctx.store().await?;
+        if !args.follow {
+            ctx.existing_pool(&*store).await?;
+        } else if !store.pools().await?.iter().any(|p| p == pool) {
+            tracing::warn!("pool {pool} does not exist yet: waiting for its tasks (--follow)");
+        }
         let records: Arc<dyn RecordStore> = store.clone();
         let worker = Worker::new(store, config, Arc::new(command))?.with_records(records);
         tracing::info!(worker = worker.id(), "worker ready");
@@ -145,7 +154,15 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         signals.abort();
         Ok::<_, anyhow::Error>(report?)
     })?;
-    print_report(&ctx, &report)
+    print_report(&ctx, &report)?;
+    if report.interrupted {
+        return Err(Interrupted(format!(
+            "worker interrupted: {} task(s) handed back (not counted as attempts); run it again to continue",
+            report.handed_back
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// First signal: graceful stop; second: hand running tasks back now.
@@ -169,16 +186,6 @@ fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> 
     if ctx.out.is_json() {
         return ctx.out.json(report);
     }
-    ctx.out.line(format_args!(
-        "worker {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
-        report.worker,
-        if report.interrupted { " (interrupted)" } else { "" },
-        report.claimed,
-        report.committed,
-        report.retried,
-        report.failed,
-        report.handed_back,
-        report.lease_lost,
-        report.store_errors,
-    ))
+    ctx.out
+        .line(format_args!("worker {}: {report}", report.worker))
 }

@@ -185,7 +185,7 @@ impl Worker {
         while let Some(joined) = state.running.join_next().await {
             state.settle(joined);
         }
-        tracing::info!(worker = %self.id, report = ?state.report, "worker stopped");
+        tracing::info!(worker = %self.id, "worker stopped: {}", state.report);
         match state.fatal {
             Some(error) => Err(error),
             None => Ok(state.report),
