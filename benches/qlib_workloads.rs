@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{defs, run, settings};
-use task_store_mongo::{MongoStore, OpenOptions};
+use task_store_mongo::{MongoOptions, MongoStore};
 use taskpool::store::{ClaimParams, CommitParams, Query, Status, SystemClock, TaskStore};
 
 const POOL: &str = "vs_qlib";
@@ -40,10 +40,7 @@ fn main() {
         std::env::var("QLIB_BENCH_DATABASE").unwrap_or_else(|_| "taskpool_vs_qlib".into());
     let rt = settings::runtime();
     let report = rt.block_on(async {
-        let options = OpenOptions {
-            database: Some(database.clone()),
-            ..OpenOptions::default()
-        };
+        let options = MongoOptions::default().database(database.clone());
         let store = MongoStore::open(&url, Arc::new(SystemClock), options)
             .await
             .expect("open the MongoDB store");

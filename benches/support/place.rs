@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use task_store_mongo::{MongoStore, OpenOptions};
+use task_store_mongo::{MongoOptions, MongoStore};
 use task_store_sled::SledStore;
 use task_store_sqlite::SqliteStore;
 use taskpool::store::{MemoryStore, SystemClock, TaskStore};
@@ -144,20 +144,17 @@ impl Place {
         match self {
             Place::Memory => Arc::new(MemoryStore::new()),
             Place::Sqlite(_) => Arc::new(
-                SqliteStore::from_url(&self.url(), clock)
+                SqliteStore::open(&self.url(), clock, Default::default())
                     .await
                     .expect("open the SQLite store"),
             ),
             Place::Sled(_) => Arc::new(
-                SledStore::from_url(&self.url(), clock)
+                SledStore::open(&self.url(), clock, Default::default())
                     .await
                     .expect("open the sled store"),
             ),
             Place::Mongo { url, database } => {
-                let options = OpenOptions {
-                    database: Some(database.clone()),
-                    ..OpenOptions::default()
-                };
+                let options = MongoOptions::default().database(database.clone());
                 Arc::new(
                     MongoStore::open(url, clock, options)
                         .await

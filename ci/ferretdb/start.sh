@@ -7,6 +7,7 @@
 #
 # On success it prints, for the calling shell to eval:
 #   export TASKPOOL_TEST_MONGODB_URL=mongodb://127.0.0.1:PORT/?directConnection=true
+#   export TASKPOOL_TEST_MONGODB_SERVER=ferretdb
 #   export TASKPOOL_FERRETDB_PID=PID
 #   export TASKPOOL_FERRETDB_DIR=DATA_DIR
 # The caller stops the server with `kill "$TASKPOOL_FERRETDB_PID"` and may
@@ -51,50 +52,11 @@ else
     data="$(mktemp -d "${TMPDIR:-/tmp}/taskpool-ferretdb.XXXXXX")"
 fi
 
-free_port() {
-    if command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-    else
-        local port
-        for _ in $(seq 1 50); do
-            port=$((20000 + RANDOM % 40000))
-            if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-                echo "$port"
-                return
-            fi
-        done
-        return 1
-    fi
-}
-
-accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# The port may be taken between choosing it and binding it: retry a few times.
-for try in 1 2 3; do
-    port="$(free_port)" || die "could not find a free TCP port on 127.0.0.1"
-    server_log="$data/server.log"
-    "$bin" -port "$port" -dir "$data/db" >"$server_log" 2>&1 </dev/null &
-    pid=$!
-    deadline=$((SECONDS + timeout))
-    while ! accepts "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            break
-        fi
-        if ((SECONDS >= deadline)); then
-            kill "$pid" 2>/dev/null || true
-            tail -n 20 "$server_log" >&2 || true
-            die "FerretDB (pid $pid) did not accept connections on 127.0.0.1:$port within ${timeout} s; log: $server_log"
-        fi
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "pid $pid listening on 127.0.0.1:$port, data in $data/db, log $server_log"
-        printf "export TASKPOOL_TEST_MONGODB_URL='mongodb://127.0.0.1:%s/?directConnection=true'\n" "$port"
-        printf 'export TASKPOOL_FERRETDB_PID=%s\n' "$pid"
-        printf "export TASKPOOL_FERRETDB_DIR='%s'\n" "$data"
-        exit 0
-    fi
-    log "attempt $try: FerretDB exited before listening on port $port:"
-    tail -n 20 "$server_log" >&2 || true
-done
-die "FerretDB failed to start three times; see $data/server.log"
+# shellcheck source=../lib/start-server.sh
+source "$here/../lib/start-server.sh"
+start_listening FerretDB "$data" "$timeout" "$bin" -port PORT -dir "$data/db"
+log "data in $data/db"
+printf "export TASKPOOL_TEST_MONGODB_URL='mongodb://127.0.0.1:%s/?directConnection=true'\n" "$port"
+printf 'export TASKPOOL_TEST_MONGODB_SERVER=ferretdb\n'
+printf 'export TASKPOOL_FERRETDB_PID=%s\n' "$pid"
+printf "export TASKPOOL_FERRETDB_DIR='%s'\n" "$data"

@@ -12,8 +12,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use taskpool::pipeline::job::JobError;
 use taskpool::store::ErrorKind;
+use taskpool_experiment::job::JobError;
 
 /// The operation failed.
 pub const FAILED: u8 = 1;

@@ -42,7 +42,7 @@ fn timeout(url: &str) -> Duration {
         .filter_map(|pair| pair.split_once('='))
         .find(|(k, _)| k.eq_ignore_ascii_case("serverSelectionTimeoutMS"))
         .and_then(|(_, v)| v.parse().ok())
-        .map_or(task_store_mongo::DEFAULT_TIMEOUT, Duration::from_millis)
+        .map_or(taskpool::MONGODB_DEFAULT_TIMEOUT, Duration::from_millis)
 }
 
 fn humantime(d: Duration) -> String {
@@ -63,7 +63,7 @@ mod tests {
         assert_eq!(hosts(url), "db1:27017,db2");
         assert_eq!(timeout(url), Duration::from_millis(500));
         assert_eq!(hosts("mongodb://localhost"), "localhost");
-        assert_eq!(timeout("mongodb://localhost/x"), task_store_mongo::DEFAULT_TIMEOUT);
+        assert_eq!(timeout("mongodb://localhost/x"), taskpool::MONGODB_DEFAULT_TIMEOUT);
         assert_eq!(humantime(Duration::from_secs(10)), "10s");
     }
 

@@ -30,13 +30,13 @@ use mongodb::options::ReturnDocument;
 use task_store::transition::{self, is_expired_and_exhausted, new_lease_token};
 use task_store::{ClaimParams, Lease, Result, Status, Task, Timestamp};
 
-use crate::record::{date, errors_array, lease_doc, oid, status, task_from_doc};
+use crate::codec::{date, errors_array, lease_doc, oid, status, task_from_doc};
 use crate::store::MongoStore;
 use crate::translate::{Filter, translate};
 
 impl MongoStore {
     pub(crate) async fn claim_tasks(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let query = translate(&params.query)?;
         let now = self.clock.now();
         let mut branches = vec![Filter::Doc(doc! {"status": status(params.from)})];

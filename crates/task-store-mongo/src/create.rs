@@ -10,8 +10,8 @@ use mongodb::error::ErrorKind as DriverKind;
 use task_store::transition::PreparedBatch;
 use task_store::{CreateParams, Created, Error, Result, Status, TaskId};
 
+use crate::codec::{encode_checked, task_doc};
 use crate::error::DUPLICATE_KEY;
-use crate::record::{encode_checked, task_doc};
 use crate::store::MongoStore;
 
 /// How many times a key that collided, then vanished before it could be
@@ -24,7 +24,7 @@ impl MongoStore {
         pool: &str,
         params: CreateParams,
     ) -> Result<Vec<Created>> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let batch = PreparedBatch::new(&params, self.clock.now())?;
         if params.dry_run {
             let keys: Vec<&str> = batch.tasks.iter().map(|t| t.key.as_str()).collect();

@@ -1,12 +1,84 @@
-//! Driver errors as [`task_store::Error`]s with a precise kind and no secrets.
+//! [`MongoError`], the errors of this backend, and the one conversion into
+//! [`task_store::Error`] with a precise kind and no secrets.
 
 use mongodb::error::{Error as DriverError, ErrorKind as DriverKind, WriteFailure};
-use task_store::{Error, ErrorKind};
-
 use task_store::redact::Secrets;
+use task_store::{Error, ErrorKind};
 
 /// MongoDB's duplicate-key error code.
 pub(crate) const DUPLICATE_KEY: i32 = 11000;
+
+/// MongoDB's `NamespaceNotFound`: `listIndexes` or `drop` on a collection
+/// that does not exist.
+pub(crate) const NAMESPACE_NOT_FOUND: i32 = 26;
+
+/// What went wrong in this backend. Every public operation turns it into a
+/// [`task_store::Error`] through the one `From` impl below.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MongoError {
+    /// The driver (or the server through it) failed while doing `doing`. The
+    /// driver's message is kept, scrubbed of `secrets`; the driver error is
+    /// not attached, as its `Display` is outside our control.
+    #[error("MongoDB {doing} failed{}: {}", hint(source), secrets.scrub(&source.to_string()))]
+    Driver {
+        /// What the store was doing ("claiming a task").
+        doing: String,
+        /// The driver's error.
+        source: DriverError,
+        /// The passwords to keep out of the message.
+        secrets: Secrets,
+    },
+    /// A URL that is not a MongoDB URL or does not parse (already redacted).
+    #[error("{0}")]
+    BadUrl(String),
+    /// A stored document that is not what taskpool writes.
+    #[error(
+        "stored {what} is not a taskpool record: field {field:?} is missing or has the wrong type"
+    )]
+    Malformed {
+        /// The document ("task 65f…", "record 65f…").
+        what: String,
+        /// The offending field.
+        field: String,
+    },
+    /// A stored value with no JSON form, or an unexpected server answer.
+    #[error("{0}")]
+    Unexpected(String),
+    /// A value BSON cannot hold, or a document over MongoDB's size limit.
+    #[error("{0}")]
+    Unstorable(String),
+}
+
+impl MongoError {
+    /// A driver error raised while doing `doing`.
+    pub(crate) fn driver(source: DriverError, doing: &str, secrets: &Secrets) -> MongoError {
+        MongoError::Driver {
+            doing: doing.to_string(),
+            source,
+            secrets: secrets.clone(),
+        }
+    }
+}
+
+impl From<MongoError> for Error {
+    fn from(err: MongoError) -> Error {
+        let kind = match &err {
+            MongoError::Driver { source, .. } => kind_of(source),
+            MongoError::BadUrl(_) => ErrorKind::Config,
+            MongoError::Malformed { .. } | MongoError::Unexpected(_) => ErrorKind::Backend,
+            MongoError::Unstorable(_) => ErrorKind::InvalidInput,
+        };
+        Error::new(kind, err.to_string())
+    }
+}
+
+fn hint(source: &DriverError) -> &'static str {
+    if kind_of(source) == ErrorKind::Unavailable {
+        " (is the server running and reachable?)"
+    } else {
+        ""
+    }
+}
 
 /// The server error code carried by a driver error, if any.
 pub(crate) fn server_code(err: &DriverError) -> Option<i32> {
@@ -72,19 +144,6 @@ fn kind_of(err: &DriverError) -> ErrorKind {
     }
 }
 
-/// Convert a driver error raised while doing `what`. The driver's message is
-/// kept (scrubbed of secrets); the driver error itself is not attached, as
-/// its `Display` is outside our control.
-pub(crate) fn convert(err: DriverError, what: &str, secrets: &Secrets) -> Error {
-    let kind = kind_of(&err);
-    let text = secrets.scrub(&err.to_string());
-    let hint = match kind {
-        ErrorKind::Unavailable => " (is the server running and reachable?)",
-        _ => "",
-    };
-    Error::new(kind, format!("MongoDB {what} failed{hint}: {text}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +155,19 @@ mod tests {
         assert_eq!(kind_of_code(18), ErrorKind::Config);
         assert_eq!(kind_of_code(91), ErrorKind::Unavailable);
         assert_eq!(kind_of_code(1), ErrorKind::Backend);
+    }
+
+    #[test]
+    fn driver_errors_are_scrubbed_of_secrets() {
+        let secrets = Secrets::from_url("mongodb://u:hunter2@h/", None);
+        let source = DriverError::from(std::io::Error::other("auth with hunter2 failed"));
+        let err = Error::from(MongoError::driver(source, "connecting", &secrets));
+        assert!(!err.message().contains("hunter2"), "{}", err.message());
+        assert!(
+            err.message().contains("auth with *** failed"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
     }
 }

@@ -1,5 +1,15 @@
-//! Creating a collection's indexes in a way both MongoDB and FerretDB v1
-//! accept, from any number of processes.
+//! The indexes of every collection, and creating them in a way both MongoDB
+//! and FerretDB v1 accept, from any number of processes.
+//!
+//! - A pool's collection: `{status: 1, priority: -1, _id: 1}` (the claim's
+//!   filter and sort), unique `{key: 1}` (race-free create) and
+//!   `{"lease.expires_at": 1}` (finding expired leases).
+//! - The records collection: unique `{experiment: 1, record: 1, version: 1}`
+//!   (one writer per version, and every read of a record) and
+//!   `{live: 1, experiment: 1}` (experiments).
+//!
+//! A store creates the indexes of a collection once, before its first write
+//! to it.
 //!
 //! `listIndexes` first, then one `createIndexes` per missing index. Sending
 //! all indexes in one command is what MongoDB documents, but FerretDB v1.24
@@ -12,21 +22,82 @@
 //! `createIndexes` (the server then treats it as already there).
 
 use futures::TryStreamExt;
-use mongodb::bson::{Bson, Document};
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
+use task_store::Result;
 
-use crate::error::server_code;
+use crate::error::{NAMESPACE_NOT_FOUND, server_code};
+use crate::store::MongoStore;
 
-/// MongoDB's `NamespaceNotFound`: `listIndexes` on a collection that does
-/// not exist yet.
-const NAMESPACE_NOT_FOUND: i32 = 26;
+impl MongoStore {
+    /// Create the pool's indexes (and so its collection), once per pool per
+    /// store.
+    pub(crate) async fn ensure_pool(&self, pool: &str, coll: &Collection<Document>) -> Result<()> {
+        let indexes = vec![
+            IndexModel::builder()
+                .keys(doc! {"status": 1, "priority": -1, "_id": 1})
+                .build(),
+            IndexModel::builder()
+                .keys(doc! {"key": 1})
+                .options(IndexOptions::builder().unique(true).build())
+                .build(),
+            IndexModel::builder()
+                .keys(doc! {"lease.expires_at": 1})
+                .build(),
+        ];
+        self.ensure_indexes(
+            coll,
+            indexes,
+            &format!("creating the indexes of pool {pool:?}"),
+        )
+        .await
+    }
+
+    /// Create the records collection's indexes, once per store.
+    pub(crate) async fn ensure_records(&self) -> Result<()> {
+        let indexes = vec![
+            IndexModel::builder()
+                .keys(doc! {"experiment": 1, "record": 1, "version": 1})
+                .options(IndexOptions::builder().unique(true).build())
+                .build(),
+            IndexModel::builder()
+                .keys(doc! {"live": 1, "experiment": 1})
+                .build(),
+        ];
+        self.ensure_indexes(
+            &self.records_collection(),
+            indexes,
+            "creating the indexes of the records",
+        )
+        .await
+    }
+
+    /// Create the indexes of `coll` it lacks, once per collection per store.
+    async fn ensure_indexes(
+        &self,
+        coll: &Collection<Document>,
+        indexes: Vec<IndexModel>,
+        what: &str,
+    ) -> Result<()> {
+        let mut ready = self.ready.lock().await;
+        if ready.contains(coll.name()) {
+            return Ok(());
+        }
+        create_missing(coll, indexes)
+            .await
+            .map_err(self.err(what))?;
+        ready.insert(coll.name().to_string());
+        Ok(())
+    }
+}
 
 /// Create each of `wanted` that `coll` does not have yet (compared by key
 /// pattern), one `createIndexes` command per index.
 ///
 /// # Errors
 /// The driver's error of the failed `listIndexes` or `createIndexes`.
-pub(crate) async fn create_missing(
+async fn create_missing(
     coll: &Collection<Document>,
     wanted: Vec<IndexModel>,
 ) -> mongodb::error::Result<()> {

@@ -12,8 +12,8 @@ use mongodb::bson::{Bson, Document, doc};
 use task_store::transition::{self, check_lease};
 use task_store::{CommitParams, HeartbeatParams, Result, ReturnParams, Status, TaskId, Timestamp};
 
-use crate::json::to_bson;
-use crate::record::{count, date, encode_checked, errors_array, oid, status, task_from_doc};
+use crate::codec::value::to_bson;
+use crate::codec::{count, date, encode_checked, errors_array, oid, status, task_from_doc};
 use crate::store::{MongoStore, not_found};
 
 /// The filter of a write by the holder of `token`.
@@ -27,7 +27,7 @@ impl MongoStore {
         pool: &str,
         params: HeartbeatParams,
     ) -> Result<Timestamp> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let expires_at = self.clock.now() + params.lease;
         let before = coll
             .find_one_and_update(
@@ -43,7 +43,7 @@ impl MongoStore {
     }
 
     pub(crate) async fn commit_task(&self, pool: &str, params: CommitParams) -> Result<()> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let res = to_bson(&params.result)?;
         encode_checked(
             &doc! {"res": res.clone()},
@@ -80,7 +80,7 @@ impl MongoStore {
     /// so nothing the transition read can have changed in between). The read
     /// found the task, so the pool exists and `update_one` is safe.
     pub(crate) async fn return_task_to(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        let coll = self.pool(pool)?;
+        let coll = self.pool(pool);
         let doc = coll
             .find_one(doc! {"_id": oid(params.id)})
             .await

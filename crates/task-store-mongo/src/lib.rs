@@ -2,17 +2,19 @@
 //!
 //! [`MongoStore`] keeps task pools, records and artifacts in a MongoDB
 //! database so that workers on many machines share them and a cluster needs
-//! nothing but MongoDB. It implements [`task_store::TaskStore`] and
-//! [`task_store::RecordStore`] with exactly the semantics of the reference
+//! nothing but MongoDB. It implements [`task_store::TaskBackend`] and
+//! [`task_store::RecordBackend`] (so it is a [`task_store::TaskStore`] and a
+//! [`task_store::RecordStore`], whose blanket impls validate every argument) with exactly the semantics of the reference
 //! [`MemoryStore`](task_store::MemoryStore) (the shared conformance suites
 //! check this against a real MongoDB-wire server).
 //!
 //! ```no_run
 //! # async fn demo() -> task_store::Result<()> {
 //! use std::sync::Arc;
-//! let store = task_store_mongo::MongoStore::from_url(
+//! let store = task_store_mongo::MongoStore::open(
 //!     "mongodb://alice:secret@db1,db2/research?replicaSet=rs0",
 //!     Arc::new(task_store::SystemClock),
+//!     task_store_mongo::MongoOptions::default(),
 //! )
 //! .await?;
 //! assert_eq!(store.to_string(), "mongodb://alice:***@db1,db2/research?replicaSet=rs0");
@@ -25,12 +27,12 @@
 //!   [`DEFAULT_DATABASE`]. Pool `P` is the collection `tasks.P`
 //!   ([`POOL_COLLECTION_PREFIX`]); records and artifacts use other names in
 //!   the same database (below), so listing pools never confuses them.
-//! - A task is one document (see the `record` module): `_id` is the task
+//! - A task is one document (see the `codec` module): `_id` is the task
 //!   id as an ObjectId (ids are made client-side, so `_id` order is creation
 //!   order), times are BSON dates in milliseconds, and `def`/`filter`/`res` are
 //!   BSON converted exactly from JSON (integers as `Int64`, floats as
 //!   `Double`; keys MongoDB refuses are escaped, nested arrays wrapped: see
-//!   the `json` module).
+//!   the `codec::value` module).
 //! - Opening a pool for writing creates, once per pool per store, the
 //!   indexes `{status: 1, priority: -1, _id: 1}` (claim), unique `{key: 1}`
 //!   (create) and `{"lease.expires_at": 1}` (expired leases) that are
@@ -71,7 +73,7 @@
 //! ## Errors and secrets
 //!
 //! No server within the timeout ([`DEFAULT_TIMEOUT`], or the URL's
-//! `serverSelectionTimeoutMS`, or [`OpenOptions::timeout`]) is
+//! `serverSelectionTimeoutMS`, or [`MongoOptions::timeout`]) is
 //! [`ErrorKind::Unavailable`](task_store::ErrorKind::Unavailable); a bad URL,
 //! database or pool name is `Config`; a document over 16 MiB
 //! ([`MAX_DOCUMENT_BYTES`]) is `InvalidInput` with its size. `Display`,
@@ -85,23 +87,37 @@
 //! concurrent writers, so the concurrency cases run only when
 //! `TASKPOOL_TEST_MONGODB_REAL=1` says the server is a real MongoDB.
 
+//! ## Files
+//!
+//! `options` ([`MongoOptions`]), `open` (URL parsing, connecting,
+//! [`MongoStore::open`]), `store` (the struct and the `TaskBackend` impl),
+//! `create`, `claim`, `lease` (heartbeat, commit, return), `read` (get,
+//! query, stat, pools), `admin` (remove, reset, prioritize, replace, drop),
+//! `records` (the `RecordBackend` impl), `artifacts`, `codec` (the task
+//! document, the JSON ⇄ BSON value codec, the typed field reader),
+//! `translate` (the query as a filter), `error` (`MongoError`), `indexes`,
+//! and the public [`qlib_import`] (reading a Qlib pool).
+
+mod admin;
+mod artifacts;
 mod claim;
+mod codec;
 mod create;
 mod error;
 mod indexes;
-mod json;
 mod lease;
-mod manage;
 mod open;
+mod options;
 pub mod qlib_import;
-mod record;
+mod read;
 mod records;
 mod store;
-mod task_store_impl;
 mod translate;
 
-pub use open::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, OpenOptions, URL_SCHEMES};
-pub use record::MAX_DOCUMENT_BYTES;
-pub use records::{ARTIFACT_BUCKET, RECORD_COLLECTION};
+pub use artifacts::ARTIFACT_BUCKET;
+pub use codec::MAX_DOCUMENT_BYTES;
+pub use open::URL_SCHEMES;
+pub use options::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
+pub use records::RECORD_COLLECTION;
 pub use store::{MongoStore, POOL_COLLECTION_PREFIX};
 pub use task_store::redact_url;

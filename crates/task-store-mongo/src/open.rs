@@ -1,37 +1,52 @@
-//! Opening a store: URL schemes, options, the database name, timeouts.
+//! Opening a store: URL schemes, connecting, the database name, timeouts.
 
-use std::time::Duration;
+use std::collections::HashSet;
 
+use futures::lock::Mutex;
 use mongodb::bson::doc;
-use mongodb::options::ClientOptions;
+use mongodb::options::{ClientOptions, GridFsBucketOptions};
 use mongodb::{Client, Database};
-use task_store::{Error, Result};
-
-use crate::error::{convert, is_unreachable};
 use task_store::redact::{Secrets, redact_url};
+use task_store::{Result, SharedClock};
+
+use crate::artifacts::ARTIFACT_BUCKET;
+use crate::error::{MongoError, is_unreachable};
+use crate::options::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
+use crate::store::MongoStore;
 
 /// The URL schemes [`MongoStore`](crate::MongoStore) answers to.
 pub const URL_SCHEMES: &[&str] = &["mongodb", "mongodb+srv"];
 
-/// The database used when the URL names none (`mongodb://host/`).
-pub const DEFAULT_DATABASE: &str = "taskpool";
-
-/// How long to look for a reachable server (and to connect) unless the URL
-/// (`serverSelectionTimeoutMS`, `connectTimeoutMS`) or [`OpenOptions`] say otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Options of [`MongoStore::open`](crate::MongoStore::open) beyond the URL.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OpenOptions {
-    /// Server selection and connect timeout; overrides the URL's. `None`:
-    /// the URL's, or [`DEFAULT_TIMEOUT`] where the URL sets none.
-    pub timeout: Option<Duration>,
-    /// The database; overrides the URL's path. `None`: the URL's, or
-    /// [`DEFAULT_DATABASE`].
-    pub database: Option<String>,
+impl MongoStore {
+    /// Open the store at `url` (`mongodb://…` or `mongodb+srv://…`), reading
+    /// time from `clock`. The database is `options.database`, else the URL's
+    /// path, else [`DEFAULT_DATABASE`]; a server must answer within
+    /// `options.timeout`, else the URL's `serverSelectionTimeoutMS`, else
+    /// [`DEFAULT_TIMEOUT`].
+    ///
+    /// # Errors
+    /// `Config` for a URL or database name that cannot be used or rejected
+    /// credentials; `Unavailable` if no server answers in time.
+    pub async fn open(url: &str, clock: SharedClock, options: MongoOptions) -> Result<MongoStore> {
+        let conn = connect(url, options).await?;
+        let artifacts = conn.db.gridfs_bucket(
+            GridFsBucketOptions::builder()
+                .bucket_name(ARTIFACT_BUCKET.to_string())
+                .build(),
+        );
+        Ok(MongoStore {
+            _client: conn.client,
+            db: conn.db,
+            shown_url: conn.shown_url,
+            secrets: conn.secrets,
+            clock,
+            ready: Mutex::new(HashSet::new()),
+            artifacts,
+        })
+    }
 }
 
-/// A connected client: what [`MongoStore`](crate::MongoStore) is built from.
+/// A connected client: what [`MongoStore`] is built from.
 pub(crate) struct Connection {
     pub(crate) client: Client,
     pub(crate) db: Database,
@@ -45,22 +60,23 @@ pub(crate) struct Connection {
 /// `Config` for a URL that is not `mongodb://`/`mongodb+srv://` or does not
 /// parse, or a bad database name; `Unavailable` if no server answers within
 /// the timeout; `Config` for rejected credentials.
-pub(crate) async fn connect(url: &str, options: OpenOptions) -> Result<Connection> {
+pub(crate) async fn connect(url: &str, options: MongoOptions) -> Result<Connection> {
     let shown_url = redact_url(url);
     let scheme = url.split_once("://").map_or("", |(s, _)| s);
     if !URL_SCHEMES.contains(&scheme) {
-        return Err(Error::config(format!(
+        return Err(MongoError::BadUrl(format!(
             "{shown_url} is not a MongoDB URL: expected mongodb://… or mongodb+srv://…"
-        )));
+        ))
+        .into());
     }
     let early_secrets = Secrets::from_url(url, None);
     let mut client_options = ClientOptions::parse(url).await.map_err(|e| {
         // `mongodb+srv://` URLs are resolved while parsing: a failed lookup
         // is an unreachable server, anything else a bad URL.
         if is_unreachable(&e) {
-            convert(e, &format!("resolving {shown_url}"), &early_secrets)
+            MongoError::driver(e, &format!("resolving {shown_url}"), &early_secrets)
         } else {
-            Error::config(format!(
+            MongoError::BadUrl(format!(
                 "invalid MongoDB URL {shown_url}: {}",
                 early_secrets.scrub(&e.to_string())
             ))
@@ -96,11 +112,11 @@ pub(crate) async fn connect(url: &str, options: OpenOptions) -> Result<Connectio
         client_options.app_name = Some("taskpool".to_string());
     }
     let client = Client::with_options(client_options)
-        .map_err(|e| convert(e, &format!("opening {shown_url}"), &secrets))?;
+        .map_err(|e| MongoError::driver(e, &format!("opening {shown_url}"), &secrets))?;
     let db = client.database(&database);
     db.run_command(doc! {"ping": 1})
         .await
-        .map_err(|e| convert(e, &format!("connecting to {shown_url}"), &secrets))?;
+        .map_err(|e| MongoError::driver(e, &format!("connecting to {shown_url}"), &secrets))?;
     tracing::debug!(url = %shown_url, database, "opened MongoDB task store");
     Ok(Connection {
         client,
@@ -117,9 +133,10 @@ pub(crate) async fn connect(url: &str, options: OpenOptions) -> Result<Connectio
 pub(crate) fn validate_database_name(name: &str) -> Result<()> {
     const FORBIDDEN: &[char] = &['/', '\\', '.', ' ', '"', '$', '*', '<', '>', ':', '|', '?'];
     if name.is_empty() || name.len() > 63 || name.contains(FORBIDDEN) || name.contains('\0') {
-        return Err(Error::config(format!(
+        return Err(MongoError::BadUrl(format!(
             "invalid MongoDB database name {name:?}: use 1 to 63 bytes without / \\ . space \" $ * < > : | ?"
-        )));
+        ))
+        .into());
     }
     Ok(())
 }

@@ -22,8 +22,9 @@ use mongodb::bson::{Bson, Document, doc};
 use serde_json::{Map, Number, Value};
 use task_store::{Error, Result, Timestamp};
 
-use crate::error::convert;
-use crate::open::{OpenOptions, connect};
+use crate::error::MongoError;
+use crate::open::connect;
+use crate::options::MongoOptions;
 
 /// One task read from a Qlib pool.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,13 +64,17 @@ pub struct QlibPool {
 /// `Config` for a bad URL or database name; `Unavailable` if no server
 /// answers; `NotFound` if the database has no such collection; `Backend` for
 /// other server failures. Messages never contain the URL's password.
-pub async fn read_qlib_pool(url: &str, collection: &str, options: OpenOptions) -> Result<QlibPool> {
+pub async fn read_qlib_pool(
+    url: &str,
+    collection: &str,
+    options: MongoOptions,
+) -> Result<QlibPool> {
     if collection.is_empty() {
         return Err(Error::config("the Qlib pool (collection) name is empty"));
     }
     let conn = connect(url, options).await?;
     let what = format!("reading Qlib pool {collection:?} from {}", conn.shown_url);
-    let err = |e| convert(e, &what, &conn.secrets);
+    let err = |e| -> Error { MongoError::driver(e, &what, &conn.secrets).into() };
     let names = conn
         .db
         .list_collection_names()

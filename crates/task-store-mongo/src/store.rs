@@ -1,22 +1,25 @@
-//! [`MongoStore`]: the struct, opening, pools and shared helpers.
+//! [`MongoStore`]: the struct, its redacted `Display`/`Debug`, shared
+//! helpers, and the [`TaskBackend`] impl that dispatches each operation to
+//! the module named for it (`create`, `claim`, `lease`, `read`, `admin`).
 
 use std::collections::HashSet;
 use std::fmt;
 
+use async_trait::async_trait;
 use futures::lock::Mutex;
-
 use mongodb::bson::{Document, RawDocumentBuf, doc};
 use mongodb::gridfs::GridFsBucket;
-use mongodb::options::{GridFsBucketOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
-use task_store::{Error, Result, SharedClock, TaskId, validate_pool_name};
-
-use crate::error::convert;
-use crate::indexes::create_missing;
-use crate::open::{OpenOptions, connect};
-use crate::record::oid;
-use crate::records::{ARTIFACT_BUCKET, RECORD_COLLECTION};
+use mongodb::{Client, Collection, Database};
 use task_store::redact::Secrets;
+use task_store::{
+    Capabilities, ClaimParams, CommitParams, CreateParams, Created, Error, HeartbeatParams, Query,
+    QueryParams, ReplaceParams, ResetParams, Result, ReturnParams, SharedClock, Stat, Status, Task,
+    TaskBackend, TaskId, Timestamp, validate_pool_name,
+};
+
+use crate::codec::oid;
+use crate::error::MongoError;
+use crate::records::RECORD_COLLECTION;
 
 /// The prefix of every task-pool collection: pool `P` lives in `tasks.P`.
 ///
@@ -33,63 +36,27 @@ pub const POOL_COLLECTION_PREFIX: &str = "tasks.";
 /// is made atomic.
 pub struct MongoStore {
     // Held so the connection pool lives as long as the store.
-    _client: Client,
-    db: Database,
-    shown_url: String,
-    secrets: Secrets,
+    pub(crate) _client: Client,
+    pub(crate) db: Database,
+    pub(crate) shown_url: String,
+    pub(crate) secrets: Secrets,
     pub(crate) clock: SharedClock,
     /// Collections whose indexes this store has checked or created. Held
     /// while doing so, so one store checks each collection once.
-    ready: Mutex<HashSet<String>>,
+    pub(crate) ready: Mutex<HashSet<String>>,
     /// The GridFS bucket of artifact bytes.
-    artifacts: GridFsBucket,
+    pub(crate) artifacts: GridFsBucket,
 }
 
 impl MongoStore {
-    /// Open the store at `url` (`mongodb://…` or `mongodb+srv://…`), reading
-    /// time from `clock`. The database is the URL's path, or
-    /// [`DEFAULT_DATABASE`](crate::DEFAULT_DATABASE); a server must answer
-    /// within the URL's `serverSelectionTimeoutMS`, or
-    /// [`DEFAULT_TIMEOUT`](crate::DEFAULT_TIMEOUT).
-    ///
-    /// # Errors
-    /// `Config` for a URL or database name that cannot be used or rejected
-    /// credentials; `Unavailable` if no server answers in time.
-    pub async fn from_url(url: &str, clock: SharedClock) -> Result<MongoStore> {
-        MongoStore::open(url, clock, OpenOptions::default()).await
-    }
-
-    /// Open the store at `url` with explicit [`OpenOptions`] (timeout, database).
-    ///
-    /// # Errors
-    /// As [`MongoStore::from_url`].
-    pub async fn open(url: &str, clock: SharedClock, options: OpenOptions) -> Result<MongoStore> {
-        let conn = connect(url, options).await?;
-        let artifacts = conn.db.gridfs_bucket(
-            GridFsBucketOptions::builder()
-                .bucket_name(ARTIFACT_BUCKET.to_string())
-                .build(),
-        );
-        Ok(MongoStore {
-            _client: conn.client,
-            db: conn.db,
-            shown_url: conn.shown_url,
-            secrets: conn.secrets,
-            clock,
-            ready: Mutex::new(HashSet::new()),
-            artifacts,
-        })
-    }
-
     /// The name of the database holding the pools.
     pub fn database(&self) -> &str {
         self.db.name()
     }
 
-    /// The collection of `pool`, after checking the name.
-    pub(crate) fn pool(&self, pool: &str) -> Result<Collection<Document>> {
-        validate_pool_name(pool)?;
-        Ok(self.db.collection(&collection_name(pool)))
+    /// The collection of `pool`.
+    pub(crate) fn pool(&self, pool: &str) -> Collection<Document> {
+        self.db.collection(&collection_name(pool))
     }
 
     /// The same collection, for inserting encoded documents.
@@ -99,7 +66,7 @@ impl MongoStore {
 
     /// A converter of driver errors raised while doing `what`.
     pub(crate) fn err<'a>(&'a self, what: &'a str) -> impl Fn(mongodb::error::Error) -> Error + 'a {
-        move |e| convert(e, what, &self.secrets)
+        move |e| MongoError::driver(e, what, &self.secrets).into()
     }
 
     /// The collection of every experiment's records.
@@ -110,72 +77,6 @@ impl MongoStore {
     /// The GridFS bucket of artifact bytes.
     pub(crate) fn artifact_bucket(&self) -> &GridFsBucket {
         &self.artifacts
-    }
-
-    /// Create the pool's collection and indexes, once per pool per store.
-    ///
-    /// Indexes: `{status: 1, priority: -1, _id: 1}` (the claim's filter and
-    /// sort), unique `{key: 1}` (race-free create), `{"lease.expires_at": 1}`
-    /// (finding expired leases).
-    pub(crate) async fn ensure_pool(&self, pool: &str, coll: &Collection<Document>) -> Result<()> {
-        let indexes = vec![
-            IndexModel::builder()
-                .keys(doc! {"status": 1, "priority": -1, "_id": 1})
-                .build(),
-            IndexModel::builder()
-                .keys(doc! {"key": 1})
-                .options(IndexOptions::builder().unique(true).build())
-                .build(),
-            IndexModel::builder()
-                .keys(doc! {"lease.expires_at": 1})
-                .build(),
-        ];
-        self.ensure_indexes(
-            coll,
-            indexes,
-            &format!("creating the indexes of pool {pool:?}"),
-        )
-        .await
-    }
-
-    /// Create the records collection's indexes, once per store: unique
-    /// `{experiment: 1, record: 1, version: 1}` (one writer per version, and
-    /// every read of a record) and `{live: 1, experiment: 1}` (experiments).
-    pub(crate) async fn ensure_records(&self) -> Result<()> {
-        let indexes = vec![
-            IndexModel::builder()
-                .keys(doc! {"experiment": 1, "record": 1, "version": 1})
-                .options(IndexOptions::builder().unique(true).build())
-                .build(),
-            IndexModel::builder()
-                .keys(doc! {"live": 1, "experiment": 1})
-                .build(),
-        ];
-        self.ensure_indexes(
-            &self.records_collection(),
-            indexes,
-            "creating the indexes of the records",
-        )
-        .await
-    }
-
-    /// Create the indexes of `coll` it lacks, once per collection per store
-    /// (see the `indexes` module for why each is sent on its own).
-    async fn ensure_indexes(
-        &self,
-        coll: &Collection<Document>,
-        indexes: Vec<IndexModel>,
-        what: &str,
-    ) -> Result<()> {
-        let mut ready = self.ready.lock().await;
-        if ready.contains(coll.name()) {
-            return Ok(());
-        }
-        create_missing(coll, indexes)
-            .await
-            .map_err(self.err(what))?;
-        ready.insert(coll.name().to_string());
-        Ok(())
     }
 
     /// Forget that `pool` has its indexes (it is being dropped).
@@ -244,5 +145,68 @@ impl fmt::Debug for MongoStore {
             .field("url", &self.shown_url)
             .field("database", &self.db.name())
             .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TaskBackend for MongoStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLUSTER
+    }
+
+    async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
+        self.create_tasks(pool, params).await
+    }
+
+    async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
+        self.claim_tasks(pool, params).await
+    }
+
+    async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
+        self.heartbeat_task(pool, params).await
+    }
+
+    async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
+        self.commit_task(pool, params).await
+    }
+
+    async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
+        self.return_task_to(pool, params).await
+    }
+
+    async fn get(&self, pool: &str, id: TaskId) -> Result<Task> {
+        self.get_task(pool, id).await
+    }
+
+    async fn query(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
+        self.query_tasks(pool, params).await
+    }
+
+    async fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
+        self.stat_tasks(pool, query).await
+    }
+
+    async fn remove(&self, pool: &str, query: &Query) -> Result<u64> {
+        self.remove_tasks(pool, query).await
+    }
+
+    async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
+        self.reset_tasks(pool, params).await
+    }
+
+    async fn prioritize(&self, pool: &str, query: &Query, priority: i64) -> Result<u64> {
+        self.prioritize_tasks(pool, query, priority).await
+    }
+
+    async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
+        self.replace_task(pool, params).await
+    }
+
+    async fn pools(&self) -> Result<Vec<String>> {
+        self.list_pools().await
+    }
+
+    async fn drop_pool(&self, pool: &str) -> Result<bool> {
+        self.drop_pool_named(pool).await
     }
 }

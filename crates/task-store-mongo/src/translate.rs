@@ -29,7 +29,7 @@ use mongodb::bson::{Bson, Document, doc};
 use task_store::query::{Field, Op, Scalar};
 use task_store::{Error, Query, Result, TaskId};
 
-use crate::json::escape_key;
+use crate::codec::value::escape_key;
 
 /// A translated condition; the constants let callers skip a round trip.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,5 @@
 //! `create`: a batch is a grouped write (all of it or none, inside the
-//! connection thread's write transaction, see the `worker` module),
+//! connection thread's write transaction, see the `connection` module),
 //! deduplicated by the `(pool, key)` unique index (`INSERT … ON CONFLICT DO
 //! NOTHING`, never check-then-insert). A dry run only reads, alone.
 

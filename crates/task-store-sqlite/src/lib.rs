@@ -11,7 +11,22 @@
 //! is relative to the working directory, `sqlite:///var/lib/tp.db` absolute.
 //! The path is taken literally (no percent-decoding, no query string).
 //! `sqlite://:memory:` is a private in-memory database, one per store and gone
-//! with it (for tests). [`SqliteStore::open`] also takes a plain path.
+//! with it (for tests). [`SqliteStore::open`]`(url, clock, options)` is the
+//! one way to open a store; it is `async` and never blocks the caller.
+//!
+//! ## Layout
+//!
+//! The same concern has the same file name in every taskpool backend:
+//! `options.rs` ([`SqliteOptions`]), `open.rs` (URL parsing and opening),
+//! `store.rs` (the store and its [`task_store::TaskBackend`] impl, which
+//! dispatches to `create.rs`, `claim.rs`, `lease.rs` (heartbeat, commit,
+//! return), `read.rs` (get, query, stat, pools) and `admin.rs` (remove,
+//! reset_status, prioritize, replace, drop_pool)), `records.rs` (the
+//! [`task_store::RecordBackend`] impl) and `artifacts.rs`, `codec.rs` (task
+//! and record rows), `translate/` (the core `Query` as SQL) and `error.rs`
+//! (the private error and its one conversion into `task_store::Error`).
+//! SQLite's own: `schema.rs` (migrations) and `connection.rs` (the
+//! connection thread).
 //!
 //! ## Design
 //!
@@ -53,7 +68,7 @@
 //! RETURNING …` with a fresh `randomblob` token per row. Heartbeat, commit
 //! and return are single updates guarded by the lease token. Queries are
 //! compiled to SQL over `json_type`/`json_extract` with bound parameters
-//! (see the `query_sql` module for how each rule of the query language
+//! (see the `translate` module for how each rule of the query language
 //! maps). All statements go through the prepared-statement cache.
 //!
 //! *Refusing bad files.* Before writing anything, opening checks that the
@@ -84,23 +99,22 @@
 
 mod admin;
 mod artifacts;
+mod claim;
+mod codec;
 mod connection;
 mod create;
 mod error;
 mod lease;
-mod location;
+mod open;
+mod options;
 #[cfg(test)]
 mod query_plan;
-mod query_sql;
 mod read;
-mod record_row;
-mod record_store;
 mod records;
-mod row;
 mod schema;
 mod store;
-mod worker;
+mod translate;
 
-pub use connection::{Durability, SqliteOptions};
-pub use location::{MEMORY_URL, URL_SCHEMES};
+pub use open::{MEMORY_URL, URL_SCHEMES};
+pub use options::{Durability, SqliteOptions};
 pub use store::SqliteStore;

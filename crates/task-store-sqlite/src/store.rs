@@ -1,4 +1,7 @@
-//! [`SqliteStore`]: the [`TaskStore`] implementation.
+//! [`SqliteStore`]: the store, its `Debug`/`Display` (its URL), and the
+//! [`TaskBackend`] impl, which runs each operation of `create`, `claim`,
+//! `lease`, `read` and `admin` on the connection (see the `connection`
+//! module for how).
 
 use std::fmt;
 
@@ -11,11 +14,10 @@ use task_store::{
     Timestamp,
 };
 
-use crate::connection::SqliteOptions;
+use crate::connection::{ConnectionThread, JobKind};
 use crate::error::SqliteError;
-use crate::location::Location;
-use crate::worker::{JobKind, Worker};
-use crate::{admin, create, lease, read};
+use crate::open::Location;
+use crate::{admin, claim, create, lease, read};
 
 /// A task store in a SQLite database file (or in memory, for tests).
 ///
@@ -30,68 +32,20 @@ use crate::{admin, create, lease, read};
 /// bulk writes (artifacts, record and pool deletion, remove, reset_status,
 /// prioritize, dry-run creates) run alone, as before.
 pub struct SqliteStore {
-    worker: Worker,
+    thread: ConnectionThread,
     clock: SharedClock,
     location: Location,
 }
 
 impl SqliteStore {
-    /// Open (creating if needed) the store at a `sqlite://PATH` or
-    /// `sqlite://:memory:` URL, or at a plain file path, reading time from
-    /// `clock`, with default options.
-    ///
-    /// Blocks the calling thread while the file is checked and migrated (up
-    /// to the busy timeout if another process holds the write lock); async
-    /// code may prefer [`from_url`](SqliteStore::from_url).
-    ///
-    /// # Errors
-    /// `Config` for a malformed URL, a path that is a directory, read-only or
-    /// in a read-only directory, a file that is not SQLite or belongs to
-    /// another application, or a schema newer than this build (in each case
-    /// the file is left untouched); `Unavailable` if the database stays
-    /// locked past the busy timeout.
-    pub fn open(url_or_path: &str, clock: SharedClock) -> Result<SqliteStore> {
-        SqliteStore::open_with_options(url_or_path, clock, SqliteOptions::default())
-    }
-
-    /// As [`open`](SqliteStore::open), with explicit options.
-    ///
-    /// # Errors
-    /// As [`open`](SqliteStore::open).
-    pub fn open_with_options(
-        url_or_path: &str,
+    /// A store serving requests through `thread`.
+    pub(crate) fn new(
+        thread: ConnectionThread,
         clock: SharedClock,
-        options: SqliteOptions,
-    ) -> Result<SqliteStore> {
-        let location = Location::from_url_or_path(url_or_path)?;
-        let (opened, answer) = std::sync::mpsc::channel();
-        let worker = Worker::start(location.clone(), options, move |r| {
-            let _ = opened.send(r);
-        })?;
-        answer.recv().map_err(|_| SqliteError::WorkerGone)??;
-        Ok(SqliteStore::new(worker, clock, location))
-    }
-
-    /// Open the store at a URL with a scheme of [`URL_SCHEMES`](crate::URL_SCHEMES)
-    /// (`sqlite://relative/path.db`, `sqlite:///absolute/path.db` or
-    /// `sqlite://:memory:`), with default options, without blocking the
-    /// caller: the file is opened on the store's connection thread.
-    ///
-    /// # Errors
-    /// `Config` for anything but those forms; otherwise as [`open`](SqliteStore::open).
-    pub async fn from_url(url: &str, clock: SharedClock) -> Result<SqliteStore> {
-        let location = Location::from_url(url)?;
-        let (opened, answer) = tokio::sync::oneshot::channel();
-        let worker = Worker::start(location.clone(), SqliteOptions::default(), move |r| {
-            let _ = opened.send(r);
-        })?;
-        answer.await.map_err(|_| SqliteError::WorkerGone)??;
-        Ok(SqliteStore::new(worker, clock, location))
-    }
-
-    fn new(worker: Worker, clock: SharedClock, location: Location) -> SqliteStore {
+        location: Location,
+    ) -> SqliteStore {
         SqliteStore {
-            worker,
+            thread,
             clock,
             location,
         }
@@ -106,7 +60,7 @@ impl SqliteStore {
     {
         let clock = self.clock.clone();
         Ok(self
-            .worker
+            .thread
             .run(kind, move |conn| f(conn, clock.now()))
             .await?)
     }
@@ -151,7 +105,7 @@ impl TaskBackend for SqliteStore {
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
         let pool = pool.to_string();
         self.run(JobKind::Grouped, move |conn, now| {
-            lease::claim(conn, &pool, &params, now)
+            claim::claim(conn, &pool, &params, now)
         })
         .await
     }

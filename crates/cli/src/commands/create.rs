@@ -3,7 +3,7 @@
 //! is reported as existing, whatever its status.
 
 use clap::Args;
-use taskpool::store::{CreateParams, DEFAULT_MAX_ATTEMPTS};
+use taskpool::store::{CreateParams, DEFAULT_MAX_ATTEMPTS, NewTask};
 
 use crate::cli::GlobalArgs;
 use crate::commands::task_file::read_definitions;
@@ -12,7 +12,7 @@ use crate::json::{CreateJson, CreatedJson};
 use crate::output::Table;
 
 /// How many definitions one store round trip creates.
-const BATCH: usize = 1000;
+pub const BATCH: usize = 1000;
 
 /// Arguments of `create`.
 #[derive(Debug, Args)]
@@ -25,6 +25,14 @@ of task definitions (objects); for other names and stdin (-) the content decides
 pub struct CreateArgs {
     /// The file of task definitions (`-` for stdin).
     pub file: String,
+    /// How the tasks are created.
+    #[command(flatten)]
+    pub options: CreateOptions,
+}
+
+/// The options of the commands that create tasks (`create`, `import-qlib`).
+#[derive(Debug, Args)]
+pub struct CreateOptions {
     /// Show which tasks are new and which exist already, and write nothing
     /// (new tasks get their id when they are really created: none is shown).
     #[arg(long)]
@@ -37,6 +45,24 @@ pub struct CreateArgs {
     pub max_attempts: u32,
 }
 
+impl CreateOptions {
+    /// The parameters of a batch of `tasks` created with these options.
+    pub fn params<T: Into<NewTask>>(&self, tasks: Vec<T>) -> CreateParams {
+        let mut params = CreateParams::new(tasks);
+        params.priority = self.priority;
+        params.max_attempts = self.max_attempts;
+        params.dry_run = self.dry_run;
+        params
+    }
+
+    /// How many of `total` tasks one store round trip creates: all of them
+    /// in a dry run (it writes nothing, so later batches could not see the
+    /// earlier ones' new tasks), else [`BATCH`].
+    pub fn batch_size(&self, total: usize) -> usize {
+        if self.dry_run { total.max(1) } else { BATCH }
+    }
+}
+
 /// Create the tasks and report how many were new.
 ///
 /// # Errors
@@ -47,10 +73,7 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = ctx.pool()?;
     let defs = read_definitions(&args.file)?;
-    let mut params = CreateParams::new(defs);
-    params.priority = args.priority;
-    params.max_attempts = args.max_attempts;
-    params.dry_run = args.dry_run;
+    let mut params = args.options.params(defs);
     // Every definition is checked before the first batch is written.
     params.validate()?;
     let defs = std::mem::take(&mut params.tasks);
@@ -58,9 +81,7 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
     let tasks = ctx.block_on(async {
         let store = ctx.store().await?;
         let mut created = Vec::with_capacity(total);
-        // A dry run writes nothing, so later batches could not see the earlier
-        // ones' new tasks: it goes in one batch.
-        let batch_size = if args.dry_run { total.max(1) } else { BATCH };
+        let batch_size = args.options.batch_size(total);
         let mut defs = defs.into_iter().peekable();
         // An empty file still creates the pool (as the store's create does).
         let mut first = true;
@@ -73,20 +94,18 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>(created)
     })?;
     let new = tasks.iter().filter(|c| c.new).count();
+    let dry_run = args.options.dry_run;
     let report = CreateJson {
         total,
         new,
         existing: total - new,
-        dry_run: args.dry_run,
-        tasks: tasks
-            .iter()
-            .map(|c| CreatedJson::new(c, args.dry_run))
-            .collect(),
+        dry_run,
+        tasks: tasks.iter().map(|c| CreatedJson::new(c, dry_run)).collect(),
     };
     if ctx.out.is_json() {
         return ctx.out.json(&report);
     }
-    if args.dry_run {
+    if args.options.dry_run {
         let mut table = Table::new(["#", "_ID", "STATE", "STATUS"]).right_align(0);
         for (i, c) in report.tasks.iter().enumerate() {
             let state = if c.new { "new" } else { "existing" };

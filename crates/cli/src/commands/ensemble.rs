@@ -12,6 +12,7 @@ use taskpool::pipeline::ensemble::{AverageEnsemble, RollingEnsemble};
 use serde_json::Value;
 use taskpool::pipeline::frame::Frame;
 use taskpool::pipeline::frame::binary::MAGIC;
+use taskpool_experiment::frame_csv::{read_csv, write_csv_rows};
 
 use crate::cli::GlobalArgs;
 use crate::exit::bad_input;
@@ -90,11 +91,11 @@ pub fn run(global: &GlobalArgs, args: &EnsembleArgs) -> anyhow::Result<()> {
     .map_err(|e| bad_input(e.to_string()))?;
     let shown = |row: usize| combined.columns().iter().any(|c| !c.values()[row].is_nan());
     if global.json {
-        let out = Output::new(true, global.quiet);
-        return out.json_lines((0..combined.len()).filter(|&r| shown(r)).map(|r| row_json(&combined, r)));
+        let rows = (0..combined.len()).filter(|&r| shown(r));
+        return Output::new(true, global.quiet).json_lines(rows.map(|r| row_json(&combined, r)));
     }
     let mut out = Vec::new();
-    combined.write_csv_rows(&mut out, shown)?;
+    write_csv_rows(&combined, &mut out, shown)?;
     std::io::stdout().lock().write_all(&out)?;
     Ok(())
 }
@@ -102,11 +103,17 @@ pub fn run(global: &GlobalArgs, args: &EnsembleArgs) -> anyhow::Result<()> {
 /// One row as `{"datetime", "instrument", <column>: value or null}`.
 fn row_json(frame: &Frame, row: usize) -> EnsembleRow {
     let mut map = EnsembleRow::new();
-    map.insert("datetime".into(), Value::String(frame.datetimes()[row].to_string()));
-    map.insert("instrument".into(), Value::String(frame.instruments()[row].clone()));
+    map.insert(
+        "datetime".into(),
+        Value::String(frame.datetimes()[row].to_string()),
+    );
+    map.insert(
+        "instrument".into(),
+        Value::String(frame.instruments()[row].clone()),
+    );
     for column in frame.columns() {
-        let v = column.values()[row];
-        let value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
+        let value = serde_json::Number::from_f64(column.values()[row])
+            .map_or(Value::Null, Value::Number);
         map.insert(column.name().to_string(), value);
     }
     map
@@ -119,7 +126,7 @@ fn read_frame(path: &Path) -> anyhow::Result<Frame> {
     let frame = if bytes.starts_with(MAGIC) {
         Frame::decode(&bytes)
     } else {
-        Frame::read_csv(bytes.as_slice())
+        read_csv(bytes.as_slice())
     };
     frame.map_err(|e| bad_input(format!("{}: {e}", path.display())))
 }

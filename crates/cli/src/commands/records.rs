@@ -253,7 +253,7 @@ fn frame_as_csv(name: &str, stored: &[u8]) -> anyhow::Result<Vec<u8>> {
     if stored.starts_with(MAGIC) {
         let frame = Frame::decode(stored)?;
         let mut out = Vec::new();
-        frame.write_csv(&mut out)?;
+        taskpool_experiment::frame_csv::write_csv(&frame, &mut out)?;
         return Ok(out);
     }
     if std::str::from_utf8(stored).is_ok() {

@@ -31,8 +31,8 @@ successful run become the artifacts of a record of the task (experiment: the def
 \"experiment\", else the pool; see `taskpool records`). SIGINT/SIGTERM: stop claiming, forward the
 signal to running commands, hand unfinished tasks back after --grace; a second signal hands
 them back at once; exit code 130. If the worker process is killed (even with SIGKILL), CMD
-and its children are killed too (Linux). An unknown pool is an error (exit code 3) unless
---follow, which waits for the pool to appear. On a terminal, stderr shows live counts.
+is killed too (Linux). An unknown pool is an error (exit code 3) unless --follow, which
+waits for the pool to appear. On a terminal, stderr shows live counts.
 DURATION: 500ms, 30s, 15m, 2h…")]
 pub struct WorkerArgs {
     /// How many tasks run at once.
@@ -139,7 +139,7 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     let report = ctx.block_on(async {
         let shutdown = Shutdown::new();
         // Listen before the first claim, so an early signal is never fatal.
-        let signals = tokio::spawn(obey_signals(StopSignals::listen()?, shutdown.clone()));
+        let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown.clone(), |_| ()));
         // Tasks and records in one store: artifacts go next to the tasks.
         let store = ctx.store().await?;
         if !args.follow {
@@ -154,7 +154,7 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         signals.abort();
         Ok::<_, anyhow::Error>(report?)
     })?;
-    print_report(&ctx, &report)?;
+    print_report(&ctx, "worker", &report)?;
     if report.interrupted {
         return Err(Interrupted(format!(
             "worker interrupted: {} task(s) handed back (not counted as attempts); run it again to continue",
@@ -165,27 +165,16 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// First signal: graceful stop; second: hand running tasks back now.
-async fn obey_signals(mut signals: StopSignals, shutdown: Shutdown) {
-    loop {
-        let received = signals.next().await;
-        if shutdown.is_requested() {
-            tracing::warn!("second signal: handing running tasks back now");
-            shutdown.force();
-        } else {
-            tracing::warn!(
-                signal = received,
-                "stopping: no new tasks; running tasks get the grace period"
-            );
-            shutdown.request(Some(received));
-        }
-    }
-}
-
-fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> {
+/// Print what a worker did: the report as JSON, or one line naming the
+/// command (`worker`, `run-worker`).
+pub(crate) fn print_report(
+    ctx: &Context<'_>,
+    command: &str,
+    report: &WorkerReport,
+) -> anyhow::Result<()> {
     if ctx.out.is_json() {
         return ctx.out.json(report);
     }
     ctx.out
-        .line(format_args!("worker {}: {report}", report.worker))
+        .line(format_args!("{command} {}: {report}", report.worker))
 }

@@ -84,6 +84,7 @@ mod task_fn;
 mod wait;
 
 pub use artifacts::{EXPERIMENT_FIELD, METRICS_FIELD, PHASE_TAG, experiment_of, metrics_of};
+pub use child_process::signal_process;
 pub use command::{
     CommandTask, DEFAULT_STDERR_LINES, ENV_ARTIFACT_DIR, ENV_ATTEMPT, ENV_POOL, ENV_TASK_ID,
     MAX_STDOUT_BYTES,

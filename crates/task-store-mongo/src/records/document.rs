@@ -15,7 +15,7 @@
 //! `_id` is fresh for every version; `(experiment, record, version)` is the
 //! unique identity. `record` and `task_id` are the ids' 12 bytes as
 //! ObjectIds, times are BSON dates, `task` and parameter values are converted
-//! by [`crate::json`], and the names in `params`, `metrics` and `tags` are
+//! by the value codec (`crate::codec::value`), and the names in `params`, `metrics` and `tags` are
 //! escaped like the keys of a task definition (they may hold dots). Artifacts
 //! are a list sorted by name (names hold `/` and `.`), each pointing at a
 //! GridFS file.
@@ -24,11 +24,10 @@ use std::collections::BTreeMap;
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, Document, doc};
-use serde_json::Value;
-use task_store::{Error, Record, RecordId, Result, TaskId, Timestamp};
+use task_store::{Record, RecordId, Result, TaskId};
 
-use crate::json::{escape_key, from_bson, to_bson, unescape_key};
-use crate::record::date;
+use crate::codec::value::{escape_key, from_bson, to_bson, unescape_key};
+use crate::codec::{Fields, Owner, date};
 
 /// An artifact of a record: a name and the GridFS file holding its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,15 +204,11 @@ pub(crate) fn emptied_update() -> Document {
 /// # Errors
 /// `Backend` naming the field when the document is not a record version.
 pub(crate) fn version_from_doc(d: &Document) -> Result<Version> {
-    let f = Fields { d };
+    let f = Fields::new(d, Owner::record_of(d));
     let experiment = f.string("experiment")?;
     let id = RecordId::from_bytes(f.object_id("record")?.bytes());
     let number = f.int("version")?;
-    let live = match f.get("live")? {
-        Bson::Boolean(b) => *b,
-        _ => return Err(f.error("live")),
-    };
-    if !live {
+    if !f.boolean("live")? {
         return Ok(Version {
             number,
             state: None,
@@ -223,144 +218,55 @@ pub(crate) fn version_from_doc(d: &Document) -> Result<Version> {
         id,
         experiment,
         pool: f.optional_string("pool")?,
-        task_id: match d.get("task_id") {
-            None | Some(Bson::Null) => None,
-            Some(_) => Some(TaskId::from_bytes(f.object_id("task_id")?.bytes())),
-        },
+        task_id: f
+            .optional_object_id("task_id")?
+            .map(|oid| TaskId::from_bytes(oid.bytes())),
         task: from_bson(f.get("task")?)?,
-        params: f.params()?,
-        metrics: f.metrics()?,
-        tags: f.tags()?,
-        status: f.string("status")?.parse().map_err(|_| f.error("status"))?,
+        params: named(&f, "params", |v| from_bson(v).ok())?,
+        metrics: named(&f, "metrics", |v| match v {
+            Bson::Double(v) => Some(*v),
+            _ => None,
+        })?,
+        tags: named(&f, "tags", |v| match v {
+            Bson::String(v) => Some(v.clone()),
+            _ => None,
+        })?,
+        status: f.parsed("status")?,
         created_at: f.time("created_at")?,
         updated_at: f.time("updated_at")?,
-        finished_at: match d.get("finished_at") {
-            None | Some(Bson::Null) => None,
-            Some(_) => Some(f.time("finished_at")?),
-        },
+        finished_at: f.optional_time("finished_at")?,
     };
-    let artifacts = match f.get("artifacts")? {
-        Bson::Array(items) => items
-            .iter()
-            .map(|item| match item {
-                Bson::Document(a) => {
-                    artifact_from_doc(&Fields { d: a }).map_err(|_| f.error("artifacts"))
-                }
-                _ => Err(f.error("artifacts")),
-            })
-            .collect::<Result<Vec<_>>>()?,
-        _ => return Err(f.error("artifacts")),
-    };
+    let artifacts = f.documents("artifacts", |a| {
+        Ok(ArtifactRef {
+            name: a.string("name")?,
+            file: a.object_id("file")?,
+            len: u64::try_from(a.int("len")?).map_err(|_| a.error("len"))?,
+        })
+    })?;
     Ok(Version {
         number,
         state: Some(State { record, artifacts }),
     })
 }
 
-fn artifact_from_doc(f: &Fields<'_>) -> Result<ArtifactRef> {
-    Ok(ArtifactRef {
-        name: f.string("name")?,
-        file: f.object_id("file")?,
-        len: u64::try_from(f.int("len")?).map_err(|_| f.error("len"))?,
-    })
-}
-
-/// Typed access to the fields of a stored version.
-struct Fields<'a> {
-    d: &'a Document,
-}
-
-impl Fields<'_> {
-    fn error(&self, field: &str) -> Error {
-        let id = match self.d.get("record") {
-            Some(Bson::ObjectId(oid)) => oid.to_hex(),
-            _ => "without a valid id".to_string(),
-        };
-        Error::backend(format!(
-            "stored record {id} is not a taskpool record: field {field:?} is missing or has the wrong type"
-        ))
-    }
-
-    fn get(&self, field: &str) -> Result<&Bson> {
-        self.d.get(field).ok_or_else(|| self.error(field))
-    }
-
-    fn string(&self, field: &str) -> Result<String> {
-        match self.get(field)? {
-            Bson::String(s) => Ok(s.clone()),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn optional_string(&self, field: &str) -> Result<Option<String>> {
-        match self.d.get(field) {
-            None | Some(Bson::Null) => Ok(None),
-            Some(_) => self.string(field).map(Some),
-        }
-    }
-
-    fn object_id(&self, field: &str) -> Result<ObjectId> {
-        match self.get(field)? {
-            Bson::ObjectId(oid) => Ok(*oid),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn int(&self, field: &str) -> Result<i64> {
-        match self.get(field)? {
-            Bson::Int64(i) => Ok(*i),
-            Bson::Int32(i) => Ok(i64::from(*i)),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn time(&self, field: &str) -> Result<Timestamp> {
-        match self.get(field)? {
-            Bson::DateTime(t) => Ok(Timestamp::from_millis(t.timestamp_millis())),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn map(&self, field: &str) -> Result<&Document> {
-        match self.get(field)? {
-            Bson::Document(m) => Ok(m),
-            _ => Err(self.error(field)),
-        }
-    }
-
-    fn params(&self) -> Result<BTreeMap<String, Value>> {
-        self.map("params")?
-            .iter()
-            .map(|(name, value)| Ok((unescape_key(name)?, from_bson(value)?)))
-            .collect()
-    }
-
-    fn metrics(&self) -> Result<BTreeMap<String, f64>> {
-        self.map("metrics")?
-            .iter()
-            .map(|(name, value)| match value {
-                Bson::Double(v) => Ok((unescape_key(name)?, *v)),
-                _ => Err(self.error("metrics")),
-            })
-            .collect()
-    }
-
-    fn tags(&self) -> Result<BTreeMap<String, String>> {
-        self.map("tags")?
-            .iter()
-            .map(|(name, value)| match value {
-                Bson::String(v) => Ok((unescape_key(name)?, v.clone())),
-                _ => Err(self.error("tags")),
-            })
-            .collect()
-    }
+/// The map in `field` (names escaped like the keys of a task definition),
+/// each value read by `value`.
+fn named<T>(
+    f: &Fields<'_>,
+    field: &str,
+    value: impl Fn(&Bson) -> Option<T>,
+) -> Result<BTreeMap<String, T>> {
+    f.document(field)?
+        .iter()
+        .map(|(name, v)| Ok((unescape_key(name)?, value(v).ok_or_else(|| f.error(field))?)))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
     use task_store::record::flatten_params;
-    use task_store::{NewRecord, RecordStatus};
+    use task_store::{NewRecord, RecordStatus, Timestamp};
 
     use super::*;
 

@@ -1,5 +1,6 @@
-//! [`RecordStore`] for [`MongoStore`]: records as versioned documents in one
-//! collection, artifact bytes in GridFS.
+//! The [`RecordBackend`] impl of [`MongoStore`] and the record operations:
+//! records as versioned documents in one collection; the artifact operations
+//! are in the `artifacts` module (bytes in GridFS).
 //!
 //! ## Layout
 //!
@@ -9,12 +10,12 @@
 //!   the fields). A unique index on those three fields makes each change a
 //!   compare-and-swap that FerretDB honours too (see the `versions` module);
 //!   a second index `{live: 1, experiment: 1}` answers
-//!   [`RecordStore::experiments`].
+//!   [`RecordStore::experiments`](task_store::RecordStore::experiments).
 //! - The versions a change supersedes are emptied to about 100 bytes but
 //!   kept, so their numbers stay taken; deleting a record writes an empty
 //!   version (a tombstone) on top. A record created again with the same id
 //!   continues after it.
-//! - Artifact bytes are GridFS files in the bucket [`ARTIFACT_BUCKET`]; the
+//! - Artifact bytes are GridFS files in the bucket [`ARTIFACT_BUCKET`](crate::ARTIFACT_BUCKET); the
 //!   record's version lists each artifact's name, file id and length.
 //!
 //! ## Artifacts are never seen half-written
@@ -33,9 +34,8 @@
 //! latest and applies [`RecordFilter::matches`] (the MemoryStore's oracle)
 //! to it: the filter is never translated, so it cannot disagree.
 
-mod document;
-mod files;
-mod versions;
+pub(crate) mod document;
+pub(crate) mod versions;
 
 use async_trait::async_trait;
 use task_store::RecordBackend;
@@ -44,22 +44,11 @@ use task_store::{
 };
 
 use crate::store::MongoStore;
-use document::{ArtifactRef, State};
-pub use files::ARTIFACT_BUCKET;
+use document::State;
 use versions::{Change, record_not_found};
 
 /// The collection holding every experiment's records.
 pub const RECORD_COLLECTION: &str = "records";
-
-/// How many times `get_artifact` follows a replaced artifact to its new file
-/// before giving up.
-const MAX_READS: usize = 16;
-
-fn artifact_not_found(experiment: &str, id: RecordId, name: &str) -> Error {
-    Error::not_found(format!(
-        "no artifact {name:?} in record {id} of experiment {experiment:?}"
-    ))
-}
 
 #[async_trait]
 impl RecordBackend for MongoStore {
@@ -132,90 +121,18 @@ impl RecordBackend for MongoStore {
         name: &str,
         data: Vec<u8>,
     ) -> Result<()> {
-        // Fail before uploading anything when the record does not exist.
-        self.current(experiment, id).await?;
-        let file = self.upload_file(experiment, id, name, &data).await?;
-        let new = ArtifactRef {
-            name: name.to_string(),
-            file,
-            len: data.len() as u64,
-        };
-        let replaced = self
-            .change_record(experiment, id, |state| {
-                let mut next = state
-                    .cloned()
-                    .ok_or_else(|| record_not_found(experiment, id))?;
-                let replaced = next.put_artifact(new.clone());
-                Ok(Change::Write(Some(Box::new(next)), replaced))
-            })
-            .await;
-        match replaced {
-            Ok(replaced) => {
-                if let Some(old) = replaced {
-                    self.delete_file(old.file).await;
-                }
-                Ok(())
-            }
-            Err(e) => {
-                self.delete_file(file).await;
-                Err(e)
-            }
-        }
+        self.put_artifact_bytes(experiment, id, name, data).await
     }
 
     async fn get_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<Vec<u8>> {
-        let mut tried = None;
-        for _ in 0..MAX_READS {
-            let state = self.current(experiment, id).await?;
-            let artifact = state
-                .artifact(name)
-                .ok_or_else(|| artifact_not_found(experiment, id, name))?;
-            if tried == Some(artifact.file) {
-                return Err(Error::backend(format!(
-                    "artifact {name:?} of record {id} in experiment {experiment:?} points at \
-                     GridFS file {} of bucket {ARTIFACT_BUCKET:?}, which is missing or incomplete",
-                    artifact.file.to_hex()
-                )));
-            }
-            if let Some(bytes) = self.download_file(artifact.file, artifact.len).await? {
-                return Ok(bytes);
-            }
-            tried = Some(artifact.file);
-        }
-        Err(Error::backend(format!(
-            "artifact {name:?} of record {id} in experiment {experiment:?} was replaced \
-             {MAX_READS} times while being read; retry"
-        )))
+        self.get_artifact_bytes(experiment, id, name).await
     }
 
     async fn list_artifacts(&self, experiment: &str, id: RecordId) -> Result<Vec<ArtifactInfo>> {
-        let state = self.current(experiment, id).await?;
-        Ok(state
-            .artifacts
-            .into_iter()
-            .map(|a| ArtifactInfo {
-                name: a.name,
-                len: a.len,
-            })
-            .collect())
+        self.artifact_infos(experiment, id).await
     }
 
     async fn delete_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<bool> {
-        let removed = self
-            .change_record(experiment, id, |state| {
-                let mut next = state
-                    .cloned()
-                    .ok_or_else(|| record_not_found(experiment, id))?;
-                Ok(match next.remove_artifact(name) {
-                    None => Change::Keep(None),
-                    Some(removed) => Change::Write(Some(Box::new(next)), Some(removed)),
-                })
-            })
-            .await?;
-        let Some(removed) = removed else {
-            return Ok(false);
-        };
-        self.delete_file(removed.file).await;
-        Ok(true)
+        self.delete_artifact_named(experiment, id, name).await
     }
 }

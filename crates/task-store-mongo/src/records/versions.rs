@@ -23,14 +23,13 @@ use std::collections::BTreeMap;
 use futures::TryStreamExt;
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, RawDocumentBuf, doc};
-use task_store::record::validate_experiment_name;
 use task_store::{Error, Record, RecordId, Result};
 
 use super::document::{
     State, Version, emptied_update, record_filter, version_doc, version_from_doc,
 };
+use crate::codec::encode_checked;
 use crate::error::{DUPLICATE_KEY, server_code};
-use crate::record::encode_checked;
 use crate::store::MongoStore;
 
 /// How many times one change is re-applied to a newer version before giving
@@ -153,7 +152,6 @@ impl MongoStore {
 
     /// The records of `experiment` (latest live versions), by id.
     pub(crate) async fn live_records(&self, experiment: &str) -> Result<Vec<Record>> {
-        validate_experiment_name(experiment)?;
         let what = "listing records";
         let docs: Vec<Document> = self
             .records_collection()

@@ -1,0 +1,5 @@
+//! The experiment crate's integration tests, one binary: `taskpool run`'s
+//! library side end to end, and the embedded dataset's signal.
+
+mod job_run;
+mod synthetic_signal;

@@ -1,0 +1,159 @@
+//! Managing tasks in bulk: remove, reset_status, prioritize, replace, and
+//! dropping a pool.
+
+use mongodb::bson::{Document, doc};
+use mongodb::options::ReturnDocument;
+use serde_json::Value;
+use task_store::{
+    Error, ErrorKind, Query, ReplaceParams, ResetParams, Result, Status, Task, content_key,
+};
+
+use crate::codec::value::to_bson;
+use crate::codec::{count, date, encode_checked, oid, status, task_from_doc};
+use crate::store::{MongoStore, collection_name, not_found};
+use crate::translate::translate;
+
+impl MongoStore {
+    pub(crate) async fn remove_tasks(&self, pool: &str, query: &Query) -> Result<u64> {
+        let coll = self.pool(pool);
+        let Some(filter) = translate(query)?.into_document() else {
+            return Ok(0);
+        };
+        let result = coll
+            .delete_many(filter)
+            .await
+            .map_err(self.err("removing tasks"))?;
+        Ok(result.deleted_count)
+    }
+
+    /// `update_many` on the tasks matching `query`; returns how many matched.
+    ///
+    /// A `find_one` first skips the write when nothing matches: FerretDB
+    /// creates a missing collection on `update`, which would bring a pool
+    /// into existence.
+    async fn update_matching(
+        &self,
+        pool: &str,
+        query: &Query,
+        update: Document,
+        what: &str,
+    ) -> Result<u64> {
+        let coll = self.pool(pool);
+        let Some(filter) = translate(query)?.into_document() else {
+            return Ok(0);
+        };
+        let any = coll
+            .find_one(filter.clone())
+            .projection(doc! {"_id": 1})
+            .await
+            .map_err(self.err(what))?;
+        if any.is_none() {
+            return Ok(0);
+        }
+        let result = coll
+            .update_many(filter, update)
+            .await
+            .map_err(self.err(what))?;
+        Ok(result.matched_count)
+    }
+
+    pub(crate) async fn reset_tasks(&self, pool: &str, params: ResetParams) -> Result<u64> {
+        let now = self.clock.now();
+        let mut set = doc! {"status": status(params.status), "updated_at": date(now)};
+        let mut unset = doc! {"lease": ""};
+        if params.status.is_claimable() {
+            set.insert("attempts", count(0));
+        }
+        if matches!(params.status, Status::Done | Status::Failed) {
+            set.insert("finished_at", date(now));
+        } else {
+            unset.insert("finished_at", "");
+        }
+        self.update_matching(
+            pool,
+            &params.query,
+            doc! {"$set": set, "$unset": unset},
+            "resetting tasks",
+        )
+        .await
+    }
+
+    pub(crate) async fn prioritize_tasks(
+        &self,
+        pool: &str,
+        query: &Query,
+        priority: i64,
+    ) -> Result<u64> {
+        let now = self.clock.now();
+        let update = doc! {"$set": {"priority": priority, "updated_at": date(now)}};
+        self.update_matching(pool, query, update, "setting priorities")
+            .await
+    }
+
+    pub(crate) async fn replace_task(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
+        let coll = self.pool(pool);
+        let now = self.clock.now();
+        let key = content_key(&params.def);
+        let filter: Value = params.filter.unwrap_or_else(|| params.def.clone());
+        let (def, filter) = (to_bson(&params.def)?, to_bson(&filter)?);
+        encode_checked(
+            &doc! {"def": def.clone(), "filter": filter.clone()},
+            &format!("the new definition of task {}", params.id),
+        )?;
+        let what = "replacing a task";
+        let holder = coll
+            .find_one(doc! {"key": &key, "_id": {"$ne": oid(params.id)}})
+            .projection(doc! {"_id": 1})
+            .await
+            .map_err(self.err(what))?;
+        if let Some(holder) = holder {
+            self.get_task(pool, params.id).await?;
+            let other = holder
+                .get_object_id("_id")
+                .map_or_else(|_| "another task".to_string(), |o| format!("task {o}"));
+            return Err(already_has_definition(pool, &other));
+        }
+        let update = doc! {
+            "$set": {
+                "def": def,
+                "filter": filter,
+                "key": &key,
+                "status": status(Status::Waiting),
+                "attempts": count(0),
+                "errors": [],
+                "updated_at": date(now),
+            },
+            "$unset": {"res": "", "lease": "", "started_at": "", "finished_at": ""},
+        };
+        let updated = coll
+            .find_one_and_update(doc! {"_id": oid(params.id)}, update)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(|e| match self.err(what)(e) {
+                e if e.kind() == ErrorKind::AlreadyExists => {
+                    already_has_definition(pool, "another task")
+                }
+                e => e,
+            })?
+            .ok_or_else(|| not_found(pool, params.id))?;
+        task_from_doc(&updated)
+    }
+
+    pub(crate) async fn drop_pool_named(&self, pool: &str) -> Result<bool> {
+        let coll = self.pool(pool);
+        let existed = !self
+            .pool_names(Some(doc! {"name": collection_name(pool)}))
+            .await?
+            .is_empty();
+        self.forget_pool(pool).await;
+        coll.drop().await.map_err(self.err("dropping a pool"))?;
+        Ok(existed)
+    }
+}
+
+fn already_has_definition(pool: &str, other: &str) -> Error {
+    Error::new(
+        ErrorKind::AlreadyExists,
+        format!("{other} in pool {pool:?} already has this definition"),
+    )
+}

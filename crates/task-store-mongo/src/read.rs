@@ -1,0 +1,88 @@
+//! Reading tasks: get, query, stat, and the list of pools.
+
+use futures::TryStreamExt;
+use mongodb::bson::{Bson, Document, doc};
+use task_store::{Error, Query, QueryParams, Result, Stat, Status, Task, TaskId};
+
+use crate::codec::{oid, task_from_doc};
+use crate::store::{MongoStore, not_found};
+use crate::translate::translate;
+
+impl MongoStore {
+    pub(crate) async fn get_task(&self, pool: &str, id: TaskId) -> Result<Task> {
+        let coll = self.pool(pool);
+        let doc = coll
+            .find_one(doc! {"_id": oid(id)})
+            .await
+            .map_err(self.err("reading a task"))?
+            .ok_or_else(|| not_found(pool, id))?;
+        task_from_doc(&doc)
+    }
+
+    pub(crate) async fn query_tasks(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
+        let coll = self.pool(pool);
+        let Some(filter) = translate(&params.query)?.into_document() else {
+            return Ok(Vec::new());
+        };
+        if params.limit == Some(0) {
+            // MongoDB reads a limit of 0 as "no limit".
+            return Ok(Vec::new());
+        }
+        let mut find = coll
+            .find(filter)
+            .sort(doc! {"_id": 1})
+            .skip(u64::try_from(params.skip).unwrap_or(u64::MAX));
+        if let Some(limit) = params.limit {
+            find = find.limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        let what = "querying tasks";
+        let docs: Vec<Document> = find
+            .await
+            .map_err(self.err(what))?
+            .try_collect()
+            .await
+            .map_err(self.err(what))?;
+        docs.iter().map(task_from_doc).collect()
+    }
+
+    pub(crate) async fn stat_tasks(&self, pool: &str, query: &Query) -> Result<Stat> {
+        let coll = self.pool(pool);
+        let mut stat = Stat::default();
+        let Some(filter) = translate(query)?.into_document() else {
+            return Ok(stat);
+        };
+        let what = "counting tasks";
+        // An empty `$match` would still be a stage every document passes
+        // through (FerretDB runs stages document by document).
+        let mut pipeline = Vec::with_capacity(2);
+        if !filter.is_empty() {
+            pipeline.push(doc! {"$match": filter});
+        }
+        pipeline.push(doc! {"$group": {"_id": "$status", "n": {"$sum": 1}}});
+        let groups: Vec<Document> = coll
+            .aggregate(pipeline)
+            .await
+            .map_err(self.err(what))?
+            .try_collect()
+            .await
+            .map_err(self.err(what))?;
+        for group in groups {
+            let bad = || Error::backend(format!("unexpected status count {group} from MongoDB"));
+            let s: Status = match group.get("_id") {
+                Some(Bson::String(s)) => s.parse().map_err(|_| bad())?,
+                _ => return Err(bad()),
+            };
+            let n = match group.get("n") {
+                Some(Bson::Int32(n)) => u64::try_from(*n).map_err(|_| bad())?,
+                Some(Bson::Int64(n)) => u64::try_from(*n).map_err(|_| bad())?,
+                _ => return Err(bad()),
+            };
+            stat.add(s, n);
+        }
+        Ok(stat)
+    }
+
+    pub(crate) async fn list_pools(&self) -> Result<Vec<String>> {
+        self.pool_names(None).await
+    }
+}

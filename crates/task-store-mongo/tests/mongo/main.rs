@@ -1,0 +1,13 @@
+//! The MongoDB backend's tests, in one binary: the shared conformance suites
+//! (tasks and records), the storage layout, GridFS artifacts, record
+//! versions, errors and secrets, and the randomised query translation, each
+//! test in its own database on the server `support` finds.
+
+mod artifacts;
+mod conformance;
+mod errors;
+mod record_versions;
+mod records;
+mod storage;
+mod support;
+mod translation_fuzz;

@@ -1,0 +1,109 @@
+//! The storage layout: collection names, indexes, and JSON values that
+//! MongoDB-wire servers cannot store as they are.
+
+use std::sync::Arc;
+
+use mongodb::bson::{Document, doc};
+use serde_json::json;
+use task_store::{Query, SystemClock, TaskStore, TaskStoreExt};
+use task_store_mongo::{MongoOptions, MongoStore, POOL_COLLECTION_PREFIX};
+
+use super::support;
+
+async fn store_and_db(test: &str) -> Option<(Arc<MongoStore>, mongodb::Database)> {
+    let url = support::server_url(test)?;
+    let store = support::fresh_store(&url, test, Arc::new(SystemClock)).await;
+    let client = mongodb::Client::with_uri_str(&url).await.unwrap();
+    let db = client.database(store.database());
+    Some((store, db))
+}
+
+#[tokio::test]
+async fn create_makes_prefixed_collection_with_indexes() {
+    let Some((store, db)) = store_and_db("create_makes_prefixed_collection_with_indexes").await
+    else {
+        return;
+    };
+    store.create_one("rolling", json!({"a": 1})).await.unwrap();
+    let coll = db.collection::<Document>(&format!("{POOL_COLLECTION_PREFIX}rolling"));
+    let mut names = coll.list_index_names().await.unwrap();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "_id_",
+            "key_1",
+            "lease.expires_at_1",
+            "status_1_priority_-1__id_1"
+        ]
+    );
+    let stored = coll.find_one(doc! {}).await.unwrap().unwrap();
+    assert!(stored.get_object_id("_id").is_ok());
+    assert!(stored.get_datetime("created_at").is_ok());
+    assert_eq!(stored.get_document("def").unwrap().get_i64("a").unwrap(), 1);
+}
+
+/// Regression: a second store (a new process, with its own index cache)
+/// creating into an existing pool re-sent `createIndexes` for all three
+/// existing indexes, which made FerretDB v1.24 drop the connection ("slice
+/// bounds out of range"); the create failed with `Unavailable`.
+#[tokio::test]
+async fn create_into_existing_pool_from_second_store_succeeds() {
+    let test = "create_into_existing_pool_from_second_store_succeeds";
+    let Some((first, db)) = store_and_db(test).await else {
+        return;
+    };
+    let url = support::server_url(test).expect("checked by store_and_db");
+    first.create_one("p", json!({"a": 1})).await.unwrap();
+    let options = MongoOptions::default().database(first.database().to_string());
+    for _ in 0..2 {
+        let second = MongoStore::open(&url, Arc::new(SystemClock), options.clone())
+            .await
+            .unwrap();
+        let again = second.create_one("p", json!({"a": 1})).await.unwrap();
+        assert!(!again.new);
+        second.create_one("p", json!({"a": 2})).await.unwrap();
+    }
+    let coll = db.collection::<Document>(&format!("{POOL_COLLECTION_PREFIX}p"));
+    assert_eq!(coll.list_index_names().await.unwrap().len(), 4);
+    assert_eq!(store_stat_total(&first).await, 2);
+}
+
+async fn store_stat_total(store: &MongoStore) -> u64 {
+    store.stat("p", &Query::All).await.unwrap().total()
+}
+
+#[tokio::test]
+async fn pools_ignore_other_collections() {
+    let Some((store, db)) = store_and_db("pools_ignore_other_collections").await else {
+        return;
+    };
+    store.create_one("p1", json!({"a": 1})).await.unwrap();
+    db.collection::<Document>("records.p1")
+        .insert_one(doc! {"x": 1})
+        .await
+        .unwrap();
+    assert_eq!(store.pools().await.unwrap(), ["p1"]);
+}
+
+#[tokio::test]
+async fn definitions_with_special_keys_and_nested_arrays_round_trip() {
+    let Some((store, _db)) =
+        store_and_db("definitions_with_special_keys_and_nested_arrays_round_trip").await
+    else {
+        return;
+    };
+    let def = json!({
+        "a.b": 1,
+        "$where": "not code",
+        "50%": {"%array": [[1, [2]], []]},
+        "fields": [["$close"], ["CLOSE0"]],
+        "n": 1.0,
+    });
+    let created = store.create_one("p", def.clone()).await.unwrap();
+    assert_eq!(store.get("p", created.id).await.unwrap().def, def);
+    let by_percent = Query::parse(&json!({"filter.50%": {"$exists": true}})).unwrap();
+    assert_eq!(store.query_all("p", by_percent).await.unwrap().len(), 1);
+    let by_float = Query::parse(&json!({"filter.n": 1})).unwrap();
+    assert_eq!(store.query_all("p", by_float).await.unwrap().len(), 1);
+}

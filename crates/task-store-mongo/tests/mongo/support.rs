@@ -1,0 +1,188 @@
+//! Finding the test server, naming it, gating the cases it cannot run, and
+//! opening a fresh store per test.
+//!
+//! `TASKPOOL_TEST_MONGODB_URL` points at the server (`.ci/run` starts
+//! FerretDB with `ci/ferretdb/start.sh`, then mongo-java-server with
+//! `ci/mongo-java-server/start.sh`, and runs this binary once against each).
+//! `TASKPOOL_TEST_MONGODB_SERVER` names it: `ferretdb`, `mongo-java-server`,
+//! or `mongodb` (a real MongoDB, the default when the URL is set without
+//! it). Each test prints the server it runs against. Without a URL a test
+//! prints why and skips, except under CI (`CI` set and non-empty), where it
+//! fails.
+//!
+//! A case that one server cannot run because the server deviates from
+//! MongoDB's documented behaviour is listed in [`Server::gate`] with the
+//! reason (the crate README documents each deviation); on that server only,
+//! it prints the reason and skips.
+
+use std::fmt;
+use std::sync::Arc;
+
+use task_store::SharedClock;
+use task_store::conformance::CONCURRENCY_CASES;
+use task_store_mongo::{MongoOptions, MongoStore, redact_url};
+
+/// The variable holding the test server's URL.
+pub const URL_VAR: &str = "TASKPOOL_TEST_MONGODB_URL";
+
+/// The variable naming the kind of server at the URL.
+pub const SERVER_VAR: &str = "TASKPOOL_TEST_MONGODB_SERVER";
+
+/// The MongoDB-wire server the tests run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// FerretDB v1 with its SQLite handler (`ci/ferretdb`).
+    FerretDb,
+    /// mongo-java-server's memory backend (`ci/mongo-java-server`).
+    MongoJava,
+    /// A real MongoDB.
+    MongoDb,
+}
+
+impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Server::FerretDb => "ferretdb",
+            Server::MongoJava => "mongo-java-server",
+            Server::MongoDb => "mongodb",
+        })
+    }
+}
+
+impl Server {
+    /// The server named by [`SERVER_VAR`].
+    ///
+    /// # Panics
+    /// For a name that is none of the known servers.
+    pub fn from_env() -> Server {
+        match std::env::var(SERVER_VAR).as_deref() {
+            Ok("ferretdb") => Server::FerretDb,
+            Ok("mongo-java-server") => Server::MongoJava,
+            Ok("mongodb") | Ok("") | Err(_) => Server::MongoDb,
+            Ok(other) => panic!(
+                "{SERVER_VAR}={other:?} names no known server: use ferretdb, mongo-java-server or mongodb"
+            ),
+        }
+    }
+
+    /// Why `case` cannot run on this server, if it cannot: each reason is a
+    /// deviation of the server from MongoDB's documented behaviour,
+    /// described in the crate README.
+    pub fn gate(self, case: &str) -> Option<&'static str> {
+        match self {
+            Server::FerretDb if CONCURRENCY_CASES.contains(&case) => Some(
+                "FerretDB's findAndModify and update are read-then-write without a lock, \
+                 so concurrent writers are not atomic per document as MongoDB's are",
+            ),
+            Server::MongoDb | Server::MongoJava
+                if case == "display_debug_and_errors_hide_password" =>
+            {
+                Some(
+                    "it logs in with PLAIN and any user name, which only FerretDB's \
+                     no-auth mode accepts",
+                )
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The server URL, or `None` (after printing why) when it is not configured
+/// or the case is gated on this server. Prints the server the test runs
+/// against.
+///
+/// # Panics
+/// Under CI when the variable is unset: CI must run these tests.
+pub fn server_url(test: &str) -> Option<String> {
+    let url = match std::env::var(URL_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("CI").is_ok_and(|v| !v.is_empty()) => panic!(
+            "{URL_VAR} is not set but CI is: CI must run the MongoDB tests \
+             (start a server with `eval \"$(bash ci/ferretdb/start.sh)\"`)"
+        ),
+        _ => {
+            println!(
+                "skipping {test}: set {URL_VAR} to a MongoDB URL to run it \
+                 (`eval \"$(bash ci/ferretdb/start.sh)\"` starts FerretDB)"
+            );
+            return None;
+        }
+    };
+    let server = Server::from_env();
+    if let Some(reason) = server.gate(test) {
+        println!("[{server}] skipping {test} on {server}: {reason}");
+        return None;
+    }
+    println!(
+        "[{server}] {test} runs against {server} at {}",
+        redact_url(&url)
+    );
+    Some(url)
+}
+
+/// A database name for `test`: stable across runs (so a rerun reuses and
+/// cleans it instead of leaving another one behind) and within MongoDB's
+/// 63-byte limit.
+pub fn database_for(test: &str) -> String {
+    let digest = blake3::hash(test.as_bytes()).to_hex();
+    let mut readable: String = test
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    readable.truncate(40);
+    format!("tp_{readable}_{}", &digest[..8])
+}
+
+/// A store on `test`'s own database (no pool emptied).
+///
+/// # Panics
+/// If the server cannot be reached: the URL was given, so this is a failure.
+pub async fn open_store(url: &str, test: &str, clock: SharedClock) -> MongoStore {
+    MongoStore::open(
+        url,
+        clock,
+        MongoOptions::default().database(database_for(test)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{URL_VAR} is set but the server is not usable: {e}"))
+}
+
+/// A store on `test`'s own database, emptied of every pool.
+///
+/// # Panics
+/// If the server cannot be reached: the URL was given, so this is a failure.
+pub async fn fresh_store(url: &str, test: &str, clock: SharedClock) -> Arc<MongoStore> {
+    let store = open_store(url, test, clock).await;
+    for pool in task_store::TaskStore::pools(&store).await.unwrap() {
+        task_store::TaskStore::drop_pool(&store, &pool)
+            .await
+            .unwrap();
+    }
+    Arc::new(store)
+}
+
+/// The test's database through a plain driver client, to look at what the
+/// store wrote.
+///
+/// # Panics
+/// If the URL does not parse.
+pub async fn raw_database(url: &str, test: &str) -> mongodb::Database {
+    mongodb::Client::with_uri_str(url)
+        .await
+        .unwrap_or_else(|e| panic!("{URL_VAR} is set but is not a usable URL: {e}"))
+        .database(&database_for(test))
+}
+
+/// A store on `test`'s own database, dropped entirely first (pools, records,
+/// artifacts).
+///
+/// # Panics
+/// If the server cannot be reached: the URL was given, so this is a failure.
+pub async fn empty_store(url: &str, test: &str, clock: SharedClock) -> Arc<MongoStore> {
+    raw_database(url, test)
+        .await
+        .drop()
+        .await
+        .unwrap_or_else(|e| panic!("{URL_VAR} is set but the server is not usable: {e}"));
+    fresh_store(url, test, clock).await
+}
