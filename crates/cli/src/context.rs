@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use taskpool::store::{Error, ErrorKind, Query, Store, TaskId, TaskStore};
+use taskpool::store::{Error, ErrorKind, Query, Store, TaskId, TaskStore, validate_pool_name};
 
 use crate::cli::GlobalArgs;
 use crate::exit::bad_input;
@@ -101,13 +101,29 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// The existing store and the existing pool named by `-t/--pool`: the
+    /// pool's name is checked before the store is opened.
+    ///
+    /// # Errors
+    /// As [`Context::pool`], [`Context::existing_store`] and
+    /// [`Context::existing_pool`].
+    pub async fn pool_store(&self) -> anyhow::Result<(Arc<dyn Store>, &'a str)> {
+        let pool = self.pool()?;
+        validate_pool_name(pool)?;
+        let store = self.existing_store().await?;
+        self.existing_pool(&*store).await?;
+        Ok((store, pool))
+    }
+
     /// The pool named by `-t/--pool`, which must exist in `store`.
     ///
     /// # Errors
-    /// No pool given (exit code 2); no such pool (exit code 3, naming the
-    /// closest pool and listing the store's pools); a store failure.
+    /// No pool given or an invalid name (exit code 2); no such pool (exit
+    /// code 3, naming the closest pool and listing the store's pools); a
+    /// store failure.
     pub async fn existing_pool(&self, store: &dyn TaskStore) -> anyhow::Result<&'a str> {
         let pool = self.pool()?;
+        validate_pool_name(pool)?;
         let pools = store.pools().await?;
         if pools.iter().any(|p| p == pool) {
             return Ok(pool);

@@ -12,6 +12,7 @@ pub mod json;
 pub mod output;
 pub mod signals;
 pub mod unreachable;
+pub mod worker_view;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -18,8 +18,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-/// The longest cell a human table shows before cutting it with `…`.
-pub const MAX_CELL_CHARS: usize = 60;
+/// The longest cell a human table shows before cutting it with `…` (on a
+/// terminal, tables are also fitted to its width).
+pub const MAX_CELL_CHARS: usize = 200;
 
 /// Where and how results are printed.
 #[derive(Debug, Clone, Copy)]

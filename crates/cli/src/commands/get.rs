@@ -32,8 +32,7 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let id = parse_id(&args.id)?;
     let (pool, task) = ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>((pool, store.get(pool, id).await?))
     })?;
     if ctx.out.is_json() {

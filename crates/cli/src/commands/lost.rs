@@ -58,8 +58,7 @@ struct LostReport {
 pub fn run(global: &GlobalArgs, args: &LostArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let (lost, requeued) = ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         let now = Timestamp::now();
         let running = store
             .query_all(pool, Query::status(Status::Running))

@@ -41,8 +41,7 @@ pub fn run(global: &GlobalArgs, args: &PrioritizeArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let (query, by_id) = parse_target(&args.target)?;
     let (pool, n) = ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         let n = store.prioritize(pool, &query, args.priority).await?;
         Ok::<_, anyhow::Error>((pool, n))
     })?;

@@ -82,8 +82,7 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<()> {
     let status = Status::from(args.status);
     let cutoff = cutoff(Timestamp::now(), args.older_than)?;
     let n = ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         let finished = store.query_all(pool, Query::status(status)).await?;
         let old: Vec<_> = finished
             .iter()

@@ -77,8 +77,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<()> {
     };
     let mut docs = Vec::new();
     ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         let mut remaining = args.limit.unwrap_or(usize::MAX);
         let mut after: Option<String> = None;
         while remaining > 0 {

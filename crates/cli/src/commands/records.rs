@@ -82,6 +82,7 @@ pub fn run(global: &GlobalArgs, args: &RecordsArgs) -> anyhow::Result<()> {
         let Some(experiment) = experiment else {
             return list_experiments(&ctx, &*store).await;
         };
+        taskpool::store::record::validate_experiment_name(experiment)?;
         let experiments = store.experiments().await?;
         if !experiments.iter().any(|e| e == experiment) {
             return Err(not_found("experiment", experiment, &experiments).into());

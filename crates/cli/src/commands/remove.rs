@@ -37,8 +37,7 @@ pub fn run(global: &GlobalArgs, args: &RemoveArgs) -> anyhow::Result<()> {
         )));
     }
     let n = ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(store.remove(pool, &query).await?)
     })?;
     if ctx.out.is_json() {

@@ -33,8 +33,7 @@ pub fn run(global: &GlobalArgs, args: &ResetStatusArgs) -> anyhow::Result<()> {
     let params = ResetParams { query, status };
     params.validate()?;
     let n = ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(store.reset_status(pool, params).await?)
     })?;
     if ctx.out.is_json() {

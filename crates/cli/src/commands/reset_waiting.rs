@@ -29,8 +29,7 @@ pub fn run(global: &GlobalArgs, args: &ResetWaitingArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let query = parse_query(args.query.as_deref())?;
     let n = ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(store.reset_waiting(pool, query).await?)
     })?;
     if ctx.out.is_json() {

@@ -48,8 +48,7 @@ pub fn run(global: &GlobalArgs, args: &WaitArgs) -> anyhow::Result<()> {
     let show_bar = !global.json && !global.quiet && std::io::stderr().is_terminal();
     let mut view = ProgressView::new(show_bar);
     let outcome = ctx.block_on(async {
-        let store = ctx.existing_store().await?;
-        let pool = ctx.existing_pool(&*store).await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(wait(&*store, pool, &query, &options, |p| view.update(p)).await?)
     });
     view.finish();

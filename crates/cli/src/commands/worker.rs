@@ -9,13 +9,14 @@ use clap::{Args, ValueEnum};
 use taskpool::pipeline::worker::{
     Backoff, CommandTask, Phase, Shutdown, Worker, WorkerConfig, WorkerReport,
 };
-use taskpool::store::{RecordStore, Status};
+use taskpool::store::{RecordStore, Status, TaskStore};
 
 use crate::cli::GlobalArgs;
 use crate::commands::prune::parse_age;
 use crate::context::{Context, parse_query};
 use crate::exit::{Interrupted, bad_input};
 use crate::signals::StopSignals;
+use crate::worker_view::{LiveCounts, show_live_counts};
 
 /// Arguments of `worker`.
 #[derive(Debug, Args)]
@@ -148,10 +149,19 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
             tracing::warn!("pool {pool} does not exist yet: waiting for its tasks (--follow)");
         }
         let records: Arc<dyn RecordStore> = store.clone();
+        let tasks: Arc<dyn TaskStore> = store.clone();
         let worker = Worker::new(store, config, Arc::new(command))?.with_records(records);
         tracing::info!(worker = worker.id(), "worker ready");
+        let view = show_live_counts(global).then(|| {
+            let live = LiveCounts::new(tasks, pool, worker.id());
+            tokio::spawn(live.show(worker.progress()))
+        });
         let report = worker.run(&shutdown).await;
         signals.abort();
+        if let Some(view) = view {
+            view.abort();
+            let _ = view.await;
+        }
         Ok::<_, anyhow::Error>(report?)
     })?;
     print_report(&ctx, "worker", &report)?;

@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod docs;
 mod ensemble;
 mod generate;
 mod manage_bad_input;
@@ -15,5 +16,6 @@ mod manage_import_qlib;
 mod manage_memory;
 mod manage_secrets;
 mod run;
+mod usability;
 mod worker_artifacts;
 mod worker_cli;

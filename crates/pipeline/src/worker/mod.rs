@@ -92,7 +92,7 @@ pub use command::{
 pub use config::{Backoff, DEFAULT_GRACE, DEFAULT_LEASE, MIN_LEASE, WorkerConfig};
 pub use id::{hostname, new_worker_id};
 pub use input::{Phase, TaskError, TaskInput};
-pub use report::WorkerReport;
+pub use report::{WorkerProgress, WorkerReport};
 pub use run::Worker;
 pub use serve::{CommandRequest, serve, serve_stdio};
 pub use shutdown::Shutdown;
