@@ -63,7 +63,10 @@ mod tests {
         assert_eq!(hosts(url), "db1:27017,db2");
         assert_eq!(timeout(url), Duration::from_millis(500));
         assert_eq!(hosts("mongodb://localhost"), "localhost");
-        assert_eq!(timeout("mongodb://localhost/x"), taskpool::MONGODB_DEFAULT_TIMEOUT);
+        assert_eq!(
+            timeout("mongodb://localhost/x"),
+            taskpool::MONGODB_DEFAULT_TIMEOUT
+        );
         assert_eq!(humantime(Duration::from_secs(10)), "10s");
     }
 

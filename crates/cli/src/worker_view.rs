@@ -94,7 +94,11 @@ pub fn line(progress: &WorkerProgress, running: &[String]) -> String {
         r.claimed, r.committed, r.failed, r.retried, progress.in_flight
     );
     if !running.is_empty() {
-        let mut names: Vec<&str> = running.iter().take(SHOWN_TASKS).map(String::as_str).collect();
+        let mut names: Vec<&str> = running
+            .iter()
+            .take(SHOWN_TASKS)
+            .map(String::as_str)
+            .collect();
         if running.len() > SHOWN_TASKS {
             names.push("…");
         }

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use taskpool::pipeline::ensemble::{AverageEnsemble, RollingEnsemble};
 use serde_json::Value;
+use taskpool::pipeline::ensemble::{AverageEnsemble, RollingEnsemble};
 use taskpool::pipeline::frame::Frame;
 use taskpool::pipeline::frame::binary::MAGIC;
 use taskpool_experiment::frame_csv::{read_csv, write_csv_rows};
@@ -112,8 +112,8 @@ fn row_json(frame: &Frame, row: usize) -> EnsembleRow {
         Value::String(frame.instruments()[row].clone()),
     );
     for column in frame.columns() {
-        let value = serde_json::Number::from_f64(column.values()[row])
-            .map_or(Value::Null, Value::Number);
+        let value =
+            serde_json::Number::from_f64(column.values()[row]).map_or(Value::Null, Value::Number);
         map.insert(column.name().to_string(), value);
     }
     map

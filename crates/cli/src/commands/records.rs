@@ -136,12 +136,11 @@ async fn list_records(
         listed.push((record, artifacts));
     }
     if ctx.out.is_json() {
-        return ctx
-            .out
-            .json_lines(listed.into_iter().map(|(record, artifacts)| RecordJson {
-                record,
-                artifacts,
-            }));
+        return ctx.out.json_lines(
+            listed
+                .into_iter()
+                .map(|(record, artifacts)| RecordJson { record, artifacts }),
+        );
     }
     let mut table = Table::new([
         "RECORD",

@@ -136,11 +136,9 @@ fn run_block(doc: &str, block: &Block, dir: &Path) -> Result<(), String> {
         .parent()
         .expect("bin dir")
         .to_path_buf();
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir).chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )),
-    )
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
     .expect("PATH");
     let mut child = Command::new("bash")
         .args(["-e", "-o", "pipefail", "-c", &block.body])
@@ -200,7 +198,10 @@ fn blocks_are_parsed_and_classified() {
     assert_eq!(b[2].kind(), Ok(Kind::Other));
     assert!(b[3].kind().is_err(), "an unlabeled block is refused");
     let bad = blocks("```sh skip\nx\n```\n");
-    assert!(bad[0].kind().is_err(), "a no-run without a reason is refused");
+    assert!(
+        bad[0].kind().is_err(),
+        "a no-run without a reason is refused"
+    );
 }
 
 #[test]

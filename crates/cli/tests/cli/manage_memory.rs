@@ -79,5 +79,8 @@ fn one_shot_commands_on_memory_warn_that_nothing_is_kept() {
         .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("keeps nothing after this command exits"), "{stderr}");
+    assert!(
+        stderr.contains("keeps nothing after this command exits"),
+        "{stderr}"
+    );
 }

@@ -7,7 +7,9 @@ use std::process::{Output, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{Fixture, POOL, assert_one_line_error, send, taskpool, taskpool_process, wait_exit};
+use crate::support::{
+    Fixture, POOL, assert_one_line_error, send, taskpool, taskpool_process, wait_exit,
+};
 
 fn sqlite() -> Fixture {
     Fixture::new("sqlite").expect("sqlite:// is always wired in")
@@ -63,7 +65,10 @@ fn readme_quick_start_gives_the_install_step_and_where_the_binary_is() {
     assert!(quick_start.contains("cargo install --path crates/cli"));
     assert!(quick_start.contains("target/release/taskpool"));
     let manifest = std::fs::read_to_string(repo().join("crates/cli/Cargo.toml")).unwrap();
-    assert!(manifest.contains("[[bin]]\nname = \"taskpool\""), "{manifest}");
+    assert!(
+        manifest.contains("[[bin]]\nname = \"taskpool\""),
+        "{manifest}"
+    );
 }
 
 // 3. The installed binary is small.
@@ -90,22 +95,28 @@ fn query_hints_name_paths_that_work() {
         .unwrap();
     assert_one_line_error(&out, 2);
     let hint = stderr(&out);
-    let path = hint
-        .rsplit("use ")
-        .next()
-        .unwrap()
-        .trim()
-        .to_string();
+    let path = hint.rsplit("use ").next().unwrap().trim().to_string();
     assert_eq!(path, "filter.model.class", "{hint}");
     let found = f.tasks(&[&format!(r#"{{"{path}": "Linear"}}"#)]);
     assert_eq!(found.len(), 1);
 
-    let out = f.cmd().args(["query", r#"{"res.ic": 1}"#]).output().unwrap();
+    let out = f
+        .cmd()
+        .args(["query", r#"{"res.ic": 1}"#])
+        .output()
+        .unwrap();
     assert_one_line_error(&out, 2);
-    assert!(stderr(&out).contains("--fields res.<path>"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--fields res.<path>"),
+        "{}",
+        stderr(&out)
+    );
     let shown = f.tasks(&["--fields", "_id,res.ic,def.model.class"]);
     assert_eq!(shown.len(), 3);
-    assert_eq!(keys(&shown[0]), sorted(&["_id", "res.ic", "def.model.class"]));
+    assert_eq!(
+        keys(&shown[0]),
+        sorted(&["_id", "res.ic", "def.model.class"])
+    );
 }
 
 #[test]
@@ -154,14 +165,22 @@ fn records_of_an_unknown_experiment_exit_3_listing_them() {
     f.seed();
     let out = f.cmd().args(["records", "-e", "nope"]).output().unwrap();
     assert_one_line_error(&out, 3);
-    assert!(stderr(&out).contains("no experiments yet"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no experiments yet"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn an_unknown_field_is_an_error() {
     let f = sqlite();
     f.seed();
-    let out = f.cmd().args(["query", "--fields", "_id,nosuch"]).output().unwrap();
+    let out = f
+        .cmd()
+        .args(["query", "--fields", "_id,nosuch"])
+        .output()
+        .unwrap();
     assert_one_line_error(&out, 2);
     assert!(stderr(&out).contains("\"nosuch\""), "{}", stderr(&out));
 }
@@ -173,7 +192,9 @@ fn worker_follow_on_a_new_pool_says_once_that_it_waits_and_exits_130_on_sigterm(
     let dir = tempfile::tempdir().unwrap();
     let err_path = dir.path().join("stderr");
     let mut worker = taskpool_process()
-        .args(["--store", &f.url, "-t", "later", "worker", "--follow", "--", "cat"])
+        .args([
+            "--store", &f.url, "-t", "later", "worker", "--follow", "--", "cat",
+        ])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
@@ -185,7 +206,10 @@ fn worker_follow_on_a_new_pool_says_once_that_it_waits_and_exits_130_on_sigterm(
     assert_eq!(wait_exit(&mut worker).code(), Some(130));
     let text = std::fs::read_to_string(&err_path).unwrap();
     assert_eq!(text.matches("does not exist yet").count(), 1, "{text}");
-    assert!(text.contains("taskpool: interrupted: worker interrupted"), "{text}");
+    assert!(
+        text.contains("taskpool: interrupted: worker interrupted"),
+        "{text}"
+    );
 }
 
 // 6. Read commands never create a store.
@@ -203,7 +227,11 @@ fn read_commands_never_create_a_store() {
             &["records"],
             &["drop-pool", "p"],
         ] {
-            let out = taskpool().args(["--store", &url]).args(args).output().unwrap();
+            let out = taskpool()
+                .args(["--store", &url])
+                .args(args)
+                .output()
+                .unwrap();
             assert_one_line_error(&out, 3);
             assert!(stderr(&out).contains(name), "{}", stderr(&out));
             assert!(!dir.path().join(name).exists(), "{args:?} created {name}");
@@ -279,12 +307,19 @@ fn worker_shows_live_counts_on_a_terminal_only() {
 fn logs_have_no_colour_off_a_terminal_and_no_debug_structs() {
     let f = sqlite();
     f.seed();
-    let out = f.cmd().args(["-v", "worker", "--", "cat"]).output().unwrap();
+    let out = f
+        .cmd()
+        .args(["-v", "worker", "--", "cat"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = stderr(&out);
     assert!(!text.contains('\u{1b}'), "{text}");
     assert!(!text.contains("WorkerReport {"), "{text}");
-    assert!(text.contains("worker stopped: 3 claimed, 3 committed"), "{text}");
+    assert!(
+        text.contains("worker stopped: 3 claimed, 3 committed"),
+        "{text}"
+    );
     let memory = taskpool()
         .args(["--store", "memory://", "list"])
         .output()
@@ -314,7 +349,10 @@ fn get_shows_status_attempts_and_tracebacks_as_lines() {
         "definition:",
         "    \"model\": \"m\"",
     ] {
-        assert!(view.lines().any(|l| l == line), "{line:?} missing in:\n{view}");
+        assert!(
+            view.lines().any(|l| l == line),
+            "{line:?} missing in:\n{view}"
+        );
     }
     let raw = f.json(&["get", &id]);
     let message = raw["errors"][0]["message"].as_str().unwrap();
@@ -344,9 +382,19 @@ fn query_table_shows_the_part_of_gen_tasks_that_differs() {
     assert!(rows.len() > 2, "{table}");
     let filters: std::collections::HashSet<&str> = rows
         .iter()
-        .map(|r| r.split("  ").filter(|c| !c.is_empty()).last().unwrap().trim())
+        .map(|r| {
+            r.split("  ")
+                .filter(|c| !c.is_empty())
+                .last()
+                .unwrap()
+                .trim()
+        })
         .collect();
-    assert_eq!(filters.len(), rows.len(), "every row shows its own window:\n{table}");
+    assert_eq!(
+        filters.len(),
+        rows.len(),
+        "every row shows its own window:\n{table}"
+    );
     assert!(rows[0].contains("segments.test="), "{table}");
 }
 
@@ -364,14 +412,33 @@ fn every_command_prints_json_by_the_one_rule() {
         lines(&f.ok(&all))
     };
     let create = one(&["create", tasks]);
-    assert_eq!(keys(&create), sorted(&["total", "new", "existing", "dry_run", "tasks"]));
-    assert_eq!(keys(&create["tasks"][0]), sorted(&["_id", "key", "new", "status"]));
+    assert_eq!(
+        keys(&create),
+        sorted(&["total", "new", "existing", "dry_run", "tasks"])
+    );
+    assert_eq!(
+        keys(&create["tasks"][0]),
+        sorted(&["_id", "key", "new", "status"])
+    );
     assert_eq!(many(&["list"]), vec![json!({ "pool": POOL })]);
     let counts = ["waiting", "running", "part_done", "done", "failed", "total"];
     assert_eq!(keys(&one(&["stat"])), sorted(&counts));
     let task_keys = sorted(&[
-        "_id", "def", "filter", "key", "status", "priority", "res", "attempts", "max_attempts",
-        "lease", "errors", "created_at", "updated_at", "started_at", "finished_at",
+        "_id",
+        "def",
+        "filter",
+        "key",
+        "status",
+        "priority",
+        "res",
+        "attempts",
+        "max_attempts",
+        "lease",
+        "errors",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "finished_at",
     ]);
     let listed = many(&["query"]);
     assert_eq!(listed.len(), 5);
@@ -384,8 +451,15 @@ fn every_command_prints_json_by_the_one_rule() {
     assert_eq!(
         keys(&worker),
         sorted(&[
-            "worker", "claimed", "committed", "retried", "failed", "handed_back",
-            "lease_lost", "store_errors", "interrupted",
+            "worker",
+            "claimed",
+            "committed",
+            "retried",
+            "failed",
+            "handed_back",
+            "lease_lost",
+            "store_errors",
+            "interrupted",
         ])
     );
     let mut wait_keys = counts.to_vec();
@@ -393,28 +467,62 @@ fn every_command_prints_json_by_the_one_rule() {
     assert_eq!(keys(&one(&["wait"])), sorted(&wait_keys));
     assert_eq!(keys(&one(&["lost"])), sorted(&["lost", "requeued"]));
     assert_eq!(keys(&one(&["reset-waiting"])), sorted(&["matched"]));
-    assert_eq!(keys(&one(&["reset-status", "{}", "done"])), sorted(&["matched"]));
+    assert_eq!(
+        keys(&one(&["reset-status", "{}", "done"])),
+        sorted(&["matched"])
+    );
     let removed = sorted(&["removed", "dry_run"]);
-    assert_eq!(keys(&one(&["prune", "--status", "done", "--older-than", "1d"])), removed);
-    assert_eq!(keys(&one(&["remove", &format!(r#"{{"_id": "{id}"}}"#)])), removed);
+    assert_eq!(
+        keys(&one(&["prune", "--status", "done", "--older-than", "1d"])),
+        removed
+    );
+    assert_eq!(
+        keys(&one(&["remove", &format!(r#"{{"_id": "{id}"}}"#)])),
+        removed
+    );
     let experiments = f
         .cmd()
         .env_remove("TASKPOOL_POOL")
         .args(["--json", "records"])
         .output()
         .unwrap();
-    assert_eq!(lines(&stdout(&experiments)), vec![json!({ "experiment": POOL })]);
+    assert_eq!(
+        lines(&stdout(&experiments)),
+        vec![json!({ "experiment": POOL })]
+    );
     let records = many(&["records", "-e", POOL]);
     assert_eq!(records.len(), 5);
     let record_keys = sorted(&[
-        "_id", "experiment", "pool", "task_id", "task", "params", "metrics", "tags", "status",
-        "created_at", "updated_at", "finished_at", "artifacts",
+        "_id",
+        "experiment",
+        "pool",
+        "task_id",
+        "task",
+        "params",
+        "metrics",
+        "tags",
+        "status",
+        "created_at",
+        "updated_at",
+        "finished_at",
+        "artifacts",
     ]);
     assert_eq!(keys(&records[0]), record_keys);
     let record = records[0]["_id"].as_str().unwrap();
     assert_eq!(keys(&one(&["records", "--record", record])), record_keys);
-    let fetched = one(&["records", "--record", record, "--artifact", "pred.csv", "-o", "p.csv"]);
-    assert_eq!(keys(&fetched), sorted(&["record", "artifact", "bytes", "output", "format"]));
+    let fetched = one(&[
+        "records",
+        "--record",
+        record,
+        "--artifact",
+        "pred.csv",
+        "-o",
+        "p.csv",
+    ]);
+    assert_eq!(
+        keys(&fetched),
+        sorted(&["record", "artifact", "bytes", "output", "format"])
+    );
     let generated = many(&[
         "gen",
         "--template",
@@ -432,7 +540,11 @@ fn every_command_prints_json_by_the_one_rule() {
     assert_eq!(rows.len(), 6);
     assert_eq!(keys(&rows[0]), sorted(&["datetime", "instrument", "score"]));
     assert_eq!(keys(&one(&["drop-pool", POOL])), sorted(&["dropped"]));
-    let completions = f.cmd().args(["--json", "completions", "bash"]).output().unwrap();
+    let completions = f
+        .cmd()
+        .args(["--json", "completions", "bash"])
+        .output()
+        .unwrap();
     assert_one_line_error(&completions, 2);
 }
 
@@ -450,7 +562,11 @@ fn stored_predictions_are_written_as_csv_and_ensembled() {
         .output()
         .unwrap();
     assert!(quiet.status.success(), "{}", stderr(&quiet));
-    assert_eq!((stdout(&quiet), stderr(&quiet)), (String::new(), String::new()), "-q: errors only");
+    assert_eq!(
+        (stdout(&quiet), stderr(&quiet)),
+        (String::new(), String::new()),
+        "-q: errors only"
+    );
 
     let experiments = f
         .cmd()
@@ -458,20 +574,47 @@ fn stored_predictions_are_written_as_csv_and_ensembled() {
         .args(["--json", "records"])
         .output()
         .unwrap();
-    assert_eq!(lines(&stdout(&experiments)), vec![json!({"experiment": "csv_demo"})]);
+    assert_eq!(
+        lines(&stdout(&experiments)),
+        vec![json!({"experiment": "csv_demo"})]
+    );
     let records = lines(&f.ok(&["--json", "records", "-e", "csv_demo"]));
     let record = records[0]["_id"].as_str().unwrap();
     let fetch = |output: &str, extra: &[&str]| {
-        f.ok(&[&["records", "-e", "csv_demo", "--record", record, "--artifact", "pred", "-o", output][..], extra].concat())
+        f.ok(&[
+            &[
+                "records",
+                "-e",
+                "csv_demo",
+                "--record",
+                record,
+                "--artifact",
+                "pred",
+                "-o",
+                output,
+            ][..],
+            extra,
+        ]
+        .concat())
     };
     fetch("pred.csv", &[]);
     fetch("pred.bin", &["--format", "raw"]);
     fetch("pred.txt", &["--format", "csv"]);
-    let dir = Path::new(f.url.strip_prefix("sqlite://").unwrap()).parent().unwrap();
+    let dir = Path::new(f.url.strip_prefix("sqlite://").unwrap())
+        .parent()
+        .unwrap();
     let csv = std::fs::read_to_string(dir.join("pred.csv")).unwrap();
-    assert!(csv.starts_with("datetime,instrument,"), "{}", &csv[..csv.len().min(200)]);
+    assert!(
+        csv.starts_with("datetime,instrument,"),
+        "{}",
+        &csv[..csv.len().min(200)]
+    );
     assert_eq!(std::fs::read_to_string(dir.join("pred.txt")).unwrap(), csv);
-    assert!(std::fs::read(dir.join("pred.bin")).unwrap().starts_with(b"TPFR"));
+    assert!(
+        std::fs::read(dir.join("pred.bin"))
+            .unwrap()
+            .starts_with(b"TPFR")
+    );
     let from_frame = f.ok(&["ensemble", "rolling", "pred.bin"]);
     let from_csv = f.ok(&["ensemble", "rolling", "pred.csv"]);
     assert_eq!(from_frame, from_csv);
@@ -493,7 +636,11 @@ fn quiet_prints_nothing_but_errors() {
     ] {
         let out = f.cmd().arg("-q").args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        assert_eq!((stdout(&out), stderr(&out)), (String::new(), String::new()), "{args:?}");
+        assert_eq!(
+            (stdout(&out), stderr(&out)),
+            (String::new(), String::new()),
+            "{args:?}"
+        );
     }
     let failed = f.cmd().args(["-q", "-t", "nope", "stat"]).output().unwrap();
     assert_one_line_error(&failed, 3);
@@ -507,11 +654,22 @@ fn create_dry_run_shows_no_ids_for_new_tasks() {
     let ids = f.seed();
     let file = f.write(
         "more.jsonl",
-        &format!("{}{{\"model\": {{\"class\": \"MLP\"}}}}\n", crate::support::SEED),
+        &format!(
+            "{}{{\"model\": {{\"class\": \"MLP\"}}}}\n",
+            crate::support::SEED
+        ),
     );
     let dry = f.json(&["create", "--dry-run", &file]);
-    let shown: Vec<Value> = dry["tasks"].as_array().unwrap().iter().map(|t| t["_id"].clone()).collect();
-    assert_eq!(shown, vec![json!(ids[0]), json!(ids[1]), json!(ids[2]), Value::Null]);
+    let shown: Vec<Value> = dry["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["_id"].clone())
+        .collect();
+    assert_eq!(
+        shown,
+        vec![json!(ids[0]), json!(ids[1]), json!(ids[2]), Value::Null]
+    );
     let human = f.ok(&["create", "--dry-run", &file]);
     assert!(human.contains("(new)"), "{human}");
     let real = f.json(&["create", &file]);
@@ -526,10 +684,15 @@ fn help_lists_global_options_apart_and_hides_the_ignored_ones() {
     let help = |command: &str| stdout(&taskpool().args([command, "--help"]).output().unwrap());
     for command in ["gen", "ensemble", "completions"] {
         let text = help(command);
-        assert!(!text.contains("--store") && !text.contains("--pool"), "{command}:\n{text}");
+        assert!(
+            !text.contains("--store") && !text.contains("--pool"),
+            "{command}:\n{text}"
+        );
     }
     let stat = help("stat");
-    let global = stat.find("Global options:").expect("a Global options heading");
+    let global = stat
+        .find("Global options:")
+        .expect("a Global options heading");
     assert!(stat.find("--store").unwrap() > global, "{stat}");
     let gen_help = help("gen");
     assert!(gen_help.find("--template").unwrap() < gen_help.find("--calendar").unwrap());
@@ -537,7 +700,10 @@ fn help_lists_global_options_apart_and_hides_the_ignored_ones() {
         .args(["--store", "sqlite://x.db", "gen", "--help"])
         .output()
         .unwrap();
-    assert!(accepted.status.success(), "a global option before gen is still accepted");
+    assert!(
+        accepted.status.success(),
+        "a global option before gen is still accepted"
+    );
 }
 
 // 18. An unreachable MongoDB server: one line.
@@ -545,11 +711,23 @@ fn help_lists_global_options_apart_and_hides_the_ignored_ones() {
 #[test]
 fn unreachable_mongodb_is_one_short_line_naming_host_and_timeout() {
     let url = "mongodb://127.0.0.1:9/taskpool_none?serverSelectionTimeoutMS=300";
-    let out = taskpool().args(["--store", url, "-t", "p", "stat"]).output().unwrap();
+    let out = taskpool()
+        .args(["--store", url, "-t", "p", "stat"])
+        .output()
+        .unwrap();
     assert_one_line_error(&out, 4);
     let line = stderr(&out);
     assert!(line.len() < 220, "{line}");
-    assert!(line.contains("127.0.0.1:9") && line.contains("300ms"), "{line}");
-    let verbose = taskpool().args(["-v", "--store", url, "-t", "p", "stat"]).output().unwrap();
-    assert!(stderr(&verbose).len() > line.len() + 50, "-v shows the driver's detail");
+    assert!(
+        line.contains("127.0.0.1:9") && line.contains("300ms"),
+        "{line}"
+    );
+    let verbose = taskpool()
+        .args(["-v", "--store", url, "-t", "p", "stat"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&verbose).len() > line.len() + 50,
+        "-v shows the driver's detail"
+    );
 }

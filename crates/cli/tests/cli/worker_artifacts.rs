@@ -103,14 +103,17 @@ fn worker_stores_artifact_files_as_a_record_of_the_task() {
     assert_eq!(get("logs/fit.txt").unwrap(), b"fitted x=7\n");
 
     // Read back through the CLI.
-    let listed: Value = lines_of(taskpool_ok(&fx, &[
+    let listed: Value = lines_of(taskpool_ok(
+        &fx,
+        &[
             "--json",
             "records",
             "-e",
             "exp_cli",
             "--task",
             &ids[0].to_string(),
-        ]));
+        ],
+    ));
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["_id"], json!(r.id.to_string()));
     assert_eq!(
@@ -157,12 +160,10 @@ fn worker_without_an_experiment_field_uses_the_pool_name() {
     };
     let ids = fx.create(vec![json!({"x": 2})], 3);
     work(&fx);
-    let experiments: Value =
-        lines_of(taskpool_ok(&fx, &["--json", "records"]));
+    let experiments: Value = lines_of(taskpool_ok(&fx, &["--json", "records"]));
     assert_eq!(experiments, json!([{ "experiment": POOL }]));
     // -t alone names the experiment.
-    let listed: Value =
-        lines_of(taskpool_ok(&fx, &["-t", POOL, "--json", "records"]));
+    let listed: Value = lines_of(taskpool_ok(&fx, &["-t", POOL, "--json", "records"]));
     assert_eq!(listed[0]["task_id"], json!(ids[0].to_string()));
 }
 
@@ -178,8 +179,7 @@ fn worker_stores_no_record_for_a_failing_command() {
         (json!(0), json!(1))
     );
     assert_eq!(fx.get(ids[0]).status, Status::Failed);
-    let experiments: Value =
-        lines_of(taskpool_ok(&fx, &["--json", "records"]));
+    let experiments: Value = lines_of(taskpool_ok(&fx, &["--json", "records"]));
     assert_eq!(experiments, json!([]));
 }
 
@@ -190,8 +190,7 @@ fn records_reports_a_missing_record_or_artifact_as_not_found() {
     };
     fx.create(vec![json!({"x": 1})], 3);
     work(&fx);
-    let listed: Value =
-        lines_of(taskpool_ok(&fx, &["-t", POOL, "--json", "records"]));
+    let listed: Value = lines_of(taskpool_ok(&fx, &["-t", POOL, "--json", "records"]));
     let id = listed[0]["_id"].as_str().unwrap().to_string();
     let out = fx.dir().join("x");
     let code = |args: &[&str]| {

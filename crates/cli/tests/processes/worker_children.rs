@@ -36,5 +36,8 @@ fn sigkill_of_the_worker_kills_its_command() {
     if still_alive {
         let _ = taskpool::pipeline::worker::signal_process(child, libc::SIGKILL);
     }
-    assert!(!still_alive, "the command outlived its SIGKILLed worker by 2 s");
+    assert!(
+        !still_alive,
+        "the command outlived its SIGKILLed worker by 2 s"
+    );
 }

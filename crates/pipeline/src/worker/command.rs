@@ -14,9 +14,7 @@ use task_store::{Error, ErrorKind};
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
-use super::child_process::{
-    ProcessGroup, StderrTail, die_with_parent, read_capped, read_stderr,
-};
+use super::child_process::{ProcessGroup, StderrTail, die_with_parent, read_capped, read_stderr};
 use super::input::{TaskError, TaskInput};
 use super::task_fn::TaskFn;
 
