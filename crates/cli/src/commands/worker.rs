@@ -14,7 +14,7 @@ use taskpool::store::{RecordStore, Status, TaskStore};
 use crate::cli::GlobalArgs;
 use crate::commands::prune::parse_age;
 use crate::context::{Context, parse_query};
-use crate::exit::{Interrupted, bad_input};
+use crate::exit::{bad_input, interrupted};
 use crate::signals::StopSignals;
 use crate::worker_view::{LiveCounts, show_live_counts};
 
@@ -166,11 +166,10 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     })?;
     print_report(&ctx, "worker", &report)?;
     if report.interrupted {
-        return Err(Interrupted(format!(
+        return Err(interrupted(format!(
             "worker interrupted: {} task(s) handed back (not counted as attempts); run it again to continue",
             report.handed_back
-        ))
-        .into());
+        )));
     }
     Ok(())
 }

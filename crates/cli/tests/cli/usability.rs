@@ -56,6 +56,18 @@ fn sorted(names: &[&str]) -> Vec<String> {
     names
 }
 
+/// `--json records` without a pool: the experiments of the store.
+fn experiments(f: &Fixture) -> Vec<Value> {
+    let out = f
+        .cmd()
+        .env_remove("TASKPOOL_POOL")
+        .args(["--json", "records"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    lines(&stdout(&out))
+}
+
 // 1. The install step.
 
 #[test]
@@ -480,16 +492,7 @@ fn every_command_prints_json_by_the_one_rule() {
         keys(&one(&["remove", &format!(r#"{{"_id": "{id}"}}"#)])),
         removed
     );
-    let experiments = f
-        .cmd()
-        .env_remove("TASKPOOL_POOL")
-        .args(["--json", "records"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        lines(&stdout(&experiments)),
-        vec![json!({ "experiment": POOL })]
-    );
+    assert_eq!(experiments(&f), vec![json!({ "experiment": POOL })]);
     let records = many(&["records", "-e", POOL]);
     assert_eq!(records.len(), 5);
     let record_keys = sorted(&[
@@ -568,16 +571,7 @@ fn stored_predictions_are_written_as_csv_and_ensembled() {
         "-q: errors only"
     );
 
-    let experiments = f
-        .cmd()
-        .env_remove("TASKPOOL_POOL")
-        .args(["--json", "records"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        lines(&stdout(&experiments)),
-        vec![json!({"experiment": "csv_demo"})]
-    );
+    assert_eq!(experiments(&f), vec![json!({"experiment": "csv_demo"})]);
     let records = lines(&f.ok(&["--json", "records", "-e", "csv_demo"]));
     let record = records[0]["_id"].as_str().unwrap();
     let fetch = |output: &str, extra: &[&str]| {
