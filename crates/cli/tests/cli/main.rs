@@ -9,6 +9,7 @@ mod support;
 mod docs;
 mod ensemble;
 mod generate;
+mod limits;
 mod manage_bad_input;
 mod manage_commands;
 mod manage_help;
