@@ -44,11 +44,11 @@ pub async fn open_with_clock(url: &str, clock: SharedClock) -> Result<Arc<dyn St
         "memory" => Ok(Arc::new(MemoryStore::with_clock(clock))),
         #[cfg(feature = "sqlite")]
         s if task_store_sqlite::URL_SCHEMES.contains(&s) => Ok(Arc::new(
-            task_store_sqlite::SqliteStore::from_url(url, clock).await?,
+            task_store_sqlite::SqliteStore::open(url, clock, Default::default()).await?,
         )),
         #[cfg(feature = "sled")]
         s if task_store_sled::URL_SCHEMES.contains(&s) => Ok(Arc::new(
-            task_store_sled::SledStore::from_url(url, clock).await?,
+            task_store_sled::SledStore::open(url, clock, Default::default()).await?,
         )),
         #[cfg(feature = "mongo")]
         s if task_store_mongo::URL_SCHEMES.contains(&s) => Ok(Arc::new(

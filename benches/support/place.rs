@@ -144,12 +144,12 @@ impl Place {
         match self {
             Place::Memory => Arc::new(MemoryStore::new()),
             Place::Sqlite(_) => Arc::new(
-                SqliteStore::from_url(&self.url(), clock)
+                SqliteStore::open(&self.url(), clock, Default::default())
                     .await
                     .expect("open the SQLite store"),
             ),
             Place::Sled(_) => Arc::new(
-                SledStore::from_url(&self.url(), clock)
+                SledStore::open(&self.url(), clock, Default::default())
                     .await
                     .expect("open the sled store"),
             ),

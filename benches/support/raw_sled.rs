@@ -1,6 +1,6 @@
 //! The sled baseline: sled trees and transactions on the store's own
-//! database and layout (`task_store_sled::layout`) and record codec
-//! (`task_store_sled::record`), with the store's durability (`Db::flush`,
+//! database and layout (`task_store_sled::layout`) and task codec
+//! (`task_store_sled::codec`), with the store's durability (`Db::flush`,
 //! then `fdatasync` of sled's log file, before a write returns). Claims take
 //! the first `n` keys of the claim index and move them in one transaction
 //! over the record, claim and expiry trees, as the store does, without the
@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use task_store_sled::{layout, record, sled};
+use task_store_sled::{codec, layout, sled};
 use taskpool::store::transition::{PreparedBatch, new_lease_token};
 use taskpool::store::{CreateParams, Lease, Stat, Status, Task, TaskId, Timestamp};
 
@@ -45,12 +45,12 @@ fn abort<E: std::fmt::Display>(e: E) -> ConflictableTransactionError<String> {
 fn load(tasks: &TransactionalTree, key: &[u8]) -> TxResult<Option<Task>> {
     tasks
         .get(key)?
-        .map(|bytes| record::decode(&bytes).map_err(abort))
+        .map(|bytes| codec::decode_task(&bytes).map_err(abort))
         .transpose()
 }
 
 fn store(tasks: &TransactionalTree, key: Vec<u8>, task: &Task) -> TxResult<()> {
-    tasks.insert(key, record::encode(task).map_err(abort)?)?;
+    tasks.insert(key, codec::encode_task(task).map_err(abort)?)?;
     Ok(())
 }
 
@@ -217,7 +217,7 @@ impl RawStore for RawSled {
                             layout::trailing_id(pick).ok_or_else(|| abort("bad key"))?;
                         let key = layout::task_key(&prefix, id);
                         let bytes = tasks.get(&key)?.ok_or_else(|| abort("no record"))?;
-                        let mut t = record::decode(&bytes).map_err(abort)?;
+                        let mut t = codec::decode_task(&bytes).map_err(abort)?;
                         let token = new_lease_token();
                         t.status = Status::Running;
                         t.attempts += 1;
@@ -353,7 +353,7 @@ impl RawStore for RawSled {
             .take(limit.unwrap_or(usize::MAX))
         {
             let (_, bytes) = entry.expect("read the tasks tree");
-            let t = record::decode(&bytes).expect("a record");
+            let t = codec::decode_task(&bytes).expect("a record");
             writeln!(out, "{}\t{}\t{}", t.id, t.status, t.def).expect("write a task");
             n += 1;
         }

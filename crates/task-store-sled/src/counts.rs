@@ -10,7 +10,7 @@ use sled::Transactional;
 use task_store::query::{Field, Query};
 use task_store::{Result, Stat, Status};
 
-use crate::error::{SledError, sled_error};
+use crate::error::SledError;
 use crate::layout;
 use crate::store::Inner;
 use crate::tx;
@@ -27,10 +27,13 @@ impl Inner {
     /// # Errors
     /// `Config` for a layout this build does not know (a newer build's).
     pub(crate) fn ensure_layout(&self, meta: &sled::Tree) -> Result<()> {
-        match meta.get(layout::LAYOUT_VERSION_KEY).map_err(sled_error)? {
+        match meta
+            .get(layout::LAYOUT_VERSION_KEY)
+            .map_err(SledError::Sled)?
+        {
             Some(version) if *version == [layout::LAYOUT_VERSION] => return Ok(()),
             Some(version) => {
-                return Err(SledError::UnknownEntryVersion {
+                return Err(SledError::UnknownVersion {
                     what: "database layout",
                     found: version.first().copied().unwrap_or(0),
                     expected: layout::LAYOUT_VERSION,
@@ -52,7 +55,7 @@ impl Inner {
             .iter()
             .keys()
             .collect::<sled::Result<_>>()
-            .map_err(sled_error)?;
+            .map_err(SledError::Sled)?;
         tx::finish((&self.trees.counts, meta).transaction(|(counts, meta)| {
             for key in &stale {
                 counts.remove(key)?;
@@ -75,7 +78,7 @@ impl Inner {
 
     /// The counts of the pool with prefix `prefix`, all read at one moment.
     pub(crate) fn counts(&self, prefix: &[u8]) -> Result<Stat> {
-        match self.trees.counts.get(prefix).map_err(sled_error)? {
+        match self.trees.counts.get(prefix).map_err(SledError::Sled)? {
             Some(bytes) => decode(&bytes),
             None => Ok(Stat::default()),
         }
@@ -103,7 +106,7 @@ pub(crate) fn count_claim_index(claim: &sled::Tree) -> Result<(PoolCounts, u64)>
     let mut counted = PoolCounts::new();
     let mut malformed = 0;
     for key in claim.iter().keys() {
-        let key = key.map_err(sled_error)?;
+        let key = key.map_err(SledError::Sled)?;
         let parsed = layout::split_pool(&key)
             .and_then(|(pool, rest)| Some((pool, layout::parse_claim_suffix(rest)?)));
         match parsed {

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use task_store::{Error, ErrorKind};
+use task_store::{Error, ErrorKind, RecordId, TaskId};
 
 /// What can go wrong in the sled backend.
 #[derive(Debug, thiserror::Error)]
@@ -12,7 +12,7 @@ pub(crate) enum SledError {
         "the sled database {path} is locked by another process{holder} (sled allows one process per database)"
     )]
     Locked { path: String, holder: String },
-    /// The lock file or the database directory cannot be used.
+    /// The lock file, the database directory or sled's log file cannot be used.
     #[error("cannot use {path}")]
     Io { path: String, source: io::Error },
     /// sled failed to open the database.
@@ -21,60 +21,81 @@ pub(crate) enum SledError {
     /// sled failed during an operation.
     #[error("sled")]
     Sled(#[from] sled::Error),
-    /// A record written by another format version.
-    #[error(
-        "a task record has format version {found}; this build reads version {}: the database was written by a different taskpool version",
-        crate::record::FORMAT_VERSION
-    )]
-    UnknownVersion { found: u8 },
-    /// A record or artifact directory written by another format version.
+    /// The sync that was to make this write durable failed (in the writer
+    /// that led it, which reports the cause with its source): the write may
+    /// or may not be on disk.
+    #[error("the sled database's log {path} could not be made durable: {cause}")]
+    FlushFailed { path: String, cause: String },
+    /// A stored value written by another format or layout version.
     #[error(
         "a stored {what} has format version {found}; this build reads version {expected}: the database was written by a different taskpool version"
     )]
-    UnknownEntryVersion {
+    UnknownVersion {
         what: &'static str,
         found: u8,
         expected: u8,
     },
-    /// Bytes that do not decode.
+    /// Bytes that do not decode, or entries that disagree.
     #[error("corrupt sled database: {0}")]
     Corrupt(String),
-    /// A record that cannot be encoded.
-    #[error("cannot encode a task record: {0}")]
-    Encode(String),
-    /// A record or artifact directory that cannot be encoded.
+    /// A value that cannot be encoded.
     #[error("cannot encode a {what}: {message}")]
-    EncodeEntry { what: &'static str, message: String },
+    Encode { what: &'static str, message: String },
     /// A URL this backend does not take.
     #[error("{0}")]
     Url(String),
-    /// The blocking worker thread failed.
-    #[error("the sled worker thread failed")]
-    Worker(#[source] tokio::task::JoinError),
+    /// The blocking thread an operation ran on failed.
+    #[error("the sled blocking thread failed")]
+    Thread(#[source] tokio::task::JoinError),
+    /// No task `id` in the pool.
+    #[error("no task {id} in pool {pool:?}")]
+    TaskNotFound { pool: String, id: TaskId },
+    /// Another task of the pool has this definition.
+    #[error("task {other} in pool {pool:?} already has this definition")]
+    DuplicateDefinition { pool: String, other: TaskId },
+    /// No record `id` in the experiment.
+    #[error("no record {id} in experiment {experiment:?}")]
+    RecordNotFound { experiment: String, id: RecordId },
+    /// A record with this id exists already.
+    #[error("record {id} already exists in experiment {experiment:?}")]
+    RecordExists { experiment: String, id: RecordId },
+    /// The record has no artifact of this name.
+    #[error("no artifact {name:?} in record {id} of experiment {experiment:?}")]
+    ArtifactNotFound {
+        experiment: String,
+        id: RecordId,
+        name: String,
+    },
+    /// An artifact too long to count its chunks.
+    #[error("artifact of {len} bytes is too long")]
+    ArtifactTooLong { len: usize },
 }
 
 impl SledError {
     fn kind(&self) -> ErrorKind {
         match self {
-            SledError::Locked { .. } | SledError::Io { .. } => ErrorKind::Unavailable,
-            SledError::Open { source, .. } | SledError::Sled(source) => sled_kind(source),
-            SledError::UnknownVersion { .. }
-            | SledError::UnknownEntryVersion { .. }
-            | SledError::Url(_) => ErrorKind::Config,
-            SledError::Corrupt(_)
-            | SledError::Encode(_)
-            | SledError::EncodeEntry { .. }
-            | SledError::Worker(_) => ErrorKind::Backend,
+            SledError::Locked { .. } | SledError::Io { .. } | SledError::FlushFailed { .. } => {
+                ErrorKind::Unavailable
+            }
+            SledError::Open { source, .. } | SledError::Sled(source) => match source {
+                // I/O failures (disk, permissions, sled's own lock) make the
+                // store unavailable; anything else sled reports is a backend
+                // failure.
+                sled::Error::Io(_) => ErrorKind::Unavailable,
+                _ => ErrorKind::Backend,
+            },
+            SledError::UnknownVersion { .. } | SledError::Url(_) => ErrorKind::Config,
+            SledError::Corrupt(_) | SledError::Encode { .. } | SledError::Thread(_) => {
+                ErrorKind::Backend
+            }
+            SledError::TaskNotFound { .. }
+            | SledError::RecordNotFound { .. }
+            | SledError::ArtifactNotFound { .. } => ErrorKind::NotFound,
+            SledError::DuplicateDefinition { .. } | SledError::RecordExists { .. } => {
+                ErrorKind::AlreadyExists
+            }
+            SledError::ArtifactTooLong { .. } => ErrorKind::InvalidInput,
         }
-    }
-}
-
-/// I/O failures (disk, permissions, sled's own lock) make the store
-/// unavailable; anything else sled reports is a backend failure.
-fn sled_kind(error: &sled::Error) -> ErrorKind {
-    match error {
-        sled::Error::Io(_) => ErrorKind::Unavailable,
-        _ => ErrorKind::Backend,
     }
 }
 
@@ -87,13 +108,8 @@ impl From<SledError> for Error {
             SledError::Open { source, .. } | SledError::Sled(source) => {
                 Error::new(kind, message).with_source(source)
             }
-            SledError::Worker(source) => Error::new(kind, message).with_source(source),
+            SledError::Thread(source) => Error::new(kind, message).with_source(source),
             _ => Error::new(kind, message),
         }
     }
-}
-
-/// A sled error as a store error.
-pub(crate) fn sled_error(error: sled::Error) -> Error {
-    SledError::Sled(error).into()
 }

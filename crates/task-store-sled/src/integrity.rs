@@ -4,10 +4,10 @@ use std::collections::BTreeSet;
 
 use task_store::{Result, Status, Task, TaskId, content_key, validate_pool_name};
 
+use crate::codec;
 use crate::counts::{self, PoolCounts};
-use crate::error::sled_error;
+use crate::error::SledError;
 use crate::layout;
-use crate::record;
 use crate::store::{Inner, SledStore};
 use crate::tx::{claim_entry, expiry_entry};
 
@@ -42,16 +42,16 @@ impl IntegrityReport {
 impl SledStore {
     /// Check that the indexes and the records agree:
     ///
-    /// - every record decodes, sits under its own id, belongs to a listed pool,
+    /// - every task decodes, sits under its own id, belongs to a listed pool,
     ///   has the content key of its definition, and is `running` exactly when
     ///   it has a lease;
-    /// - every record has exactly its index entries: one claim entry
+    /// - every task has exactly its index entries: one claim entry
     ///   (status, priority, id), the content-key entry pointing at it (so keys
     ///   are unique per pool), and an expiry entry at its lease's expiry iff it
     ///   is `running`;
-    /// - every index entry points at a record whose fields agree with it;
+    /// - every index entry points at a task whose fields agree with it;
     /// - every pool's task counts equal its claim-index entries by status
-    ///   (so, with the above, its records by status);
+    ///   (so, with the above, its tasks by status);
     /// - every record decodes under its own id; every artifact directory
     ///   belongs to a record; every artifact has exactly its chunks
     ///   (indexes `0..n`, none larger than [`CHUNK_LEN`](crate::layout::CHUNK_LEN),
@@ -74,7 +74,7 @@ impl Inner {
         let mut report = IntegrityReport::default();
         let mut pools = BTreeSet::new();
         for key in self.trees.pools.iter().keys() {
-            let key = key.map_err(sled_error)?;
+            let key = key.map_err(SledError::Sled)?;
             match std::str::from_utf8(&key)
                 .ok()
                 .filter(|p| validate_pool_name(p).is_ok())
@@ -89,9 +89,9 @@ impl Inner {
         }
         report.pools = pools.len() as u64;
         for entry in self.trees.tasks.iter() {
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry.map_err(SledError::Sled)?;
             report.tasks += 1;
-            self.check_record(&key, &value, &pools, &mut report.problems)?;
+            self.check_task(&key, &value, &pools, &mut report.problems)?;
         }
         self.check_claim_index(&mut report)?;
         self.check_counts(&mut report)?;
@@ -101,7 +101,7 @@ impl Inner {
         Ok(report)
     }
 
-    fn check_record(
+    fn check_task(
         &self,
         key: &[u8],
         value: &[u8],
@@ -118,15 +118,15 @@ impl Inner {
         if !pools.contains(pool) {
             problems.push(format!("{at}: its pool is not listed"));
         }
-        let task = match record::decode(value) {
+        let task = match codec::decode_task(value) {
             Ok(task) => task,
             Err(e) => {
-                problems.push(format!("{at}: the record does not decode: {e}"));
+                problems.push(format!("{at}: the stored task does not decode: {e}"));
                 return Ok(());
             }
         };
         if task.id != id {
-            problems.push(format!("{at}: the record holds id {}", task.id));
+            problems.push(format!("{at}: the stored task holds id {}", task.id));
         }
         if task.key != content_key(&task.def) {
             problems.push(format!("{at}: its key is not the content key of its def"));
@@ -143,7 +143,7 @@ impl Inner {
         if !trees
             .claim
             .contains_key(claim_entry(&prefix, &task))
-            .map_err(sled_error)?
+            .map_err(SledError::Sled)?
         {
             problems.push(format!(
                 "{at}: no claim-index entry for its status and priority"
@@ -152,21 +152,21 @@ impl Inner {
         let owner = trees
             .keys
             .get(layout::content_key_key(&prefix, &task.key))
-            .map_err(sled_error)?;
+            .map_err(SledError::Sled)?;
         if owner.as_deref() != Some(&task.id.bytes()[..]) {
             problems.push(format!(
                 "{at}: the content-key entry of its key does not point at it"
             ));
         }
         if let Some(entry) = expiry_entry(&prefix, &task)
-            && !trees.expiry.contains_key(entry).map_err(sled_error)?
+            && !trees.expiry.contains_key(entry).map_err(SledError::Sled)?
         {
             problems.push(format!("{at}: no expiry-index entry for its lease"));
         }
         Ok(())
     }
 
-    /// The record an index entry points at, or a problem saying why there is none.
+    /// The task an index entry points at, or a problem saying why there is none.
     fn target(&self, index: &str, pool: &str, id: TaskId) -> Result<Result<Task, String>> {
         let at = format!("{index}-index entry for task {id} of pool {pool:?}");
         Ok(
@@ -174,18 +174,18 @@ impl Inner {
                 .trees
                 .tasks
                 .get(layout::task_key(&layout::pool_prefix(pool), id))
-                .map_err(sled_error)?
+                .map_err(SledError::Sled)?
             {
-                None => Err(format!("{at}: no such record")),
-                Some(bytes) => record::decode(&bytes)
-                    .map_err(|e| format!("{at}: the record does not decode: {e}")),
+                None => Err(format!("{at}: no such task")),
+                Some(bytes) => codec::decode_task(&bytes)
+                    .map_err(|e| format!("{at}: the stored task does not decode: {e}")),
             },
         )
     }
 
     fn check_claim_index(&self, report: &mut IntegrityReport) -> Result<()> {
         for entry in self.trees.claim.iter() {
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry.map_err(SledError::Sled)?;
             report.index_entries += 1;
             let parsed = layout::split_pool(&key)
                 .and_then(|(pool, rest)| Some((pool, layout::parse_claim_suffix(rest)?)));
@@ -204,7 +204,7 @@ impl Inner {
                 Err(problem) => report.problems.push(problem),
                 Ok(task) if task.status != status || task.priority != priority => {
                     report.problems.push(format!(
-                        "claim-index entry ({status}, {priority}) for task {id} of pool {pool:?}: the record has ({}, {})",
+                        "claim-index entry ({status}, {priority}) for task {id} of pool {pool:?}: the task has ({}, {})",
                         task.status, task.priority
                     ))
                 }
@@ -219,7 +219,7 @@ impl Inner {
         let (expected, _) = counts::count_claim_index(&self.trees.claim)?;
         let mut stored = PoolCounts::new();
         for entry in self.trees.counts.iter() {
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry.map_err(SledError::Sled)?;
             report.counted_pools += 1;
             let Some((pool, b"")) = layout::split_pool(&key) else {
                 report
@@ -251,7 +251,7 @@ impl Inner {
 
     fn check_key_index(&self, report: &mut IntegrityReport) -> Result<()> {
         for entry in self.trees.keys.iter() {
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry.map_err(SledError::Sled)?;
             report.index_entries += 1;
             let parsed = layout::split_pool(&key)
                 .and_then(|(pool, rest)| Some((pool, std::str::from_utf8(rest).ok()?)));
@@ -275,7 +275,7 @@ impl Inner {
 
     fn check_expiry_index(&self, report: &mut IntegrityReport) -> Result<()> {
         for entry in self.trees.expiry.iter() {
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry.map_err(SledError::Sled)?;
             report.index_entries += 1;
             let parsed = layout::split_pool(&key)
                 .and_then(|(pool, rest)| Some((pool, layout::parse_expiry_suffix(rest)?)));
@@ -296,7 +296,7 @@ impl Inner {
                     let lease_end = task.lease.as_ref().map(|l| l.expires_at);
                     if task.status != Status::Running || lease_end != Some(expires_at) {
                         report.problems.push(format!(
-                            "expiry-index entry at {expires_at} for task {id} of pool {pool:?}: the record is {} with lease end {lease_end:?}",
+                            "expiry-index entry at {expires_at} for task {id} of pool {pool:?}: the task is {} with lease end {lease_end:?}",
                             task.status
                         ));
                     }

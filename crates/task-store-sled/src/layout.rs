@@ -7,7 +7,7 @@
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | [`TASKS_TREE`] | pool · id (12 bytes) | the record ([`crate::record`]) |
+//! | [`TASKS_TREE`] | pool · id (12 bytes) | the task ([`crate::codec`]) |
 //! | [`CLAIM_TREE`] | pool · status (1) · priority, descending (8) · id (12) | empty |
 //! | [`KEYS_TREE`] | pool · content key (64 hex digits) | id (12 bytes) |
 //! | [`EXPIRY_TREE`] | pool · lease `expires_at` (8) · id (12), `running` tasks only | empty |
@@ -96,7 +96,7 @@ pub fn split_pool(key: &[u8]) -> Option<(&str, &[u8])> {
     Some((std::str::from_utf8(name).ok()?, tail))
 }
 
-/// The key of a task record: pool · id.
+/// The key of a task: pool · id.
 pub fn task_key(prefix: &[u8], id: TaskId) -> Vec<u8> {
     let mut key = prefix.to_vec();
     key.extend_from_slice(&id.bytes());

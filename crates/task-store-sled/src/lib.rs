@@ -3,19 +3,35 @@
 //! [`SledStore`] keeps task pools, and the records and artifacts of
 //! experiments, in an embedded [sled] 0.34 database (`sled://PATH`, a
 //! directory): one process, many threads. It implements
-//! [`task_store::TaskStore`] by applying the pure lifecycle functions of
+//! [`task_store::TaskBackend`] by applying the pure lifecycle functions of
 //! [`task_store::transition`] to decoded tasks, and
-//! [`task_store::RecordStore`] through the pure functions of
-//! [`task_store::record`], so its semantics are the MemoryStore's.
+//! [`task_store::RecordBackend`] through the pure functions of
+//! [`task_store::record`], so its semantics are the MemoryStore's. The core's
+//! blanket impls validate every argument before an operation gets here.
+//!
+//! ## Files
+//!
+//! The same concern has the same file name in every backend crate:
+//! `options.rs` ([`SledOptions`]), `open.rs` ([`SledStore::open`], the URL,
+//! [`URL_SCHEMES`]), `store.rs` (the struct and the `TaskBackend` impl, which
+//! sends each operation to a blocking thread), `create.rs`, `claim.rs`,
+//! `lease.rs` (heartbeat, commit, return), `read.rs` (get, query, stat,
+//! pools), `admin.rs` (remove, reset_status, prioritize, replace,
+//! drop_pool), `records/` (the `RecordBackend` impl and record operations),
+//! `artifacts.rs`, [`codec`] (stored values), `error.rs` (the private error
+//! enum and its one conversion into [`task_store::Error`]). sled-specific:
+//! [`layout`] (trees and keys), `tx.rs` (transactions and index upkeep),
+//! `counts.rs` (per-pool counts), `id_range.rs` (the id range of a query),
+//! `integrity.rs` ([`SledStore::check_integrity`]), `lock.rs` (one process
+//! per database), `flush.rs` (group commit).
 //!
 //! ## Layout
 //!
-//! Six trees hold the tasks (see [`layout`]): the task records by
-//! (pool, id); a claim index by (pool, status, priority descending, id); the
+//! Six trees hold the tasks (see [`layout`]): the tasks by (pool, id); a claim index by (pool, status, priority descending, id); the
 //! unique content-key index (pool, key) → id; an expiry index (pool, lease
 //! end, id) of `running` tasks; the pool names; and each pool's task counts
-//! by status. Task records are postcard with a leading format-version byte
-//! (see [`record`]); an unknown version is a
+//! by status. Tasks are stored as postcard with a leading format-version
+//! byte (see [`codec`]); an unknown version is a
 //! [`Config`](task_store::ErrorKind::Config) error. The database carries a
 //! layout version ([`layout::LAYOUT_VERSION`]); one written before counts
 //! were kept has none, and opening it counts its claim index once and writes
@@ -28,17 +44,17 @@
 //! chunk count), and the artifact bytes by (experiment, record, name, chunk
 //! index) in chunks of at most 1 MiB ([`layout::CHUNK_LEN`]), so a 512 MiB
 //! artifact is 512 values rather than one that sled would have to hold, log
-//! and rewrite whole. Records and directories are versioned like task
-//! records.
+//! and rewrite whole. Records and directories are versioned like tasks.
 //!
 //! ## Transactions
 //!
 //! Every task write is one sled transaction over the six task trees that
 //! re-reads the tasks it changes, applies the transition, and rewrites the
-//! record, all its index entries and its pool's counts together. sled 0.34 runs transactions under a
-//! process-wide write lock and seals each one as a single batch in its log,
-//! so concurrent claims never hand a task to two leases, and a crash never
-//! leaves an index or a count disagreeing with a record
+//! task, all its index entries and its pool's counts together. sled 0.34
+//! runs transactions under a process-wide write lock and seals each one as a
+//! single batch in its log, so concurrent claims never hand a task to two
+//! leases, and a crash never leaves an index or a count disagreeing with a
+//! task
 //! ([`SledStore::check_integrity`] verifies this). Because transactions never
 //! run concurrently, the one counts value per pool that every claim and
 //! commit rewrites costs no conflicts; each transaction adds up its changes
@@ -51,7 +67,7 @@
 //! `n` in one transaction that re-checks each of them. `stat` of a whole pool
 //! (or of a query on status alone) is one read of the pool's counts.
 //!
-//! `query` and `stat` walk only the records in the query's `_id` range (the
+//! `query` and `stat` walk only the tasks in the query's `_id` range (the
 //! bounds of `_id` conditions at the top level or in top-level ANDs), so a
 //! keyset page (`_id > last`) costs the page, not its position in the pool.
 //!
@@ -75,25 +91,31 @@
 //!
 //! ## Durability
 //!
-//! A write is acknowledged only after `Db::flush` and an `fdatasync` of
-//! sled's log file. The second call matters: on Linux sled 0.34 makes its
+//! A write is acknowledged only after a `Db::flush` and an `fdatasync` of
+//! sled's log file that started after the write was applied. The second call matters: on Linux sled 0.34 makes its
 //! log writes stable with `sync_file_range`, which neither records the file's
 //! new size nor flushes the disk's write cache, so a power loss could lose
 //! writes that `flush` reported stable. (Values above about 128 KiB go to
 //! sled's blob files, which sled writes without syncing; this backend does
 //! not sync them either, so only a process crash, not a power loss, is
-//! covered for records that large. Artifact chunks are that large, so for
+//! covered for values that large. Artifact chunks are that large, so for
 //! artifacts the guarantee is the process-crash one, which the `SIGKILL`
 //! test checks.) All sled calls run on tokio's blocking
 //! threads.
+//!
+//! Writers share those syncs (group commit, `flush.rs`): a writer that
+//! finishes its transaction while a sync runs joins the next batch, and one
+//! sync then acknowledges the whole batch. With several workers, or a
+//! worker's concurrent commits, a sync (about 0.3 ms) is paid per batch
+//! rather than per write; a lone writer syncs at once, as before.
 //!
 //! ## Memory
 //!
 //! sled keeps the pages it reads in a cache, 1 GiB by default in sled 0.34,
 //! and only evicts when the cache is full, so a process that walks a large
 //! database stays large. This store sets it to [`DEFAULT_CACHE_MB`] MiB;
-//! `sled://PATH?cache_mb=N` (or [`SledOptions`] with
-//! [`SledStore::open_with`]) chooses another size.
+//! `sled://PATH?cache_mb=N` (or [`SledOptions::cache_capacity`]) chooses
+//! another size.
 //!
 //! ## One process per database
 //!
@@ -101,34 +123,42 @@
 //! exclusive non-blocking lock on `PATH/taskpool.lock`; a second opener, in
 //! another process or this one, fails at once with
 //! [`Unavailable`](task_store::ErrorKind::Unavailable) naming the path.
-
+//!
 //! ## Comparing with raw sled
 //!
-//! [`layout`], [`record`] and the re-exported [`sled`] let a benchmark do the
+//! [`layout`], [`codec`] and the re-exported [`sled`] let a benchmark do the
 //! same work with raw sled calls. A claim→commit pair here is: one
-//! transaction that reads the record, rewrites it and moves its claim-index
+//! transaction that reads the task, rewrites it and moves its claim-index
 //! entry and adds an expiry entry, then a flush; one transaction that reads
-//! and rewrites the record, moves the claim-index entry and drops the expiry
+//! and rewrites the task, moves the claim-index entry and drops the expiry
 //! entry, then a flush (each flush also `fdatasync`s the log file). Planning a
 //! claim adds a range walk of the expiry index and a prefix walk of the claim
 //! index.
 
+mod admin;
+mod artifacts;
+mod claim;
+pub mod codec;
 mod counts;
+mod create;
 mod error;
+mod flush;
 mod id_range;
 mod integrity;
 pub mod layout;
+mod lease;
 mod lock;
-mod ops;
+mod open;
 mod options;
-pub mod record;
+mod read;
 mod records;
 mod store;
 mod tx;
 
 pub use integrity::IntegrityReport;
 pub use lock::LOCK_FILE_NAME;
+pub use open::URL_SCHEMES;
 pub use options::{DEFAULT_CACHE_MB, SledOptions};
 /// The sled version this backend is built on, for raw-sled baselines and tools.
 pub use sled;
-pub use store::{SledStore, URL_SCHEMES};
+pub use store::SledStore;

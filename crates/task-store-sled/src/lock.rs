@@ -7,10 +7,18 @@
 //! [`ErrorKind::Unavailable`](task_store::ErrorKind::Unavailable) naming the
 //! path and the holder's pid. The kernel drops the lock when the holder exits,
 //! even after `SIGKILL`, so a crashed process never leaves a stale lock.
+//!
+//! Holding that lock, the store is the only taskpool user of the directory,
+//! yet sled's own lock on its log file can still be held for a moment by a
+//! store of this process that was just dropped (sled 0.34's background
+//! flusher lets go of the file shortly after the last `Db` handle).
+//! [`wait_for_sled`] waits for it by trying the same lock itself: sled
+//! reports a held lock only as the text of an I/O error, fs4 as a variant.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use fs4::{FileExt, TryLockError};
 
@@ -62,5 +70,36 @@ impl DirLock {
             .and_then(|_| write!(file, "{}", std::process::id()))
             .map_err(io_error)?;
         Ok(DirLock { _file: file })
+    }
+}
+
+/// Wait up to `wait` until nobody holds the `flock` sled takes on its log
+/// file `data_file` (absent in a new database: nothing to wait for).
+pub(crate) fn wait_for_sled(data_file: &Path, wait: Duration) -> Result<(), SledError> {
+    let io_error = |source| SledError::Io {
+        path: data_file.display().to_string(),
+        source,
+    };
+    let file = match File::open(data_file) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error(e)),
+    };
+    let started = Instant::now();
+    loop {
+        match FileExt::try_lock(&file) {
+            // Dropping `file` releases the probe's lock for sled to take.
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if started.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(SledError::Locked {
+                    path: data_file.display().to_string(),
+                    holder: String::new(),
+                });
+            }
+            Err(TryLockError::Error(source)) => return Err(io_error(source)),
+        }
     }
 }

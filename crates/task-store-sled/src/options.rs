@@ -1,6 +1,5 @@
-//! Opening options and the `sled://PATH[?cache_mb=N]` URL.
-
-use std::path::PathBuf;
+//! [`SledOptions`]: how a database is opened, from the caller and from the
+//! URL's query (`sled://PATH?cache_mb=N`).
 
 use task_store::Result;
 
@@ -15,59 +14,59 @@ use crate::error::SledError;
 /// and did not get slower with it (see `BENCHMARKS.md`).
 pub const DEFAULT_CACHE_MB: u64 = 64;
 
-/// How [`SledStore::open_with`](crate::SledStore::open_with) opens a database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How [`SledStore::open`](crate::SledStore::open) opens a database.
+///
+/// Each field left `None` is taken from the URL's query, or else from its
+/// default; a field set here overrides the URL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SledOptions {
-    /// The capacity of sled's page cache, in bytes (default
-    /// [`DEFAULT_CACHE_MB`] MiB; the URL parameter `cache_mb` sets it in MiB).
-    pub cache_capacity: u64,
+    /// The capacity of sled's page cache, in bytes. `None`: the URL's
+    /// `cache_mb=N` (in MiB), or [`DEFAULT_CACHE_MB`] MiB.
+    pub cache_capacity: Option<u64>,
 }
 
-impl Default for SledOptions {
-    fn default() -> SledOptions {
-        SledOptions {
-            cache_capacity: DEFAULT_CACHE_MB << 20,
+impl SledOptions {
+    /// These options completed from `query` (the part of `url` after `?`,
+    /// if any): a field set by the caller stays, a field left `None` takes
+    /// the query's value.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](task_store::ErrorKind::Config) for an unknown
+    /// parameter or a bad value, naming it and the URL.
+    pub(crate) fn with_query(self, query: Option<&str>, url: &str) -> Result<SledOptions> {
+        let mut from_url = SledOptions::default();
+        for param in query.into_iter().flat_map(|q| q.split('&')) {
+            match param.split_once('=') {
+                Some(("cache_mb", mb)) => {
+                    from_url.cache_capacity = Some(
+                        mb.parse::<u64>()
+                            .ok()
+                            .filter(|&mb| mb > 0)
+                            .and_then(|mb| mb.checked_mul(1 << 20))
+                            .ok_or_else(|| {
+                                SledError::Url(format!(
+                                    "cache_mb in the sled URL {url} must be a positive number of MiB, got {mb:?}"
+                                ))
+                            })?,
+                    );
+                }
+                _ => {
+                    return Err(SledError::Url(format!(
+                        "unknown parameter {param:?} in the sled URL {url} (known: cache_mb=N)"
+                    ))
+                    .into());
+                }
+            }
         }
+        Ok(SledOptions {
+            cache_capacity: self.cache_capacity.or(from_url.cache_capacity),
+        })
     }
-}
 
-/// The directory and options of a `sled://PATH[?cache_mb=N]` URL. A path
-/// cannot contain `?`: everything after the first `?` is parameters.
-pub(crate) fn parse_url(url: &str) -> Result<(PathBuf, SledOptions)> {
-    let rest = url
-        .strip_prefix("sled://")
-        .ok_or_else(|| SledError::Url(format!("not a sled URL: {url} (expected sled://PATH)")))?;
-    let (path, params) = match rest.split_once('?') {
-        Some((path, params)) => (path, Some(params)),
-        None => (rest, None),
-    };
-    if path.is_empty() {
-        return Err(SledError::Url(format!("the sled URL {url} names no directory")).into());
+    /// The page cache capacity in bytes these options choose.
+    pub(crate) fn cache_bytes(&self) -> u64 {
+        self.cache_capacity.unwrap_or(DEFAULT_CACHE_MB << 20)
     }
-    let mut options = SledOptions::default();
-    for param in params.into_iter().flat_map(|p| p.split('&')) {
-        match param.split_once('=') {
-            Some(("cache_mb", mb)) => {
-                options.cache_capacity = mb
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|&mb| mb > 0)
-                    .and_then(|mb| mb.checked_mul(1 << 20))
-                    .ok_or_else(|| {
-                        SledError::Url(format!(
-                            "cache_mb in the sled URL {url} must be a positive number of MiB, got {mb:?}"
-                        ))
-                    })?;
-            }
-            _ => {
-                return Err(SledError::Url(format!(
-                    "unknown parameter {param:?} in the sled URL {url} (known: cache_mb=N)"
-                ))
-                .into());
-            }
-        }
-    }
-    Ok((PathBuf::from(path), options))
 }
 
 #[cfg(test)]
@@ -76,41 +75,48 @@ mod tests {
 
     use super::*;
 
+    fn from_query(query: &str) -> Result<SledOptions> {
+        SledOptions::default().with_query(Some(query), "sled:///x")
+    }
+
     #[test]
-    fn parse_url_paths_and_defaults() {
+    fn with_query_reads_cache_mb() {
+        assert_eq!(from_query("cache_mb=256").unwrap().cache_bytes(), 256 << 20);
         assert_eq!(
-            parse_url("sled:///tmp/x").unwrap(),
-            (PathBuf::from("/tmp/x"), SledOptions::default())
-        );
-        assert_eq!(
-            parse_url("sled://rel/db").unwrap().0,
-            PathBuf::from("rel/db")
+            SledOptions::default()
+                .with_query(None, "sled:///x")
+                .unwrap()
+                .cache_bytes(),
+            DEFAULT_CACHE_MB << 20
         );
     }
 
     #[test]
-    fn parse_url_reads_cache_mb() {
-        let (path, options) = parse_url("sled:///tmp/x?cache_mb=256").unwrap();
-        assert_eq!(path, PathBuf::from("/tmp/x"));
-        assert_eq!(options.cache_capacity, 256 << 20);
+    fn with_query_keeps_what_the_caller_set() {
+        let options = SledOptions {
+            cache_capacity: Some(1 << 20),
+        };
+        assert_eq!(
+            options
+                .with_query(Some("cache_mb=256"), "sled:///x")
+                .unwrap()
+                .cache_bytes(),
+            1 << 20
+        );
     }
 
     #[test]
-    fn parse_url_rejects_bad_urls_and_parameters() {
+    fn with_query_rejects_bad_parameters() {
         for bad in [
-            "sled://",
-            "sqlite://x",
-            "/tmp/x",
-            "sled://?cache_mb=1",
-            "sled:///x?cache_mb=0",
-            "sled:///x?cache_mb=-1",
-            "sled:///x?cache_mb=lots",
-            "sled:///x?cache_mb=99999999999999999",
-            "sled:///x?cache=1",
-            "sled:///x?",
+            "cache_mb=0",
+            "cache_mb=-1",
+            "cache_mb=lots",
+            "cache_mb=99999999999999999",
+            "cache=1",
+            "",
         ] {
             assert_eq!(
-                parse_url(bad).unwrap_err().kind(),
+                from_query(bad).unwrap_err().kind(),
                 ErrorKind::Config,
                 "{bad}"
             );

@@ -1,14 +1,15 @@
-//! Transactions over all trees, and the one place where index entries are
-//! derived from records.
+//! Transactions over the task trees, and the one place where index entries
+//! are derived from tasks.
 //!
 //! Every write goes through [`Tx::put`] or [`Tx::delete`] inside a sled
-//! transaction, which updates the record, all its index entries and its
+//! transaction, which updates the task, all its index entries and its
 //! pool's counts together:
 //! sled seals a transaction's writes as one batch in its log, so after a crash
 //! either all of them or none are recovered. sled 0.34 runs transactions under
 //! a process-wide write lock, so reads inside a transaction see a stable state
 //! and claims re-checked there can never hand a task to two leases.
 
+use sled::Transactional;
 use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
     TransactionalTree,
@@ -18,9 +19,10 @@ use std::collections::BTreeMap;
 
 use task_store::{Error, Result, Stat, Status, Task, TaskId};
 
-use crate::error::sled_error;
+use crate::codec;
+use crate::error::SledError;
 use crate::layout::{self, ID_LEN};
-use crate::record;
+use crate::store::Inner;
 
 /// The result type of transaction bodies: aborts carry a store error.
 pub(crate) type TxResult<T> = ConflictableTransactionResult<T, Error>;
@@ -34,8 +36,24 @@ pub(crate) fn abort<T>(error: impl Into<Error>) -> TxResult<T> {
 pub(crate) fn finish<T>(result: std::result::Result<T, TransactionError<Error>>) -> Result<T> {
     result.map_err(|e| match e {
         TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => sled_error(e),
+        TransactionError::Storage(e) => SledError::Sled(e).into(),
     })
+}
+
+impl Inner {
+    /// Run `body` as one sled transaction over the task trees, then write
+    /// the count changes of its writes.
+    pub(crate) fn transact<T>(&self, body: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
+        let t = &self.trees;
+        finish(
+            (&t.tasks, &t.claim, &t.keys, &t.expiry, &t.pools, &t.counts).transaction(|trees| {
+                let tx = Tx::new(trees);
+                let out = body(&tx)?;
+                tx.write_counts()?;
+                Ok(out)
+            }),
+        )
+    }
 }
 
 /// The transactional views of the task trees: tasks, claim, keys, expiry,
@@ -112,7 +130,7 @@ impl<'a> Tx<'a> {
                 Some(bytes) => match layout::decode_counts(&bytes) {
                     Some(stat) => stat,
                     None => {
-                        return abort(crate::error::SledError::Corrupt(format!(
+                        return abort(SledError::Corrupt(format!(
                             "the task counts of a pool hold {} bytes instead of {}",
                             bytes.len(),
                             layout::COUNTS_LEN
@@ -152,7 +170,7 @@ impl<'a> Tx<'a> {
     /// The task `id` of the pool, if any.
     pub(crate) fn task(&self, prefix: &[u8], id: TaskId) -> TxResult<Option<Task>> {
         match self.tasks.get(layout::task_key(prefix, id))? {
-            Some(bytes) => match record::decode(&bytes) {
+            Some(bytes) => match codec::decode_task(&bytes) {
                 Ok(task) => Ok(Some(task)),
                 Err(e) => abort(e),
             },
@@ -165,7 +183,7 @@ impl<'a> Tx<'a> {
         match self.keys.get(layout::content_key_key(prefix, key))? {
             Some(bytes) => match layout::id_from_bytes(&bytes) {
                 Some(id) => Ok(Some(id)),
-                None => abort(crate::error::SledError::Corrupt(format!(
+                None => abort(SledError::Corrupt(format!(
                     "a content-key entry holds {} bytes instead of a {ID_LEN}-byte id",
                     bytes.len()
                 ))),
@@ -177,7 +195,7 @@ impl<'a> Tx<'a> {
     /// Write `new` (whose previous version is `old`, `None` for a new task)
     /// with exactly the index entries it needs.
     pub(crate) fn put(&self, prefix: &[u8], old: Option<&Task>, new: &Task) -> TxResult<()> {
-        let bytes = match record::encode(new) {
+        let bytes = match codec::encode_task(new) {
             Ok(bytes) => bytes,
             Err(e) => return abort(e),
         };

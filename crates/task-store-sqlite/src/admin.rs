@@ -2,8 +2,8 @@
 //! and drop_pool. The triggers of schema migration 3 keep `task_counts`
 //! exact through each of them; `drop_pool` also deletes the pool's counts.
 //!
-//! `replace` changes one task and is a grouped write (inside the connection
-//! thread's write transaction, see the `worker` module). The others may
+//! `replace` changes one task and is a short write (inside the write
+//! transaction it is given, see the `connection` module). The others may
 //! change a whole pool and run alone: remove, reset_status and prioritize as
 //! one statement each, drop_pool as its own `BEGIN IMMEDIATE` transaction.
 
@@ -15,10 +15,9 @@ use task_store::{
     Error, ErrorKind, Query, ReplaceParams, ResetParams, Status, Task, Timestamp, content_key,
 };
 
+use crate::codec::{RawTask, TASK_COLUMNS};
 use crate::error::{Result, SqliteError};
-use crate::lease::not_found;
-use crate::query_sql;
-use crate::row::{RawTask, TASK_COLUMNS};
+use crate::translate;
 
 /// Run `statement WHERE pool = ?1 AND (query)`, where `fixed` holds the
 /// statement's own parameters (the pool first); returns the rows changed.
@@ -28,7 +27,7 @@ fn execute_with_query(
     fixed: Vec<SqlValue>,
     query: &Query,
 ) -> Result<u64> {
-    let query = query_sql::compile(query, fixed.len() + 1);
+    let query = translate::compile(query, fixed.len() + 1);
     let sql = format!("{statement} WHERE pool = ?1 AND ({})", query.sql);
     let mut values = fixed;
     values.extend(query.params);
@@ -128,7 +127,7 @@ pub(crate) fn replace(
         .optional();
     match updated {
         Ok(Some(row)) => row.decode(),
-        Ok(None) => Err(SqliteError::Store(not_found(pool, params.id))),
+        Ok(None) => Err(SqliteError::task_not_found(pool, params.id)),
         Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
             let other: Option<String> = conn
                 .prepare_cached("SELECT id FROM tasks WHERE pool = ?1 AND key = ?2")?

@@ -1,7 +1,7 @@
 //! The backend's private error type and its mapping onto [`task_store::Error`].
 
 use rusqlite::ErrorCode;
-use task_store::{Error, ErrorKind};
+use task_store::{Error, ErrorKind, RecordId, TaskId};
 
 /// Everything that can go wrong inside the SQLite backend.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ pub(crate) enum SqliteError {
     Corrupt(String),
     /// The connection thread has stopped.
     #[error("the SQLite connection thread has stopped")]
-    WorkerGone,
+    ThreadGone,
     /// The operation panicked on the connection thread; its writes were
     /// rolled back and the thread went on serving.
     #[error("a SQLite operation panicked; its writes were rolled back")]
@@ -32,13 +32,25 @@ pub(crate) enum SqliteError {
 }
 
 impl SqliteError {
+    /// `NotFound` for a task that is not in the pool.
+    pub(crate) fn task_not_found(pool: &str, id: TaskId) -> SqliteError {
+        SqliteError::Store(Error::not_found(format!("no task {id} in pool {pool:?}")))
+    }
+
+    /// `NotFound` for a record that is not in the experiment.
+    pub(crate) fn record_not_found(experiment: &str, id: RecordId) -> SqliteError {
+        SqliteError::Store(Error::not_found(format!(
+            "no record {id} in experiment {experiment:?}"
+        )))
+    }
+
     fn kind(&self) -> ErrorKind {
         match self {
             SqliteError::Store(e) => e.kind(),
             SqliteError::Sqlite(e) => sqlite_kind(e),
             SqliteError::BadUrl(_) | SqliteError::Unusable(_) => ErrorKind::Config,
             SqliteError::Corrupt(_) | SqliteError::Panicked => ErrorKind::Backend,
-            SqliteError::WorkerGone => ErrorKind::Unavailable,
+            SqliteError::ThreadGone => ErrorKind::Unavailable,
         }
     }
 

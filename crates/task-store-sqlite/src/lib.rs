@@ -11,29 +11,53 @@
 //! is relative to the working directory, `sqlite:///var/lib/tp.db` absolute.
 //! The path is taken literally (no percent-decoding, no query string).
 //! `sqlite://:memory:` is a private in-memory database, one per store and gone
-//! with it (for tests). [`SqliteStore::open`] also takes a plain path.
+//! with it (for tests). [`SqliteStore::open`]`(url, clock, options)` is the
+//! one way to open a store; it is `async` and never blocks the caller.
+//!
+//! ## Layout
+//!
+//! The same concern has the same file name in every taskpool backend:
+//! `options.rs` ([`SqliteOptions`]), `open.rs` (URL parsing and opening),
+//! `store.rs` (the store and its [`task_store::TaskBackend`] impl, which
+//! dispatches to `create.rs`, `claim.rs`, `lease.rs` (heartbeat, commit,
+//! return), `read.rs` (get, query, stat, pools) and `admin.rs` (remove,
+//! reset_status, prioritize, replace, drop_pool)), `records.rs` (the
+//! [`task_store::RecordBackend`] impl) and `artifacts.rs`, `codec.rs` (task
+//! and record rows), `translate/` (the core `Query` as SQL) and `error.rs`
+//! (the private error and its one conversion into `task_store::Error`).
+//! SQLite's own: `schema.rs` (migrations) and `connection.rs` (the
+//! connection thread).
 //!
 //! ## Design
 //!
 //! *Threading.* A `rusqlite::Connection` is `Send` but not `Sync`, so each
-//! store owns one connection on a dedicated thread and runs operations there
-//! one at a time; async callers await a oneshot reply and never block an
-//! executor thread. Processes (or several stores in one process) coordinate
-//! through SQLite's file locks: every multi-statement write is a
-//! `BEGIN IMMEDIATE` transaction, and a busy database is retried for the busy
-//! timeout (5 s by default, [`SqliteOptions`]) before failing with
-//! `Unavailable`.
+//! store owns one connection behind a mutex, and a dedicated connection
+//! thread. A short write (claim, heartbeat, commit, return, replace, a
+//! create of at most 64 tasks, record create and update) runs on the
+//! caller's thread when nothing is queued for the thread, the mutex is free
+//! and so is SQLite's write lock, as a raw rusqlite call would: one worker
+//! committing one task at a time pays no cross-thread wake-up. The short
+//! writes in flight at the same time (pending) run together, as one group,
+//! on whichever caller finds the connection free, or on the connection
+//! thread when it holds the connection or another connection holds the
+//! write lock. Reads and large or bulk writes run on the connection thread;
+//! async callers waiting for another thread await a oneshot reply. A
+//! caller's thread never waits for a lock, only for a group of short SQL. Processes (or several
+//! stores in one process) coordinate through SQLite's file locks: every
+//! multi-statement write is a `BEGIN IMMEDIATE` transaction, and on the
+//! connection thread a busy database is retried for the busy timeout (5 s by
+//! default, [`SqliteOptions`]) before failing with `Unavailable`.
 //!
-//! *Group commit.* The short writes (create, claim, heartbeat, commit,
-//! return, replace, record create and update) that are queued together on
-//! the connection thread, up to 64, share one `BEGIN IMMEDIATE` transaction,
-//! each under its own `SAVEPOINT`: a write that fails (or panics) is rolled
-//! back alone, the others commit. Callers are answered only after `COMMIT`
-//! returns; if it fails, every write of the group gets its error and none is
-//! written. Concurrent commits of many tasks thus cost one transaction (one
-//! WAL append) instead of one each. Reads and large or bulk writes
-//! (artifacts, record and pool deletion, remove, reset_status, prioritize)
-//! run alone.
+//! *Group commit.* The short writes pending together, or queued together on
+//! the connection thread (with large creates), up to 64, share one
+//! `BEGIN IMMEDIATE` transaction, each under its own `SAVEPOINT`: a write
+//! that fails (or panics) is rolled back alone, the others commit. Callers
+//! are answered only after `COMMIT` returns; if it fails, every write of the
+//! group gets its error and none is written. Concurrent commits of many
+//! tasks thus cost one transaction (one WAL append) instead of one each,
+//! whichever thread runs them. Reads and large or bulk writes (artifacts,
+//! record and pool deletion, remove, reset_status, prioritize) run alone on
+//! the connection thread.
 //!
 //! *Schema.* Versioned migrations (`PRAGMA user_version`, with
 //! `PRAGMA application_id` marking the file as a taskpool store). A `pools`
@@ -53,7 +77,7 @@
 //! RETURNING …` with a fresh `randomblob` token per row. Heartbeat, commit
 //! and return are single updates guarded by the lease token. Queries are
 //! compiled to SQL over `json_type`/`json_extract` with bound parameters
-//! (see the `query_sql` module for how each rule of the query language
+//! (see the `translate` module for how each rule of the query language
 //! maps). All statements go through the prepared-statement cache.
 //!
 //! *Refusing bad files.* Before writing anything, opening checks that the
@@ -84,23 +108,22 @@
 
 mod admin;
 mod artifacts;
+mod claim;
+mod codec;
 mod connection;
 mod create;
 mod error;
 mod lease;
-mod location;
+mod open;
+mod options;
 #[cfg(test)]
 mod query_plan;
-mod query_sql;
 mod read;
-mod record_row;
-mod record_store;
 mod records;
-mod row;
 mod schema;
 mod store;
-mod worker;
+mod translate;
 
-pub use connection::{Durability, SqliteOptions};
-pub use location::{MEMORY_URL, URL_SCHEMES};
+pub use open::{MEMORY_URL, URL_SCHEMES};
+pub use options::{Durability, SqliteOptions};
 pub use store::SqliteStore;

@@ -11,10 +11,9 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use task_store::{Query, QueryParams, Stat, Status, Task, TaskId};
 
+use crate::codec::{RawTask, TASK_COLUMNS, decode_all};
 use crate::error::{Result, SqliteError};
-use crate::lease::not_found;
-use crate::query_sql;
-use crate::row::{RawTask, TASK_COLUMNS, decode_all};
+use crate::translate;
 
 /// One task by id.
 pub(crate) fn get(conn: &mut Connection, pool: &str, id: TaskId) -> Result<Task> {
@@ -22,7 +21,7 @@ pub(crate) fn get(conn: &mut Connection, pool: &str, id: TaskId) -> Result<Task>
     conn.prepare_cached(&sql)?
         .query_row(params![pool, id.to_string()], RawTask::read)
         .optional()?
-        .ok_or_else(|| SqliteError::Store(not_found(pool, id)))?
+        .ok_or_else(|| SqliteError::task_not_found(pool, id))?
         .decode()
 }
 
@@ -39,7 +38,7 @@ fn query_statement(compiled: &str) -> String {
 
 /// Matching tasks in id order, after `skip`, at most `limit`.
 pub(crate) fn query(conn: &mut Connection, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
-    let query = query_sql::compile(&params.query, QUERY_PARAM);
+    let query = translate::compile(&params.query, QUERY_PARAM);
     let sql = query_statement(&query.sql);
     let limit = params
         .limit
@@ -72,7 +71,7 @@ pub(crate) fn stat(conn: &mut Connection, pool: &str, query: &Query) -> Result<S
             .collect::<rusqlite::Result<Vec<_>>>()?;
         return to_stat(counts);
     }
-    let query = query_sql::compile(query, 2);
+    let query = translate::compile(query, 2);
     let sql = format!(
         "SELECT status, count(*) FROM tasks WHERE pool = ?1 AND ({}) GROUP BY status",
         query.sql
@@ -146,7 +145,7 @@ mod tests {
         let query = Query::parse(&query).unwrap();
         plan(
             conn,
-            &query_statement(&query_sql::compile(&query, QUERY_PARAM).sql),
+            &query_statement(&translate::compile(&query, QUERY_PARAM).sql),
         )
     }
 

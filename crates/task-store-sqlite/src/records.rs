@@ -1,23 +1,146 @@
-//! Records: one row of `records` per record, unique by `(experiment, id)`,
-//! with columns for what a [`RecordFilter`] selects on (status, task id,
-//! tags as a JSON object) and JSON text for the definition and the maps.
+//! Records: the [`RecordBackend`] impl of [`SqliteStore`] (records and
+//! artifacts in the same database file as the tasks; names and sizes were
+//! checked by the core) and the record operations. Artifact operations are
+//! in the `artifacts` module.
 //!
-//! Every rule comes from `task_store::record`: the caller builds a new
-//! record with `NewRecord::into_record`, and an update is
-//! [`UpdateRecord::apply`] on the stored record. Create and update are
-//! grouped writes: they run inside the write transaction (`BEGIN
-//! IMMEDIATE`) the connection thread opens (see the `worker` module), so an
-//! update's read and write see no other writer in between, and concurrent
-//! updates from any process are serialized and none is lost. Deleting a
-//! record also deletes its artifacts (any size) and runs alone, in its own
-//! transaction.
+//! One row of `records` per record, unique by `(experiment, id)`, with
+//! columns for what a [`RecordFilter`] selects on (status, task id, tags as
+//! a JSON object) and JSON text for the definition and the maps.
+//!
+//! Every rule comes from `task_store::record`: a new record is built with
+//! `NewRecord::into_record`, and an update is [`UpdateRecord::apply`] on the
+//! stored record. Create and update are short writes: they run inside the
+//! write transaction (`BEGIN IMMEDIATE`) they are given (see the
+//! `connection` module), so an update's read and write see no other writer
+//! in between, and concurrent updates from any process are serialized and
+//! none is lost. Reads, record deletion (which also deletes the record's
+//! artifacts, of any size, in the same transaction) and every artifact
+//! operation run alone: an artifact may be 512 MiB, it never shares, or
+//! holds up, a group.
 
+use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
-use task_store::{Error, ErrorKind, Record, RecordFilter, RecordId, Timestamp, UpdateRecord};
+use task_store::{
+    ArtifactInfo, Error, ErrorKind, NewRecord, Record, RecordBackend, RecordFilter, RecordId,
+    Timestamp, UpdateRecord,
+};
 
+use crate::artifacts;
+use crate::codec::{RECORD_COLUMNS, RawRecord, to_json};
+use crate::connection::JobKind;
 use crate::error::{Result, SqliteError};
-use crate::record_row::{RECORD_COLUMNS, RawRecord, to_json};
+use crate::store::SqliteStore;
+
+#[async_trait]
+impl RecordBackend for SqliteStore {
+    async fn create_record(
+        &self,
+        experiment: &str,
+        params: NewRecord,
+    ) -> task_store::Result<Record> {
+        let experiment = experiment.to_string();
+        self.run(JobKind::Short, move |conn, now| {
+            let record = params.into_record(&experiment, now)?;
+            create(conn, &record)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn update_record(
+        &self,
+        experiment: &str,
+        params: UpdateRecord,
+    ) -> task_store::Result<Record> {
+        let experiment = experiment.to_string();
+        self.run(JobKind::Short, move |conn, now| {
+            update(conn, &experiment, &params, now)
+        })
+        .await
+    }
+
+    async fn get_record(&self, experiment: &str, id: RecordId) -> task_store::Result<Record> {
+        let experiment = experiment.to_string();
+        self.run(JobKind::Alone, move |conn, _| get(conn, &experiment, id))
+            .await
+    }
+
+    async fn list_records(
+        &self,
+        experiment: &str,
+        filter: &RecordFilter,
+    ) -> task_store::Result<Vec<Record>> {
+        let experiment = experiment.to_string();
+        let filter = filter.clone();
+        self.run(JobKind::Alone, move |conn, _| {
+            list(conn, &experiment, &filter)
+        })
+        .await
+    }
+
+    async fn delete_record(&self, experiment: &str, id: RecordId) -> task_store::Result<bool> {
+        let experiment = experiment.to_string();
+        self.run(JobKind::Alone, move |conn, _| delete(conn, &experiment, id))
+            .await
+    }
+
+    async fn experiments(&self) -> task_store::Result<Vec<String>> {
+        self.run(JobKind::Alone, |conn, _| experiments(conn)).await
+    }
+
+    async fn put_artifact(
+        &self,
+        experiment: &str,
+        id: RecordId,
+        name: &str,
+        data: Vec<u8>,
+    ) -> task_store::Result<()> {
+        let (experiment, name) = (experiment.to_string(), name.to_string());
+        self.run(JobKind::Alone, move |conn, _| {
+            artifacts::put(conn, &experiment, id, &name, &data)
+        })
+        .await
+    }
+
+    async fn get_artifact(
+        &self,
+        experiment: &str,
+        id: RecordId,
+        name: &str,
+    ) -> task_store::Result<Vec<u8>> {
+        let (experiment, name) = (experiment.to_string(), name.to_string());
+        self.run(JobKind::Alone, move |conn, _| {
+            artifacts::get(conn, &experiment, id, &name)
+        })
+        .await
+    }
+
+    async fn list_artifacts(
+        &self,
+        experiment: &str,
+        id: RecordId,
+    ) -> task_store::Result<Vec<ArtifactInfo>> {
+        let experiment = experiment.to_string();
+        self.run(JobKind::Alone, move |conn, _| {
+            artifacts::list(conn, &experiment, id)
+        })
+        .await
+    }
+
+    async fn delete_artifact(
+        &self,
+        experiment: &str,
+        id: RecordId,
+        name: &str,
+    ) -> task_store::Result<bool> {
+        let (experiment, name) = (experiment.to_string(), name.to_string());
+        self.run(JobKind::Alone, move |conn, _| {
+            artifacts::delete(conn, &experiment, id, &name)
+        })
+        .await
+    }
+}
 
 const INSERT_RECORD: &str = "INSERT INTO records (experiment, id, pool, task_id, status, \
      created_at, updated_at, finished_at, task, params, metrics, tags) \
@@ -27,20 +150,13 @@ const INSERT_RECORD: &str = "INSERT INTO records (experiment, id, pool, task_id,
 const UPDATE_RECORD: &str = "UPDATE records SET status = ?3, updated_at = ?4, finished_at = ?5, \
      params = ?6, metrics = ?7, tags = ?8 WHERE experiment = ?1 AND id = ?2";
 
-/// The error for a record that does not exist.
-pub(crate) fn record_not_found(experiment: &str, id: RecordId) -> SqliteError {
-    SqliteError::Store(Error::not_found(format!(
-        "no record {id} in experiment {experiment:?}"
-    )))
-}
-
 /// Fail with `NotFound` unless record `id` of `experiment` exists.
 pub(crate) fn require_record(conn: &Connection, experiment: &str, id: RecordId) -> Result<()> {
     let found = conn
         .prepare_cached("SELECT 1 FROM records WHERE experiment = ?1 AND id = ?2")?
         .query_row(params![experiment, id.to_string()], |_| Ok(()))
         .optional()?;
-    found.ok_or_else(|| record_not_found(experiment, id))
+    found.ok_or_else(|| SqliteError::record_not_found(experiment, id))
 }
 
 /// Insert a record built by `NewRecord::into_record`, inside the caller's
@@ -85,7 +201,7 @@ fn find(conn: &Connection, experiment: &str, id: RecordId) -> Result<Option<Reco
 
 /// One record by id.
 pub(crate) fn get(conn: &mut Connection, experiment: &str, id: RecordId) -> Result<Record> {
-    find(conn, experiment, id)?.ok_or_else(|| record_not_found(experiment, id))
+    find(conn, experiment, id)?.ok_or_else(|| SqliteError::record_not_found(experiment, id))
 }
 
 /// Apply a (validated) update at `now`, inside the caller's write
@@ -97,8 +213,8 @@ pub(crate) fn update(
     now: Timestamp,
 ) -> Result<Record> {
     let mut record = find(conn, experiment, update.id)?
-        .ok_or_else(|| record_not_found(experiment, update.id))?;
-    update.apply(&mut record, now);
+        .ok_or_else(|| SqliteError::record_not_found(experiment, update.id))?;
+    update.apply(&mut record, now)?;
     conn.prepare_cached(UPDATE_RECORD)?.execute(params![
         experiment,
         record.id.to_string(),

@@ -7,7 +7,7 @@
 //! never leaves a half-migrated file and concurrent openers migrate once.
 //! New migrations are appended to [`MIGRATIONS`]; released migrations are
 //! never edited (version-1 and version-2 files are upgraded in place, see
-//! `tests/migration.rs`).
+//! `tests/sqlite/migration.rs`).
 //!
 //! Migration 3 adds `task_counts (pool, status, n)`: the number of tasks of
 //! each pool in each status, filled from the existing tasks when the

@@ -1,4 +1,7 @@
-//! [`SqliteStore`]: the [`TaskStore`] implementation.
+//! [`SqliteStore`]: the store, its `Debug`/`Display` (its URL), and the
+//! [`TaskBackend`] impl, which runs each operation of `create`, `claim`,
+//! `lease`, `read` and `admin` on the connection (see the `connection`
+//! module for how).
 
 use std::fmt;
 
@@ -11,94 +14,47 @@ use task_store::{
     Timestamp,
 };
 
-use crate::connection::SqliteOptions;
+use crate::connection::{ConnectionThread, JobKind};
 use crate::error::SqliteError;
-use crate::location::Location;
-use crate::worker::{JobKind, Worker};
-use crate::{admin, create, lease, read};
+use crate::open::Location;
+use crate::{admin, claim, create, lease, read};
 
 /// A task store in a SQLite database file (or in memory, for tests).
 ///
 /// Several stores, in one process or many, may share one file: writes take
 /// SQLite's write lock (`BEGIN IMMEDIATE`) and wait for it up to the busy
-/// timeout. Within one store, operations run one at a time on the store's
-/// connection thread, which commits the short writes queued at the same time
-/// (create, claim, heartbeat, commit, return, replace, record create and
-/// update) in one transaction, each under its own savepoint, and answers them
-/// only after that `COMMIT`: one failing write does not affect the others,
-/// and none is acknowledged before it is committed. Reads and the large or
-/// bulk writes (artifacts, record and pool deletion, remove, reset_status,
-/// prioritize, dry-run creates) run alone, as before.
+/// timeout. Within one store, operations run one at a time on its one
+/// connection. The short writes (create of at most 64 tasks, claim,
+/// heartbeat, commit, return, replace, record create and update) in flight
+/// at the same time run as one transaction, each under its own savepoint,
+/// on a caller's thread when the connection and the write lock are free,
+/// else on the store's connection thread, and are answered only after that
+/// `COMMIT`: one failing write does not affect the others, and none is
+/// acknowledged before it is committed. Reads and the large or bulk writes (artifacts, record and pool
+/// deletion, remove, reset_status, prioritize, dry-run creates) run alone on
+/// the connection thread.
 pub struct SqliteStore {
-    worker: Worker,
+    thread: ConnectionThread,
     clock: SharedClock,
     location: Location,
 }
 
 impl SqliteStore {
-    /// Open (creating if needed) the store at a `sqlite://PATH` or
-    /// `sqlite://:memory:` URL, or at a plain file path, reading time from
-    /// `clock`, with default options.
-    ///
-    /// Blocks the calling thread while the file is checked and migrated (up
-    /// to the busy timeout if another process holds the write lock); async
-    /// code may prefer [`from_url`](SqliteStore::from_url).
-    ///
-    /// # Errors
-    /// `Config` for a malformed URL, a path that is a directory, read-only or
-    /// in a read-only directory, a file that is not SQLite or belongs to
-    /// another application, or a schema newer than this build (in each case
-    /// the file is left untouched); `Unavailable` if the database stays
-    /// locked past the busy timeout.
-    pub fn open(url_or_path: &str, clock: SharedClock) -> Result<SqliteStore> {
-        SqliteStore::open_with_options(url_or_path, clock, SqliteOptions::default())
-    }
-
-    /// As [`open`](SqliteStore::open), with explicit options.
-    ///
-    /// # Errors
-    /// As [`open`](SqliteStore::open).
-    pub fn open_with_options(
-        url_or_path: &str,
+    /// A store serving requests through `thread`.
+    pub(crate) fn new(
+        thread: ConnectionThread,
         clock: SharedClock,
-        options: SqliteOptions,
-    ) -> Result<SqliteStore> {
-        let location = Location::from_url_or_path(url_or_path)?;
-        let (opened, answer) = std::sync::mpsc::channel();
-        let worker = Worker::start(location.clone(), options, move |r| {
-            let _ = opened.send(r);
-        })?;
-        answer.recv().map_err(|_| SqliteError::WorkerGone)??;
-        Ok(SqliteStore::new(worker, clock, location))
-    }
-
-    /// Open the store at a URL with a scheme of [`URL_SCHEMES`](crate::URL_SCHEMES)
-    /// (`sqlite://relative/path.db`, `sqlite:///absolute/path.db` or
-    /// `sqlite://:memory:`), with default options, without blocking the
-    /// caller: the file is opened on the store's connection thread.
-    ///
-    /// # Errors
-    /// `Config` for anything but those forms; otherwise as [`open`](SqliteStore::open).
-    pub async fn from_url(url: &str, clock: SharedClock) -> Result<SqliteStore> {
-        let location = Location::from_url(url)?;
-        let (opened, answer) = tokio::sync::oneshot::channel();
-        let worker = Worker::start(location.clone(), SqliteOptions::default(), move |r| {
-            let _ = opened.send(r);
-        })?;
-        answer.await.map_err(|_| SqliteError::WorkerGone)??;
-        Ok(SqliteStore::new(worker, clock, location))
-    }
-
-    fn new(worker: Worker, clock: SharedClock, location: Location) -> SqliteStore {
+        location: Location,
+    ) -> SqliteStore {
         SqliteStore {
-            worker,
+            thread,
             clock,
             location,
         }
     }
 
-    /// Run `f` on the connection thread, as a job of `kind`, with the time
-    /// at which it runs.
+    /// Run `f` on the connection as a job of `kind` (see the `connection`
+    /// module for where it runs), with the time at which it runs.
     pub(crate) async fn run<T, F>(&self, kind: JobKind, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -106,7 +62,7 @@ impl SqliteStore {
     {
         let clock = self.clock.clone();
         Ok(self
-            .worker
+            .thread
             .run(kind, move |conn| f(conn, clock.now()))
             .await?)
     }
@@ -121,7 +77,7 @@ impl fmt::Debug for SqliteStore {
 }
 
 impl fmt::Display for SqliteStore {
-    /// The store's URL (`sqlite://PATH` or `sqlite::memory:`).
+    /// The store's URL (`sqlite://PATH` or `sqlite://:memory:`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.location, f)
     }
@@ -141,7 +97,7 @@ impl TaskBackend for SqliteStore {
             })
             .await
         } else {
-            self.run(JobKind::Grouped, move |conn, now| {
+            self.run(create::kind(&params), move |conn, now| {
                 create::insert(conn, &pool, &params, now)
             })
             .await
@@ -150,15 +106,15 @@ impl TaskBackend for SqliteStore {
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
-            lease::claim(conn, &pool, &params, now)
+        self.run(JobKind::Short, move |conn, now| {
+            claim::claim(conn, &pool, &params, now)
         })
         .await
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             lease::heartbeat(conn, &pool, params.id, &params.token, now + params.lease)
         })
         .await
@@ -166,7 +122,7 @@ impl TaskBackend for SqliteStore {
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             lease::commit(conn, &pool, &params, now)
         })
         .await
@@ -174,7 +130,7 @@ impl TaskBackend for SqliteStore {
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             lease::return_task(conn, &pool, &params, now)
         })
         .await
@@ -231,7 +187,7 @@ impl TaskBackend for SqliteStore {
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             admin::replace(conn, &pool, &params, now)
         })
         .await

@@ -34,6 +34,7 @@ pub mod error;
 mod id;
 mod int_range;
 mod key;
+pub mod limits;
 mod memory;
 mod memory_records;
 mod params;
@@ -53,6 +54,7 @@ pub use backend::{Capabilities, RecordBackend, TaskBackend};
 pub use error::{Error, ErrorKind, Result};
 pub use id::TaskId;
 pub use key::{canonical_json, content_key};
+pub use limits::{MAX_DEPTH, MAX_FIELD_BYTES, MAX_OWNER_BYTES};
 pub use memory::{MemoryStore, URL_SCHEMES as MEMORY_URL_SCHEMES};
 pub use params::{
     ClaimParams, CommitParams, CreateParams, Created, HeartbeatParams, NewTask, QueryParams,

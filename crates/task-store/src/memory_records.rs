@@ -77,7 +77,7 @@ impl RecordBackend for MemoryStore {
     async fn update_record(&self, experiment: &str, params: UpdateRecord) -> Result<Record> {
         let now = self.clock.now();
         self.with_entry(experiment, params.id, |entry| {
-            params.apply(&mut entry.record, now);
+            params.apply(&mut entry.record, now)?;
             Ok(entry.record.clone())
         })
     }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::id::TaskId;
 use crate::int_range::check_int_range;
+use crate::limits::{MAX_OWNER_BYTES, check_field_size};
 use crate::query::Query;
 use crate::task::{DEFAULT_MAX_ATTEMPTS, Status};
 
@@ -73,8 +74,10 @@ impl CreateParams {
         }
         for (i, task) in self.tasks.iter().enumerate() {
             check_int_range(&format!("tasks[{i}].def"), &task.def)?;
+            check_field_size(&format!("tasks[{i}].def"), &task.def)?;
             if let Some(filter) = &task.filter {
                 check_int_range(&format!("tasks[{i}].filter"), filter)?;
+                check_field_size(&format!("tasks[{i}].filter"), filter)?;
             }
         }
         Ok(())
@@ -139,6 +142,12 @@ impl ClaimParams {
         if self.owner.is_empty() {
             return Err(Error::invalid_input("claim owner must not be empty"));
         }
+        if self.owner.len() > MAX_OWNER_BYTES {
+            return Err(Error::invalid_input(format!(
+                "claim owner is {} bytes, over the limit of {MAX_OWNER_BYTES}",
+                self.owner.len()
+            )));
+        }
         validate_lease(self.lease)?;
         if self.query.mentions_status() {
             return Err(Error::invalid_query(
@@ -200,7 +209,8 @@ impl CommitParams {
                 self.status
             )));
         }
-        check_int_range("result", &self.result)
+        check_int_range("result", &self.result)?;
+        check_field_size("result", &self.result)
     }
 }
 
@@ -297,8 +307,10 @@ impl ReplaceParams {
     /// names its path).
     pub fn validate(&self) -> Result<()> {
         check_int_range("def", &self.def)?;
+        check_field_size("def", &self.def)?;
         if let Some(filter) = &self.filter {
             check_int_range("filter", filter)?;
+            check_field_size("filter", filter)?;
         }
         Ok(())
     }

@@ -3,16 +3,16 @@
 //! is reported as existing, whatever its status.
 
 use clap::Args;
-use serde::Serialize;
-use taskpool::store::{CreateParams, Created, DEFAULT_MAX_ATTEMPTS};
+use taskpool::store::{CreateParams, DEFAULT_MAX_ATTEMPTS, NewTask};
 
 use crate::cli::GlobalArgs;
 use crate::commands::task_file::read_definitions;
 use crate::context::Context;
+use crate::json::{CreateJson, CreatedJson};
 use crate::output::Table;
 
 /// How many definitions one store round trip creates.
-const BATCH: usize = 1000;
+pub const BATCH: usize = 1000;
 
 /// Arguments of `create`.
 #[derive(Debug, Args)]
@@ -25,7 +25,16 @@ of task definitions (objects); for other names and stdin (-) the content decides
 pub struct CreateArgs {
     /// The file of task definitions (`-` for stdin).
     pub file: String,
-    /// Show which tasks are new and which exist already, and write nothing.
+    /// How the tasks are created.
+    #[command(flatten)]
+    pub options: CreateOptions,
+}
+
+/// The options of the commands that create tasks (`create`, `import-qlib`).
+#[derive(Debug, Args)]
+pub struct CreateOptions {
+    /// Show which tasks are new and which exist already, and write nothing
+    /// (new tasks get their id when they are really created: none is shown).
     #[arg(long)]
     pub dry_run: bool,
     /// Priority of the new tasks (higher is claimed first).
@@ -36,13 +45,22 @@ pub struct CreateArgs {
     pub max_attempts: u32,
 }
 
-#[derive(Serialize)]
-struct CreateReport {
-    total: usize,
-    new: usize,
-    existing: usize,
-    dry_run: bool,
-    tasks: Vec<Created>,
+impl CreateOptions {
+    /// The parameters of a batch of `tasks` created with these options.
+    pub fn params<T: Into<NewTask>>(&self, tasks: Vec<T>) -> CreateParams {
+        let mut params = CreateParams::new(tasks);
+        params.priority = self.priority;
+        params.max_attempts = self.max_attempts;
+        params.dry_run = self.dry_run;
+        params
+    }
+
+    /// How many of `total` tasks one store round trip creates: all of them
+    /// in a dry run (it writes nothing, so later batches could not see the
+    /// earlier ones' new tasks), else [`BATCH`].
+    pub fn batch_size(&self, total: usize) -> usize {
+        if self.dry_run { total.max(1) } else { BATCH }
+    }
 }
 
 /// Create the tasks and report how many were new.
@@ -55,10 +73,7 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = ctx.pool()?;
     let defs = read_definitions(&args.file)?;
-    let mut params = CreateParams::new(defs);
-    params.priority = args.priority;
-    params.max_attempts = args.max_attempts;
-    params.dry_run = args.dry_run;
+    let mut params = args.options.params(defs);
     // Every definition is checked before the first batch is written.
     params.validate()?;
     let defs = std::mem::take(&mut params.tasks);
@@ -66,9 +81,7 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
     let tasks = ctx.block_on(async {
         let store = ctx.store().await?;
         let mut created = Vec::with_capacity(total);
-        // A dry run writes nothing, so later batches could not see the earlier
-        // ones' new tasks: it goes in one batch.
-        let batch_size = if args.dry_run { total.max(1) } else { BATCH };
+        let batch_size = args.options.batch_size(total);
         let mut defs = defs.into_iter().peekable();
         // An empty file still creates the pool (as the store's create does).
         let mut first = true;
@@ -81,23 +94,24 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>(created)
     })?;
     let new = tasks.iter().filter(|c| c.new).count();
-    let report = CreateReport {
+    let dry_run = args.options.dry_run;
+    let report = CreateJson {
         total,
         new,
         existing: total - new,
-        dry_run: args.dry_run,
-        tasks,
+        dry_run,
+        tasks: tasks.iter().map(|c| CreatedJson::new(c, dry_run)).collect(),
     };
     if ctx.out.is_json() {
         return ctx.out.json(&report);
     }
-    if args.dry_run {
+    if args.options.dry_run {
         let mut table = Table::new(["#", "_ID", "STATE", "STATUS"]).right_align(0);
         for (i, c) in report.tasks.iter().enumerate() {
             let state = if c.new { "new" } else { "existing" };
             table.row([
                 (i + 1).to_string(),
-                c.id.to_string(),
+                c.id.clone().unwrap_or_else(|| "(new)".to_string()),
                 state.to_string(),
                 c.status.to_string(),
             ]);

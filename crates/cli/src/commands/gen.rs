@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::Value;
 use taskpool::pipeline::calendar::{Calendar, CalendarError};
+use taskpool::pipeline::error_chain;
 use taskpool::pipeline::generate::{
     MultiHorizonGen, ParamSweep, RollingGen, Step, TaskGen, task_generator,
 };
 use taskpool::pipeline::time_adjust::RollType;
 
+use crate::cli::GlobalArgs;
 use crate::exit::bad_input;
+use crate::output::Output;
 
 const GEN_HELP: &str = "\
 Examples:
@@ -22,7 +25,8 @@ Examples:
 
 The template is one task (or a list of tasks) whose dataset.kwargs.segments hold
 [start, end] pairs of \"YYYY-MM-DD\" or null. The calendar has one YYYY-MM-DD per
-line (Qlib's calendars/day.txt). Output: a JSON array of tasks on stdout.
+line (Qlib's calendars/day.txt). Output: a JSON array of tasks on stdout (with --json:
+one task per line); `taskpool create -` reads either.
 Exit codes: 0 ok, 2 bad input (message on stderr, nothing on stdout).";
 
 /// Arguments of `taskpool gen`.
@@ -85,18 +89,27 @@ pub struct GenArgs {
     pub label_leak_n: u32,
 }
 
-/// Generate the tasks and print them as one JSON array.
+/// Generate the tasks and print them as one JSON array (one task per line
+/// with `--json`).
 ///
 /// # Errors
 /// Any bad input (exit code 2, nothing printed on stdout): unreadable or
 /// malformed template or calendar, bad parameters, segments that do not fit.
-pub fn run(args: &GenArgs) -> anyhow::Result<()> {
+pub fn run(global: &GlobalArgs, args: &GenArgs) -> anyhow::Result<()> {
     let templates = read_template(&args.template)?;
     let calendar = read_calendars(&args.calendar, args.future_calendar.as_deref())?;
     let generators = generators(args)?;
-    let tasks = task_generator(templates, &generators, &calendar)
-        .map_err(|e| bad_input(format!("{}: {}", args.template.display(), error_chain(&e))))?;
+    let tasks = task_generator(templates, &generators, &calendar).map_err(|e| {
+        bad_input(format!(
+            "{}: {}",
+            args.template.display(),
+            one_line(&error_chain(&e))
+        ))
+    })?;
     tracing::info!(tasks = tasks.len(), "generated");
+    if global.json {
+        return Output::new(true, global.quiet).json_lines(&tasks);
+    }
     let text = serde_json::to_string_pretty(&tasks)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}")?;
@@ -109,11 +122,13 @@ fn generators(args: &GenArgs) -> anyhow::Result<Vec<Box<dyn TaskGen>>> {
         generators.push(Box::new(sweep(&args.sweep)?));
     }
     let rolling = rolling(args)?;
-    rolling.validate().map_err(|e| bad_input(error_chain(&e)))?;
+    rolling
+        .validate()
+        .map_err(|e| bad_input(one_line(&error_chain(&e))))?;
     generators.push(Box::new(rolling));
     if let Some(path) = &args.horizon_path {
         let horizons = MultiHorizonGen::at_path(args.horizons.iter().copied(), path)
-            .map_err(|e| bad_input(format!("--horizon-path: {}", error_chain(&e))))?
+            .map_err(|e| bad_input(format!("--horizon-path: {}", one_line(&error_chain(&e)))))?
             .label_leak_n(args.label_leak_n)
             .test_key(args.test_key.clone());
         generators.push(Box::new(horizons));
@@ -167,7 +182,7 @@ fn sweep(specs: &[String]) -> anyhow::Result<ParamSweep> {
         };
         sweep = sweep
             .axis(path, values)
-            .map_err(|e| bad_input(format!("--sweep: {}", error_chain(&e))))?;
+            .map_err(|e| bad_input(format!("--sweep: {}", one_line(&error_chain(&e)))))?;
     }
     Ok(sweep)
 }
@@ -220,8 +235,12 @@ fn read_template(path: &Path) -> anyhow::Result<Vec<Value>> {
 fn read_calendars(path: &Path, future: Option<&Path>) -> anyhow::Result<Calendar> {
     let load = |path: &Path| {
         Calendar::load(path).map_err(|e| match e {
-            CalendarError::Io { .. } => bad_input(error_chain(&e)),
-            _ => bad_input(format!("calendar {}: {}", path.display(), error_chain(&e))),
+            CalendarError::Io { .. } => bad_input(one_line(&error_chain(&e))),
+            _ => bad_input(format!(
+                "calendar {}: {}",
+                path.display(),
+                one_line(&error_chain(&e))
+            )),
         })
     };
     let calendar = load(path)?;
@@ -229,18 +248,6 @@ fn read_calendars(path: &Path, future: Option<&Path>) -> anyhow::Result<Calendar
         Some(future) => calendar.with_future(&load(future)?),
         None => calendar,
     })
-}
-
-/// An error and its sources on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    one_line(&text)
 }
 
 /// The first line of a YAML error (the rest is a source snippet).

@@ -8,17 +8,15 @@
 
 use clap::Args;
 use serde::Serialize;
-use task_store_mongo::qlib_import::{QlibTask, SkippedDocument, read_qlib_pool};
-use task_store_mongo::{MongoOptions, redact_url};
-use taskpool::store::{CreateParams, DEFAULT_MAX_ATTEMPTS, NewTask, validate_pool_name};
+use taskpool::qlib::{QlibTask, SkippedDocument, read_qlib_pool};
+use taskpool::redact_url;
+use taskpool::store::{NewTask, validate_pool_name};
 
 use crate::cli::GlobalArgs;
+use crate::commands::create::CreateOptions;
 use crate::context::Context;
 use crate::exit::bad_input;
 use crate::output::Table;
-
-/// How many definitions one store round trip creates.
-const BATCH: usize = 1000;
 
 /// Arguments of `import-qlib`.
 #[derive(Debug, Args)]
@@ -28,8 +26,9 @@ const BATCH: usize = 1000;
 The target pool is -t/--pool, or the collection's name. Definitions are read from each
 document's `filter`; pickles (`def`, `res`) are never loaded. All imported tasks start
 waiting: Qlib results are pickles and cannot be imported, so done tasks run again unless
---skip-done leaves them out. Documents that cannot be converted are listed and make the
-command exit with code 1 after importing the others.")]
+--skip-done leaves them out. --priority applies to the tasks Qlib never prioritized.
+Documents that cannot be converted are listed and make the command exit with code 1
+after importing the others.")]
 pub struct ImportQlibArgs {
     /// The Qlib MongoDB URL (`mongodb://HOST:PORT/DATABASE`).
     pub source: String,
@@ -41,15 +40,10 @@ pub struct ImportQlibArgs {
     /// Leave out tasks that Qlib marked `done`.
     #[arg(long)]
     pub skip_done: bool,
-    /// Show what would be imported and write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Priority of tasks Qlib never prioritized.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
-    pub priority: i64,
-    /// Attempts before a task that keeps failing becomes `failed`.
-    #[arg(long, default_value_t = DEFAULT_MAX_ATTEMPTS)]
-    pub max_attempts: u32,
+    /// How the tasks are created (`--priority`: of the tasks Qlib never
+    /// prioritized).
+    #[command(flatten)]
+    pub options: CreateOptions,
 }
 
 /// One imported document.
@@ -101,28 +95,17 @@ struct ImportReport {
 pub fn run(global: &GlobalArgs, args: &ImportQlibArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = target_pool(global, args)?;
-    let mut params = CreateParams::new(Vec::<serde_json::Value>::new());
-    params.priority = args.priority;
-    params.max_attempts = args.max_attempts;
-    params.dry_run = args.dry_run;
+    let params = args.options.params(Vec::<NewTask>::new());
     params.validate()?;
-    let mut options = MongoOptions::default();
-    if let Some(db) = &args.db {
-        options = options.database(db.clone());
-    }
     let (report, skipped) = ctx.block_on(async {
-        let qlib = read_qlib_pool(&args.source, &args.collection, options).await?;
+        let qlib = read_qlib_pool(&args.source, &args.collection, args.db.clone()).await?;
         let read = qlib.tasks.len() + qlib.skipped.len();
         let (tasks, done): (Vec<QlibTask>, Vec<QlibTask>) = qlib
             .tasks
             .into_iter()
             .partition(|t| !(args.skip_done && t.status == "done"));
         let store = ctx.store().await?;
-        let batch_size = if args.dry_run {
-            tasks.len().max(1)
-        } else {
-            BATCH
-        };
+        let batch_size = args.options.batch_size(tasks.len());
         let mut imported = Vec::with_capacity(tasks.len());
         for chunk in tasks.chunks(batch_size) {
             let mut batch = params.clone();
@@ -145,7 +128,7 @@ pub fn run(global: &GlobalArgs, args: &ImportQlibArgs) -> anyhow::Result<()> {
             new,
             existing: imported.len() - new,
             skipped_done: done.len(),
-            dry_run: args.dry_run,
+            dry_run: args.options.dry_run,
             skipped: qlib.skipped.into_iter().map(NotImported::from).collect(),
             tasks: imported,
         };

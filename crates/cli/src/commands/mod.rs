@@ -20,6 +20,7 @@ pub mod run;
 pub mod run_worker;
 pub mod stat;
 mod task_file;
+pub mod ui;
 pub mod wait;
 pub mod worker;
 
@@ -43,14 +44,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lost(args) => lost::run(&cli.global, &args),
         Command::Prune(args) => prune::run(&cli.global, &args),
         Command::DropPool(args) => drop_pool::run(&cli.global, &args),
-        Command::Completions(args) => completions::run(&args),
+        Command::Completions(args) => completions::run(&cli.global, &args),
         Command::ImportQlib(args) => import_qlib::run(&cli.global, &args),
-        Command::Gen(args) => r#gen::run(&args),
+        Command::Gen(args) => r#gen::run(&cli.global, &args),
         Command::Worker(args) => worker::run(&cli.global, &args),
         Command::Wait(args) => wait::run(&cli.global, &args),
         Command::Records(args) => records::run(&cli.global, &args),
-        Command::Ensemble(args) => ensemble::run(&args),
+        Command::Ensemble(args) => ensemble::run(&cli.global, &args),
         Command::Run(args) => run::run(&cli.global, &args),
         Command::RunWorker(args) => run_worker::run(&cli.global, &args),
+        Command::Ui(args) => ui::run(&cli.global, &args),
     }
 }

@@ -13,18 +13,19 @@ use std::sync::{Arc, Mutex};
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory};
 use indicatif::{ProgressBar, ProgressStyle};
-use taskpool::pipeline::job::config::TrainerMode;
-use taskpool::pipeline::job::report::terminal_table;
-use taskpool::pipeline::job::{
-    Events, JobConfig, JobError, JobEvent, JobPlan, JobSummary, RunOptions, WorkerCommand, run_job,
-};
 use taskpool::pipeline::worker::Shutdown;
+use taskpool_experiment::job::config::TrainerMode;
+use taskpool_experiment::job::report::terminal_table;
+use taskpool_experiment::job::{
+    Events, JobConfig, JobError, JobEvent, JobPlan, JobSummary, RunOptions, WorkerCommand,
+    open_store, run_job,
+};
 
 use crate::cli::{Cli, GlobalArgs};
 use crate::context::Context;
 use crate::exit::bad_input;
 use crate::output::Output;
-use crate::signals::StopSignals;
+use crate::signals::{Stop, StopSignals, signal_name};
 
 /// The built-in example configuration.
 pub const BUILTIN_CONFIG: &str = include_str!("../../../../examples/rolling.yaml");
@@ -105,13 +106,19 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
     let summary = ctx.block_on(async {
         // Listen before the first claim, so a signal never kills the run
         // while it holds tasks.
-        let signals = tokio::spawn(obey_signals(
-            StopSignals::listen()?,
-            shutdown,
-            Arc::clone(&view),
-        ));
-        let store = taskpool::open(&plan.store).await;
-        let summary = match store {
+        let told = Arc::clone(&view);
+        let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown, move |stop| {
+            told.say(match stop {
+                Stop::Requested(signal) => format!(
+                    "stopping  {}: no new tasks; running tasks get the grace period, then are handed back (a second signal hands them back now)",
+                    signal_name(signal)
+                ),
+                Stop::Forced => {
+                    "stopping  second signal: handing running tasks back now".to_string()
+                }
+            });
+        }));
+        let summary = match open_store(&plan).await {
             Ok(store) => {
                 view.say(format!(
                     "store     {store}   pool {}   experiment {}",
@@ -119,7 +126,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
                 ));
                 run_job(&plan, store, options).await.map_err(to_anyhow)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(to_anyhow(e)),
         };
         signals.abort();
         summary
@@ -191,26 +198,6 @@ fn store_given() -> bool {
         .ok()
         .and_then(|m| m.value_source("store"))
         .is_some_and(|source| source != ValueSource::DefaultValue)
-}
-
-/// First signal: stop claiming, running tasks get the grace period; second:
-/// hand them back now.
-async fn obey_signals(mut signals: StopSignals, shutdown: Shutdown, view: Arc<View>) {
-    loop {
-        let received = signals.next().await;
-        if shutdown.is_requested() {
-            tracing::warn!("second signal: handing running tasks back now");
-            view.say("stopping  second signal: handing running tasks back now".to_string());
-            shutdown.force();
-        } else {
-            tracing::info!(signal = received, "stopping: no new tasks");
-            view.say(format!(
-                "stopping  {}: no new tasks; running tasks get the grace period, then are handed back (a second signal hands them back now)",
-                if received == libc::SIGINT { "SIGINT" } else { "SIGTERM" }
-            ));
-            shutdown.request(Some(received));
-        }
-    }
 }
 
 fn worker_command(plan: &JobPlan) -> anyhow::Result<WorkerCommand> {

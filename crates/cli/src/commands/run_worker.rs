@@ -9,14 +9,15 @@ use std::io::Read;
 use std::time::Duration;
 
 use clap::Args;
-use taskpool::pipeline::job::run_worker;
-use taskpool::pipeline::worker::{Backoff, Shutdown, WorkerConfig, WorkerReport};
-use tokio::signal::unix::{SignalKind, signal};
+use taskpool::pipeline::worker::{Backoff, Shutdown, WorkerConfig};
+use taskpool_experiment::job::run_worker;
 
 use crate::cli::GlobalArgs;
 use crate::commands::prune::parse_age;
+use crate::commands::worker::print_report;
 use crate::context::{Context, parse_query};
 use crate::exit::bad_input;
+use crate::signals::StopSignals;
 
 /// Arguments of `run-worker`.
 #[derive(Debug, Args)]
@@ -79,57 +80,12 @@ pub fn run(global: &GlobalArgs, args: &RunWorkerArgs) -> anyhow::Result<()> {
     config.validate()?;
     let report = ctx.block_on(async {
         let shutdown = Shutdown::new();
-        let signals = tokio::spawn(obey_signals(shutdown.clone()));
+        // Listen before the first claim, so an early signal is never fatal.
+        let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown.clone(), |_| ()));
         let store = taskpool::open(&global.store).await?;
         let report = run_worker(store, config, &shutdown).await;
         signals.abort();
         Ok::<_, anyhow::Error>(report?)
     })?;
-    print_report(&ctx, &report)
-}
-
-/// First signal: graceful stop; second: hand running tasks back now.
-async fn obey_signals(shutdown: Shutdown) {
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("cannot listen for signals: SIGINT/SIGTERM stop the worker abruptly");
-        return;
-    };
-    loop {
-        let received = tokio::select! {
-            _ = term.recv() => libc::SIGTERM,
-            _ = int.recv() => libc::SIGINT,
-        };
-        if shutdown.is_requested() {
-            shutdown.force();
-        } else {
-            tracing::warn!(
-                signal = received,
-                "stopping: no new tasks; running tasks may finish"
-            );
-            shutdown.request(Some(received));
-        }
-    }
-}
-
-fn print_report(ctx: &Context<'_>, report: &WorkerReport) -> anyhow::Result<()> {
-    if ctx.out.is_json() {
-        return ctx.out.json(report);
-    }
-    ctx.out.line(format_args!(
-        "run-worker {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back",
-        report.worker,
-        if report.interrupted {
-            " (interrupted)"
-        } else {
-            ""
-        },
-        report.claimed,
-        report.committed,
-        report.retried,
-        report.failed,
-        report.handed_back,
-    ))
+    print_report(&ctx, "run-worker", &report)
 }

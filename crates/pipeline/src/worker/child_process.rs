@@ -27,11 +27,9 @@ impl ProcessGroup {
     /// Send `signal` to every process of the group.
     pub(crate) fn signal(&self, signal: i32) {
         if let Some(pgid) = self.pgid {
-            // SAFETY: kill(2) has no memory-safety preconditions; a negative pid
-            // addresses the process group, which exists while the child is unreaped.
-            unsafe {
-                libc::kill(-pgid, signal);
-            }
+            // The group exists while the child is unreaped; a failure (the
+            // group already gone) leaves nothing to do.
+            let _ = kill(-pgid, signal);
         }
     }
 
@@ -44,6 +42,32 @@ impl ProcessGroup {
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
         self.signal(libc::SIGKILL);
+    }
+}
+
+/// Send `signal` to the process `pid`: the one place this workspace calls
+/// kill(2) (worker processes of `taskpool run`, tests that stop workers).
+/// Pass the id of a child not yet reaped (`Child::id` is `None` once it
+/// is): a reaped child's id may belong to another process.
+///
+/// # Errors
+/// An id that fits no process id, or what kill(2) reports (`ESRCH`: no such
+/// process).
+pub fn signal_process(pid: u32, signal: i32) -> std::io::Result<()> {
+    let pid = i32::try_from(pid)
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or_else(|| std::io::Error::other(format!("{pid} is not a process id")))?;
+    kill(pid, signal)
+}
+
+/// kill(2): a positive `pid` is a process, a negative one a process group.
+fn kill(pid: i32, signal: i32) -> std::io::Result<()> {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -140,6 +164,36 @@ fn truncate_line(line: &str) -> String {
         end -= 1;
     }
     format!("{}[…]", &line[..end])
+}
+
+/// Make the child started by `command` die (SIGKILL) when the thread that
+/// started it dies — the worker process, killed even by SIGKILL — on Linux
+/// (`PR_SET_PDEATHSIG`, set in the child before exec; a worker already gone
+/// by then is caught by comparing the parent's pid). The command is started
+/// from a runtime worker thread, which lives as long as the worker process.
+/// Elsewhere this does nothing: the process group is still killed whenever
+/// the worker gives a task up.
+pub(crate) fn die_with_parent(command: &mut tokio::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpid(2) has no preconditions.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: the closure runs in the forked child before exec and calls
+        // only async-signal-safe functions (prctl, getppid, raise).
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    libc::raise(libc::SIGKILL);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
 }
 
 #[cfg(test)]

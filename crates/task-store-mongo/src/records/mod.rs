@@ -86,7 +86,7 @@ impl RecordBackend for MongoStore {
             let mut next = state
                 .cloned()
                 .ok_or_else(|| record_not_found(experiment, params.id))?;
-            params.apply(&mut next.record, now);
+            params.apply(&mut next.record, now)?;
             let record = next.record.clone();
             Ok(Change::Write(Some(Box::new(next)), record))
         })

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use task_store::Result;
 use task_store::record::{validate_artifact_name, validate_experiment_name};
 
-use super::codec::{self, StoredArtifact};
-use crate::error::sled_error;
+use crate::codec::{self, StoredArtifact};
+use crate::error::SledError;
 use crate::integrity::IntegrityReport;
 use crate::layout::{self, CHUNK_LEN};
 use crate::store::Inner;
@@ -28,7 +28,7 @@ impl Inner {
         let records = self.check_record_entries(report)?;
         let mut artifacts = self.check_directories(&records, report)?;
         for entry in self.trees.chunks.iter() {
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry.map_err(SledError::Sled)?;
             report.artifact_chunks += 1;
             let parsed = layout::split_pool(&key)
                 .and_then(|(exp, rest)| Some((exp, layout::parse_chunk_suffix(rest)?)));
@@ -80,7 +80,7 @@ impl Inner {
     fn check_record_entries(&self, report: &mut IntegrityReport) -> Result<BTreeSet<Vec<u8>>> {
         let mut keys = BTreeSet::new();
         for entry in self.trees.records.iter() {
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry.map_err(SledError::Sled)?;
             report.records += 1;
             let parsed = layout::split_pool(&key)
                 .filter(|(exp, _)| validate_experiment_name(exp).is_ok())
@@ -115,7 +115,7 @@ impl Inner {
     ) -> Result<BTreeMap<Vec<u8>, Expected>> {
         let mut artifacts = BTreeMap::new();
         for entry in self.trees.artifacts.iter() {
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry.map_err(SledError::Sled)?;
             let parsed = layout::split_pool(&key)
                 .and_then(|(exp, rest)| Some((exp, layout::parse_record_suffix(rest)?)));
             let Some((exp, id)) = parsed else {

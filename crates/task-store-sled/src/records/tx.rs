@@ -10,9 +10,10 @@
 
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
-use task_store::{Error, Record, RecordId, Result};
+use task_store::{Record, RecordId, Result};
 
-use super::codec::{self, Directory};
+use crate::codec::{self, Directory};
+use crate::error::SledError;
 use crate::layout;
 use crate::store::Inner;
 use crate::tx::{self, TxResult, abort};
@@ -65,7 +66,10 @@ impl RecordTx<'_> {
     pub(crate) fn require(&self, id: RecordId) -> TxResult<Record> {
         match self.record(id)? {
             Some(record) => Ok(record),
-            None => abort(record_not_found(self.experiment, id)),
+            None => abort(SledError::RecordNotFound {
+                experiment: self.experiment.to_string(),
+                id,
+            }),
         }
     }
 
@@ -130,9 +134,4 @@ impl RecordTx<'_> {
         }
         Ok(())
     }
-}
-
-/// The error for a record that is not in the experiment.
-pub(crate) fn record_not_found(experiment: &str, id: RecordId) -> Error {
-    Error::not_found(format!("no record {id} in experiment {experiment:?}"))
 }

@@ -113,6 +113,14 @@ macro_rules! __conformance_case_list {
             commit_to_bad_status_is_invalid_input,
             return_to_bad_status_is_invalid_input,
             reset_status_to_running_is_invalid_input,
+            // limits
+            create_def_size_limit_is_exact,
+            create_filter_size_limit_is_exact,
+            commit_result_size_limit_is_exact,
+            replace_size_limit_is_exact,
+            create_depth_limit_is_exact,
+            create_stores_special_keys_and_strings_exactly,
+            claim_owner_length_limit_is_exact,
             // concurrency
             claim_hands_each_task_out_once_under_concurrency,
             create_is_idempotent_under_concurrent_creators,

@@ -54,6 +54,8 @@
 //!   negations (`$ne`, `$nin`); there is no matching of array elements.
 
 mod eval;
+#[cfg(test)]
+mod fuzz;
 mod parse;
 
 use crate::id::TaskId;

@@ -82,8 +82,17 @@ fn parse_field(path: &str) -> Result<Field> {
         _ => {}
     }
     let Some(rest) = path.strip_prefix("filter.") else {
-        let hint = if path == "filter" {
+        let hint = if path == "filter" || path == "def" {
             "query inside the definition with a dotted path such as filter.model.class".to_string()
+        } else if let Some(inner) = path.strip_prefix("def.") {
+            format!(
+                "a task's definition is queried through its filter (a copy of the definition \
+                 unless the task set its own): use filter.{inner}"
+            )
+        } else if path == "res" || path.starts_with("res.") {
+            "results are not queryable; query the definition with filter.<path> and read results \
+             with --fields res.<path>"
+                .to_string()
         } else {
             format!("definition fields are queried as filter.{path}")
         };
@@ -286,6 +295,15 @@ mod tests {
         assert!(err(json!({"priority": "high"})).contains("priority"));
         assert!(err(json!({"status": {"$gt": "done"}})).contains("status"));
         assert!(err(json!([1])).contains("object"));
+    }
+
+    #[test]
+    fn hints_name_a_path_that_works() {
+        let def = err(json!({"def.x": 1}));
+        assert!(def.contains("use filter.x"), "{def}");
+        assert!(!def.contains("filter.def.x"), "{def}");
+        assert!(Query::parse(&json!({"filter.x": 1})).is_ok());
+        assert!(err(json!({"res.ic": 1})).contains("not queryable"));
     }
 
     #[test]

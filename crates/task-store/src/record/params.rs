@@ -11,6 +11,7 @@ use super::validate::{validate_experiment_name, validate_field_name};
 use crate::error::{Error, Result};
 use crate::id::TaskId;
 use crate::int_range::check_int_range;
+use crate::limits::{check_field_size, check_map_size, check_metrics_size, check_tags_size};
 use crate::pool::validate_pool_name;
 use crate::task::Task;
 use crate::time::Timestamp;
@@ -79,6 +80,7 @@ impl NewRecord {
         }
         validate_maps(&self.params, &self.metrics, &self.tags)?;
         check_int_range("task", &self.task)?;
+        check_field_size("task", &self.task)?;
         Ok(Record {
             id: self.id.unwrap_or_else(|| RecordId::generate(now)),
             experiment: experiment.to_string(),
@@ -160,10 +162,21 @@ impl UpdateRecord {
     /// Apply the update to `record` at `now`: merge the maps, set the status,
     /// `updated_at` = now; entering `finished`/`failed` sets `finished_at` =
     /// now, entering `running` clears it, keeping a final status keeps it.
-    pub fn apply(&self, record: &mut Record, now: Timestamp) {
-        record.params.extend(self.params.clone());
-        record.metrics.extend(self.metrics.clone());
-        record.tags.extend(self.tags.clone());
+    ///
+    /// # Errors
+    /// `InvalidInput` if a merged map would exceed
+    /// [`MAX_FIELD_BYTES`](crate::MAX_FIELD_BYTES); `record` is then unchanged.
+    pub fn apply(&self, record: &mut Record, now: Timestamp) -> Result<()> {
+        let mut params = record.params.clone();
+        params.extend(self.params.clone());
+        let mut metrics = record.metrics.clone();
+        metrics.extend(self.metrics.clone());
+        let mut tags = record.tags.clone();
+        tags.extend(self.tags.clone());
+        check_record_sizes(&params, &metrics, &tags)?;
+        record.params = params;
+        record.metrics = metrics;
+        record.tags = tags;
         if let Some(status) = self.status {
             if status != record.status {
                 record.finished_at = status.is_final().then_some(now);
@@ -171,6 +184,7 @@ impl UpdateRecord {
             record.status = status;
         }
         record.updated_at = now;
+        Ok(())
     }
 }
 
@@ -233,7 +247,18 @@ fn validate_maps(
     for name in tags.keys() {
         validate_field_name("tag", name)?;
     }
-    Ok(())
+    check_record_sizes(params, metrics, tags)
+}
+
+/// The size limits of a record's maps (see [`limits`](crate::limits)).
+fn check_record_sizes(
+    params: &BTreeMap<String, Value>,
+    metrics: &BTreeMap<String, f64>,
+    tags: &BTreeMap<String, String>,
+) -> Result<()> {
+    check_map_size("params", params)?;
+    check_metrics_size(metrics)?;
+    check_tags_size(tags)
 }
 
 #[cfg(test)]
@@ -278,15 +303,18 @@ mod tests {
         UpdateRecord::new(r.id)
             .status(RecordStatus::Finished)
             .metric("ic", 0.5)
-            .apply(&mut r, T1);
+            .apply(&mut r, T1)
+            .unwrap();
         assert_eq!((r.finished_at, r.updated_at), (Some(T1), T1));
         UpdateRecord::new(r.id)
             .status(RecordStatus::Finished)
-            .apply(&mut r, Timestamp::from_millis(T1.as_millis() + 5));
+            .apply(&mut r, Timestamp::from_millis(T1.as_millis() + 5))
+            .unwrap();
         assert_eq!(r.finished_at, Some(T1));
         UpdateRecord::new(r.id)
             .status(RecordStatus::Running)
-            .apply(&mut r, T1);
+            .apply(&mut r, T1)
+            .unwrap();
         assert_eq!(r.finished_at, None);
         assert_eq!(r.metrics["ic"], 0.5);
     }

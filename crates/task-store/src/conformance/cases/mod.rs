@@ -9,6 +9,7 @@ mod concurrency;
 mod create;
 mod errors;
 mod lease;
+mod limits;
 mod query;
 mod translation;
 
@@ -18,5 +19,6 @@ pub use concurrency::*;
 pub use create::*;
 pub use errors::*;
 pub use lease::*;
+pub use limits::*;
 pub use query::*;
 pub use translation::*;

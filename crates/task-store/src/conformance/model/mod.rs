@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use proptest::test_runner::{Config, TestError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 
 use super::{DEFAULT_MODEL_SEQUENCES, MODEL_CASE, START, runtime};
 use crate::store::TaskStore;
@@ -27,19 +27,61 @@ pub use step::{Sel, Step};
 /// The environment variable that sets the number of sequences.
 pub const SEQUENCES_VAR: &str = "TASKPOOL_PROPTEST_CASES";
 
-/// The number of sequences to run: `TASKPOOL_PROPTEST_CASES`, or
-/// [`DEFAULT_MODEL_SEQUENCES`].
+/// The environment variable that fixes the random seed, to replay a run:
+/// every run prints the seed it used.
+pub const SEED_VAR: &str = "TASKPOOL_PROPTEST_SEED";
+
+/// The seed of this run: `TASKPOOL_PROPTEST_SEED`, or a fresh random one.
 ///
 /// # Panics
-/// If the variable is set but is not a number.
-pub fn sequences() -> u32 {
-    match std::env::var(SEQUENCES_VAR) {
+/// If the variable is set but is not a whole number.
+pub fn seed() -> u64 {
+    match std::env::var(SEED_VAR) {
         Ok(v) => v
             .trim()
             .parse()
-            .unwrap_or_else(|_| panic!("{SEQUENCES_VAR} must be a whole number, got {v:?}")),
-        Err(_) => DEFAULT_MODEL_SEQUENCES,
+            .unwrap_or_else(|_| panic!("{SEED_VAR} must be a whole number, got {v:?}")),
+        Err(_) => rand::random(),
     }
+}
+
+/// The generator of a run with `seed` (ChaCha, so a seed replays the same
+/// sequences on every machine).
+fn rng(seed: u64) -> TestRng {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// The number of sequences to run on a store whose URL has `scheme`:
+/// `TASKPOOL_PROPTEST_CASES_<SCHEME>` (`TASKPOOL_PROPTEST_CASES_SQLITE`,
+/// `…_MONGODB`), else `TASKPOOL_PROPTEST_CASES`, else
+/// [`DEFAULT_MODEL_SEQUENCES`]. CI runs 10,000 on memory and SQLite and
+/// fewer on the slower backends this way.
+///
+/// # Panics
+/// If a variable is set but is not a whole number.
+pub fn sequences(scheme: &str) -> u32 {
+    let specific = format!(
+        "{SEQUENCES_VAR}_{}",
+        scheme
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            })
+            .collect::<String>()
+    );
+    for var in [specific.as_str(), SEQUENCES_VAR] {
+        if let Ok(v) = std::env::var(var) {
+            return v
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{var} must be a whole number, got {v:?}"));
+        }
+    }
+    DEFAULT_MODEL_SEQUENCES
 }
 
 /// Run the property test against the store the factory opens (nothing if it
@@ -59,11 +101,13 @@ where
         return;
     };
     let config = Config {
-        cases: sequences(),
+        cases: sequences(store.to_string().split("://").next().unwrap_or_default()),
         failure_persistence: None,
         ..Config::default()
     };
-    let mut runner = TestRunner::new(config);
+    let seed = seed();
+    eprintln!("{MODEL_CASE} on {store}: seed {seed} (replay with {SEED_VAR}={seed})");
+    let mut runner = TestRunner::new_with_rng(config, rng(seed));
     let started = AtomicU32::new(0);
     let agreed = AtomicU32::new(0);
     let result = runner.run(&step::sequence(), |steps| {
@@ -85,7 +129,7 @@ where
             started.load(Ordering::Relaxed) - agreed.load(Ordering::Relaxed)
         ),
         Err(TestError::Fail(reason, steps)) => panic!(
-            "{MODEL_CASE}: {store} disagrees with the model: {reason}\nminimal sequence ({} steps):\n{steps:#?}",
+            "{MODEL_CASE}: {store} disagrees with the model: {reason}\nreplay with {SEED_VAR}={seed}\nminimal sequence ({} steps):\n{steps:#?}",
             steps.len()
         ),
         Err(TestError::Abort(reason)) => panic!("{MODEL_CASE} aborted: {reason}"),

@@ -1,0 +1,11 @@
+//! Tests that signal and kill several `taskpool` processes sharing one
+//! SQLite pool. A binary of their own: each starts many processes and
+//! waits for leases to expire, so they do not share the machine with the
+//! rest of the CLI tests (`tests/cli/`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod run_signals;
+mod worker_children;
+mod worker_processes;

@@ -1,0 +1,201 @@
+//! The built-in task function of `taskpool run`: fit ridge regression on a
+//! task's train segment, measure it on valid and test, and store a record
+//! with the metrics and the test predictions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use task_store::record::flatten_params;
+use task_store::{NewRecord, RecordStatus, RecordStore, UpdateRecord};
+use taskpool_pipeline::frame::Frame;
+use taskpool_pipeline::worker::{TaskFn, TaskInput, from_async};
+
+use super::command_model;
+use super::market::{self, MarketData};
+use super::task_def::{COMMAND, RIDGE, RidgeKwargs, TaskDef};
+use crate::data::{FEATURE_NAMES, Rows};
+use crate::metrics::evaluate;
+use crate::model::Ridge;
+
+/// The name of the prediction artifact (a binary [`Frame`] with one column,
+/// [`SCORE`]).
+pub const PRED: &str = "pred";
+/// The prediction column.
+pub const SCORE: &str = "score";
+/// The record tag holding the model's name.
+pub const TAG_MODEL: &str = "model";
+/// The record tag holding the test window's first day.
+pub const TAG_TEST_START: &str = "test_start";
+/// The record tag holding the test window's last day (absent when open).
+pub const TAG_TEST_END: &str = "test_end";
+
+/// What training one task produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trained {
+    /// `train_rows`, and `ic`, `rank_ic`, `icir`, `mse`, `days` for `valid_`
+    /// and `test_` (metrics that are undefined, e.g. on a window without
+    /// labels, are left out).
+    pub metrics: BTreeMap<String, f64>,
+    /// The test predictions: one row per (date, instrument) of the test
+    /// window, column [`SCORE`].
+    pub pred: Frame,
+}
+
+/// Fit and evaluate the task `def` on `data` (pure: no store).
+///
+/// The model is fitted on the train rows against the cross-sectionally
+/// normalised label; IC and rank IC compare predictions with the raw label
+/// (the next return) per date; MSE is against the normalised label.
+///
+/// # Errors
+/// A message for an unknown model class, bad parameters, no usable train
+/// rows or an empty test window.
+pub fn train(def: &TaskDef, data: &MarketData) -> Result<Trained, String> {
+    if def.model.class != RIDGE {
+        return Err(format!(
+            "model class {:?} is not the built-in {RIDGE:?}",
+            def.model.class
+        ));
+    }
+    let kwargs = RidgeKwargs::parse(&def.model.kwargs)?;
+    let segments = &def.dataset.kwargs.segments;
+    let rows = |[start, end]: [Option<jiff::civil::Date>; 2]| data.dataset.rows(start, end);
+    let train_rows = rows(segments.train);
+    let model = Ridge {
+        alpha: kwargs.alpha,
+    }
+    .fit(
+        train_rows.features,
+        FEATURE_NAMES.len(),
+        train_rows.norm_labels,
+    )
+    .map_err(|e| format!("fitting on the train segment: {e}"))?;
+    let mut metrics = BTreeMap::new();
+    metrics.insert("train_rows".to_string(), train_rows.len() as f64);
+    let valid_rows = rows(segments.valid);
+    let test_rows = rows(segments.test);
+    if test_rows.is_empty() {
+        return Err("the test segment has no rows".to_string());
+    }
+    let mut test_pred = Vec::new();
+    for (prefix, part) in [("valid", valid_rows), ("test", test_rows)] {
+        let pred = model.predict(part.features);
+        add_metrics(&mut metrics, prefix, &part, &pred);
+        if prefix == "test" {
+            test_pred = pred;
+        }
+    }
+    let names = test_rows
+        .instruments
+        .iter()
+        .map(|&i| data.dataset.instruments[i as usize].clone())
+        .collect();
+    let pred = Frame::from_columns(
+        test_rows.dates.to_vec(),
+        names,
+        [(SCORE.to_string(), test_pred)],
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Trained { metrics, pred })
+}
+
+/// Measure `pred` on `rows`: `<prefix>_ic`, `_rank_ic`, `_icir`, `_mse`,
+/// `_days` (undefined ones left out).
+pub(crate) fn add_metrics(
+    out: &mut BTreeMap<String, f64>,
+    prefix: &str,
+    rows: &Rows<'_>,
+    pred: &[f64],
+) {
+    let (_, m) = evaluate(rows.dates, pred, rows.labels, rows.norm_labels);
+    for (name, value) in [
+        ("ic", m.ic),
+        ("rank_ic", m.rank_ic),
+        ("icir", m.icir),
+        ("mse", m.mse),
+        ("days", m.days as f64),
+    ] {
+        if value.is_finite() {
+            out.insert(format!("{prefix}_{name}"), value);
+        }
+    }
+}
+
+/// Run one task: load its data (cached per process), [`train`] (or run the
+/// model's program: [`command_model`]), then store
+/// a record in the task's experiment: metrics, the definition's flattened
+/// parameters, tags [`TAG_MODEL`], [`TAG_TEST_START`], [`TAG_TEST_END`],
+/// and the predictions as artifact [`PRED`]. The record is created
+/// `running` and becomes `finished` once its artifact is written, so a
+/// crash in between never leaves a finished record without predictions.
+///
+/// Returns the task's result: `{"record", "experiment", "metrics"}`.
+///
+/// # Errors
+/// A message (the task's error) for a bad definition, unloadable data, a
+/// failed fit or a store error.
+pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Value, String> {
+    let def = TaskDef::from_value(&input.payload)?;
+    let spec = def.dataset.kwargs.data.clone();
+    let data = tokio::task::spawn_blocking(move || market::load(&spec))
+        .await
+        .map_err(|e| format!("loading the data stopped: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let trained = if def.model.class == COMMAND {
+        command_model::train(&def, data, &input).await?
+    } else {
+        let for_training = def.clone();
+        tokio::task::spawn_blocking(move || train(&for_training, &data))
+            .await
+            .map_err(|e| format!("training stopped: {e}"))??
+    };
+    let segments = def.dataset.kwargs.segments;
+    let mut tags = BTreeMap::from([(TAG_MODEL.to_string(), def.model.name.clone())]);
+    for (tag, date) in [
+        (TAG_TEST_START, segments.test[0]),
+        (TAG_TEST_END, segments.test[1]),
+    ] {
+        if let Some(date) = date {
+            tags.insert(tag.to_string(), date.to_string());
+        }
+    }
+    let new = NewRecord {
+        pool: input.pool.clone(),
+        task_id: input.id,
+        params: flatten_params(&input.payload),
+        task: input.payload,
+        metrics: trained.metrics.clone(),
+        tags,
+        ..NewRecord::default()
+    };
+    let store_err = |e: task_store::Error| format!("storing the record: {e}");
+    let record = records
+        .create_record(&def.experiment, new)
+        .await
+        .map_err(store_err)?;
+    records
+        .put_artifact(&def.experiment, record.id, PRED, trained.pred.encode())
+        .await
+        .map_err(store_err)?;
+    records
+        .update_record(
+            &def.experiment,
+            UpdateRecord::new(record.id).status(RecordStatus::Finished),
+        )
+        .await
+        .map_err(store_err)?;
+    Ok(json!({
+        "record": record.id.to_string(),
+        "experiment": def.experiment,
+        "metrics": trained.metrics,
+    }))
+}
+
+/// [`run_task`] as a worker's task function, writing records to `records`.
+pub fn task_fn(records: Arc<dyn RecordStore>) -> Arc<dyn TaskFn> {
+    from_async(move |input: TaskInput| {
+        let records = Arc::clone(&records);
+        async move { run_task(&*records, input).await }
+    })
+}

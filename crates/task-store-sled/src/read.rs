@@ -1,0 +1,150 @@
+//! Reads: get, query, stat and pools. They take no lock: each task is read
+//! whole, and sled applies a transaction's writes under its own lock.
+
+use std::ops::Bound;
+
+use task_store::query::Query;
+use task_store::{QueryParams, Result, Stat, Task, TaskId};
+
+use crate::codec;
+use crate::counts;
+use crate::error::SledError;
+use crate::id_range::IdRange;
+use crate::layout;
+use crate::store::Inner;
+
+impl Inner {
+    /// [`TaskStore::get`](task_store::TaskStore::get).
+    pub(crate) fn get(&self, pool: &str, id: TaskId) -> Result<Task> {
+        self.load(&layout::pool_prefix(pool), id)?.ok_or_else(|| {
+            SledError::TaskNotFound {
+                pool: pool.to_string(),
+                id,
+            }
+            .into()
+        })
+    }
+
+    /// [`TaskStore::query`](task_store::TaskStore::query): walks only the
+    /// tasks in the query's id range (see [`IdRange`]), so a page of a
+    /// keyset pagination (`_id > last`) costs the page, not its position.
+    /// When the range says everything about the query, skipped tasks are
+    /// stepped over without being decoded.
+    pub(crate) fn query(&self, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
+        let mut out = Vec::new();
+        let limit = params.limit.unwrap_or(usize::MAX);
+        if limit == 0 {
+            return Ok(out);
+        }
+        let range = IdRange::of(&params.query);
+        let prefix = layout::pool_prefix(pool);
+        let mut encoded = self.scan_encoded(&prefix, &range);
+        let mut skip = params.skip;
+        if range.exact {
+            for skipped in encoded.by_ref().take(skip) {
+                skipped?;
+            }
+            skip = 0;
+        }
+        for bytes in encoded {
+            let task = codec::decode_task(&bytes?)?;
+            if !params.query.matches(&task) {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            out.push(task);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`TaskStore::stat`](task_store::TaskStore::stat): for the whole pool,
+    /// or a query on status alone, read from the pool's counts (one read,
+    /// whatever the pool's size); otherwise by decoding the tasks in the
+    /// query's id range.
+    pub(crate) fn stat(&self, pool: &str, query: &Query) -> Result<Stat> {
+        let prefix = layout::pool_prefix(pool);
+        let mut stat = Stat::default();
+        if let Some(statuses) = counts::statuses_of(query) {
+            let counts = self.counts(&prefix)?;
+            for status in statuses {
+                stat.add(status, counts.get(status));
+            }
+            return Ok(stat);
+        }
+        for task in self.scan_tasks(&prefix, &IdRange::of(query)) {
+            let task = task?;
+            if query.matches(&task) {
+                stat.add(task.status, 1);
+            }
+        }
+        Ok(stat)
+    }
+
+    /// [`TaskStore::pools`](task_store::TaskStore::pools).
+    pub(crate) fn pools(&self) -> Result<Vec<String>> {
+        self.trees
+            .pools
+            .iter()
+            .keys()
+            .map(|key| {
+                let key = key.map_err(SledError::Sled)?;
+                String::from_utf8(key.to_vec())
+                    .map_err(|_| SledError::Corrupt("a pool name is not UTF-8".into()).into())
+            })
+            .collect()
+    }
+
+    /// The task `id` of the pool with prefix `prefix`, read outside a transaction.
+    pub(crate) fn load(&self, prefix: &[u8], id: TaskId) -> Result<Option<Task>> {
+        self.trees
+            .tasks
+            .get(layout::task_key(prefix, id))
+            .map_err(SledError::Sled)?
+            .map(|bytes| codec::decode_task(&bytes))
+            .transpose()
+    }
+
+    /// The stored tasks of the pool with prefix `prefix` whose ids lie in
+    /// `range`, in id order, undecoded. The walk starts at the range's lower
+    /// bound and stops at its upper bound: its cost grows with the tasks in
+    /// the range, not with the pool.
+    pub(crate) fn scan_encoded(
+        &self,
+        prefix: &[u8],
+        range: &IdRange,
+    ) -> impl Iterator<Item = Result<sled::IVec>> + '_ {
+        let key = |id: &TaskId| layout::task_key(prefix, *id);
+        let lower = match &range.lower {
+            Bound::Included(id) => Bound::Included(key(id)),
+            Bound::Excluded(id) => Bound::Excluded(key(id)),
+            Bound::Unbounded => Bound::Included(prefix.to_vec()),
+        };
+        let upper = match &range.upper {
+            Bound::Included(id) => Bound::Included(key(id)),
+            Bound::Excluded(id) => Bound::Excluded(key(id)),
+            // Every task key of the pool is the prefix and 12 id bytes.
+            Bound::Unbounded => Bound::Included(key(&TaskId::from_bytes([0xff; layout::ID_LEN]))),
+        };
+        let walk = (!range.is_empty()).then(|| self.trees.tasks.range((lower, upper)));
+        walk.into_iter()
+            .flatten()
+            .map(|entry| Ok(entry.map_err(SledError::Sled)?.1))
+    }
+
+    /// The tasks of the pool with prefix `prefix` whose ids lie in `range`,
+    /// in id order (see [`Inner::scan_encoded`]).
+    pub(crate) fn scan_tasks(
+        &self,
+        prefix: &[u8],
+        range: &IdRange,
+    ) -> impl Iterator<Item = Result<Task>> + '_ {
+        self.scan_encoded(prefix, range)
+            .map(|bytes| codec::decode_task(&bytes?))
+    }
+}

@@ -1,0 +1,14 @@
+//! The shared conformance suite against
+//! [`SqliteStore`](task_store_sqlite::SqliteStore), each case on a fresh
+//! database file (WAL mode, as deployed) under Cargo's per-target temporary
+//! directory.
+
+use std::sync::Arc;
+
+use crate::support::{fresh_database, open_file};
+use task_store::{SharedClock, TaskStore};
+
+task_store::conformance_tests!(|clock: SharedClock, case: &'static str| async move {
+    let store = open_file(&fresh_database("conformance", case), clock).await;
+    Some(Arc::new(store) as Arc<dyn TaskStore>)
+});

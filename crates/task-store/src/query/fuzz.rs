@@ -1,0 +1,213 @@
+//! Fuzzing the query parser with property tests: arbitrary text, arbitrary
+//! JSON built from the query vocabulary, and mutations of valid queries.
+//! Whatever the input, parsing never panics and every refusal is
+//! `InvalidQuery`; a query that parses can be evaluated on any task.
+//!
+//! `TASKPOOL_FUZZ_CASES` sets the inputs per property (CI: 100,000; a soak
+//! run: 1,000,000 or more); `TASKPOOL_PROPTEST_SEED` replays a run.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde_json::{Map, Value, json};
+
+use super::Query;
+use crate::ErrorKind;
+use crate::id::TaskId;
+use crate::key::content_key;
+use crate::task::{Status, Task};
+use crate::time::Timestamp;
+
+/// Inputs per property unless `TASKPOOL_FUZZ_CASES` says otherwise.
+const DEFAULT_CASES: u32 = 10_000;
+
+const VALID: &[&str] = &[
+    r#"{"filter.model": "lgb"}"#,
+    r#"{"status": {"$in": ["waiting", "done"]}, "priority": {"$gte": 2}}"#,
+    r#"{"$or": [{"filter.a.b": {"$exists": false}}, {"attempts": {"$lt": 3}}]}"#,
+    r#"{"_id": {"$in": ["65a0c0ffee0000000000abcd"]}, "filter.x": {"$ne": null}}"#,
+    r#"{"$and": [{"filter.n": {"$gt": 1.5, "$lte": 9}}, {"filter.s": {"$nin": ["a", 1, true]}}]}"#,
+];
+
+const KEYS: &[&str] = &[
+    "$and",
+    "$or",
+    "$nor",
+    "$not",
+    "$where",
+    "$eq",
+    "$ne",
+    "$in",
+    "$nin",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$exists",
+    "$regex",
+    "status",
+    "priority",
+    "attempts",
+    "_id",
+    "filter",
+    "filter.a",
+    "filter.a.b",
+    "filter.",
+    "def.x",
+    "res",
+    "",
+    ".",
+    "filter..a",
+    "filter.$x",
+];
+
+fn runner() -> TestRunner {
+    let cases = std::env::var("TASKPOOL_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_CASES);
+    let seed: u64 = std::env::var("TASKPOOL_PROPTEST_SEED")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(rand::random);
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
+fn sample_tasks() -> Vec<Task> {
+    let now = Timestamp::from_millis(1_767_225_600_000);
+    [
+        json!({"model": "lgb", "a": {"b": 1}, "n": 2.5, "s": "a"}),
+        json!([1, {"x": null}]),
+        json!(null),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, def)| Task {
+        id: TaskId::generate(now),
+        key: content_key(&def),
+        filter: def.clone(),
+        def,
+        status: Status::ALL[i % Status::ALL.len()],
+        priority: i as i64 - 1,
+        res: None,
+        attempts: i as u32,
+        max_attempts: 3,
+        lease: None,
+        errors: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        started_at: None,
+        finished_at: None,
+    })
+    .collect()
+}
+
+/// Parsing `outcome` either succeeded (then evaluating never panics) or
+/// failed with `InvalidQuery`.
+fn check(outcome: crate::Result<Query>, tasks: &[Task]) -> Result<(), TestCaseError> {
+    match outcome {
+        Ok(query) => {
+            for task in tasks {
+                query.matches(task);
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == ErrorKind::InvalidQuery => Ok(()),
+        Err(e) => Err(TestCaseError::fail(format!("{:?}: {e}", e.kind()))),
+    }
+}
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        prop::sample::select(vec![
+            "waiting",
+            "done",
+            "running",
+            "lgb",
+            "",
+            "65a0c0ffee0000000000abcd"
+        ])
+        .prop_map(|s| json!(s)),
+        ".{0,12}".prop_map(Value::String),
+    ]
+}
+
+fn query_json() -> impl Strategy<Value = Value> {
+    scalar().prop_recursive(6, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..5).prop_map(|entries| {
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect::<Map<_, _>>(),
+                )
+            }),
+        ]
+    })
+}
+
+/// A valid query's text with a few random byte edits.
+fn mutated() -> impl Strategy<Value = String> {
+    let edit = (any::<prop::sample::Index>(), 0..3u8, any::<u8>());
+    (
+        prop::sample::select(VALID),
+        prop::collection::vec(edit, 1..6),
+    )
+        .prop_map(|(text, edits)| {
+            let mut bytes = text.as_bytes().to_vec();
+            for (at, op, byte) in edits {
+                let i = at.index(bytes.len().max(1));
+                match op {
+                    0 if !bytes.is_empty() => {
+                        bytes.remove(i);
+                    }
+                    1 => bytes.insert(i.min(bytes.len()), byte),
+                    _ if !bytes.is_empty() => bytes[i] = byte,
+                    _ => {}
+                }
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+}
+
+#[test]
+fn parse_str_never_panics_on_arbitrary_text() {
+    let tasks = sample_tasks();
+    runner()
+        .run(&any::<String>(), |text| {
+            check(Query::parse_str(&text), &tasks)
+        })
+        .unwrap();
+}
+
+#[test]
+fn parse_never_panics_on_arbitrary_query_json() {
+    let tasks = sample_tasks();
+    runner()
+        .run(&query_json(), |value| check(Query::parse(&value), &tasks))
+        .unwrap();
+}
+
+#[test]
+fn parse_str_never_panics_on_mutated_queries() {
+    let tasks = sample_tasks();
+    for text in VALID {
+        Query::parse_str(text).expect("the seeds are valid queries");
+    }
+    runner()
+        .run(&mutated(), |text| check(Query::parse_str(&text), &tasks))
+        .unwrap();
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The soak test: what does not fit in CI (docs/reliability.md).
+#
+#   bash scripts/soak.sh            # everything (about an hour on 2 cores)
+#   SOAK_TASKS_PER_WORKER=1000 SOAK_KILLS=20 SOAK_FUZZ_CASES=100000 bash scripts/soak.sh   # a short run
+#
+# Builds the release binary, then for each store that several processes can
+# share (SQLite; MongoDB on FerretDB and on mongo-java-server when their
+# start scripts work here) runs scripts/soak.py: SOAK_WORKERS `taskpool
+# worker` processes drain SOAK_WORKERS x SOAK_TASKS_PER_WORKER tasks while
+# SOAK_KILLS random workers are SIGKILLed and a few SIGSTOPped past their
+# lease; SQLite also gets SIGKILLs in the middle of `taskpool create` and a
+# `cp` of its file while workers write; FerretDB is killed and restarted on
+# the same data directory mid-run. Then the parser fuzz properties run with
+# SOAK_FUZZ_CASES inputs each. Prints one summary table; exits 1 if anything
+# was lost, done twice or inconsistent.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export TASKPOOL_CACHE=${TASKPOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/taskpool}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TASKPOOL_CACHE/target}
+workers=${SOAK_WORKERS:-8}
+per_worker=${SOAK_TASKS_PER_WORKER:-10000}
+kills=${SOAK_KILLS:-100}
+fuzz_cases=${SOAK_FUZZ_CASES:-1000000}
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+results=$(mktemp)
+work=$(mktemp -d)
+cleanup() {
+    kill "${TASKPOOL_FERRETDB_PID:-}" "${TASKPOOL_MONGO_JAVA_PID:-}" 2>/dev/null || true
+    [[ -n "${ferret_port:-}" ]] && pkill -f -- "-port $ferret_port" 2>/dev/null || true
+    rm -rf "$work" "${TASKPOOL_FERRETDB_DIR:-/nonexistent}"
+}
+trap cleanup EXIT
+
+step "release build"
+cargo build --release -p taskpool-cli >&2
+bin="$CARGO_TARGET_DIR/release/taskpool"
+
+soak() { # label store [extra soak.py options…]
+    local label=$1 store=$2
+    shift 2
+    step "soak: $label ($workers workers x $per_worker tasks, $kills kills)"
+    python3 scripts/soak.py --bin "$bin" --store "$store" --label "$label" \
+        --workers "$workers" --tasks-per-worker "$per_worker" --kills "$kills" "$@" |
+        tee -a "$results" >&2 || true
+}
+
+soak sqlite "sqlite://$work/soak.db" --create-kills 5
+
+if eval "$(bash ci/ferretdb/start.sh)"; then
+    ferret_bin=${TASKPOOL_FERRETDB_CACHE:-$TASKPOOL_CACHE/ferretdb-v1.24.2}/ferretdb-test
+    ferret_port=${TASKPOOL_TEST_MONGODB_URL#mongodb://127.0.0.1:}
+    ferret_port=${ferret_port%%/*}
+    # Kill the server and start it again on the same port and data directory.
+    restart="pkill -9 -f -- '-port $ferret_port'; sleep 2; \
+        nohup '$ferret_bin' -port $ferret_port -dir '$TASKPOOL_FERRETDB_DIR/db' \
+        >>'$TASKPOOL_FERRETDB_DIR/server.log' 2>&1 </dev/null & sleep 1"
+    soak mongodb-ferretdb "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true" \
+        --restart-cmd "$restart" --restart-after 20
+else
+    echo '{"label": "mongodb-ferretdb", "failures": ["FerretDB did not start"]}' >>"$results"
+fi
+
+if [[ -f ci/mongo-java-server/start.sh ]]; then
+    if eval "$(bash ci/mongo-java-server/start.sh)"; then
+        soak mongodb-java-server "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true"
+    else
+        echo '{"label": "mongodb-java-server", "failures": ["the server did not start"]}' >>"$results"
+    fi
+fi
+
+step "parser fuzzing: $fuzz_cases inputs per property"
+fuzz_start=$SECONDS
+if TASKPOOL_FUZZ_CASES=$fuzz_cases cargo test --release --workspace --all-features fuzz >"$work/fuzz.log" 2>&1; then
+    fuzz_ok=ok
+else
+    fuzz_ok=FAILED
+    tail -40 "$work/fuzz.log" >&2
+fi
+fuzz_tests=$(grep -c '^test .*fuzz.* ok$' "$work/fuzz.log" || true)
+echo "{\"label\": \"fuzz\", \"properties\": $fuzz_tests, \"cases_each\": $fuzz_cases, \"seconds\": $((SECONDS - fuzz_start)), \"failures\": $([[ $fuzz_ok == ok ]] && echo '[]' || echo '["see the log above"]')}" >>"$results"
+
+step "summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
+python3 - "$results" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+cols = ["label", "planned_tasks", "done", "create_kills", "kills", "stops", "restarts", "copy",
+        "ran_twice_or_more", "executions", "integrity", "drain_s", "properties", "cases_each", "seconds"]
+print("| " + " | ".join(cols + ["result"]) + " |")
+print("|" + "---|" * (len(cols) + 1))
+bad = 0
+for r in rows:
+    bad += bool(r.get("failures"))
+    print("| " + " | ".join(str(r.get(c, "")) for c in cols) + " | " +
+          ("; ".join(r["failures"]) if r.get("failures") else "ok") + " |")
+sys.exit(1 if bad else 0)
+EOF
