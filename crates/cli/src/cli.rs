@@ -87,4 +87,6 @@ pub enum Command {
     Run(crate::commands::run::RunArgs),
     /// Work on a `taskpool run` pool with the built-in ridge task function.
     RunWorker(crate::commands::run_worker::RunWorkerArgs),
+    /// Serve the dashboard: pools, tasks, lost leases, experiments, /api/ and /metrics.
+    Ui(crate::commands::ui::UiArgs),
 }

@@ -61,3 +61,14 @@ impl WorkerReport {
         }
     }
 }
+
+/// A live look at a running worker ([`Worker::progress`](super::Worker::progress)):
+/// its counts so far and how many of its tasks are running now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WorkerProgress {
+    /// What the worker did so far (as in the final report).
+    #[serde(flatten)]
+    pub report: WorkerReport,
+    /// Tasks claimed and not yet settled.
+    pub in_flight: u64,
+}

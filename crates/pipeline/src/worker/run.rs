@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use task_store::{ClaimParams, Error, ErrorKind, RecordStore, Result, TaskStore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::attempt::{AttemptContext, run_attempt};
 use super::config::WorkerConfig;
 use super::id::new_worker_id;
-use super::report::{Outcome, WorkerReport};
+use super::report::{Outcome, WorkerProgress, WorkerReport};
 use super::shutdown::Shutdown;
 use super::task_fn::TaskFn;
 
@@ -26,6 +27,7 @@ pub struct Worker {
     config: WorkerConfig,
     task_fn: Arc<dyn TaskFn>,
     id: String,
+    progress: watch::Sender<WorkerProgress>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -50,12 +52,18 @@ impl Worker {
         task_fn: Arc<dyn TaskFn>,
     ) -> Result<Worker> {
         config.validate()?;
+        let id = new_worker_id();
+        let (progress, _) = watch::channel(WorkerProgress {
+            report: WorkerReport::new(id.clone()),
+            in_flight: 0,
+        });
         Ok(Worker {
             store,
             records: None,
             config,
             task_fn,
-            id: new_worker_id(),
+            id,
+            progress,
         })
     }
 
@@ -77,6 +85,13 @@ impl Worker {
     /// The configuration.
     pub fn config(&self) -> &WorkerConfig {
         &self.config
+    }
+
+    /// Live counts while [`run`](Worker::run) goes on: updated after every
+    /// claim and every settled task (the `--metrics` endpoint of the CLI's
+    /// worker reads them).
+    pub fn progress(&self) -> watch::Receiver<WorkerProgress> {
+        self.progress.subscribe()
     }
 
     /// Run until the pool has nothing claimable and nothing of this worker is
@@ -144,6 +159,7 @@ impl Worker {
                             state.report.claimed += 1;
                             state.running.spawn(run_attempt(Arc::clone(&ctx), task));
                         }
+                        state.publish(&self.progress);
                         if got == 0 && state.running.is_empty() && !config.follow {
                             break;
                         }
@@ -171,6 +187,7 @@ impl Worker {
             tokio::select! {
                 Some(joined) = state.running.join_next(), if !state.running.is_empty() => {
                     state.settle(joined);
+                    state.publish(&self.progress);
                 }
                 _ = tokio::time::sleep(pause), if poll_later => {
                     idle_polls = idle_polls.saturating_add(1);
@@ -185,6 +202,7 @@ impl Worker {
         while let Some(joined) = state.running.join_next().await {
             state.settle(joined);
         }
+        state.publish(&self.progress);
         tracing::info!(worker = %self.id, report = ?state.report, "worker stopped");
         match state.fatal {
             Some(error) => Err(error),
@@ -207,7 +225,10 @@ impl Worker {
             loop {
                 tokio::select! {
                     joined = state.running.join_next() => match joined {
-                        Some(joined) => state.settle(joined),
+                        Some(joined) => {
+                            state.settle(joined);
+                            state.publish(&self.progress);
+                        }
                         None => break,
                     },
                     _ = &mut grace => break,
@@ -236,6 +257,13 @@ struct LoopState {
 }
 
 impl LoopState {
+    fn publish(&self, progress: &watch::Sender<WorkerProgress>) {
+        progress.send_replace(WorkerProgress {
+            report: self.report.clone(),
+            in_flight: self.running.len() as u64,
+        });
+    }
+
     fn settle(
         &mut self,
         joined: std::result::Result<(Outcome, Option<Error>), tokio::task::JoinError>,
