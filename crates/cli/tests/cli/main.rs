@@ -7,6 +7,7 @@
 mod support;
 
 mod dashboard;
+mod docs;
 mod ensemble;
 mod generate;
 mod limits;
@@ -17,5 +18,6 @@ mod manage_import_qlib;
 mod manage_memory;
 mod manage_secrets;
 mod run;
+mod usability;
 mod worker_artifacts;
 mod worker_cli;
