@@ -10,14 +10,21 @@
 //! Applications (the CLI, `taskpool-experiment`) open stores only through
 //! this crate and never name a backend crate; with the `mongo` feature,
 //! `qlib` reads a Qlib task pool for `taskpool import-qlib`.
+//! [`open_existing`] opens only a store that is already there.
 
+mod existing;
 mod open;
 #[cfg(feature = "mongo")]
 pub mod qlib;
 
+pub use existing::{missing_local_store, open_existing};
 pub use open::{
     DEFAULT_STORE_URL, URL_SCHEMES, open, open_store, open_store_with_clock, open_with_clock,
 };
 pub use task_store as store;
 pub use task_store::redact_url;
+/// How long opening a MongoDB store waits for a server unless the URL's
+/// `serverSelectionTimeoutMS` says otherwise.
+#[cfg(feature = "mongo")]
+pub use task_store_mongo::DEFAULT_TIMEOUT as MONGODB_DEFAULT_TIMEOUT;
 pub use taskpool_pipeline as pipeline;

@@ -1,6 +1,6 @@
 //! The command-line grammar (clap derive).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::exit::EXIT_CODES_HELP;
 
@@ -16,8 +16,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes (shown under their own heading, and hidden
+/// from the help of commands that ignore them: see [`command`]).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Store URL: sqlite://PATH, sled://PATH, mongodb://HOST/DB, mongodb+srv://…, memory://
     #[arg(
@@ -30,13 +32,13 @@ pub struct GlobalArgs {
     /// Task pool name.
     #[arg(short = 't', long = "pool", global = true, env = "TASKPOOL_POOL")]
     pub pool: Option<String>,
-    /// Machine-readable JSON output, no decoration or progress bars.
+    /// Machine-readable JSON output (docs/cli.md): one object, or one per line for listings.
     #[arg(long, global = true)]
     pub json: bool,
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors.
+    /// Only errors on stderr, and nothing on stdout but --json documents and file contents.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 }
@@ -89,4 +91,36 @@ pub enum Command {
     RunWorker(crate::commands::run_worker::RunWorkerArgs),
     /// Serve the dashboard: pools, tasks, lost leases, experiments, /api/ and /metrics.
     Ui(crate::commands::ui::UiArgs),
+}
+
+/// The global options each command ignores, by command name: hidden from its
+/// `--help` (still accepted, so a `TASKPOOL_STORE` in the environment or a
+/// global option before the command never breaks it).
+const IGNORED_GLOBALS: &[(&str, &[&str])] = &[
+    ("gen", &["store", "pool"]),
+    ("ensemble", &["store", "pool"]),
+    ("completions", &["store", "pool", "json"]),
+    ("drop-pool", &["pool"]),
+    ("list", &["pool"]),
+];
+
+/// The clap command: [`Cli`] with each command's ignored global options hidden.
+pub fn command() -> clap::Command {
+    let mut command = Cli::command();
+    let globals: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    // A subcommand that has its own copy of a global option does not get the
+    // propagated one: give the ignoring commands hidden copies.
+    for (name, ignored) in IGNORED_GLOBALS {
+        command = command.mut_subcommand(*name, |sub| {
+            globals
+                .iter()
+                .filter(|a| ignored.contains(&a.get_id().as_str()))
+                .fold(sub, |sub, a| sub.arg(a.clone().hide(true)))
+        });
+    }
+    command
 }

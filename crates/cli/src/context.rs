@@ -1,11 +1,18 @@
 //! What every store command needs: one tokio runtime per invocation, the
 //! store opened from `--store`, the pool from `-t/--pool`, and parsing of the
 //! QUERY and ID arguments into the core's types.
+//!
+//! Commands that only read or change existing tasks open the store with
+//! [`Context::existing_store`] (a typo in `--store` is "not found", never a
+//! new empty database) and check their pool with [`Context::existing_pool`]
+//! (an unknown pool is "not found" with the closest name, never zeros).
+//! Commands that add tasks (`create`, `worker`, `run`, `import-qlib`) use
+//! [`Context::store`], which may create the store and says so once.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use taskpool::store::{Query, TaskId, TaskStore};
+use taskpool::store::{Error, ErrorKind, Query, Store, TaskId, TaskStore, validate_pool_name};
 
 use crate::cli::GlobalArgs;
 use crate::exit::bad_input;
@@ -31,7 +38,7 @@ impl<'a> Context<'a> {
             .build()?;
         Ok(Context {
             global,
-            out: Output::new(global.json),
+            out: Output::new(global.json, global.quiet),
             runtime,
         })
     }
@@ -41,14 +48,47 @@ impl<'a> Context<'a> {
         self.runtime.block_on(future)
     }
 
-    /// Open the store named by `--store`.
+    /// Open the store named by `--store`, creating it if it does not exist
+    /// (said once on stderr), for commands that add tasks.
     ///
     /// # Errors
     /// An unknown scheme or unusable URL (exit code 2), an unreachable store (exit code 4).
-    pub async fn store(&self) -> anyhow::Result<Arc<dyn TaskStore>> {
-        let store = taskpool::open_store(&self.global.store).await?;
-        tracing::debug!(store = %store, "opened store");
+    pub async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        let url = &self.global.store;
+        let missing = taskpool::missing_local_store(url);
+        let store = taskpool::open(url)
+            .await
+            .map_err(|e| crate::unreachable::shorten(e, url))?;
+        if let Some(path) = missing {
+            tracing::warn!("created a new store at {path} ({store})");
+        }
+        self.opened(&store);
         Ok(store)
+    }
+
+    /// Open the store named by `--store` only if it exists, for commands that
+    /// read or change existing tasks.
+    ///
+    /// # Errors
+    /// No such SQLite file or sled directory (exit code 3, naming the path);
+    /// otherwise as [`Context::store`].
+    pub async fn existing_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        let url = &self.global.store;
+        let store = taskpool::open_existing(url)
+            .await
+            .map_err(|e| crate::unreachable::shorten(e, url))?;
+        self.opened(&store);
+        Ok(store)
+    }
+
+    fn opened(&self, store: &Arc<dyn Store>) {
+        tracing::debug!(store = %store, "opened store");
+        if !store.capabilities().persistent {
+            tracing::warn!(
+                "{store} keeps nothing after this command exits: what it reports is gone \
+                 at exit (use sqlite://PATH or sled://PATH to keep tasks between commands)"
+            );
+        }
     }
 
     /// The pool named by `-t/--pool` (or `TASKPOOL_POOL`).
@@ -60,13 +100,68 @@ impl<'a> Context<'a> {
             bad_input("this command needs a pool: pass -t/--pool NAME or set TASKPOOL_POOL")
         })
     }
+
+    /// The existing store and the existing pool named by `-t/--pool`: the
+    /// pool's name is checked before the store is opened.
+    ///
+    /// # Errors
+    /// As [`Context::pool`], [`Context::existing_store`] and
+    /// [`Context::existing_pool`].
+    pub async fn pool_store(&self) -> anyhow::Result<(Arc<dyn Store>, &'a str)> {
+        let pool = self.pool()?;
+        validate_pool_name(pool)?;
+        let store = self.existing_store().await?;
+        self.existing_pool(&*store).await?;
+        Ok((store, pool))
+    }
+
+    /// The pool named by `-t/--pool`, which must exist in `store`.
+    ///
+    /// # Errors
+    /// No pool given or an invalid name (exit code 2); no such pool (exit
+    /// code 3, naming the closest pool and listing the store's pools); a
+    /// store failure.
+    pub async fn existing_pool(&self, store: &dyn TaskStore) -> anyhow::Result<&'a str> {
+        let pool = self.pool()?;
+        validate_pool_name(pool)?;
+        let pools = store.pools().await?;
+        if pools.iter().any(|p| p == pool) {
+            return Ok(pool);
+        }
+        Err(not_found("pool", pool, &pools).into())
+    }
+}
+
+/// A "not found" error for `what` (a pool, an experiment) named `name`, with
+/// the closest of the `known` names and the list of them.
+pub fn not_found(what: &str, name: &str, known: &[String]) -> Error {
+    let closest = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(name, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.chars().count() / 3))
+        .min();
+    let mut message = format!("no {what} {name:?} in this store");
+    if let Some((_, k)) = closest {
+        message.push_str(&format!(" (did you mean {k:?}?)"));
+    }
+    if known.is_empty() {
+        message.push_str(&format!("; it has no {what}s yet"));
+    } else {
+        const SHOWN: usize = 20;
+        let mut names: Vec<&str> = known.iter().take(SHOWN).map(String::as_str).collect();
+        if known.len() > SHOWN {
+            names.push("…");
+        }
+        message.push_str(&format!("; {what}s: {}", names.join(", ")));
+    }
+    Error::new(ErrorKind::NotFound, message)
 }
 
 /// Parse a QUERY argument; a missing argument, an empty string and `{}` all
 /// mean every task.
 ///
 /// # Errors
-/// [`ErrorKind::InvalidQuery`](taskpool::store::ErrorKind::InvalidQuery) (exit code 2).
+/// [`ErrorKind::InvalidQuery`] (exit code 2).
 pub fn parse_query(text: Option<&str>) -> anyhow::Result<Query> {
     Ok(Query::parse_str(text.unwrap_or(""))?)
 }
@@ -74,7 +169,25 @@ pub fn parse_query(text: Option<&str>) -> anyhow::Result<Query> {
 /// Parse a task id (24 hexadecimal digits).
 ///
 /// # Errors
-/// [`ErrorKind::InvalidInput`](taskpool::store::ErrorKind::InvalidInput) (exit code 2).
+/// [`ErrorKind::InvalidInput`] (exit code 2).
 pub fn parse_id(text: &str) -> anyhow::Result<TaskId> {
     Ok(text.trim().parse::<TaskId>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_names_the_closest_and_lists_all() {
+        let known = vec!["rolling".to_string(), "demo".to_string()];
+        let e = not_found("pool", "rollin", &known);
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.message().contains("did you mean \"rolling\""), "{e}");
+        assert!(e.message().contains("pools: rolling, demo"), "{e}");
+        let e = not_found("pool", "zzzzzzzz", &known);
+        assert!(!e.message().contains("did you mean"), "{e}");
+        let e = not_found("experiment", "x", &[]);
+        assert!(e.message().contains("no experiments yet"), "{e}");
+    }
 }

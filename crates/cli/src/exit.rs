@@ -7,7 +7,7 @@
 //! | 2 | bad usage or bad input (arguments, files, queries, store URL) |
 //! | 3 | not found |
 //! | 4 | store unavailable |
-//! | 130 | interrupted by SIGINT/SIGTERM (`run`): unfinished tasks were handed back; run again to continue |
+//! | 130 | interrupted by SIGINT/SIGTERM (`run`, `worker`): unfinished tasks were handed back; run again to continue |
 
 use std::fmt;
 use std::process::ExitCode;
@@ -23,39 +23,55 @@ pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 /// The store is unavailable.
 pub const UNAVAILABLE: u8 = 4;
-/// Interrupted by SIGINT/SIGTERM before the end (`run`): unfinished tasks
+/// Interrupted by SIGINT/SIGTERM before the end (`run`, `worker`): unfinished tasks
 /// were handed back. 128 + SIGINT, as a shell reports a Ctrl-C.
 pub const INTERRUPTED: u8 = 130;
 
 /// The exit-code table, for `--help`.
-pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 operation failed, 2 bad usage or bad input, 3 not found, 4 store unavailable, 130 interrupted (run).";
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 operation failed, 2 bad usage or bad input, 3 not found, 4 store unavailable, 130 interrupted by SIGINT/SIGTERM (run, worker).";
 
-/// An error caused by the user's input (exit code 2), e.g. an unreadable or malformed file.
+/// An error that says its own exit code: bad input ([`USAGE`], see
+/// [`bad_input`]) or an interruption ([`INTERRUPTED`], see [`interrupted`]).
 #[derive(Debug)]
-pub struct BadInput(pub String);
+pub struct CodedError {
+    code: u8,
+    message: String,
+}
 
-impl fmt::Display for BadInput {
+impl fmt::Display for CodedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for BadInput {}
+impl std::error::Error for CodedError {}
+
+/// A command stopped by SIGINT/SIGTERM after handing unfinished work back
+/// (exit code 130); the message says what was handed back.
+pub fn interrupted(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(CodedError {
+        code: INTERRUPTED,
+        message: message.into(),
+    })
+}
 
 /// Shorthand: an `anyhow` error with exit code 2.
 pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(BadInput(message.into()))
+    anyhow::Error::new(CodedError {
+        code: USAGE,
+        message: message.into(),
+    })
 }
 
-/// The exit code for an error: by the first store error, [`BadInput`] or
+/// The exit code for an error: by the first store error, [`CodedError`] or
 /// interrupted job in its chain.
 pub fn code_for(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if let Some(JobError::Interrupted { .. }) = cause.downcast_ref::<JobError>() {
             return INTERRUPTED;
         }
-        if cause.downcast_ref::<BadInput>().is_some() {
-            return USAGE;
+        if let Some(e) = cause.downcast_ref::<CodedError>() {
+            return e.code;
         }
         if let Some(e) = cause.downcast_ref::<taskpool::store::Error>() {
             return match e.kind() {
@@ -78,8 +94,14 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    eprintln!("taskpool: error: {}", lines.join(" "));
-    ExitCode::from(code_for(error))
+    let code = code_for(error);
+    let label = if code == INTERRUPTED {
+        "interrupted"
+    } else {
+        "error"
+    };
+    eprintln!("taskpool: {label}: {}", lines.join(" "));
+    ExitCode::from(code)
 }
 
 /// Print a clap parse error (or help/version) and return its exit code.

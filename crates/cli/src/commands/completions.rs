@@ -1,9 +1,10 @@
 //! `taskpool completions SHELL`: a shell completion script on stdout.
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use crate::cli::GlobalArgs;
+use crate::exit::bad_input;
 use crate::output::Output;
 
 /// Arguments of `completions`.
@@ -20,11 +21,16 @@ pub struct CompletionsArgs {
 /// Write the completion script for the shell to stdout.
 ///
 /// # Errors
-/// When stdout fails.
-pub fn run(args: &CompletionsArgs) -> anyhow::Result<()> {
-    let mut command = Cli::command();
+/// `--json` (exit code 2), or when stdout fails.
+pub fn run(global: &GlobalArgs, args: &CompletionsArgs) -> anyhow::Result<()> {
+    if global.json {
+        return Err(bad_input(
+            "completions prints a shell script; --json does not apply",
+        ));
+    }
+    let mut command = crate::cli::command();
     let name = command.get_name().to_string();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, name, &mut script);
-    Output::new(false).raw(&String::from_utf8_lossy(&script))
+    Output::new(false, false).raw(&String::from_utf8_lossy(&script))
 }

@@ -3,12 +3,12 @@
 //! is reported as existing, whatever its status.
 
 use clap::Args;
-use serde::Serialize;
-use taskpool::store::{CreateParams, Created, DEFAULT_MAX_ATTEMPTS, NewTask};
+use taskpool::store::{CreateParams, DEFAULT_MAX_ATTEMPTS, NewTask};
 
 use crate::cli::GlobalArgs;
 use crate::commands::task_file::read_definitions;
 use crate::context::Context;
+use crate::json::{CreateJson, CreatedJson};
 use crate::output::Table;
 
 /// How many definitions one store round trip creates.
@@ -33,7 +33,8 @@ pub struct CreateArgs {
 /// The options of the commands that create tasks (`create`, `import-qlib`).
 #[derive(Debug, Args)]
 pub struct CreateOptions {
-    /// Show which tasks are new and which exist already, and write nothing.
+    /// Show which tasks are new and which exist already, and write nothing
+    /// (new tasks get their id when they are really created: none is shown).
     #[arg(long)]
     pub dry_run: bool,
     /// Priority of the new tasks (higher is claimed first).
@@ -60,15 +61,6 @@ impl CreateOptions {
     pub fn batch_size(&self, total: usize) -> usize {
         if self.dry_run { total.max(1) } else { BATCH }
     }
-}
-
-#[derive(Serialize)]
-struct CreateReport {
-    total: usize,
-    new: usize,
-    existing: usize,
-    dry_run: bool,
-    tasks: Vec<Created>,
 }
 
 /// Create the tasks and report how many were new.
@@ -102,12 +94,13 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>(created)
     })?;
     let new = tasks.iter().filter(|c| c.new).count();
-    let report = CreateReport {
+    let dry_run = args.options.dry_run;
+    let report = CreateJson {
         total,
         new,
         existing: total - new,
-        dry_run: args.options.dry_run,
-        tasks,
+        dry_run,
+        tasks: tasks.iter().map(|c| CreatedJson::new(c, dry_run)).collect(),
     };
     if ctx.out.is_json() {
         return ctx.out.json(&report);
@@ -118,7 +111,7 @@ pub fn run(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
             let state = if c.new { "new" } else { "existing" };
             table.row([
                 (i + 1).to_string(),
-                c.id.to_string(),
+                c.id.clone().unwrap_or_else(|| "(new)".to_string()),
                 state.to_string(),
                 c.status.to_string(),
             ]);

@@ -1,11 +1,11 @@
 //! `taskpool drop-pool NAME`: delete a pool and all its tasks.
 
 use clap::Args;
-use serde_json::json;
 use taskpool::store::Error;
 
 use crate::cli::GlobalArgs;
-use crate::context::Context;
+use crate::context::{Context, not_found};
+use crate::json::DroppedJson;
 
 /// Arguments of `drop-pool`.
 #[derive(Debug, Args)]
@@ -25,14 +25,20 @@ pub fn run(global: &GlobalArgs, args: &DropPoolArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     taskpool::store::validate_pool_name(&args.name)?;
     let existed = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let store = ctx.existing_store().await?;
+        let pools = store.pools().await?;
+        if !pools.contains(&args.name) {
+            return Err(not_found("pool", &args.name, &pools).into());
+        }
         Ok::<_, anyhow::Error>(store.drop_pool(&args.name).await?)
     })?;
     if !existed {
         return Err(Error::not_found(format!("no pool {:?} in this store", args.name)).into());
     }
     if ctx.out.is_json() {
-        ctx.out.json(&json!({ "dropped": args.name }))
+        ctx.out.json(&DroppedJson {
+            dropped: args.name.clone(),
+        })
     } else {
         ctx.out.line(format_args!("dropped pool {}", args.name))
     }

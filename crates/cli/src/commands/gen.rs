@@ -13,7 +13,9 @@ use taskpool::pipeline::generate::{
 };
 use taskpool::pipeline::time_adjust::RollType;
 
+use crate::cli::GlobalArgs;
 use crate::exit::bad_input;
+use crate::output::Output;
 
 const GEN_HELP: &str = "\
 Examples:
@@ -23,7 +25,8 @@ Examples:
 
 The template is one task (or a list of tasks) whose dataset.kwargs.segments hold
 [start, end] pairs of \"YYYY-MM-DD\" or null. The calendar has one YYYY-MM-DD per
-line (Qlib's calendars/day.txt). Output: a JSON array of tasks on stdout.
+line (Qlib's calendars/day.txt). Output: a JSON array of tasks on stdout (with --json:
+one task per line); `taskpool create -` reads either.
 Exit codes: 0 ok, 2 bad input (message on stderr, nothing on stdout).";
 
 /// Arguments of `taskpool gen`.
@@ -86,12 +89,13 @@ pub struct GenArgs {
     pub label_leak_n: u32,
 }
 
-/// Generate the tasks and print them as one JSON array.
+/// Generate the tasks and print them as one JSON array (one task per line
+/// with `--json`).
 ///
 /// # Errors
 /// Any bad input (exit code 2, nothing printed on stdout): unreadable or
 /// malformed template or calendar, bad parameters, segments that do not fit.
-pub fn run(args: &GenArgs) -> anyhow::Result<()> {
+pub fn run(global: &GlobalArgs, args: &GenArgs) -> anyhow::Result<()> {
     let templates = read_template(&args.template)?;
     let calendar = read_calendars(&args.calendar, args.future_calendar.as_deref())?;
     let generators = generators(args)?;
@@ -103,6 +107,9 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         ))
     })?;
     tracing::info!(tasks = tasks.len(), "generated");
+    if global.json {
+        return Output::new(true, global.quiet).json_lines(&tasks);
+    }
     let text = serde_json::to_string_pretty(&tasks)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}")?;

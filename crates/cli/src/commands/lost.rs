@@ -39,9 +39,8 @@ struct LostReport {
 /// No pool, or a store failure.
 pub fn run(global: &GlobalArgs, args: &LostArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let (lost, requeued) = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let (store, pool) = ctx.pool_store().await?;
         let lost = find_lost(store.as_ref(), pool, Query::All, Timestamp::now()).await?;
         let requeued = if args.requeue {
             Some(requeue_lost(store.as_ref(), pool, &lost).await?)

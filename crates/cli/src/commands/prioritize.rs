@@ -3,11 +3,11 @@
 //! string ids: bug B12).
 
 use clap::Args;
-use serde_json::json;
 use taskpool::store::{Error, Query};
 
 use crate::cli::GlobalArgs;
 use crate::context::{Context, parse_id, parse_query};
+use crate::json::MatchedJson;
 
 /// Arguments of `prioritize`.
 #[derive(Debug, Args)]
@@ -39,11 +39,11 @@ fn parse_target(text: &str) -> anyhow::Result<(Query, bool)> {
 /// code 3), or a store failure.
 pub fn run(global: &GlobalArgs, args: &PrioritizeArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let (query, by_id) = parse_target(&args.target)?;
-    let n = ctx.block_on(async {
-        let store = ctx.store().await?;
-        Ok::<_, anyhow::Error>(store.prioritize(pool, &query, args.priority).await?)
+    let (pool, n) = ctx.block_on(async {
+        let (store, pool) = ctx.pool_store().await?;
+        let n = store.prioritize(pool, &query, args.priority).await?;
+        Ok::<_, anyhow::Error>((pool, n))
     })?;
     if by_id && n == 0 {
         return Err(
@@ -51,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: &PrioritizeArgs) -> anyhow::Result<()> {
         );
     }
     if ctx.out.is_json() {
-        ctx.out.json(&json!({ "matched": n }))
+        ctx.out.json(&MatchedJson { matched: n })
     } else {
         ctx.out.line(format_args!(
             "set priority {} on {n} task(s)",

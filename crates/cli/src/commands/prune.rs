@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use serde_json::json;
 use taskpool::store::{Query, Status, Task, TaskStoreExt, Timestamp};
 
 use crate::cli::GlobalArgs;
 use crate::context::Context;
 use crate::exit::bad_input;
+use crate::json::RemovedJson;
 
 /// How many tasks one delete names.
 const CHUNK: usize = 500;
@@ -79,11 +79,10 @@ pub fn parse_age(text: &str) -> Result<Duration, String> {
 /// No pool, or a store failure.
 pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let status = Status::from(args.status);
     let cutoff = cutoff(Timestamp::now(), args.older_than)?;
     let n = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let (store, pool) = ctx.pool_store().await?;
         let finished = store.query_all(pool, Query::status(status)).await?;
         let old: Vec<_> = finished
             .iter()
@@ -101,9 +100,10 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<()> {
         Ok(removed)
     })?;
     if ctx.out.is_json() {
-        return ctx
-            .out
-            .json(&json!({ "removed": n, "dry_run": args.dry_run }));
+        return ctx.out.json(&RemovedJson {
+            removed: n,
+            dry_run: args.dry_run,
+        });
     }
     if args.dry_run {
         ctx.out

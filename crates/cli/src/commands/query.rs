@@ -2,6 +2,13 @@
 //!
 //! Tasks are fetched in pages by `_id` (keyset pagination), so a large pool is
 //! streamed with `--json` rather than loaded at once.
+//!
+//! `--fields` takes the paths of the task document (`_id`, `status`,
+//! `def.<path>`, `filter.<path>`, `res.<path>`, …): every field a query can
+//! name is one of them. The default table's FILTER column shows only the
+//! parts of the definitions that differ between the tasks shown (`gen`'s
+//! tasks share everything but their windows), and the table fits the
+//! terminal.
 
 use clap::Args;
 use serde_json::{Map, Value};
@@ -18,6 +25,26 @@ const PAGE: usize = 500;
 
 /// The columns of the human table when `--fields` is not given.
 const DEFAULT_FIELDS: [&str; 5] = ["_id", "status", "priority", "attempts", "filter"];
+
+/// The top-level fields of a task document: the first segment of every
+/// `--fields` path.
+const TASK_FIELDS: [&str; 15] = [
+    "_id",
+    "def",
+    "filter",
+    "key",
+    "status",
+    "priority",
+    "res",
+    "attempts",
+    "max_attempts",
+    "lease",
+    "errors",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+];
 
 /// Arguments of `query`.
 #[derive(Debug, Args)]
@@ -42,16 +69,15 @@ pub struct QueryArgs {
 /// No pool, a bad query or field list, or a store failure.
 pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
     let fields = parse_fields(&args.fields)?;
     let columns: Vec<String> = match &fields {
         Some(f) => f.clone(),
         None => DEFAULT_FIELDS.iter().map(|s| s.to_string()).collect(),
     };
-    let mut table = Table::new(columns.iter().map(|c| c.to_uppercase()));
+    let mut docs = Vec::new();
     ctx.block_on(async {
-        let store = ctx.store().await?;
+        let (store, pool) = ctx.pool_store().await?;
         let mut remaining = args.limit.unwrap_or(usize::MAX);
         let mut after: Option<String> = None;
         while remaining > 0 {
@@ -76,7 +102,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<()> {
                         None => ctx.out.json(task)?,
                     }
                 } else {
-                    table.row(columns.iter().map(|c| cell(lookup(&doc, c))));
+                    docs.push(doc);
                 }
             }
             remaining -= tasks.len();
@@ -87,7 +113,73 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<()> {
         }
         Ok::<_, anyhow::Error>(())
     })?;
+    if ctx.out.is_json() {
+        return Ok(());
+    }
+    for field in &columns {
+        if !docs.is_empty() && docs.iter().all(|d| lookup(d, field).is_none()) {
+            tracing::warn!("no task shown has the field {field}");
+        }
+    }
+    let differing = differing_filter(&docs);
+    let mut table = Table::new(columns.iter().map(|c| c.to_uppercase()));
+    for (doc, filter) in docs.iter().zip(&differing) {
+        table.row(columns.iter().map(|c| match (c.as_str(), &fields) {
+            ("filter", None) => filter.clone(),
+            _ => cell(lookup(doc, c)),
+        }));
+    }
     ctx.out.table(&table)
+}
+
+/// For each task, the leaves of its `filter` whose value is not the same in
+/// every task, as `path=value` pairs; the whole filter when all are equal.
+fn differing_filter(docs: &[Value]) -> Vec<String> {
+    let leaves: Vec<Vec<(String, String)>> = docs
+        .iter()
+        .map(|d| {
+            let mut out = Vec::new();
+            flatten("", d.get("filter").unwrap_or(&Value::Null), &mut out);
+            out
+        })
+        .collect();
+    let varies = |path: &str, value: &str| {
+        leaves
+            .iter()
+            .any(|l| !l.iter().any(|(p, v)| p == path && v == value))
+    };
+    docs.iter()
+        .zip(&leaves)
+        .map(|(doc, own)| {
+            let shown: Vec<String> = own
+                .iter()
+                .filter(|(p, v)| varies(p, v))
+                .map(|(p, v)| format!("{p}={v}"))
+                .collect();
+            if shown.is_empty() {
+                cell(doc.get("filter"))
+            } else {
+                shown.join(" ")
+            }
+        })
+        .collect()
+}
+
+/// The leaves of `value` as (dotted path, compact JSON) pairs.
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&path, v, out);
+            }
+        }
+        other => out.push((prefix.to_string(), cell(Some(other)))),
+    }
 }
 
 /// `None` when no fields were asked for.
@@ -102,6 +194,16 @@ fn parse_fields(raw: &[String]) -> anyhow::Result<Option<Vec<String>>> {
     {
         return Err(bad_input(format!(
             "invalid field {bad:?} in --fields: use dotted paths such as _id,status,def.model.class"
+        )));
+    }
+    if let Some(unknown) = fields
+        .iter()
+        .find(|f| !TASK_FIELDS.contains(&f.split('.').next().unwrap_or("")))
+    {
+        return Err(bad_input(format!(
+            "unknown field {unknown:?} in --fields: a task has {}; inside the definition use \
+             def.<path> or filter.<path>, inside the result res.<path>",
+            TASK_FIELDS.join(", ")
         )));
     }
     Ok(Some(fields))
@@ -153,5 +255,22 @@ mod tests {
         assert!(parse_fields(&["a..b".into()]).is_err());
         assert!(parse_fields(&[String::new()]).is_err());
         assert_eq!(parse_fields(&[]).unwrap(), None);
+        assert!(parse_fields(&["nosuch".into()]).is_err());
+        assert!(parse_fields(&["filter.model.class".into(), "res.ic".into()]).is_ok());
+    }
+
+    #[test]
+    fn differing_filter_shows_what_differs() {
+        let doc = |start: &str| json!({"filter": {"model": "lgb", "seg": {"test": [start, null]}}});
+        let docs = vec![doc("2020-01-01"), doc("2020-04-01")];
+        assert_eq!(
+            differing_filter(&docs),
+            vec![
+                "seg.test=[\"2020-01-01\",null]".to_string(),
+                "seg.test=[\"2020-04-01\",null]".to_string()
+            ]
+        );
+        let same = differing_filter(&[doc("x")]);
+        assert!(same[0].contains("lgb"), "{same:?}");
     }
 }

@@ -2,12 +2,12 @@
 //! which wiped the pool when called without a query; here that needs `--all`).
 
 use clap::Args;
-use serde_json::json;
 use taskpool::store::Query;
 
 use crate::cli::GlobalArgs;
 use crate::context::{Context, parse_query};
 use crate::exit::bad_input;
+use crate::json::RemovedJson;
 
 /// Arguments of `remove`.
 #[derive(Debug, Args)]
@@ -29,19 +29,22 @@ pub struct RemoveArgs {
 /// No pool, a bad query, an empty query without `--all` (exit code 2), or a store failure.
 pub fn run(global: &GlobalArgs, args: &RemoveArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
     if query == Query::All && !args.all {
+        let pool = ctx.pool()?;
         return Err(bad_input(format!(
             "the query matches every task of pool {pool:?}: pass --all (without a query) to remove them all"
         )));
     }
     let n = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(store.remove(pool, &query).await?)
     })?;
     if ctx.out.is_json() {
-        ctx.out.json(&json!({ "removed": n }))
+        ctx.out.json(&RemovedJson {
+            removed: n,
+            dry_run: false,
+        })
     } else {
         ctx.out.line(format_args!("removed {n} task(s)"))
     }

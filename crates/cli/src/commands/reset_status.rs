@@ -2,11 +2,11 @@
 //! (Qlib's `reset_status`).
 
 use clap::Args;
-use serde_json::json;
 use taskpool::store::{ResetParams, Status};
 
 use crate::cli::GlobalArgs;
 use crate::context::{Context, parse_query};
+use crate::json::MatchedJson;
 
 /// Arguments of `reset-status`.
 #[derive(Debug, Args)]
@@ -28,17 +28,16 @@ pub struct ResetStatusArgs {
 /// No pool, a bad query or status (exit code 2), or a store failure.
 pub fn run(global: &GlobalArgs, args: &ResetStatusArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(Some(&args.query))?;
     let status: Status = args.status.parse()?;
     let params = ResetParams { query, status };
     params.validate()?;
     let n = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(store.reset_status(pool, params).await?)
     })?;
     if ctx.out.is_json() {
-        ctx.out.json(&json!({ "matched": n }))
+        ctx.out.json(&MatchedJson { matched: n })
     } else {
         ctx.out.line(format_args!("reset {n} task(s) to {status}"))
     }

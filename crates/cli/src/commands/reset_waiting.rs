@@ -2,11 +2,11 @@
 //! (Qlib's `reset_waiting`).
 
 use clap::Args;
-use serde_json::json;
 use taskpool::store::TaskStoreExt;
 
 use crate::cli::GlobalArgs;
 use crate::context::{Context, parse_query};
+use crate::json::MatchedJson;
 
 /// Arguments of `reset-waiting`.
 #[derive(Debug, Args)]
@@ -27,14 +27,13 @@ pub struct ResetWaitingArgs {
 /// No pool, a bad query, or a store failure.
 pub fn run(global: &GlobalArgs, args: &ResetWaitingArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
     let n = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(store.reset_waiting(pool, query).await?)
     })?;
     if ctx.out.is_json() {
-        ctx.out.json(&json!({ "matched": n }))
+        ctx.out.json(&MatchedJson { matched: n })
     } else {
         ctx.out.line(format_args!("reset {n} task(s) to waiting"))
     }

@@ -2,11 +2,11 @@
 //! counted by the store.
 
 use clap::Args;
-use serde::Serialize;
-use taskpool::store::{Stat, Status};
+use taskpool::store::Status;
 
 use crate::cli::GlobalArgs;
 use crate::context::{Context, parse_query};
+use crate::json::StatJson;
 use crate::output::Table;
 
 /// Arguments of `stat`.
@@ -20,27 +20,20 @@ pub struct StatArgs {
     pub query: Option<String>,
 }
 
-#[derive(Serialize)]
-struct StatReport {
-    #[serde(flatten)]
-    stat: Stat,
-    total: u64,
-}
-
 /// Print the counts of every status, zeros included, and the total.
 ///
 /// # Errors
-/// No pool, a bad query, or a store failure.
+/// No pool, a bad query (exit code 2), no such store or pool (exit code 3),
+/// or a store failure.
 pub fn run(global: &GlobalArgs, args: &StatArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
     let stat = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(store.stat(pool, &query).await?)
     })?;
     if ctx.out.is_json() {
-        return ctx.out.json(&StatReport {
+        return ctx.out.json(&StatJson {
             stat,
             total: stat.total(),
         });

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use taskpool::pipeline::worker::{ExpiredLease, WaitOptions, WaitOutcome, WaitProgress, wait};
 use taskpool::store::Stat;
 
 use crate::cli::GlobalArgs;
 use crate::commands::prune::parse_age;
 use crate::context::{Context, parse_query};
+use crate::json::WaitJson;
 
 /// Arguments of `wait`.
 #[derive(Debug, Args)]
@@ -33,22 +33,12 @@ pub struct WaitArgs {
     pub poll: Duration,
 }
 
-#[derive(Serialize)]
-struct WaitReport {
-    outcome: &'static str,
-    #[serde(flatten)]
-    stat: Stat,
-    total: u64,
-    pending: u64,
-}
-
 /// Wait, then print the final counts.
 ///
 /// # Errors
 /// No pool, a bad query, a store failure, or the timeout (exit code 1).
 pub fn run(global: &GlobalArgs, args: &WaitArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
     let options = WaitOptions {
         poll: args.poll,
@@ -58,7 +48,7 @@ pub fn run(global: &GlobalArgs, args: &WaitArgs) -> anyhow::Result<()> {
     let show_bar = !global.json && !global.quiet && std::io::stderr().is_terminal();
     let mut view = ProgressView::new(show_bar);
     let outcome = ctx.block_on(async {
-        let store = ctx.store().await?;
+        let (store, pool) = ctx.pool_store().await?;
         Ok::<_, anyhow::Error>(wait(&*store, pool, &query, &options, |p| view.update(p)).await?)
     });
     view.finish();
@@ -67,7 +57,7 @@ pub fn run(global: &GlobalArgs, args: &WaitArgs) -> anyhow::Result<()> {
         WaitOutcome::TimedOut(last) => ("timed_out", last.stat, last.pending),
     };
     if ctx.out.is_json() {
-        ctx.out.json(&WaitReport {
+        ctx.out.json(&WaitJson {
             outcome,
             stat,
             total: stat.total(),
@@ -91,6 +81,19 @@ pub fn run(global: &GlobalArgs, args: &WaitArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The bar's numbers, all from one count: finished (done + failed), the
+/// total, and what is still pending; they always add up.
+fn bar_counts(stat: &Stat) -> (u64, u64, String) {
+    (
+        stat.done + stat.failed,
+        stat.total(),
+        format!(
+            "{} waiting, {} running, {} part_done",
+            stat.waiting, stat.running, stat.part_done
+        ),
+    )
 }
 
 /// The progress bar (terminal only) and the stuck-task warnings.
@@ -117,13 +120,10 @@ impl ProgressView {
 
     fn update(&mut self, progress: &WaitProgress) {
         if let Some(bar) = &self.bar {
-            bar.set_length(progress.total());
-            bar.set_position(progress.finished());
-            let stat = progress.stat;
-            bar.set_message(format!(
-                "{} waiting, {} running, {} part_done",
-                stat.waiting, stat.running, stat.part_done
-            ));
+            let (finished, total, message) = bar_counts(&progress.stat);
+            bar.set_length(total);
+            bar.set_position(finished);
+            bar.set_message(message);
         }
         for stale in &progress.expired {
             if self
@@ -150,5 +150,25 @@ impl ProgressView {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_counts_add_up() {
+        let stat = Stat {
+            waiting: 6,
+            running: 2,
+            part_done: 1,
+            done: 3,
+            failed: 1,
+        };
+        let (finished, total, message) = bar_counts(&stat);
+        assert_eq!((finished, total), (4, 13));
+        assert_eq!(message, "6 waiting, 2 running, 1 part_done");
+        assert_eq!(finished + 6 + 2 + 1, total);
     }
 }

@@ -9,13 +9,14 @@ use clap::{Args, ValueEnum};
 use taskpool::pipeline::worker::{
     Backoff, CommandTask, Phase, Shutdown, Worker, WorkerConfig, WorkerReport,
 };
-use taskpool::store::{RecordStore, Status};
+use taskpool::store::{RecordStore, Status, TaskStore};
 
 use crate::cli::GlobalArgs;
 use crate::commands::prune::parse_age;
 use crate::context::{Context, parse_query};
-use crate::exit::bad_input;
+use crate::exit::{bad_input, interrupted};
 use crate::signals::StopSignals;
+use crate::worker_view::{LiveCounts, show_live_counts};
 
 /// Arguments of `worker`.
 #[derive(Debug, Args)]
@@ -30,7 +31,10 @@ code and the end of stderr as the task's error. Files left in TASKPOOL_ARTIFACT_
 successful run become the artifacts of a record of the task (experiment: the definition's
 \"experiment\", else the pool; see `taskpool records`). SIGINT/SIGTERM: stop claiming, forward the
 signal to running commands, hand unfinished tasks back after --grace; a second signal hands
-them back at once. DURATION: 500ms, 30s, 15m, 2h…")]
+them back at once; exit code 130. If the worker process is killed (even with SIGKILL), CMD
+is killed too (Linux). An unknown pool is an error (exit code 3) unless --follow, which
+waits for the pool to appear. On a terminal, stderr shows live counts.
+DURATION: 500ms, 30s, 15m, 2h…")]
 pub struct WorkerArgs {
     /// How many tasks run at once.
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -123,7 +127,9 @@ impl WorkerArgs {
 /// until a signal), then print what it did.
 ///
 /// # Errors
-/// Bad arguments or an unusable command (exit code 2), a store failure.
+/// Bad arguments or an unusable command (exit code 2), an unknown pool
+/// without `--follow` (exit code 3), a store failure, a SIGINT/SIGTERM
+/// (exit code 130, after the report).
 pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     let pool = ctx.pool()?;
@@ -139,23 +145,43 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         // Listen before the first claim, so an early signal is never fatal.
         let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown.clone(), |_| ()));
         // Tasks and records in one store: artifacts go next to the tasks.
-        let store = taskpool::open(&global.store).await?;
-        tracing::debug!(store = %store, "opened store");
+        let store = ctx.store().await?;
+        if !args.follow {
+            ctx.existing_pool(&*store).await?;
+        } else if !store.pools().await?.iter().any(|p| p == pool) {
+            tracing::warn!("pool {pool} does not exist yet: waiting for its tasks (--follow)");
+        }
         let records: Arc<dyn RecordStore> = store.clone();
+        let tasks: Arc<dyn TaskStore> = store.clone();
         let worker = Worker::new(store, config, Arc::new(command))?.with_records(records);
         tracing::info!(worker = worker.id(), "worker ready");
         let metrics = match args.metrics {
             Some(addr) => Some(serve_metrics(addr, pool, &worker).await?),
             None => None,
         };
+        let view = show_live_counts(global).then(|| {
+            let live = LiveCounts::new(tasks, pool, worker.id());
+            tokio::spawn(live.show(worker.progress()))
+        });
         let report = worker.run(&shutdown).await;
         signals.abort();
         if let Some(stop) = metrics {
             let _ = stop.send(());
         }
+        if let Some(view) = view {
+            view.abort();
+            let _ = view.await;
+        }
         Ok::<_, anyhow::Error>(report?)
     })?;
-    print_report(&ctx, "worker", &report)
+    print_report(&ctx, "worker", &report)?;
+    if report.interrupted {
+        return Err(interrupted(format!(
+            "worker interrupted: {} task(s) handed back (not counted as attempts); run it again to continue",
+            report.handed_back
+        )));
+    }
+    Ok(())
 }
 
 /// Serve the worker's counters on `addr` until the returned sender fires.
@@ -195,16 +221,6 @@ pub(crate) fn print_report(
     if ctx.out.is_json() {
         return ctx.out.json(report);
     }
-    ctx.out.line(format_args!(
-        "{command} {}{}: {} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
-        report.worker,
-        if report.interrupted { " (interrupted)" } else { "" },
-        report.claimed,
-        report.committed,
-        report.retried,
-        report.failed,
-        report.handed_back,
-        report.lease_lost,
-        report.store_errors,
-    ))
+    ctx.out
+        .line(format_args!("{command} {}: {report}", report.worker))
 }

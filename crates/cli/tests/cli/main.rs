@@ -7,8 +7,10 @@
 mod support;
 
 mod dashboard;
+mod docs;
 mod ensemble;
 mod generate;
+mod limits;
 mod manage_bad_input;
 mod manage_commands;
 mod manage_help;
@@ -16,5 +18,6 @@ mod manage_import_qlib;
 mod manage_memory;
 mod manage_secrets;
 mod run;
+mod usability;
 mod worker_artifacts;
 mod worker_cli;

@@ -267,5 +267,6 @@ fn gen_piped_into_create_with_integer_beyond_i64_is_bad_input() {
         .output()
         .unwrap();
     assert_one_line_error(&out, 2);
-    assert!(f.tasks(&[]).is_empty());
+    let query = f.cmd().args(["query"]).output().unwrap();
+    assert_one_line_error(&query, 3);
 }

@@ -13,18 +13,6 @@ fn run(args: &[&str]) -> std::process::Output {
         .expect("run taskpool")
 }
 
-fn json(args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = run(&all);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON document")
-}
-
 #[test]
 fn create_reports_new_and_repeats_on_memory() {
     let out = taskpool()
@@ -44,27 +32,55 @@ fn create_reports_new_and_repeats_on_memory() {
     );
 }
 
-#[test]
-fn read_commands_see_an_empty_store_on_memory() {
-    assert_eq!(json(&["list"]), json!([]));
-    assert_eq!(json(&["stat"])["total"], 0);
-    assert_eq!(json(&["lost"]), json!({"lost": [], "requeued": null}));
-    let out = run(&["--json", "query"]);
-    assert!(out.status.success() && out.stdout.is_empty());
-    assert_one_line_error(&run(&["get", "615498be837d0053acbc5d58"]), 3);
+/// `run` with `-q`: the memory warning is not shown, only errors.
+fn quiet(args: &[&str]) -> std::process::Output {
+    let mut all = vec!["-q"];
+    all.extend_from_slice(args);
+    run(&all)
 }
 
 #[test]
-fn write_commands_match_nothing_on_memory() {
-    assert_eq!(json(&["reset-waiting"])["matched"], 0);
-    assert_eq!(json(&["reset-status", "{}", "waiting"])["matched"], 0);
-    assert_eq!(json(&["remove", "--all"])["removed"], 0);
-    assert_eq!(json(&["prioritize", "{}", "4"])["matched"], 0);
-    assert_eq!(json(&["lost", "--requeue"])["requeued"], 0);
-    assert_eq!(
-        json(&["prune", "--status", "failed", "--older-than", "1d"]),
-        json!({"removed": 0, "dry_run": false})
+fn read_commands_find_no_pool_on_memory() {
+    let out = run(&["--json", "list"]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    for args in [
+        &["stat"][..],
+        &["lost"],
+        &["query"],
+        &["wait"],
+        &["get", "615498be837d0053acbc5d58"],
+    ] {
+        assert_one_line_error(&quiet(args), 3);
+    }
+}
+
+#[test]
+fn write_commands_find_no_pool_on_memory() {
+    for args in [
+        &["reset-waiting"][..],
+        &["reset-status", "{}", "waiting"],
+        &["remove", "--all"],
+        &["prioritize", "{}", "4"],
+        &["lost", "--requeue"],
+        &["prune", "--status", "failed", "--older-than", "1d"],
+        &["prioritize", "615498be837d0053acbc5d58", "4"],
+        &["drop-pool", "p"],
+    ] {
+        assert_one_line_error(&quiet(args), 3);
+    }
+}
+
+#[test]
+fn one_shot_commands_on_memory_warn_that_nothing_is_kept() {
+    let out = taskpool()
+        .args(["--store", "memory://", "-t", "p", "create", "-"])
+        .write_stdin("[{\"a\": 1}]")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("keeps nothing after this command exits"),
+        "{stderr}"
     );
-    assert_one_line_error(&run(&["prioritize", "615498be837d0053acbc5d58", "4"]), 3);
-    assert_one_line_error(&run(&["drop-pool", "p"]), 3);
 }

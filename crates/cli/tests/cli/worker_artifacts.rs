@@ -35,6 +35,15 @@ fn script(fx: &WorkerFixture) -> PathBuf {
     path
 }
 
+/// JSON lines as one array.
+fn lines_of(stdout: Vec<u8>) -> Value {
+    String::from_utf8(stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .collect()
+}
+
 fn taskpool_ok(fx: &WorkerFixture, args: &[&str]) -> Vec<u8> {
     let out = taskpool_process()
         .args(["--store", &fx.url])
@@ -94,7 +103,7 @@ fn worker_stores_artifact_files_as_a_record_of_the_task() {
     assert_eq!(get("logs/fit.txt").unwrap(), b"fitted x=7\n");
 
     // Read back through the CLI.
-    let listed: Value = serde_json::from_slice(&taskpool_ok(
+    let listed: Value = lines_of(taskpool_ok(
         &fx,
         &[
             "--json",
@@ -104,8 +113,7 @@ fn worker_stores_artifact_files_as_a_record_of_the_task() {
             "--task",
             &ids[0].to_string(),
         ],
-    ))
-    .unwrap();
+    ));
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["_id"], json!(r.id.to_string()));
     assert_eq!(
@@ -152,12 +160,10 @@ fn worker_without_an_experiment_field_uses_the_pool_name() {
     };
     let ids = fx.create(vec![json!({"x": 2})], 3);
     work(&fx);
-    let experiments: Value =
-        serde_json::from_slice(&taskpool_ok(&fx, &["--json", "records"])).unwrap();
-    assert_eq!(experiments, json!([POOL]));
+    let experiments: Value = lines_of(taskpool_ok(&fx, &["--json", "records"]));
+    assert_eq!(experiments, json!([{ "experiment": POOL }]));
     // -t alone names the experiment.
-    let listed: Value =
-        serde_json::from_slice(&taskpool_ok(&fx, &["-t", POOL, "--json", "records"])).unwrap();
+    let listed: Value = lines_of(taskpool_ok(&fx, &["-t", POOL, "--json", "records"]));
     assert_eq!(listed[0]["task_id"], json!(ids[0].to_string()));
 }
 
@@ -173,8 +179,7 @@ fn worker_stores_no_record_for_a_failing_command() {
         (json!(0), json!(1))
     );
     assert_eq!(fx.get(ids[0]).status, Status::Failed);
-    let experiments: Value =
-        serde_json::from_slice(&taskpool_ok(&fx, &["--json", "records"])).unwrap();
+    let experiments: Value = lines_of(taskpool_ok(&fx, &["--json", "records"]));
     assert_eq!(experiments, json!([]));
 }
 
@@ -185,8 +190,7 @@ fn records_reports_a_missing_record_or_artifact_as_not_found() {
     };
     fx.create(vec![json!({"x": 1})], 3);
     work(&fx);
-    let listed: Value =
-        serde_json::from_slice(&taskpool_ok(&fx, &["-t", POOL, "--json", "records"])).unwrap();
+    let listed: Value = lines_of(taskpool_ok(&fx, &["-t", POOL, "--json", "records"]));
     let id = listed[0]["_id"].as_str().unwrap().to_string();
     let out = fx.dir().join("x");
     let code = |args: &[&str]| {

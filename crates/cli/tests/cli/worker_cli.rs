@@ -194,7 +194,7 @@ fn sigterm_returns_the_running_task_to_waiting_at_once() {
     });
     send(&worker, libc::SIGTERM);
     assert!(
-        wait_exit(&mut worker).success(),
+        wait_exit(&mut worker).code() == Some(130),
         "{}",
         fx.stderr_of("sleeper")
     );
@@ -240,7 +240,7 @@ fn sigterm_returns_a_second_phase_task_to_part_done() {
     });
     send(&worker, libc::SIGTERM);
     assert!(
-        wait_exit(&mut worker).success(),
+        wait_exit(&mut worker).code() == Some(130),
         "{}",
         fx.stderr_of("sleeper")
     );
@@ -269,7 +269,11 @@ fn command_ignoring_sigterm_is_killed_after_the_grace_period_and_handed_back() {
         std::fs::read_to_string(&pid_file).is_ok_and(|s| !s.is_empty())
     });
     send(&worker, libc::SIGTERM);
-    assert!(wait_exit(&mut worker).success());
+    assert_eq!(
+        wait_exit(&mut worker).code(),
+        Some(130),
+        "interrupted: exit 130"
+    );
     assert!(marker.exists(), "the signal was forwarded to the command");
     let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     eventually("the command is gone", || !alive(pid));
@@ -303,7 +307,11 @@ fn second_signal_hands_back_without_waiting_for_the_grace_period() {
         "the same signal is forwarded"
     );
     send(&worker, libc::SIGINT);
-    assert!(wait_exit(&mut worker).success());
+    assert_eq!(
+        wait_exit(&mut worker).code(),
+        Some(130),
+        "interrupted: exit 130"
+    );
     assert_eq!(fx.get(ids[0]).status, Status::Waiting);
 }
 

@@ -7,4 +7,5 @@
 mod support;
 
 mod run_signals;
+mod worker_children;
 mod worker_processes;

@@ -66,6 +66,16 @@ impl Fixture {
             .unwrap_or_else(|e| panic!("not one JSON document ({e}): {text}"))
     }
 
+    /// Run a command with `--json` that prints JSON lines; returns them.
+    pub fn lines(&self, args: &[&str]) -> Vec<Value> {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        self.ok(&all)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+
     /// Run `--json query ARGS`: one task per line.
     pub fn tasks(&self, args: &[&str]) -> Vec<Value> {
         let mut all = vec!["--json", "query"];

@@ -14,7 +14,7 @@ use task_store::{Error, ErrorKind};
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
-use super::child_process::{ProcessGroup, StderrTail, read_capped, read_stderr};
+use super::child_process::{ProcessGroup, StderrTail, die_with_parent, read_capped, read_stderr};
 use super::input::{TaskError, TaskInput};
 use super::task_fn::TaskFn;
 
@@ -117,6 +117,7 @@ impl CommandTask {
             Some(pool) => command.env(ENV_POOL, pool),
             None => command.env_remove(ENV_POOL),
         };
+        die_with_parent(&mut command);
         command
     }
 }

@@ -42,6 +42,28 @@ pub struct WorkerReport {
     pub interrupted: bool,
 }
 
+/// One human line: `3 claimed, 2 committed, 1 retried, …` (what `-v` logs
+/// and the CLI prints).
+impl std::fmt::Display for WorkerReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} claimed, {} committed, {} retried, {} failed, {} handed back, {} lease lost, {} store errors",
+            self.claimed,
+            self.committed,
+            self.retried,
+            self.failed,
+            self.handed_back,
+            self.lease_lost,
+            self.store_errors
+        )?;
+        if self.interrupted {
+            f.write_str(" (interrupted)")?;
+        }
+        Ok(())
+    }
+}
+
 impl WorkerReport {
     pub(crate) fn new(worker: String) -> WorkerReport {
         WorkerReport {

@@ -203,7 +203,7 @@ impl Worker {
             state.settle(joined);
         }
         state.publish(&self.progress);
-        tracing::info!(worker = %self.id, report = ?state.report, "worker stopped");
+        tracing::info!(worker = %self.id, "worker stopped: {}", state.report);
         match state.fatal {
             Some(error) => Err(error),
             None => Ok(state.report),

@@ -4,10 +4,12 @@
 
 mod artifacts;
 mod create;
+mod limits;
 mod list;
 mod update;
 
 pub use artifacts::*;
 pub use create::*;
+pub use limits::*;
 pub use list::*;
 pub use update::*;
