@@ -11,8 +11,10 @@ use crate::unplug::Unpluggable;
 #[tokio::test]
 async fn an_unreachable_store_gives_503_pages_and_the_server_keeps_serving() {
     let fx = Fixture::new().await;
-    let store = Arc::new(Unpluggable::new(fx.store.clone()));
-    let router = taskpool_ui::router(store.clone(), &fx.url, &UiOptions::default());
+    let url = "mongodb://admin:pa%24%24word@db.invalid/taskpool";
+    let message = format!("the store cannot be reached: no server at {url} (password pa$$word)");
+    let store = Arc::new(Unpluggable::new(fx.store.clone(), &message));
+    let router = taskpool_ui::router(store.clone(), url, &UiOptions::default());
     assert_eq!(get(&router, "/").await.status, StatusCode::OK);
     store.set_plugged(false);
     for uri in [
@@ -32,6 +34,16 @@ async fn an_unreachable_store_gives_503_pages_and_the_server_keeps_serving() {
         assert!(
             page.body.contains("cannot be reached"),
             "{uri}: the page names the problem"
+        );
+        assert!(
+            !page.body.contains("pa%24%24word") && !page.body.contains("pa$$word"),
+            "{uri}: the password is scrubbed: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains("admin:***@db.invalid"),
+            "{uri}: {}",
+            page.body
         );
     }
     let api = get(&router, &format!("/api/pools/{POOL}/stat")).await;

@@ -21,13 +21,17 @@ use taskpool::store::{
 pub struct Unpluggable {
     inner: Arc<dyn Store>,
     plugged: AtomicBool,
+    message: String,
 }
 
 impl Unpluggable {
-    pub fn new(inner: Arc<dyn Store>) -> Unpluggable {
+    /// Unplugged, every call fails with `message` (a driver's message may
+    /// quote the URL it could not reach, password included).
+    pub fn new(inner: Arc<dyn Store>, message: &str) -> Unpluggable {
         Unpluggable {
             inner,
             plugged: AtomicBool::new(true),
+            message: message.to_string(),
         }
     }
 
@@ -39,9 +43,7 @@ impl Unpluggable {
         if self.plugged.load(Ordering::SeqCst) {
             Ok(self.inner.as_ref())
         } else {
-            Err(Error::unavailable(
-                "the store cannot be reached (unplugged)",
-            ))
+            Err(Error::unavailable(self.message.clone()))
         }
     }
 }
