@@ -8,12 +8,12 @@
 use std::collections::BTreeMap;
 
 use clap::Args;
-use serde::Serialize;
 use taskpool::store::query::{Field, Op, Scalar};
 use taskpool::store::{Query, ResetParams, Status, Task, TaskStoreExt, Timestamp};
 
 use crate::cli::GlobalArgs;
 use crate::context::Context;
+use crate::json::{LostJson, LostTaskJson};
 use crate::output::Table;
 
 /// How many tasks one reset names (each is an `$or` branch; SQL backends
@@ -31,24 +31,6 @@ pub struct LostArgs {
     /// Reset the lost tasks to the status they were claimed from (waiting or part_done).
     #[arg(long)]
     pub requeue: bool,
-}
-
-/// One lost task, as reported.
-#[derive(Debug, Serialize)]
-struct LostTask {
-    #[serde(rename = "_id")]
-    id: String,
-    owner: Option<String>,
-    expires_at: Option<Timestamp>,
-    attempts: u32,
-    max_attempts: u32,
-    from_status: Status,
-}
-
-#[derive(Debug, Serialize)]
-struct LostReport {
-    lost: Vec<LostTask>,
-    requeued: Option<u64>,
 }
 
 /// List (and optionally requeue) the running tasks whose lease expired.
@@ -79,7 +61,7 @@ pub fn run(global: &GlobalArgs, args: &LostArgs) -> anyhow::Result<()> {
         };
         Ok::<_, anyhow::Error>((lost, requeued))
     })?;
-    let report = LostReport {
+    let report = LostJson {
         lost: lost.iter().map(describe).collect(),
         requeued,
     };
@@ -120,8 +102,8 @@ fn from_status(task: &Task) -> Status {
         .map_or(Status::Waiting, |l| l.from_status)
 }
 
-fn describe(task: &Task) -> LostTask {
-    LostTask {
+fn describe(task: &Task) -> LostTaskJson {
+    LostTaskJson {
         id: task.id.to_string(),
         owner: task.lease.as_ref().map(|l| l.owner.clone()),
         expires_at: task.lease.as_ref().map(|l| l.expires_at),
