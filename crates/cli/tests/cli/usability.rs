@@ -238,6 +238,7 @@ fn read_commands_never_create_a_store() {
             &["-t", "p", "wait"],
             &["records"],
             &["drop-pool", "p"],
+            &["-t", "p", "worker", "--", "cat"],
         ] {
             let out = taskpool()
                 .args(["--store", &url])
