@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Qlib's TaskManager against taskpool's MongoDB backend, on one FerretDB
+# Qlib's TaskManager against taskpool's MongoDB backend, on one MongoDB-wire
 # server: create (twice, half duplicates the second time), fetch/commit,
 # stat. Prints a table with the ratios (Qlib time / taskpool time).
 #
@@ -8,8 +8,10 @@
 # - Creates a virtualenv (QLIB_BENCH_VENV, default $CARGO_TARGET_DIR/qlib-venv
 #   or target/qlib-venv) with QLIB_BENCH_PYTHON (default python3.11) and
 #   installs pyqlib==0.9.7 from PyPI into it (once).
-# - Uses TASKPOOL_BENCH_MONGODB_URL if set; otherwise starts FerretDB with
-#   ci/ferretdb/start.sh (as CI does) and stops it on exit.
+# - Uses TASKPOOL_BENCH_MONGODB_URL if set; otherwise starts the server that
+#   TASKPOOL_BENCH_MONGODB_SERVER names (ferretdb, the default, or
+#   mongo-java-server) with ci/<server>/start.sh (as CI does) and stops it on
+#   exit.
 # - Builds and runs the `qlib_workloads` bench (cargo bench -p taskpool).
 set -euo pipefail
 
@@ -31,10 +33,23 @@ if ! "$venv/bin/python" -c 'import qlib.workflow.task.manage' 2>/dev/null; then
 fi
 
 if [[ -z "${TASKPOOL_BENCH_MONGODB_URL:-}" ]]; then
-    eval "$(bash "$root/ci/ferretdb/start.sh")"
-    trap 'kill "$TASKPOOL_FERRETDB_PID" 2>/dev/null || true; rm -rf "$TASKPOOL_FERRETDB_DIR"' EXIT
+    case "${TASKPOOL_BENCH_MONGODB_SERVER:-ferretdb}" in
+    ferretdb)
+        eval "$(bash "$root/ci/ferretdb/start.sh")"
+        trap 'kill "$TASKPOOL_FERRETDB_PID" 2>/dev/null || true; rm -rf "$TASKPOOL_FERRETDB_DIR"' EXIT
+        ;;
+    mongo-java-server)
+        eval "$(bash "$root/ci/mongo-java-server/start.sh")"
+        trap 'kill "$TASKPOOL_MONGO_JAVA_SERVER_PID" 2>/dev/null || true' EXIT
+        ;;
+    *)
+        log "TASKPOOL_BENCH_MONGODB_SERVER must be ferretdb or mongo-java-server"
+        exit 2
+        ;;
+    esac
     export TASKPOOL_BENCH_MONGODB_URL="$TASKPOOL_TEST_MONGODB_URL"
 fi
+log "server: $TASKPOOL_BENCH_MONGODB_URL (${TASKPOOL_BENCH_MONGODB_SERVER:-given by URL})"
 
 log "building the taskpool side (cargo bench -p taskpool --bench qlib_workloads --no-run)"
 (cd "$root" && cargo bench -p taskpool --bench qlib_workloads --no-run) >&2

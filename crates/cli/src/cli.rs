@@ -89,6 +89,8 @@ pub enum Command {
     Run(crate::commands::run::RunArgs),
     /// Work on a `taskpool run` pool with the built-in ridge task function.
     RunWorker(crate::commands::run_worker::RunWorkerArgs),
+    /// Serve the dashboard: pools, tasks, lost leases, experiments, /api/ and /metrics.
+    Ui(crate::commands::ui::UiArgs),
 }
 
 /// The global options each command ignores, by command name: hidden from its
@@ -100,6 +102,7 @@ const IGNORED_GLOBALS: &[(&str, &[&str])] = &[
     ("completions", &["store", "pool", "json"]),
     ("drop-pool", &["pool"]),
     ("list", &["pool"]),
+    ("ui", &["pool", "json"]),
 ];
 
 /// The clap command: [`Cli`] with each command's ignored global options hidden.

@@ -13,7 +13,8 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use taskpool::store::{ArtifactInfo, Created, Record, Stat, Status, Timestamp};
+use taskpool::pipeline::worker::LostTask;
+use taskpool::store::{ArtifactInfo, Created, Record, Stat, Status};
 
 /// `list`: one line per pool.
 #[derive(Debug, Clone, Serialize)]
@@ -141,28 +142,11 @@ pub struct MatchedJson {
 /// `--requeue` put back (`null` without it).
 #[derive(Debug, Clone, Serialize)]
 pub struct LostJson {
-    /// The lost tasks.
-    pub lost: Vec<LostTaskJson>,
+    /// The lost tasks (`_id`, `owner`, `expires_at`, `attempts`,
+    /// `max_attempts`, `from_status`).
+    pub lost: Vec<LostTask>,
     /// How many were requeued.
     pub requeued: Option<u64>,
-}
-
-/// One task of [`LostJson`].
-#[derive(Debug, Clone, Serialize)]
-pub struct LostTaskJson {
-    /// The task's id.
-    #[serde(rename = "_id")]
-    pub id: String,
-    /// The worker that held the lease.
-    pub owner: Option<String>,
-    /// When the lease expired.
-    pub expires_at: Option<Timestamp>,
-    /// Attempts so far.
-    pub attempts: u32,
-    /// The attempt limit.
-    pub max_attempts: u32,
-    /// The status a requeue puts it back to (`waiting` or `part_done`).
-    pub from_status: Status,
 }
 
 /// `drop-pool`.

@@ -9,8 +9,8 @@ use task_store::{
 };
 
 use crate::codec::value::to_bson;
-use crate::codec::{count, date, encode_checked, oid, status, task_from_doc};
-use crate::store::{MongoStore, collection_name, not_found};
+use crate::codec::{count, date, encode_checked, oid, status};
+use crate::store::{MongoStore, not_found};
 use crate::translate::translate;
 
 impl MongoStore {
@@ -58,7 +58,7 @@ impl MongoStore {
     }
 
     pub(crate) async fn reset_tasks(&self, pool: &str, params: ResetParams) -> Result<u64> {
-        let now = self.clock.now();
+        let now = self.now().await;
         let mut set = doc! {"status": status(params.status), "updated_at": date(now)};
         let mut unset = doc! {"lease": ""};
         if params.status.is_claimable() {
@@ -84,7 +84,7 @@ impl MongoStore {
         query: &Query,
         priority: i64,
     ) -> Result<u64> {
-        let now = self.clock.now();
+        let now = self.now().await;
         let update = doc! {"$set": {"priority": priority, "updated_at": date(now)}};
         self.update_matching(pool, query, update, "setting priorities")
             .await
@@ -92,7 +92,7 @@ impl MongoStore {
 
     pub(crate) async fn replace_task(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         let coll = self.pool(pool);
-        let now = self.clock.now();
+        let now = self.now().await;
         let key = content_key(&params.def);
         let filter: Value = params.filter.unwrap_or_else(|| params.def.clone());
         let (def, filter) = (to_bson(&params.def)?, to_bson(&filter)?);
@@ -136,18 +136,27 @@ impl MongoStore {
                 e => e,
             })?
             .ok_or_else(|| not_found(pool, params.id))?;
-        task_from_doc(&updated)
+        self.task(&updated)
     }
 
+    /// Drop the pool's collection if it exists. A missing collection is
+    /// not dropped: MongoDB answers `NamespaceNotFound` (code 26), which the
+    /// driver ignores, but mongo-java-server answers without a code, which
+    /// the driver cannot parse. A drop that fails because another store
+    /// dropped the collection meanwhile is `Ok(false)`.
     pub(crate) async fn drop_pool_named(&self, pool: &str) -> Result<bool> {
-        let coll = self.pool(pool);
-        let existed = !self
-            .pool_names(Some(doc! {"name": collection_name(pool)}))
-            .await?
-            .is_empty();
         self.forget_pool(pool).await;
-        coll.drop().await.map_err(self.err("dropping a pool"))?;
-        Ok(existed)
+        if !self.pool_exists(pool).await? {
+            return Ok(false);
+        }
+        match self.pool(pool).drop().await {
+            Ok(()) => Ok(true),
+            Err(e) if !self.pool_exists(pool).await? => {
+                tracing::debug!(pool, error = %e, "pool dropped concurrently");
+                Ok(false)
+            }
+            Err(e) => Err(self.err("dropping a pool")(e)),
+        }
     }
 }
 

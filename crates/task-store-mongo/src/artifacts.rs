@@ -1,7 +1,8 @@
-//! The artifact operations of [`MongoStore`] (put, get, list, delete) and
-//! their bytes in GridFS (upload, download, delete a file).
+//! Artifact bytes in GridFS: upload, download, delete a file (the artifact
+//! operations of the `RecordBackend` impl, in the `records` module, keep the
+//! record versions pointing at these files).
 //!
-//! `put` uploads a new file, then writes a record version pointing at it,
+//! `put_artifact` uploads a new file, then writes a record version pointing at it,
 //! then deletes the file it replaced. A reader follows the file id of the
 //! version it read; if that file is deleted under it (replaced or deleted
 //! meanwhile), it reads the record again and follows the new id. A process
@@ -19,10 +20,9 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, doc};
 use mongodb::error::{ErrorKind as DriverKind, GridFsErrorKind};
 use mongodb::options::GridFsUploadOptions;
-use task_store::{ArtifactInfo, Error, RecordId, Result};
+use task_store::{Error, RecordId, Result};
 
-use crate::records::document::{ArtifactRef, record_oid};
-use crate::records::versions::{Change, record_not_found};
+use crate::records::document::record_oid;
 use crate::store::MongoStore;
 
 /// The GridFS bucket holding artifact bytes.
@@ -34,131 +34,6 @@ const CHUNKS_PER_WRITE: usize = 16;
 
 /// The driver's GridFS chunk size (255 KiB).
 const CHUNK_BYTES: usize = 255 * 1024;
-
-/// How many times `get_artifact` follows a replaced artifact to its new file
-/// before giving up.
-const MAX_READS: usize = 16;
-
-fn artifact_not_found(experiment: &str, id: RecordId, name: &str) -> Error {
-    Error::not_found(format!(
-        "no artifact {name:?} in record {id} of experiment {experiment:?}"
-    ))
-}
-
-impl MongoStore {
-    /// `put_artifact`: the new file first, then the record version that
-    /// points at it, then the replaced file is deleted.
-    pub(crate) async fn put_artifact_bytes(
-        &self,
-        experiment: &str,
-        id: RecordId,
-        name: &str,
-        data: Vec<u8>,
-    ) -> Result<()> {
-        // Fail before uploading anything when the record does not exist.
-        self.current(experiment, id).await?;
-        let file = self.upload_file(experiment, id, name, &data).await?;
-        let new = ArtifactRef {
-            name: name.to_string(),
-            file,
-            len: data.len() as u64,
-        };
-        let replaced = self
-            .change_record(experiment, id, |state| {
-                let mut next = state
-                    .cloned()
-                    .ok_or_else(|| record_not_found(experiment, id))?;
-                let replaced = next.put_artifact(new.clone());
-                Ok(Change::Write(Some(Box::new(next)), replaced))
-            })
-            .await;
-        match replaced {
-            Ok(replaced) => {
-                if let Some(old) = replaced {
-                    self.delete_file(old.file).await;
-                }
-                Ok(())
-            }
-            Err(e) => {
-                self.delete_file(file).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// `get_artifact`: follows a replaced artifact to its new file.
-    pub(crate) async fn get_artifact_bytes(
-        &self,
-        experiment: &str,
-        id: RecordId,
-        name: &str,
-    ) -> Result<Vec<u8>> {
-        let mut tried = None;
-        for _ in 0..MAX_READS {
-            let state = self.current(experiment, id).await?;
-            let artifact = state
-                .artifact(name)
-                .ok_or_else(|| artifact_not_found(experiment, id, name))?;
-            if tried == Some(artifact.file) {
-                return Err(Error::backend(format!(
-                    "artifact {name:?} of record {id} in experiment {experiment:?} points at \
-                     GridFS file {} of bucket {ARTIFACT_BUCKET:?}, which is missing or incomplete",
-                    artifact.file.to_hex()
-                )));
-            }
-            if let Some(bytes) = self.download_file(artifact.file, artifact.len).await? {
-                return Ok(bytes);
-            }
-            tried = Some(artifact.file);
-        }
-        Err(Error::backend(format!(
-            "artifact {name:?} of record {id} in experiment {experiment:?} was replaced \
-             {MAX_READS} times while being read; retry"
-        )))
-    }
-
-    /// `list_artifacts`.
-    pub(crate) async fn artifact_infos(
-        &self,
-        experiment: &str,
-        id: RecordId,
-    ) -> Result<Vec<ArtifactInfo>> {
-        let state = self.current(experiment, id).await?;
-        Ok(state
-            .artifacts
-            .into_iter()
-            .map(|a| ArtifactInfo {
-                name: a.name,
-                len: a.len,
-            })
-            .collect())
-    }
-
-    /// `delete_artifact`: the record version first, then the file.
-    pub(crate) async fn delete_artifact_named(
-        &self,
-        experiment: &str,
-        id: RecordId,
-        name: &str,
-    ) -> Result<bool> {
-        let removed = self
-            .change_record(experiment, id, |state| {
-                let mut next = state
-                    .cloned()
-                    .ok_or_else(|| record_not_found(experiment, id))?;
-                Ok(match next.remove_artifact(name) {
-                    None => Change::Keep(None),
-                    Some(removed) => Change::Write(Some(Box::new(next)), Some(removed)),
-                })
-            })
-            .await?;
-        let Some(removed) = removed else {
-            return Ok(false);
-        };
-        self.delete_file(removed.file).await;
-        Ok(true)
-    }
-}
 
 impl MongoStore {
     /// Store `data` as a new GridFS file for artifact `name` of record `id`;

@@ -25,7 +25,7 @@ impl MongoStore {
         params: CreateParams,
     ) -> Result<Vec<Created>> {
         let coll = self.pool(pool);
-        let batch = PreparedBatch::new(&params, self.clock.now())?;
+        let batch = PreparedBatch::new(&params, self.now().await)?;
         if params.dry_run {
             let keys: Vec<&str> = batch.tasks.iter().map(|t| t.key.as_str()).collect();
             let found = self.existing(&coll, &keys).await?;

@@ -88,6 +88,12 @@ impl MongoStore {
             .await
             .map_err(self.err(what))?;
         ready.insert(coll.name().to_string());
+        if let Some(pool) = coll.name().strip_prefix(crate::POOL_COLLECTION_PREFIX) {
+            self.known
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(pool.to_string());
+        }
         Ok(())
     }
 }

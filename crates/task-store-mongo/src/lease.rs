@@ -28,7 +28,7 @@ impl MongoStore {
         params: HeartbeatParams,
     ) -> Result<Timestamp> {
         let coll = self.pool(pool);
-        let expires_at = self.clock.now() + params.lease;
+        let expires_at = self.now().await + params.lease;
         let before = coll
             .find_one_and_update(
                 fenced(params.id, &params.token),
@@ -39,7 +39,7 @@ impl MongoStore {
         if before.is_none() {
             return Err(self.missing_or_lost(&coll, pool, params.id).await);
         }
-        Ok(expires_at)
+        Ok(self.time.local(expires_at))
     }
 
     pub(crate) async fn commit_task(&self, pool: &str, params: CommitParams) -> Result<()> {
@@ -49,7 +49,7 @@ impl MongoStore {
             &doc! {"res": res.clone()},
             &format!("the result of task {}", params.id),
         )?;
-        let now = self.clock.now();
+        let now = self.now().await;
         let mut set = doc! {
             "res": res,
             "status": status(params.status),
@@ -88,7 +88,7 @@ impl MongoStore {
             .ok_or_else(|| not_found(pool, params.id))?;
         let mut task = task_from_doc(&doc)?;
         check_lease(&task, &params.token)?;
-        let now = self.clock.now();
+        let now = self.now().await;
         let target =
             transition::return_task(&mut task, params.error.as_deref(), params.status, now);
         let mut set = doc! {

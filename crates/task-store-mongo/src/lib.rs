@@ -50,9 +50,15 @@
 //! - `create`: one unordered `insert_many` per batch; keys that already exist
 //!   fail with a duplicate-key error and are resolved to the existing tasks
 //!   with one `find`. The unique index makes concurrent creators race-free.
-//! - `claim`: expired leases with no attempts left are failed first, then one
-//!   `find_one_and_update` per task (sorted by priority then `_id`, returning
-//!   the updated document); see the `claim` module for the bounded loop.
+//! - `claim`: one `find_one_and_update` per task (sorted by priority then
+//!   `_id`), whose filter also takes expired leases from the claim's status;
+//!   expired tasks with no attempts left are failed by a sweep each store
+//!   runs at most every [`MongoOptions::sweep_interval`] per pool. A worker's
+//!   steady state is two round trips per task: the claim and the commit. See
+//!   the `claim` module.
+//! - Lease times are on the server's clock: the store measures the offset of
+//!   its clock from the server's and callers still see their own clock (see
+//!   the `server_time` module and the crate README for the tolerance).
 //! - `heartbeat`, `commit`, `return_task`: writes filtered on `_id`,
 //!   `status: running` and `lease.token`, so a stale worker changes nothing.
 //! - `stat`: one `aggregate` (`$match`, `$group` by status).
@@ -82,10 +88,14 @@
 //!
 //! ## Test server
 //!
-//! CI runs the conformance suite against FerretDB v1 (SQLite handler), built
-//! by `ci/ferretdb/start.sh`. FerretDB's `findAndModify` is not atomic under
-//! concurrent writers, so the concurrency cases run only when
-//! `TASKPOOL_TEST_MONGODB_REAL=1` says the server is a real MongoDB.
+//! CI runs the whole suite twice: against FerretDB v1 (SQLite handler, built
+//! by `ci/ferretdb/start.sh`) and against mongo-java-server (in memory, atomic
+//! per document, `ci/mongo-java-server/start.sh`).
+//! `TASKPOOL_TEST_MONGODB_SERVER` names the server, and the cases a server
+//! cannot run because it deviates from MongoDB's documented behaviour are
+//! gated on that server only (listed with the rule and the behaviour in the
+//! crate README): on FerretDB, whose `findAndModify` is not atomic, the
+//! concurrency cases.
 
 //! ## Files
 //!
@@ -96,6 +106,7 @@
 //! `records` (the `RecordBackend` impl), `artifacts`, `codec` (the task
 //! document, the JSON ⇄ BSON value codec, the typed field reader),
 //! `translate` (the query as a filter), `error` (`MongoError`), `indexes`,
+//! `server_time` (lease times on the server's clock),
 //! and the public [`qlib_import`] (reading a Qlib pool).
 
 mod admin;
@@ -111,13 +122,15 @@ mod options;
 pub mod qlib_import;
 mod read;
 mod records;
+mod server_time;
 mod store;
 mod translate;
 
 pub use artifacts::ARTIFACT_BUCKET;
+pub use claim::DEFAULT_SWEEP_INTERVAL;
 pub use codec::MAX_DOCUMENT_BYTES;
 pub use open::URL_SCHEMES;
-pub use options::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
+pub use options::{DEFAULT_CLOCK_REFRESH, DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
 pub use records::RECORD_COLLECTION;
 pub use store::{MongoStore, POOL_COLLECTION_PREFIX};
 pub use task_store::redact_url;

@@ -1,10 +1,11 @@
 //! Opening a store: URL schemes, connecting, the database name, timeouts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use futures::lock::Mutex;
 use mongodb::bson::doc;
-use mongodb::options::{ClientOptions, GridFsBucketOptions};
+use mongodb::options::{Acknowledgment, ClientOptions, GridFsBucketOptions, WriteConcern};
 use mongodb::{Client, Database};
 use task_store::redact::{Secrets, redact_url};
 use task_store::{Result, SharedClock};
@@ -12,6 +13,7 @@ use task_store::{Result, SharedClock};
 use crate::artifacts::ARTIFACT_BUCKET;
 use crate::error::{MongoError, is_unreachable};
 use crate::options::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
+use crate::server_time::ServerTime;
 use crate::store::MongoStore;
 
 /// The URL schemes [`MongoStore`](crate::MongoStore) answers to.
@@ -28,7 +30,10 @@ impl MongoStore {
     /// `Config` for a URL or database name that cannot be used or rejected
     /// credentials; `Unavailable` if no server answers in time.
     pub async fn open(url: &str, clock: SharedClock, options: MongoOptions) -> Result<MongoStore> {
+        let (clock_refresh, sweep_interval) = (options.clock_refresh, options.sweep_interval);
         let conn = connect(url, options).await?;
+        let time =
+            ServerTime::measure(&conn.db, clock.clone(), clock_refresh, &conn.secrets).await?;
         let artifacts = conn.db.gridfs_bucket(
             GridFsBucketOptions::builder()
                 .bucket_name(ARTIFACT_BUCKET.to_string())
@@ -40,7 +45,11 @@ impl MongoStore {
             shown_url: conn.shown_url,
             secrets: conn.secrets,
             clock,
+            time,
             ready: Mutex::new(HashSet::new()),
+            known: std::sync::Mutex::new(HashSet::new()),
+            swept: std::sync::Mutex::new(HashMap::new()),
+            sweep_interval,
             artifacts,
         })
     }
@@ -94,7 +103,27 @@ pub(crate) async fn connect(url: &str, options: MongoOptions) -> Result<Connecti
         .or_else(|| client_options.default_database.clone())
         .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
     validate_database_name(&database)?;
-    match options.timeout {
+    apply_defaults(&mut client_options, options.timeout);
+    let client = Client::with_options(client_options)
+        .map_err(|e| MongoError::driver(e, &format!("opening {shown_url}"), &secrets))?;
+    let db = client.database(&database);
+    db.run_command(doc! {"ping": 1})
+        .await
+        .map_err(|e| MongoError::driver(e, &format!("connecting to {shown_url}"), &secrets))?;
+    tracing::debug!(url = %shown_url, database, "opened MongoDB task store");
+    Ok(Connection {
+        client,
+        db,
+        shown_url,
+        secrets,
+    })
+}
+
+/// taskpool's defaults for what the URL leaves unset: timeouts (or
+/// `timeout`, which overrides the URL), the app name, and majority write
+/// concern.
+fn apply_defaults(client_options: &mut ClientOptions, timeout: Option<Duration>) {
+    match timeout {
         Some(t) => {
             client_options.server_selection_timeout = Some(t);
             client_options.connect_timeout = Some(t);
@@ -111,19 +140,14 @@ pub(crate) async fn connect(url: &str, options: MongoOptions) -> Result<Connecti
     if client_options.app_name.is_none() {
         client_options.app_name = Some("taskpool".to_string());
     }
-    let client = Client::with_options(client_options)
-        .map_err(|e| MongoError::driver(e, &format!("opening {shown_url}"), &secrets))?;
-    let db = client.database(&database);
-    db.run_command(doc! {"ping": 1})
-        .await
-        .map_err(|e| MongoError::driver(e, &format!("connecting to {shown_url}"), &secrets))?;
-    tracing::debug!(url = %shown_url, database, "opened MongoDB task store");
-    Ok(Connection {
-        client,
-        db,
-        shown_url,
-        secrets,
-    })
+    // A write acknowledged by a replica set's primary alone is lost if the
+    // primary fails before a secondary copied it: unless the URL says
+    // otherwise (`w=1`), wait for a majority. Retryable writes stay on (the
+    // driver's default), so a write cut by a failover is sent again once.
+    if client_options.write_concern.is_none() {
+        client_options.write_concern =
+            Some(WriteConcern::builder().w(Acknowledgment::Majority).build());
+    }
 }
 
 /// MongoDB's rules for database names (portable across platforms).
@@ -144,6 +168,25 @@ pub(crate) fn validate_database_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn apply_defaults_asks_for_majority_unless_the_url_sets_w() {
+        let mut options = ClientOptions::parse("mongodb://h/").await.unwrap();
+        apply_defaults(&mut options, None);
+        let w = options.write_concern.and_then(|c| c.w);
+        assert_eq!(w, Some(Acknowledgment::Majority));
+        assert_eq!(options.server_selection_timeout, Some(DEFAULT_TIMEOUT));
+        let mut options = ClientOptions::parse("mongodb://h/?w=1&serverSelectionTimeoutMS=500")
+            .await
+            .unwrap();
+        apply_defaults(&mut options, None);
+        let w = options.write_concern.and_then(|c| c.w);
+        assert_eq!(w, Some(Acknowledgment::Nodes(1)));
+        assert_eq!(
+            options.server_selection_timeout,
+            Some(Duration::from_millis(500))
+        );
+    }
 
     #[test]
     fn validate_database_name_follows_mongodb_rules() {

@@ -16,7 +16,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options of [`MongoStore::open`](crate::MongoStore::open) beyond the URL.
 /// `MongoOptions::default()` takes everything from the URL.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MongoOptions {
     /// Server selection and connect timeout; overrides the URL's. `None`:
@@ -25,6 +25,29 @@ pub struct MongoOptions {
     /// The database; overrides the URL's path. `None`: the URL's, or
     /// [`DEFAULT_DATABASE`].
     pub database: Option<String>,
+    /// How often (real time) to re-measure the offset from the server's
+    /// clock, on which lease times are computed; `None`: only when opening.
+    /// Default [`DEFAULT_CLOCK_REFRESH`].
+    pub clock_refresh: Option<Duration>,
+    /// How often, at most, a claim sweeps its pool for expired tasks with no
+    /// attempts left (on the store's clock). Default
+    /// [`DEFAULT_SWEEP_INTERVAL`](crate::DEFAULT_SWEEP_INTERVAL).
+    pub sweep_interval: Duration,
+}
+
+/// How often a store re-measures the server's clock unless
+/// [`MongoOptions::clock_refresh`] says otherwise.
+pub const DEFAULT_CLOCK_REFRESH: Duration = Duration::from_secs(60);
+
+impl Default for MongoOptions {
+    fn default() -> MongoOptions {
+        MongoOptions {
+            timeout: None,
+            database: None,
+            clock_refresh: Some(DEFAULT_CLOCK_REFRESH),
+            sweep_interval: crate::DEFAULT_SWEEP_INTERVAL,
+        }
+    }
 }
 
 impl MongoOptions {
@@ -32,6 +55,21 @@ impl MongoOptions {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> MongoOptions {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// These options with `clock_refresh` set (`None`: measure the server's
+    /// clock only when opening).
+    #[must_use]
+    pub fn clock_refresh(mut self, refresh: Option<Duration>) -> MongoOptions {
+        self.clock_refresh = refresh;
+        self
+    }
+
+    /// These options with `sweep_interval` set.
+    #[must_use]
+    pub fn sweep_interval(mut self, interval: Duration) -> MongoOptions {
+        self.sweep_interval = interval;
         self
     }
 

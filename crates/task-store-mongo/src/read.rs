@@ -4,7 +4,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use task_store::{Error, Query, QueryParams, Result, Stat, Status, Task, TaskId};
 
-use crate::codec::{oid, task_from_doc};
+use crate::codec::oid;
 use crate::store::{MongoStore, not_found};
 use crate::translate::translate;
 
@@ -16,7 +16,7 @@ impl MongoStore {
             .await
             .map_err(self.err("reading a task"))?
             .ok_or_else(|| not_found(pool, id))?;
-        task_from_doc(&doc)
+        self.task(&doc)
     }
 
     pub(crate) async fn query_tasks(&self, pool: &str, params: QueryParams) -> Result<Vec<Task>> {
@@ -42,7 +42,7 @@ impl MongoStore {
             .try_collect()
             .await
             .map_err(self.err(what))?;
-        docs.iter().map(task_from_doc).collect()
+        docs.iter().map(|d| self.task(d)).collect()
     }
 
     pub(crate) async fn stat_tasks(&self, pool: &str, query: &Query) -> Result<Stat> {

@@ -2,8 +2,9 @@
 //! helpers, and the [`TaskBackend`] impl that dispatches each operation to
 //! the module named for it (`create`, `claim`, `lease`, `read`, `admin`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::lock::Mutex;
@@ -17,9 +18,10 @@ use task_store::{
     TaskBackend, TaskId, Timestamp, validate_pool_name,
 };
 
-use crate::codec::oid;
+use crate::codec::{oid, task_from_doc};
 use crate::error::MongoError;
 use crate::records::RECORD_COLLECTION;
+use crate::server_time::ServerTime;
 
 /// The prefix of every task-pool collection: pool `P` lives in `tasks.P`.
 ///
@@ -40,10 +42,20 @@ pub struct MongoStore {
     pub(crate) db: Database,
     pub(crate) shown_url: String,
     pub(crate) secrets: Secrets,
+    /// The injected clock, for records (tasks use [`Self::now`]).
     pub(crate) clock: SharedClock,
+    /// The injected clock moved onto the server's (lease times).
+    pub(crate) time: ServerTime,
     /// Collections whose indexes this store has checked or created. Held
     /// while doing so, so one store checks each collection once.
     pub(crate) ready: Mutex<HashSet<String>>,
+    /// Pools this store has seen to exist.
+    pub(crate) known: std::sync::Mutex<HashSet<String>>,
+    /// When (server time) this store last swept each pool for expired
+    /// exhausted tasks.
+    pub(crate) swept: std::sync::Mutex<HashMap<String, Timestamp>>,
+    /// How often, at most, to sweep a pool.
+    pub(crate) sweep_interval: Duration,
     /// The GridFS bucket of artifact bytes.
     pub(crate) artifacts: GridFsBucket,
 }
@@ -52,6 +64,43 @@ impl MongoStore {
     /// The name of the database holding the pools.
     pub fn database(&self) -> &str {
         self.db.name()
+    }
+
+    /// The current time on the server's clock (see `server_time`).
+    pub(crate) async fn now(&self) -> Timestamp {
+        self.time.now(&self.db, &self.secrets).await
+    }
+
+    /// A stored task, its times on the caller's clock.
+    pub(crate) fn task(&self, d: &Document) -> Result<Task> {
+        task_from_doc(d).map(|t| self.time.localize(t))
+    }
+
+    /// Whether `pool` exists (checked on the server once per store, until
+    /// the store drops it).
+    pub(crate) async fn pool_known(&self, pool: &str) -> Result<bool> {
+        if self.lock_known().contains(pool) {
+            return Ok(true);
+        }
+        let exists = self.pool_exists(pool).await?;
+        if exists {
+            self.lock_known().insert(pool.to_string());
+        }
+        Ok(exists)
+    }
+
+    /// Whether the pool's collection exists (`listCollections`; the name is
+    /// checked here too, as mongo-java-server ignores the filter).
+    pub(crate) async fn pool_exists(&self, pool: &str) -> Result<bool> {
+        Ok(self
+            .pool_names(Some(doc! {"name": collection_name(pool)}))
+            .await?
+            .iter()
+            .any(|p| p == pool))
+    }
+
+    fn lock_known(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The collection of `pool`.
@@ -81,6 +130,7 @@ impl MongoStore {
 
     /// Forget that `pool` has its indexes (it is being dropped).
     pub(crate) async fn forget_pool(&self, pool: &str) {
+        self.lock_known().remove(pool);
         self.ready.lock().await.remove(&collection_name(pool));
     }
 

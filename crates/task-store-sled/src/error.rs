@@ -21,6 +21,11 @@ pub(crate) enum SledError {
     /// sled failed during an operation.
     #[error("sled")]
     Sled(#[from] sled::Error),
+    /// The sync that was to make this write durable failed (in the writer
+    /// that led it, which reports the cause with its source): the write may
+    /// or may not be on disk.
+    #[error("the sled database's log {path} could not be made durable: {cause}")]
+    FlushFailed { path: String, cause: String },
     /// A stored value written by another format or layout version.
     #[error(
         "a stored {what} has format version {found}; this build reads version {expected}: the database was written by a different taskpool version"
@@ -69,7 +74,9 @@ pub(crate) enum SledError {
 impl SledError {
     fn kind(&self) -> ErrorKind {
         match self {
-            SledError::Locked { .. } | SledError::Io { .. } => ErrorKind::Unavailable,
+            SledError::Locked { .. } | SledError::Io { .. } | SledError::FlushFailed { .. } => {
+                ErrorKind::Unavailable
+            }
             SledError::Open { source, .. } | SledError::Sled(source) => match source {
                 // I/O failures (disk, permissions, sled's own lock) make the
                 // store unavailable; anything else sled reports is a backend

@@ -9,6 +9,7 @@ use std::time::Duration;
 use task_store::{Result, SharedClock};
 
 use crate::error::SledError;
+use crate::flush::Flusher;
 use crate::layout;
 use crate::lock::{self, DirLock};
 use crate::options::SledOptions;
@@ -73,7 +74,8 @@ impl Inner {
                 path: path.display().to_string(),
                 source,
             })?;
-        let data_file = File::open(path.join(SLED_DATA_FILE)).map_err(io_error)?;
+        let data_path = path.join(SLED_DATA_FILE);
+        let data_file = File::open(&data_path).map_err(io_error)?;
         // Make the files sled may just have created part of the directory.
         File::open(&path)
             .and_then(|dir| dir.sync_all())
@@ -93,8 +95,7 @@ impl Inner {
         let meta = tree(layout::META_TREE)?;
         let inner = Inner {
             trees,
-            db,
-            data_file,
+            flusher: Flusher::new(db, data_file, data_path),
             clock,
             bulk: RwLock::new(()),
             path,

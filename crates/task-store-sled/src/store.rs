@@ -1,9 +1,8 @@
 //! [`SledStore`]: the struct, its `Display`, the [`TaskBackend`] impl that
 //! dispatches every operation to a blocking thread, and the plumbing every
-//! operation uses (the bulk lock, flushes).
+//! operation uses (the bulk lock, the flush before acknowledging).
 
 use std::fmt;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -16,6 +15,7 @@ use task_store::{
 };
 
 use crate::error::SledError;
+use crate::flush::Flusher;
 use crate::lock::DirLock;
 
 /// The name of sled's log file inside the database directory.
@@ -46,11 +46,8 @@ pub(crate) struct Trees {
 /// The shared state behind a [`SledStore`].
 pub(crate) struct Inner {
     pub(crate) trees: Trees,
-    pub(crate) db: sled::Db,
-    /// sled's log file (`PATH/db`), opened again to `fdatasync` it: sled 0.34
-    /// makes its writes stable on Linux with `sync_file_range`, which writes
-    /// the pages but neither the file's size nor the disk's write cache.
-    pub(crate) data_file: File,
+    /// Makes writes durable before they are acknowledged (group commit).
+    pub(crate) flusher: Flusher,
     pub(crate) clock: SharedClock,
     /// Single-task writes and claims take it shared; operations that select
     /// tasks by scanning (remove, reset, prioritize, drop, integrity check)
@@ -98,14 +95,10 @@ impl Inner {
         self.bulk.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Make every write so far durable (called before acknowledging a write).
+    /// Make every write applied so far durable (called before acknowledging
+    /// a write); concurrent callers share one sync ([`Flusher::flush`]).
     pub(crate) fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(SledError::Sled)?;
-        self.data_file.sync_data().map_err(|source| SledError::Io {
-            path: self.path.join(SLED_DATA_FILE).display().to_string(),
-            source,
-        })?;
-        Ok(())
+        self.flusher.flush()
     }
 }
 

@@ -2,8 +2,8 @@
 //! and drop_pool. The triggers of schema migration 3 keep `task_counts`
 //! exact through each of them; `drop_pool` also deletes the pool's counts.
 //!
-//! `replace` changes one task and is a grouped write (inside the connection
-//! thread's write transaction, see the `connection` module). The others may
+//! `replace` changes one task and is a short write (inside the write
+//! transaction it is given, see the `connection` module). The others may
 //! change a whole pool and run alone: remove, reset_status and prioritize as
 //! one statement each, drop_pool as its own `BEGIN IMMEDIATE` transaction.
 

@@ -3,8 +3,8 @@
 //! expired is claimable again as if it were in its `from_status`, and one
 //! whose lease expired after its last attempt becomes `failed`.
 //!
-//! A claim is a grouped write (inside the connection thread's write
-//! transaction, see the `connection` module) of two statements: expire the
+//! A claim is a short write (inside the write transaction it is given, see
+//! the `connection` module) of two statements: expire the
 //! exhausted tasks, then a single `UPDATE … WHERE rowid IN (SELECT … ORDER
 //! BY priority DESC, id LIMIT n) RETURNING …`; both take effect or neither.
 

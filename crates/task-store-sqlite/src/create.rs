@@ -1,13 +1,30 @@
-//! `create`: a batch is a grouped write (all of it or none, inside the
-//! connection thread's write transaction, see the `connection` module),
-//! deduplicated by the `(pool, key)` unique index (`INSERT … ON CONFLICT DO
-//! NOTHING`, never check-then-insert). A dry run only reads, alone.
+//! `create`: a batch is a grouped write (all of it or none, inside the write
+//! transaction it is given, see the `connection` module), deduplicated by
+//! the `(pool, key)` unique index (`INSERT … ON CONFLICT DO NOTHING`, never
+//! check-then-insert). A batch of at most [`SHORT_BATCH`] tasks is a short
+//! write (on the caller's thread when the connection is free); a larger one
+//! always goes to the connection thread, so it never holds up the caller's
+//! executor thread for long. A dry run only reads, alone.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use task_store::transition::PreparedBatch;
 use task_store::{CreateParams, Created, Status, Task, TaskId, Timestamp};
 
+use crate::connection::JobKind;
 use crate::error::{Result, SqliteError};
+
+/// The largest batch created as a short write.
+pub(crate) const SHORT_BATCH: usize = 64;
+
+/// How a (not dry-run) create runs: short up to [`SHORT_BATCH`] tasks,
+/// grouped on the connection thread beyond.
+pub(crate) fn kind(params: &CreateParams) -> JobKind {
+    if params.tasks.len() <= SHORT_BATCH {
+        JobKind::Short
+    } else {
+        JobKind::Grouped
+    }
+}
 
 const INSERT_POOL: &str =
     "INSERT INTO pools (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING";

@@ -1,10 +1,12 @@
 //! The lease of a claimed task: heartbeat, commit and return.
 //!
-//! All three are grouped writes: they run inside the write transaction
-//! (`BEGIN IMMEDIATE`) the connection thread opens for the writes queued
-//! together, under their own savepoint (see the `connection` module), and
-//! their callers are answered after that transaction commits; a concurrent
-//! commit of many tasks is therefore one SQLite transaction, not one each.
+//! All three are short writes: they run inside the write transaction
+//! (`BEGIN IMMEDIATE`) they are given, their own on the caller's thread when
+//! the connection is free, else the one the connection thread opens for the
+//! writes queued together, under their own savepoint (see the `connection`
+//! module). Their callers are answered after that transaction commits; a
+//! concurrent commit of many tasks is therefore one SQLite transaction, not
+//! one each.
 //!
 //! Each is a single `UPDATE` guarded by `status = 'running' AND lease_token
 //! = ?`; when the guard matches no row, one more read tells `NotFound` from

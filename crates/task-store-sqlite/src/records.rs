@@ -9,8 +9,8 @@
 //!
 //! Every rule comes from `task_store::record`: a new record is built with
 //! `NewRecord::into_record`, and an update is [`UpdateRecord::apply`] on the
-//! stored record. Create and update are grouped writes: they run inside the
-//! write transaction (`BEGIN IMMEDIATE`) of the connection thread (see the
+//! stored record. Create and update are short writes: they run inside the
+//! write transaction (`BEGIN IMMEDIATE`) they are given (see the
 //! `connection` module), so an update's read and write see no other writer
 //! in between, and concurrent updates from any process are serialized and
 //! none is lost. Reads, record deletion (which also deletes the record's
@@ -40,7 +40,7 @@ impl RecordBackend for SqliteStore {
         params: NewRecord,
     ) -> task_store::Result<Record> {
         let experiment = experiment.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             let record = params.into_record(&experiment, now)?;
             create(conn, &record)?;
             Ok(record)
@@ -54,7 +54,7 @@ impl RecordBackend for SqliteStore {
         params: UpdateRecord,
     ) -> task_store::Result<Record> {
         let experiment = experiment.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             update(conn, &experiment, &params, now)
         })
         .await

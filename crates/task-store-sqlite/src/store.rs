@@ -23,14 +23,17 @@ use crate::{admin, claim, create, lease, read};
 ///
 /// Several stores, in one process or many, may share one file: writes take
 /// SQLite's write lock (`BEGIN IMMEDIATE`) and wait for it up to the busy
-/// timeout. Within one store, operations run one at a time on the store's
-/// connection thread, which commits the short writes queued at the same time
-/// (create, claim, heartbeat, commit, return, replace, record create and
-/// update) in one transaction, each under its own savepoint, and answers them
-/// only after that `COMMIT`: one failing write does not affect the others,
-/// and none is acknowledged before it is committed. Reads and the large or
-/// bulk writes (artifacts, record and pool deletion, remove, reset_status,
-/// prioritize, dry-run creates) run alone, as before.
+/// timeout. Within one store, operations run one at a time on its one
+/// connection. A short write (create of at most 64 tasks, claim, heartbeat,
+/// commit, return, replace, record create and update) runs on the caller's
+/// thread when the connection and the write lock are free; otherwise it is
+/// queued for the store's connection thread, which commits the short writes
+/// queued at the same time in one transaction, each under its own
+/// savepoint, and answers them only after that `COMMIT`: one failing write
+/// does not affect the others, and none is acknowledged before it is
+/// committed. Reads and the large or bulk writes (artifacts, record and pool
+/// deletion, remove, reset_status, prioritize, dry-run creates) run alone on
+/// the connection thread.
 pub struct SqliteStore {
     thread: ConnectionThread,
     clock: SharedClock,
@@ -51,8 +54,8 @@ impl SqliteStore {
         }
     }
 
-    /// Run `f` on the connection thread, as a job of `kind`, with the time
-    /// at which it runs.
+    /// Run `f` on the connection as a job of `kind` (see the `connection`
+    /// module for where it runs), with the time at which it runs.
     pub(crate) async fn run<T, F>(&self, kind: JobKind, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -75,7 +78,7 @@ impl fmt::Debug for SqliteStore {
 }
 
 impl fmt::Display for SqliteStore {
-    /// The store's URL (`sqlite://PATH` or `sqlite::memory:`).
+    /// The store's URL (`sqlite://PATH` or `sqlite://:memory:`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.location, f)
     }
@@ -95,7 +98,7 @@ impl TaskBackend for SqliteStore {
             })
             .await
         } else {
-            self.run(JobKind::Grouped, move |conn, now| {
+            self.run(create::kind(&params), move |conn, now| {
                 create::insert(conn, &pool, &params, now)
             })
             .await
@@ -104,7 +107,7 @@ impl TaskBackend for SqliteStore {
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             claim::claim(conn, &pool, &params, now)
         })
         .await
@@ -112,7 +115,7 @@ impl TaskBackend for SqliteStore {
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             lease::heartbeat(conn, &pool, params.id, &params.token, now + params.lease)
         })
         .await
@@ -120,7 +123,7 @@ impl TaskBackend for SqliteStore {
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             lease::commit(conn, &pool, &params, now)
         })
         .await
@@ -128,7 +131,7 @@ impl TaskBackend for SqliteStore {
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             lease::return_task(conn, &pool, &params, now)
         })
         .await
@@ -185,7 +188,7 @@ impl TaskBackend for SqliteStore {
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
         let pool = pool.to_string();
-        self.run(JobKind::Grouped, move |conn, now| {
+        self.run(JobKind::Short, move |conn, now| {
             admin::replace(conn, &pool, &params, now)
         })
         .await

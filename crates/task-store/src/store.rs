@@ -65,8 +65,12 @@ pub trait TaskStore: Debug + Display + Send + Sync + 'static {
     /// Claim up to `n` tasks for a worker.
     ///
     /// # Behavior
-    /// - First, every task of the pool that is `running` with an expired lease
-    ///   and no attempts left becomes `failed`, with a lease-expired error entry.
+    /// - Every task of the pool that is `running` with an expired lease and no
+    ///   attempts left becomes `failed`, with a lease-expired error entry, at
+    ///   the latest at the first claim on the pool made 10 s or more after the
+    ///   lease expired (a backend may sweep at every claim; MongoDB sweeps each
+    ///   pool at most every 10 s per store, off the hot path). Such a task is
+    ///   never claimed.
     /// - Claimable: tasks in `from`, and `running` tasks whose lease expired and
     ///   was taken from `from`; only those matching `query`.
     /// - Highest priority first, then by `_id` (creation order).

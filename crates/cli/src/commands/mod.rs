@@ -20,6 +20,7 @@ pub mod run;
 pub mod run_worker;
 pub mod stat;
 mod task_file;
+pub mod ui;
 pub mod wait;
 pub mod worker;
 
@@ -52,5 +53,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ensemble(args) => ensemble::run(&cli.global, &args),
         Command::Run(args) => run::run(&cli.global, &args),
         Command::RunWorker(args) => run_worker::run(&cli.global, &args),
+        Command::Ui(args) => ui::run(&cli.global, &args),
     }
 }

@@ -66,6 +66,9 @@ pub struct WorkerArgs {
     /// Longest pause between two polls of an idle pool (they start at 50ms and double).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_age)]
     pub max_poll: Duration,
+    /// Serve this worker's counters for Prometheus on ADDR (`GET /metrics`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// The command to run for each task, and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -156,12 +159,19 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         let tasks: Arc<dyn TaskStore> = store.clone();
         let worker = Worker::new(store, config, Arc::new(command))?.with_records(records);
         tracing::info!(worker = worker.id(), "worker ready");
+        let metrics = match args.metrics {
+            Some(addr) => Some(serve_metrics(addr, pool, &worker).await?),
+            None => None,
+        };
         let view = show_live_counts(global).then(|| {
             let live = LiveCounts::new(tasks, pool, worker.id());
             tokio::spawn(live.show(worker.progress()))
         });
         let report = worker.run(&shutdown).await;
         signals.abort();
+        if let Some(stop) = metrics {
+            let _ = stop.send(());
+        }
         if let Some(view) = view {
             view.abort();
             let _ = view.await;
@@ -176,6 +186,33 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Serve the worker's counters on `addr` until the returned sender fires.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    pool: &str,
+    worker: &Worker,
+) -> anyhow::Result<tokio::sync::oneshot::Sender<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "worker metrics at /metrics");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = taskpool_ui::worker_metrics::serve_worker_metrics(
+        listener,
+        pool.to_string(),
+        worker.progress(),
+        async move {
+            let _ = stopped.await;
+        },
+    );
+    tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::warn!("worker metrics server stopped: {e}");
+        }
+    });
+    Ok(stop)
 }
 
 /// Print what a worker did: the report as JSON, or one line naming the

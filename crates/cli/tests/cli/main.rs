@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod dashboard;
 mod docs;
 mod ensemble;
 mod generate;

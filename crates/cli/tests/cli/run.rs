@@ -404,7 +404,12 @@ fn run_on_mongodb_reuses_done_tasks() {
 #[test]
 fn examples_are_valid_configs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    for file in ["rolling.yaml", "run/csv.yaml", "run/sweep.yaml"] {
+    for file in [
+        "rolling.yaml",
+        "rolling_python.yaml",
+        "run/csv.yaml",
+        "run/sweep.yaml",
+    ] {
         let path = root.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         let config = taskpool_experiment::job::JobConfig::from_yaml(&text)
@@ -412,4 +417,94 @@ fn examples_are_valid_configs() {
         taskpool_experiment::job::JobPlan::new(&config, path.parent())
             .unwrap_or_else(|e| panic!("{file}: {e}"));
     }
+}
+
+/// [`config`] with the second model replaced by `model` (a flow mapping)
+/// and one attempt per task.
+fn config_with_model(dir: &Path, model: &str) -> std::path::PathBuf {
+    let yaml = config(dir)
+        .replace(
+            "{name: strong, class: ridge, kwargs: {alpha: 30000.0}}",
+            model,
+        )
+        .replace(
+            "trainer: {mode: workers, workers: 2}",
+            "trainer: {mode: workers, workers: 2, max_attempts: 1}",
+        );
+    let path = dir.join("run.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn run_with_a_command_model_in_worker_processes_matches_the_built_in_ridge() {
+    let numpy = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !numpy {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs python3 with numpy"
+        );
+        eprintln!("skipped: needs python3 with numpy");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/numpy_ridge.py");
+    let model = format!(
+        "{{name: numpy_ridge, class: command, command: [python3, {}], kwargs: {{alpha: 1.0}}}}",
+        script.display()
+    );
+    let config = config_with_model(dir.path(), &model);
+    let summary = run_json(dir.path(), &config, &[]);
+    let windows = summary["windows"].as_array().unwrap();
+    let ic = |model: &str| -> Vec<(String, f64)> {
+        let mut v: Vec<_> = windows
+            .iter()
+            .filter(|w| w["model"] == model)
+            .map(|w| {
+                (
+                    w["test_start"].as_str().unwrap().to_string(),
+                    w["metrics"]["test_ic"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let (builtin, numpy) = (ic("ridge"), ic("numpy_ridge"));
+    assert!(!builtin.is_empty());
+    assert_eq!(builtin.len(), numpy.len());
+    for ((start, b), (_, n)) in builtin.iter().zip(&numpy) {
+        assert!((b - n).abs() < 1e-6, "{start}: {b} vs {n}");
+    }
+}
+
+#[test]
+fn run_with_a_failing_command_model_exits_1_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_model(
+        dir.path(),
+        "{name: bad, class: command, command: [sh, -c, 'echo {}']}",
+    );
+    let out = taskpool()
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("wrote no pred.csv"), "{stderr}");
+}
+
+#[test]
+fn run_with_a_command_model_that_does_not_exist_exits_2() {
+    let yaml = valid_yaml().replace(
+        "{name: strong, class: ridge, kwargs: {alpha: 30000.0}}",
+        "{name: mine, class: command, command: [/no/such/model]}",
+    );
+    let (code, stderr) = run_bad(&yaml, &[]);
+    assert_one_line_naming(code, &stderr, "models[1].command");
 }

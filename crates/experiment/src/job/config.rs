@@ -122,11 +122,17 @@ fn default_seed() -> u64 {
 pub struct ModelConfig {
     /// Its name in the report (unique; letters, digits, `_ - .`).
     pub name: String,
-    /// The model class; `ridge` is the built-in one.
+    /// The model class: `ridge` (built in) or `command` (a program).
     pub class: String,
-    /// The class's parameters (`ridge`: `alpha`, default 1.0).
+    /// The class's parameters (`ridge`: `alpha`, default 1.0; `command`:
+    /// anything, passed to the program in the task definition).
     #[serde(default = "empty_object")]
     pub kwargs: Value,
+    /// `class: command` only: the program and its arguments, run once per
+    /// task through the worker protocol, without a shell
+    /// (`[python3, examples/models/numpy_ridge.py]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
 }
 
 fn empty_object() -> Value {

@@ -26,9 +26,11 @@
 //!
 //! Data is loaded once per process ([`market::load`] caches it by spec).
 
+pub mod command_model;
 pub mod config;
 mod error;
 mod events;
+pub mod features_file;
 pub mod market;
 mod plan;
 pub mod report;

@@ -13,14 +13,14 @@ use taskpool_pipeline::generate::{
     GenError, JsonPath, ParamSweep, RollingGen, Step, TaskGen, task_generator,
 };
 use taskpool_pipeline::time_adjust::RollType;
-use taskpool_pipeline::worker::MIN_LEASE;
+use taskpool_pipeline::worker::{CommandTask, MIN_LEASE};
 
 use super::config::{
     EnsembleKind, JobConfig, ModelConfig, SegmentBounds, StepValue, TrainerMode, parse_duration,
 };
 use super::error::JobError;
 use super::market::DataSpec;
-use super::task_def::{RIDGE, RidgeKwargs, TaskDef};
+use super::task_def::{COMMAND, RIDGE, RidgeKwargs, TaskDef};
 
 /// The fewest instruments the synthetic dataset may have (a daily IC needs two).
 const MIN_INSTRUMENTS: usize = 2;
@@ -157,9 +157,11 @@ impl JobPlan {
                         .map_err(|e| JobError::config(format!("sweep.{path}"), e.to_string()))?;
                     let def = TaskDef::from_value(&task)
                         .map_err(|e| JobError::config(format!("sweep.{path}"), e))?;
-                    RidgeKwargs::parse(&def.model.kwargs).map_err(|e| {
-                        JobError::config(format!("sweep.{path}"), format!("value {value}: {e}"))
-                    })?;
+                    if def.model.class == RIDGE {
+                        RidgeKwargs::parse(&def.model.kwargs).map_err(|e| {
+                            JobError::config(format!("sweep.{path}"), format!("value {value}: {e}"))
+                        })?;
+                    }
                 }
             }
         }
@@ -279,25 +281,54 @@ fn template(
             format!("{:?} names two models", model.name),
         ));
     }
-    if model.class != RIDGE {
-        return Err(JobError::config(
-            key("class"),
-            format!(
-                "unknown model class {:?}: the built-in class is {RIDGE:?}",
-                model.class
-            ),
-        ));
+    match (model.class.as_str(), &model.command) {
+        (RIDGE, None) => {
+            RidgeKwargs::parse(&model.kwargs).map_err(|e| JobError::config(key("kwargs"), e))?;
+        }
+        (RIDGE, Some(_)) => {
+            return Err(JobError::config(
+                key("command"),
+                format!("only a model of class {COMMAND:?} runs a command"),
+            ));
+        }
+        (COMMAND, command) => {
+            let Some((program, args)) = command.as_deref().and_then(<[String]>::split_first) else {
+                return Err(JobError::config(
+                    key("command"),
+                    "a model of class \"command\" needs `command: [PROGRAM, ARGS…]`",
+                ));
+            };
+            CommandTask::new(program, args)
+                .map_err(|e| JobError::config(key("command"), e.message()))?;
+        }
+        (other, _) => {
+            return Err(JobError::config(
+                key("class"),
+                format!(
+                    "unknown model class {other:?}: use {RIDGE:?} (built in) or {COMMAND:?} (a program)"
+                ),
+            ));
+        }
     }
-    RidgeKwargs::parse(&model.kwargs).map_err(|e| JobError::config(key("kwargs"), e))?;
     let s = &config.segments;
     Ok(json!({
         "experiment": experiment,
-        "model": {"class": model.class, "name": model.name, "kwargs": model.kwargs},
+        "model": model_json(model),
         "dataset": {"kwargs": {
             "data": data,
             "segments": {"train": s.train, "valid": s.valid, "test": s.test},
         }},
     }))
+}
+
+/// The `model` of a task definition (`command` only when there is one, so
+/// that ridge tasks keep their content key).
+fn model_json(model: &ModelConfig) -> Value {
+    let mut json = json!({"class": model.class, "name": model.name, "kwargs": model.kwargs});
+    if let Some(command) = &model.command {
+        json["command"] = json!(command);
+    }
+    json
 }
 
 fn check_segments(config: &JobConfig) -> Result<(), JobError> {

@@ -11,8 +11,9 @@ use task_store::{NewRecord, RecordStatus, RecordStore, UpdateRecord};
 use taskpool_pipeline::frame::Frame;
 use taskpool_pipeline::worker::{TaskFn, TaskInput, from_async};
 
+use super::command_model;
 use super::market::{self, MarketData};
-use super::task_def::{RIDGE, RidgeKwargs, TaskDef};
+use super::task_def::{COMMAND, RIDGE, RidgeKwargs, TaskDef};
 use crate::data::{FEATURE_NAMES, Rows};
 use crate::metrics::evaluate;
 use crate::model::Ridge;
@@ -53,7 +54,7 @@ pub struct Trained {
 pub fn train(def: &TaskDef, data: &MarketData) -> Result<Trained, String> {
     if def.model.class != RIDGE {
         return Err(format!(
-            "unknown model class {:?}: the built-in class is {RIDGE:?}",
+            "model class {:?} is not the built-in {RIDGE:?}",
             def.model.class
         ));
     }
@@ -99,7 +100,14 @@ pub fn train(def: &TaskDef, data: &MarketData) -> Result<Trained, String> {
     Ok(Trained { metrics, pred })
 }
 
-fn add_metrics(out: &mut BTreeMap<String, f64>, prefix: &str, rows: &Rows<'_>, pred: &[f64]) {
+/// Measure `pred` on `rows`: `<prefix>_ic`, `_rank_ic`, `_icir`, `_mse`,
+/// `_days` (undefined ones left out).
+pub(crate) fn add_metrics(
+    out: &mut BTreeMap<String, f64>,
+    prefix: &str,
+    rows: &Rows<'_>,
+    pred: &[f64],
+) {
     let (_, m) = evaluate(rows.dates, pred, rows.labels, rows.norm_labels);
     for (name, value) in [
         ("ic", m.ic),
@@ -114,7 +122,8 @@ fn add_metrics(out: &mut BTreeMap<String, f64>, prefix: &str, rows: &Rows<'_>, p
     }
 }
 
-/// Run one task: load its data (cached per process), [`train`], then store
+/// Run one task: load its data (cached per process), [`train`] (or run the
+/// model's program: [`command_model`]), then store
 /// a record in the task's experiment: metrics, the definition's flattened
 /// parameters, tags [`TAG_MODEL`], [`TAG_TEST_START`], [`TAG_TEST_END`],
 /// and the predictions as artifact [`PRED`]. The record is created
@@ -128,13 +137,19 @@ fn add_metrics(out: &mut BTreeMap<String, f64>, prefix: &str, rows: &Rows<'_>, p
 /// failed fit or a store error.
 pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Value, String> {
     let def = TaskDef::from_value(&input.payload)?;
-    let for_training = def.clone();
-    let trained = tokio::task::spawn_blocking(move || {
-        let data = market::load(&for_training.dataset.kwargs.data).map_err(|e| e.to_string())?;
-        train(&for_training, &data)
-    })
-    .await
-    .map_err(|e| format!("training stopped: {e}"))??;
+    let spec = def.dataset.kwargs.data.clone();
+    let data = tokio::task::spawn_blocking(move || market::load(&spec))
+        .await
+        .map_err(|e| format!("loading the data stopped: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let trained = if def.model.class == COMMAND {
+        command_model::train(&def, data, &input).await?
+    } else {
+        let for_training = def.clone();
+        tokio::task::spawn_blocking(move || train(&for_training, &data))
+            .await
+            .map_err(|e| format!("training stopped: {e}"))??
+    };
     let segments = def.dataset.kwargs.segments;
     let mut tags = BTreeMap::from([(TAG_MODEL.to_string(), def.model.name.clone())]);
     for (tag, date) in [

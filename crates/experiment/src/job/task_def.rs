@@ -22,6 +22,9 @@ use super::market::DataSpec;
 
 /// The built-in model class.
 pub const RIDGE: &str = "ridge";
+/// The class of a model that is a program (see
+/// [`command_model`](super::command_model)).
+pub const COMMAND: &str = "command";
 
 /// One task's definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,13 +42,16 @@ pub struct TaskDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    /// The class ([`RIDGE`]).
+    /// The class ([`RIDGE`] or [`COMMAND`]).
     pub class: String,
     /// The model's name in the report: the configured name, followed by the
     /// swept parameters (`ridge[alpha=10]`).
     pub name: String,
     /// The class's parameters.
     pub kwargs: Value,
+    /// [`COMMAND`] only: the program and its arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
 }
 
 /// The dataset of a task definition.

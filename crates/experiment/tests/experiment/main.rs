@@ -1,5 +1,6 @@
 //! The experiment crate's integration tests, one binary: `taskpool run`'s
 //! library side end to end, and the embedded dataset's signal.
 
+mod command_model;
 mod job_run;
 mod synthetic_signal;

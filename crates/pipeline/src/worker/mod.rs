@@ -76,6 +76,7 @@ mod command;
 mod config;
 mod id;
 mod input;
+mod lost;
 mod report;
 mod run;
 mod serve;
@@ -92,6 +93,7 @@ pub use command::{
 pub use config::{Backoff, DEFAULT_GRACE, DEFAULT_LEASE, MIN_LEASE, WorkerConfig};
 pub use id::{hostname, new_worker_id};
 pub use input::{Phase, TaskError, TaskInput};
+pub use lost::{LostTask, find_lost, is_lost, requeue_lost, requeue_status};
 pub use report::{WorkerProgress, WorkerReport};
 pub use run::Worker;
 pub use serve::{CommandRequest, serve, serve_stdio};

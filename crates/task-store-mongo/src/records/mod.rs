@@ -15,7 +15,7 @@
 //!   kept, so their numbers stay taken; deleting a record writes an empty
 //!   version (a tombstone) on top. A record created again with the same id
 //!   continues after it.
-//! - Artifact bytes are GridFS files in the bucket [`ARTIFACT_BUCKET`](crate::ARTIFACT_BUCKET); the
+//! - Artifact bytes are GridFS files in the bucket [`ARTIFACT_BUCKET`]; the
 //!   record's version lists each artifact's name, file id and length.
 //!
 //! ## Artifacts are never seen half-written
@@ -35,7 +35,7 @@
 //! to it: the filter is never translated, so it cannot disagree.
 
 pub(crate) mod document;
-pub(crate) mod versions;
+mod versions;
 
 use async_trait::async_trait;
 use task_store::RecordBackend;
@@ -43,12 +43,23 @@ use task_store::{
     ArtifactInfo, Error, ErrorKind, NewRecord, Record, RecordFilter, RecordId, Result, UpdateRecord,
 };
 
+use crate::artifacts::ARTIFACT_BUCKET;
 use crate::store::MongoStore;
-use document::State;
+use document::{ArtifactRef, State};
 use versions::{Change, record_not_found};
 
 /// The collection holding every experiment's records.
 pub const RECORD_COLLECTION: &str = "records";
+
+/// How many times `get_artifact` follows a replaced artifact to its new file
+/// before giving up.
+const MAX_READS: usize = 16;
+
+fn artifact_not_found(experiment: &str, id: RecordId, name: &str) -> Error {
+    Error::not_found(format!(
+        "no artifact {name:?} in record {id} of experiment {experiment:?}"
+    ))
+}
 
 #[async_trait]
 impl RecordBackend for MongoStore {
@@ -121,18 +132,90 @@ impl RecordBackend for MongoStore {
         name: &str,
         data: Vec<u8>,
     ) -> Result<()> {
-        self.put_artifact_bytes(experiment, id, name, data).await
+        // Fail before uploading anything when the record does not exist.
+        self.current(experiment, id).await?;
+        let file = self.upload_file(experiment, id, name, &data).await?;
+        let new = ArtifactRef {
+            name: name.to_string(),
+            file,
+            len: data.len() as u64,
+        };
+        let replaced = self
+            .change_record(experiment, id, |state| {
+                let mut next = state
+                    .cloned()
+                    .ok_or_else(|| record_not_found(experiment, id))?;
+                let replaced = next.put_artifact(new.clone());
+                Ok(Change::Write(Some(Box::new(next)), replaced))
+            })
+            .await;
+        match replaced {
+            Ok(replaced) => {
+                if let Some(old) = replaced {
+                    self.delete_file(old.file).await;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.delete_file(file).await;
+                Err(e)
+            }
+        }
     }
 
     async fn get_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<Vec<u8>> {
-        self.get_artifact_bytes(experiment, id, name).await
+        let mut tried = None;
+        for _ in 0..MAX_READS {
+            let state = self.current(experiment, id).await?;
+            let artifact = state
+                .artifact(name)
+                .ok_or_else(|| artifact_not_found(experiment, id, name))?;
+            if tried == Some(artifact.file) {
+                return Err(Error::backend(format!(
+                    "artifact {name:?} of record {id} in experiment {experiment:?} points at \
+                     GridFS file {} of bucket {ARTIFACT_BUCKET:?}, which is missing or incomplete",
+                    artifact.file.to_hex()
+                )));
+            }
+            if let Some(bytes) = self.download_file(artifact.file, artifact.len).await? {
+                return Ok(bytes);
+            }
+            tried = Some(artifact.file);
+        }
+        Err(Error::backend(format!(
+            "artifact {name:?} of record {id} in experiment {experiment:?} was replaced \
+             {MAX_READS} times while being read; retry"
+        )))
     }
 
     async fn list_artifacts(&self, experiment: &str, id: RecordId) -> Result<Vec<ArtifactInfo>> {
-        self.artifact_infos(experiment, id).await
+        let state = self.current(experiment, id).await?;
+        Ok(state
+            .artifacts
+            .into_iter()
+            .map(|a| ArtifactInfo {
+                name: a.name,
+                len: a.len,
+            })
+            .collect())
     }
 
     async fn delete_artifact(&self, experiment: &str, id: RecordId, name: &str) -> Result<bool> {
-        self.delete_artifact_named(experiment, id, name).await
+        let removed = self
+            .change_record(experiment, id, |state| {
+                let mut next = state
+                    .cloned()
+                    .ok_or_else(|| record_not_found(experiment, id))?;
+                Ok(match next.remove_artifact(name) {
+                    None => Change::Keep(None),
+                    Some(removed) => Change::Write(Some(Box::new(next)), Some(removed)),
+                })
+            })
+            .await?;
+        let Some(removed) = removed else {
+            return Ok(false);
+        };
+        self.delete_file(removed.file).await;
+        Ok(true)
     }
 }

@@ -8,6 +8,7 @@ mod conformance;
 mod errors;
 mod record_versions;
 mod records;
+mod server_clock;
 mod storage;
 mod support;
 mod translation_fuzz;

@@ -56,6 +56,11 @@ fn color(name: &str, index: usize) -> RGBColor {
     }
 }
 
+/// The lowest and highest of `values` and 0 (the axis always shows 0).
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((0.0, 0.0), |(lo, hi): (f64, f64), v| (lo.min(v), hi.max(v)))
+}
+
 /// A chart on `area` titled `text.0`, its y axis named `text.1`, with the
 /// mesh drawn and x values labelled by `label_of` (test dates).
 fn chart_on<'a, 'b>(
@@ -132,10 +137,7 @@ pub(crate) fn draw(summary: &JobSummary, path: &Path) -> Result<(), String> {
             (s.name.as_str(), bars)
         })
         .collect();
-    let (lo, hi) = groups
-        .iter()
-        .flat_map(|(_, bars)| bars.iter().map(|b| b.2))
-        .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = span(groups.iter().flat_map(|(_, bars)| bars.iter().map(|b| b.2)));
     // Headroom above the bars for the legend.
     let pad = ((hi - lo) * 0.1).max(0.005);
     let room = (hi - lo) * 0.35 + pad;
@@ -189,10 +191,7 @@ pub(crate) fn draw(summary: &JobSummary, path: &Path) -> Result<(), String> {
             (s.name.as_str(), points)
         })
         .collect();
-    let (lo, hi) = cumulative
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|p| p.1))
-        .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = span(cumulative.iter().flat_map(|(_, p)| p.iter().map(|p| p.1)));
     let pad = ((hi - lo) * 0.05).max(0.05);
     let mut chart = chart_on(
         &bottom,

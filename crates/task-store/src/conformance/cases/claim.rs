@@ -178,7 +178,8 @@ pub async fn claim_reclaims_expired_lease_only_from_its_status(ctx: &Ctx) {
 }
 
 /// claim: a running task with an expired lease and no attempts left becomes
-/// failed (with a lease-expired error entry) instead of being claimed.
+/// failed (with a lease-expired error entry) instead of being claimed, at the
+/// latest at a claim 10 s after the expiry (the clock moves 30 s here).
 pub async fn claim_fails_expired_exhausted_task(ctx: &Ctx) {
     let mut params = CreateParams::new([json!({"x": 1})]);
     params.max_attempts = 2;
@@ -208,7 +209,8 @@ pub async fn claim_fails_expired_exhausted_task(ctx: &Ctx) {
 }
 
 /// claim: the expiry sweep covers the whole pool, whatever the claim's
-/// `from`, query or `n`.
+/// `from`, query or `n`, at the latest at a claim 10 s after the expiry (the
+/// clock moves 30 s here).
 pub async fn claim_expires_exhausted_tasks_outside_query(ctx: &Ctx) {
     let mut params = CreateParams::new([json!({"kind": "a"}), json!({"kind": "b"})]);
     params.max_attempts = 1;

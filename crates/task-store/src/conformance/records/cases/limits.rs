@@ -64,11 +64,14 @@ pub async fn create_record_maps_size_limit_is_exact(ctx: &RecordCtx) {
     let params_over = BTreeMap::from([("p".to_string(), doc_of_size(MAX_FIELD_BYTES - 7))]);
     let tags_at = tag_map("t", MAX_FIELD_BYTES);
     let tags_over = tag_map("t", MAX_FIELD_BYTES + 1);
-    // Metrics are 8 bytes each: as many one-letter-ish names as fit.
-    let metrics =
-        |n: usize| -> BTreeMap<String, f64> { (0..n).map(|i| (format!("m{i:07}"), 0.5)).collect() };
-    // 4 + n * (1 + 8 + 1 + 8) + 1
-    let fit = (MAX_FIELD_BYTES - 5) / 18;
+    // Metrics are 8 bytes each, under names of the longest allowed length.
+    let metrics = |n: usize| -> BTreeMap<String, f64> {
+        (0..n)
+            .map(|i| (format!("{i:0>width$}", width = MAX_FIELD_NAME_LEN), 0.5))
+            .collect()
+    };
+    // 4 + n * (1 + name + 1 + 8) + 1
+    let fit = (MAX_FIELD_BYTES - 5) / (MAX_FIELD_NAME_LEN + 10);
     for (params, tags, metrics_n, ok) in [
         (params_at, BTreeMap::new(), 0, true),
         (params_over, BTreeMap::new(), 0, false),

@@ -1,0 +1,178 @@
+"""taskpool's Python package against Qlib's TaskManager, and the binding's
+per-call overhead against the Rust API.
+
+Run through run.sh (it prepares the virtualenv with pyqlib and taskpool, the
+MongoDB-wire server and the Rust baseline). Two parts:
+
+1. On one MongoDB-wire server (different databases): Qlib's TaskManager and
+   taskpool's Python TaskManager each create N definitions into an empty
+   pool, create N again (half of them duplicates), then run a
+   safe_fetch_task + commit_task_res loop F times. Prints both timings and
+   Qlib time / taskpool time.
+2. On SQLite: the same store operations through the Python binding (the
+   native Store, and TaskManager's fetch/commit with its background
+   heartbeat) and through the Rust API (the `python_binding` bench target);
+   prints µs per call and the difference (the binding's overhead).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "qlib"))
+from compare import task_def  # noqa: E402  (the definitions of every bench)
+
+
+def mongo_qlib(url, n, fetch):
+    from qlib.config import C
+    from qlib.workflow.task.manage import TaskManager
+
+    C["mongo"] = {"task_url": url, "task_db_name": "py_bench_qlib"}
+    tm = TaskManager(task_pool="py_bench")
+    tm.task_pool.drop()
+    return workloads(tm, n, fetch)
+
+
+def mongo_taskpool(url, n, fetch):
+    import taskpool
+
+    database_url = with_database(url, "py_bench_taskpool")
+    taskpool.open(database_url).drop_pool("py_bench")
+    tm = taskpool.TaskManager("py_bench", store=database_url)
+    return workloads(tm, n, fetch)
+
+
+def workloads(tm, n, fetch):
+    """The same calls on either TaskManager."""
+    started = time.perf_counter()
+    tm.create_task([task_def(s) for s in range(n)])
+    create_first = time.perf_counter() - started
+    started = time.perf_counter()
+    tm.create_task([task_def(s) for s in range(n // 2, n // 2 + n)])
+    create_second = time.perf_counter() - started
+    started = time.perf_counter()
+    for _ in range(fetch):
+        with tm.safe_fetch_task() as task:
+            if task is None:
+                raise RuntimeError("no waiting task to fetch")
+            tm.commit_task_res(task, {"ic": 0.05})
+    fetch_commit = time.perf_counter() - started
+    total = sum(tm.task_stat().values())
+    return {"create_first_s": create_first, "create_second_s": create_second, "fetch_commit_s": fetch_commit, "total": total}
+
+
+def with_database(url, database):
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def sqlite_python(n, fetch, repeat):
+    """The Rust baseline's workloads through the binding (per call, seconds)."""
+    import taskpool
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = taskpool.open(f"sqlite://{tmp}/py.db")
+        started = time.perf_counter()
+        store.create("py_overhead", [task_def(s) for s in range(n)])
+        create = time.perf_counter() - started
+
+        started = time.perf_counter()
+        last = None
+        for _ in range(fetch):
+            (task,) = store.claim("py_overhead", 1, lease=60)
+            last = task["_id"]
+            store.commit("py_overhead", last, task["lease"]["token"], {"ic": 0.05})
+        claim_commit = (time.perf_counter() - started) / fetch
+
+        started = time.perf_counter()
+        for _ in range(repeat):
+            store.stat("py_overhead")
+        stat = (time.perf_counter() - started) / repeat
+
+        started = time.perf_counter()
+        for _ in range(repeat):
+            store.get("py_overhead", last)
+        get = (time.perf_counter() - started) / repeat
+
+        tm = taskpool.TaskManager("py_manager", store=f"sqlite://{tmp}/tm.db")
+        tm.create_task([task_def(s) for s in range(fetch)])
+        started = time.perf_counter()
+        for _ in range(fetch):
+            task = tm.fetch_task()
+            tm.commit_task_res(task, {"ic": 0.05})
+        manager = (time.perf_counter() - started) / fetch
+    return {"create_s": create, "claim_commit_s_per_task": claim_commit, "stat_s_per_call": stat, "get_s_per_call": get, "manager_fetch_commit_s_per_task": manager}
+
+
+def sqlite_rust(root, n, fetch, repeat):
+    env = dict(os.environ, PY_BENCH_N=str(n), PY_BENCH_FETCH=str(fetch), PY_BENCH_REPEAT=str(repeat))
+    env.pop("PY_BENCH_URL", None)
+    out = subprocess.run(
+        ["cargo", "bench", "-q", "-p", "taskpool", "--bench", "python_binding"],
+        cwd=root, env=env, check=True, stdout=subprocess.PIPE, text=True,
+    ).stdout
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"python_binding printed no report: {out!r}")
+    return json.loads(lines[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--root", required=True, help="the taskpool checkout")
+    parser.add_argument("--n", type=int, default=1000, help="definitions per create pass")
+    parser.add_argument("--fetch", type=int, default=200, help="fetch/commit round trips")
+    parser.add_argument("--repeat", type=int, default=200, help="stat/get calls (overhead part)")
+    parser.add_argument("--json", help="also write every report to this file")
+    args = parser.parse_args()
+    url = os.environ["TASKPOOL_BENCH_MONGODB_URL"]
+
+    qlib = mongo_qlib(url, args.n, args.fetch)
+    print(f"qlib:     {json.dumps(qlib)}", file=sys.stderr)
+    tp = mongo_taskpool(url, args.n, args.fetch)
+    print(f"taskpool: {json.dumps(tp)}", file=sys.stderr)
+    if qlib["total"] != tp["total"]:
+        raise RuntimeError(f"the pools differ: {qlib['total']} vs {tp['total']} tasks")
+
+    print(f"\nMongoDB-wire server, {tp['total']} tasks at the end\n")
+    print("| workload | Qlib TaskManager (s) | taskpool Python TaskManager (s) | Qlib / taskpool |")
+    print("|---|---:|---:|---:|")
+    for name, key in [
+        (f"create {args.n} (empty pool)", "create_first_s"),
+        (f"create {args.n} (half duplicates)", "create_second_s"),
+        (f"safe_fetch_task + commit_task_res x{args.fetch}", "fetch_commit_s"),
+    ]:
+        print(f"| {name} | {qlib[key]:.3f} | {tp[key]:.4f} | {qlib[key] / tp[key]:.1f}x |")
+
+    py = sqlite_python(args.n, args.fetch, args.repeat)
+    print(f"python:   {json.dumps(py)}", file=sys.stderr)
+    rust = sqlite_rust(args.root, args.n, args.fetch, args.repeat)
+    print(f"rust:     {json.dumps(rust)}", file=sys.stderr)
+
+    print("\nSQLite, per call (µs): the Python binding vs the Rust API\n")
+    print("| call | Rust API | Python binding | overhead | binding / Rust |")
+    print("|---|---:|---:|---:|---:|")
+    rows = [
+        (f"create {args.n} definitions (one call)", "create_s", "create_s"),
+        ("claim 1 + commit", "claim_commit_s_per_task", "claim_commit_s_per_task"),
+        ("TaskManager fetch_task + commit_task_res (heartbeat start/stop)", "claim_commit_s_per_task", "manager_fetch_commit_s_per_task"),
+        ("stat", "stat_s_per_call", "stat_s_per_call"),
+        ("get", "get_s_per_call", "get_s_per_call"),
+    ]
+    for name, rust_key, py_key in rows:
+        r, p = rust[rust_key] * 1e6, py[py_key] * 1e6
+        print(f"| {name} | {r:.0f} | {p:.0f} | {p - r:+.0f} | {p / r:.2f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"qlib": qlib, "taskpool": tp, "python": py, "rust": rust}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+//! The store's one `rusqlite::Connection` (which is `Send` but not `Sync`),
+//! behind a mutex, and the connection thread: one dedicated OS thread that
+//! runs the jobs queued for the connection. A short write runs on the
+//! caller's thread when the connection is free; everything else, and every
+//! short write that meets contention, is queued for the thread, and its
+//! async caller awaits a oneshot reply. The store needs no particular
+//! runtime.
+//!
+//! ## Where a job runs
+//!
+//! Every job has a [`JobKind`].
+//!
+//! A [`JobKind::Short`] job (claim, heartbeat, commit, return, replace, a
+//! small create, record create and update) runs at once on the caller's
+//! thread when no job is queued for the connection thread and the mutex is
+//! free (`try_lock`): `BEGIN IMMEDIATE` without waiting (busy timeout 0),
+//! the job, `COMMIT`, and the answer is ready before the caller's future
+//! first returns. One worker committing one task at a time thus pays no
+//! cross-thread wake-up, as a raw rusqlite caller would. If jobs are queued,
+//! the mutex is held (by the thread's group or by another caller), or
+//! another connection (another store, another process) holds SQLite's write
+//! lock, the job is queued for the connection thread instead, where it is
+//! grouped with the others and waits for the lock up to the busy timeout:
+//! the caller's thread never waits for a lock, only for its own SQL. Queued
+//! jobs keep their order: no short job overtakes a queued one.
+//!
+//! A [`JobKind::Alone`] job (a read, or a write that is large or runs its
+//! own transactions) runs on the connection thread by itself, outside any
+//! transaction of the thread's, and is answered when it returns.
+//!
+//! ## Group commit
+//!
+//! When the thread takes a [`JobKind::Short`] or [`JobKind::Grouped`] job
+//! from the queue, it also takes the grouped jobs already queued behind it
+//! (at most [`MAX_GROUP`] in all; it stops at the first [`JobKind::Alone`]
+//! job, which runs next) and runs the whole group in one write transaction:
+//!
+//! 1. `BEGIN IMMEDIATE`, which waits for SQLite's write lock up to the busy
+//!    timeout; if it fails, every job of the group gets that error
+//!    (`Unavailable` for a busy database) and none runs;
+//! 2. each job in turn, inside its own `SAVEPOINT` when the group has more
+//!    than one job: a job that fails, or panics, is rolled back to its
+//!    savepoint (so none of its statements take effect) and the others go on.
+//!    A job alone in its group needs no savepoint: if it fails, the whole
+//!    transaction is rolled back;
+//! 3. `COMMIT` (a `ROLLBACK` if every job failed);
+//! 4. only then the answers: each job's own result if `COMMIT` succeeded;
+//!    otherwise every job of the group gets `COMMIT`'s error, and nothing of
+//!    the group was written.
+//!
+//! A short job run on its caller's thread is a group of one. So no caller
+//! is told `Ok` before its write is committed, and under contention one
+//! commit (one WAL append and lock hand-over) serves all the writes that
+//! queued up while the previous transaction ran. Grouped operations
+//! therefore never begin or commit a transaction themselves: they run their
+//! statements in the transaction they are given, which keeps each of them
+//! atomic (all its statements, or none, through its savepoint).
+//!
+//! If SQLite ends the transaction early (an I/O error or a full disk rolls
+//! back the whole transaction), every job run in it so far gets that error,
+//! and the jobs not yet run start a new transaction.
+
+mod group;
+mod job;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, ErrorCode};
+
+pub(crate) use self::job::JobKind;
+use self::job::{Call, Job};
+use crate::error::{Result, SqliteError};
+use crate::open::{Location, connect};
+use crate::options::SqliteOptions;
+
+/// The most jobs one transaction commits: bounds how long the write lock is
+/// held and how long the first job of a group waits for its answer.
+pub(crate) const MAX_GROUP: usize = 64;
+
+/// What the callers and the connection thread share.
+struct Shared {
+    conn: Mutex<Connection>,
+    /// Jobs queued for the connection thread and not yet answered.
+    queued: AtomicUsize,
+    busy_timeout: Duration,
+    location: Location,
+}
+
+impl Shared {
+    /// The connection, waiting for the mutex. A panic while it was held
+    /// (operations' panics are caught inside, so only a bug of this module)
+    /// leaves no transaction open: every path rolls back before answering.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The connection if nobody holds it.
+    fn try_lock(&self) -> Option<MutexGuard<'_, Connection>> {
+        match self.conn.try_lock() {
+            Ok(conn) => Some(conn),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// `BEGIN IMMEDIATE` if SQLite's write lock is free right now (busy
+    /// timeout 0 for this statement only); `Ok(false)` if another
+    /// connection holds it.
+    fn begin_without_waiting(&self, conn: &Connection) -> Result<bool> {
+        conn.busy_timeout(Duration::ZERO)?;
+        let begun = group::begin(conn);
+        conn.busy_timeout(self.busy_timeout)?;
+        match begun {
+            Ok(()) => Ok(true),
+            Err(SqliteError::Sqlite(e))
+                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A handle to the store's connection and its connection thread (not to be
+/// confused with a task worker). Dropping it lets the thread finish the
+/// jobs already queued and end; the drop waits for that, and the connection
+/// closes with the handle, so the database file is closed once the store is
+/// gone.
+pub(crate) struct ConnectionThread {
+    shared: Arc<Shared>,
+    jobs: Option<mpsc::Sender<Box<dyn Job>>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ConnectionThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionThread")
+            .field("location", &self.shared.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectionThread {
+    /// Start a thread that opens the database at `location` and then serves
+    /// jobs; answers once the open succeeded (on failure the thread ends).
+    pub(crate) async fn open(
+        location: Location,
+        options: SqliteOptions,
+    ) -> Result<ConnectionThread> {
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let (opened, answer) = tokio::sync::oneshot::channel();
+        let thread = thread::Builder::new()
+            .name("taskpool-sqlite".into())
+            .spawn(move || match connect(&location, &options) {
+                Ok(conn) => {
+                    let shared = Arc::new(Shared {
+                        conn: Mutex::new(conn),
+                        queued: AtomicUsize::new(0),
+                        busy_timeout: options.busy_timeout,
+                        location,
+                    });
+                    if opened.send(Ok(Arc::clone(&shared))).is_ok() {
+                        serve(&shared, &queue);
+                    }
+                }
+                Err(e) => {
+                    let _ = opened.send(Err(e));
+                }
+            })
+            .map_err(|e| {
+                SqliteError::Store(task_store::Error::unavailable(format!(
+                    "cannot start the SQLite connection thread: {e}"
+                )))
+            })?;
+        let shared = answer.await.map_err(|_| SqliteError::ThreadGone)??;
+        Ok(ConnectionThread {
+            shared,
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    /// Run `operation` as a job of `kind` and await its result (for a write,
+    /// sent once its transaction committed): on the caller's thread for a
+    /// short job when the connection is free, else on the connection thread.
+    pub(crate) async fn run<T, F>(&self, kind: JobKind, operation: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (job, answer) = Call::new(kind, operation);
+        if kind == JobKind::Short {
+            if let Some(queued) = self.run_here(job) {
+                self.submit(queued)?;
+            }
+        } else {
+            self.submit(job)?;
+        }
+        answer.await.map_err(|_| SqliteError::ThreadGone)?
+    }
+
+    /// Run a short job on the caller's thread, as a group of one, if no job
+    /// is queued, the connection is free and so is SQLite's write lock;
+    /// otherwise hand the job back, not run.
+    fn run_here(&self, job: Box<dyn Job>) -> Option<Box<dyn Job>> {
+        if self.shared.queued.load(Ordering::Acquire) != 0 {
+            return Some(job);
+        }
+        let Some(mut conn) = self.shared.try_lock() else {
+            return Some(job);
+        };
+        let mut replies = Vec::with_capacity(1);
+        match self.shared.begin_without_waiting(&conn) {
+            Ok(true) => group::run_group(
+                &mut conn,
+                &mut VecDeque::from([job]),
+                &self.shared.location,
+                &mut replies,
+            ),
+            Ok(false) => return Some(job),
+            Err(e) => replies.push(job.refuse(&e)),
+        }
+        drop(conn);
+        replies.into_iter().for_each(|reply| reply.send());
+        None
+    }
+
+    /// Queue `job` for the connection thread.
+    fn submit(&self, job: Box<dyn Job>) -> Result<()> {
+        let jobs = self.jobs.as_ref().ok_or(SqliteError::ThreadGone)?;
+        self.shared.queued.fetch_add(1, Ordering::AcqRel);
+        jobs.send(job).map_err(|refused| {
+            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+            drop(refused);
+            SqliteError::ThreadGone
+        })
+    }
+}
+
+impl Drop for ConnectionThread {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            // The thread catches job panics, so it only ends normally.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Run queued jobs until the [`ConnectionThread`] handle is dropped.
+///
+/// A job stops counting as queued once it runs under the connection's
+/// mutex, and answers are sent once the mutex is released: a caller woken by
+/// its answer finds nothing queued for it and the connection free, and runs
+/// its next short job on its own thread.
+fn serve(shared: &Shared, queue: &mpsc::Receiver<Box<dyn Job>>) {
+    let location = &shared.location;
+    let mut next: Option<Box<dyn Job>> = None;
+    let mut replies = Vec::new();
+    while let Some(job) = next.take().or_else(|| receive(queue)) {
+        let mut conn = shared.lock();
+        if job.kind().is_grouped() {
+            let mut group = VecDeque::from([job]);
+            while group.len() < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(job) if job.kind().is_grouped() => group.push_back(job),
+                    Ok(job) => {
+                        next = Some(job);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            shared.queued.fetch_sub(group.len(), Ordering::AcqRel);
+            while !group.is_empty() {
+                group::transaction(&mut conn, &mut group, location, &mut replies);
+            }
+        } else {
+            shared.queued.fetch_sub(1, Ordering::AcqRel);
+            let answer = job.run(&mut conn);
+            group::log_panic(answer.as_ref(), location);
+            // An operation that runs alone ends its own transactions;
+            // never let one stay open into the next job.
+            group::rollback(&mut conn, location);
+            replies.push(answer);
+        }
+        drop(conn);
+        replies.drain(..).for_each(|reply| reply.send());
+    }
+}
+
+/// How long the connection thread polls for the next job before it sleeps.
+///
+/// Under contention a task worker sends its next operation right after the
+/// previous answer (the commit after its claim, the next claim after its
+/// commits); catching it while still awake spares the thread a sleep and a
+/// wake-up, which on this class of machine cost more than the SQL itself
+/// (BENCHMARKS.md, finding 2).
+const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(200);
+
+/// The next job: polled for [`POLL_BEFORE_SLEEP`] (yielding the core to other
+/// threads between polls), then waited for; `None` once every sender is gone.
+fn receive(queue: &mpsc::Receiver<Box<dyn Job>>) -> Option<Box<dyn Job>> {
+    let started = Instant::now();
+    while started.elapsed() < POLL_BEFORE_SLEEP {
+        match queue.try_recv() {
+            Ok(job) => return Some(job),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => thread::yield_now(),
+        }
+    }
+    queue.recv().ok()
+}

@@ -1,0 +1,210 @@
+//! The pages: what they show and how they fail.
+
+use axum::http::StatusCode;
+use taskpool::store::Status;
+
+use crate::support::{EXPERIMENT, Fixture, POOL, encode, get};
+
+#[tokio::test]
+async fn overview_shows_counts_from_stat_and_expired_leases() {
+    let fx = Fixture::new().await;
+    let page = get(&fx.open_router(), "/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for (status, n) in [
+        (Status::Waiting, 2),
+        (Status::Running, 2),
+        (Status::PartDone, 1),
+        (Status::Done, 1),
+        (Status::Failed, 1),
+    ] {
+        let cell = format!(
+            r#"id="count-{POOL}-{status}"><a href="/pools/{POOL}?status={status}">{n}</a>"#
+        );
+        assert!(page.body.contains(&cell), "no {cell} in {}", page.body);
+    }
+    assert!(page.body.contains(&format!(r#"id="total-{POOL}">7<"#)));
+    assert!(page.body.contains(&format!(
+        r##"id="expired-{POOL}"><a href="/lost#pool-{POOL}">1</a>"##
+    )));
+    assert!(
+        page.body.contains(r#"http-equiv="refresh""#),
+        "the overview refreshes itself"
+    );
+}
+
+#[tokio::test]
+async fn overview_shows_the_store_url() {
+    let fx = Fixture::new().await;
+    let page = get(&fx.open_router(), "/").await;
+    assert!(page.body.contains(&fx.store.to_string()));
+}
+
+#[tokio::test]
+async fn pool_page_pages_by_key_without_overlap() {
+    let fx = Fixture::new().await;
+    let router = fx.open_router();
+    let mut seen = Vec::new();
+    let mut uri = format!("/pools/{POOL}?limit=3");
+    for _ in 0..5 {
+        let page = get(&router, &uri).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let mut on_page: Vec<_> = fx
+            .ids
+            .values()
+            .filter(|id| page.body.contains(&format!("/tasks/{id}\"")))
+            .copied()
+            .collect();
+        on_page.sort();
+        seen.extend(on_page);
+        match page.body.find(r#"id="next-page" href=""#) {
+            Some(at) => {
+                let rest = &page.body[at + r#"id="next-page" href=""#.len()..];
+                uri = rest[..rest.find('"').unwrap()].replace("&amp;", "&");
+                assert!(uri.contains("after="), "{uri}");
+            }
+            None => break,
+        }
+    }
+    let mut expected: Vec<_> = fx.ids.values().copied().collect();
+    expected.sort();
+    assert_eq!(seen, expected, "every task once, in id order");
+}
+
+#[tokio::test]
+async fn pool_page_filters_by_status_query_and_text() {
+    let fx = Fixture::new().await;
+    let router = fx.open_router();
+    let failed = get(&router, &format!("/pools/{POOL}?status=failed")).await;
+    assert!(failed.body.contains(&fx.ids["failed"].to_string()));
+    assert!(!failed.body.contains(&format!("/tasks/{}", fx.ids["done"])));
+    let q = encode(r#"{"filter.name": {"$in": ["done", "lost"]}}"#);
+    let queried = get(&router, &format!("/pools/{POOL}?q={q}")).await;
+    assert_eq!(queried.status, StatusCode::OK, "{}", queried.body);
+    assert!(queried.body.contains(&format!("/tasks/{}", fx.ids["done"])));
+    assert!(queried.body.contains(&format!("/tasks/{}", fx.ids["lost"])));
+    assert!(
+        !queried
+            .body
+            .contains(&format!("/tasks/{}", fx.ids["waiting1"]))
+    );
+    let text = get(&router, &format!("/pools/{POOL}?text=PART_D")).await;
+    assert!(
+        text.body
+            .contains(&format!("/tasks/{}", fx.ids["part_done"]))
+    );
+    assert!(!text.body.contains(&format!("/tasks/{}", fx.ids["done"])));
+    assert!(text.body.contains("Text search: read 7 task(s)"));
+}
+
+#[tokio::test]
+async fn pool_page_with_a_bad_query_is_a_400_naming_the_problem() {
+    let fx = Fixture::new().await;
+    let router = fx.open_router();
+    let bad = get(
+        &router,
+        &format!(
+            "/pools/{POOL}?q={}",
+            encode(r#"{"filter.x": {"$regex": "a"}}"#)
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("bad query"), "{}", bad.body);
+    assert!(bad.body.contains("$regex"), "{}", bad.body);
+    for uri in [
+        format!("/pools/{POOL}?status=sleeping"),
+        format!("/pools/{POOL}?limit=0"),
+        format!("/pools/{POOL}?limit=100000"),
+        format!("/pools/{POOL}?after=not-an-id"),
+        "/pools/bad%20pool%2F".to_string(),
+    ] {
+        let page = get(&router, &uri).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{uri}: {}", page.body);
+        assert!(page.body.contains("error-message"));
+    }
+}
+
+#[tokio::test]
+async fn task_page_shows_lease_errors_and_timestamps() {
+    let fx = Fixture::new().await;
+    let router = fx.open_router();
+    let failed = get(
+        &router,
+        &format!("/pools/{POOL}/tasks/{}", fx.ids["failed"]),
+    )
+    .await;
+    assert_eq!(failed.status, StatusCode::OK);
+    assert!(
+        failed
+            .body
+            .contains(r#"<pre class="traceback">Traceback (most recent call last):"#),
+        "{}",
+        failed.body
+    );
+    assert!(failed.body.contains("ValueError: boom"));
+    assert!(failed.body.contains("worker-failed"));
+    let lost = get(&router, &format!("/pools/{POOL}/tasks/{}", fx.ids["lost"])).await;
+    assert!(lost.body.contains("lease expired"));
+    assert!(lost.body.contains("worker-lost"));
+    assert!(lost.body.contains("action-requeue"));
+    let done = get(&router, &format!("/pools/{POOL}/tasks/{}", fx.ids["done"])).await;
+    assert!(
+        done.body.contains("&quot;ok&quot;: &quot;done&quot;"),
+        "the result is shown"
+    );
+}
+
+#[tokio::test]
+async fn task_page_of_a_missing_task_is_a_404_and_a_bad_id_a_400() {
+    let fx = Fixture::new().await;
+    let router = fx.open_router();
+    let missing = get(&router, &format!("/pools/{POOL}/tasks/{}", "0".repeat(24))).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("error-message"));
+    let bad = get(&router, &format!("/pools/{POOL}/tasks/xyz")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get(&router, "/no/such/page").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn lost_page_lists_only_expired_leases() {
+    let fx = Fixture::new().await;
+    let page = get(&fx.open_router(), "/lost").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&fx.ids["lost"].to_string()));
+    assert!(!page.body.contains(&fx.ids["live"].to_string()));
+    assert!(page.body.contains("worker-lost"));
+}
+
+#[tokio::test]
+async fn experiment_page_shows_records_chart_and_artifacts() {
+    let fx = Fixture::new().await.with_records().await;
+    let router = fx.open_router();
+    let list = get(&router, "/experiments").await;
+    assert!(list.body.contains(&format!("/experiments/{EXPERIMENT}")));
+    let page = get(&router, &format!("/experiments/{EXPERIMENT}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"<svg id="ic-chart""#), "{}", page.body);
+    assert!(page.body.contains("<polyline"));
+    assert!(page.body.contains("test_start = 2020-07-01"));
+    let at = page
+        .body
+        .find("/artifacts/pred.csv")
+        .expect("artifact link");
+    let start = page.body[..at].rfind('"').unwrap() + 1;
+    let link = &page.body[start..at + "/artifacts/pred.csv".len()];
+    let download = get(&router, link).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.body, "date,score\n2020-01-02,0.5\n");
+    assert!(
+        download.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let missing = get(&router, &link.replace("pred.csv", "nope.csv")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
