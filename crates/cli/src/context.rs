@@ -91,59 +91,6 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Open the store and run one operation `f` on it, on the invocation's
-    /// runtime.
-    ///
-    /// # Errors
-    /// As [`Context::store`], or the operation's error.
-    pub fn on_store<T, E>(
-        &self,
-        f: impl AsyncFnOnce(&dyn TaskStore) -> Result<T, E>,
-    ) -> anyhow::Result<T>
-    where
-        anyhow::Error: From<E>,
-    {
-        self.block_on(async {
-            let store = self.store().await?;
-            Ok(f(&*store).await?)
-        })
-    }
-
-    /// Open the existing store and run one operation `f` on it.
-    ///
-    /// # Errors
-    /// As [`Context::existing_store`], or the operation's error.
-    pub fn on_existing_store<T, E>(
-        &self,
-        f: impl AsyncFnOnce(&dyn TaskStore) -> Result<T, E>,
-    ) -> anyhow::Result<T>
-    where
-        anyhow::Error: From<E>,
-    {
-        self.block_on(async {
-            let store = self.existing_store().await?;
-            Ok(f(&*store).await?)
-        })
-    }
-
-    /// Open the existing store, check that the pool exists, and run one
-    /// operation `f` on the store.
-    ///
-    /// # Errors
-    /// As [`Context::pool_store`], or the operation's error.
-    pub fn on_pool<T, E>(
-        &self,
-        f: impl AsyncFnOnce(&dyn TaskStore) -> Result<T, E>,
-    ) -> anyhow::Result<T>
-    where
-        anyhow::Error: From<E>,
-    {
-        self.block_on(async {
-            let (store, _) = self.pool_store().await?;
-            Ok(f(&*store).await?)
-        })
-    }
-
     /// The pool named by `-t/--pool` (or `TASKPOOL_POOL`).
     ///
     /// # Errors

@@ -1,10 +1,8 @@
 //! The lease of a claimed task: heartbeat, commit and return.
 //!
 //! All three are short writes: they run inside the write transaction
-//! (`BEGIN IMMEDIATE`) they are given, their own on the caller's thread when
-//! the connection is free, else the one the connection thread opens for the
-//! writes queued together, under their own savepoint (see the `connection`
-//! module). Their callers are answered after that transaction commits; a
+//! (`BEGIN IMMEDIATE`) they are given, shared by the writes in flight
+//! together, each under its own savepoint (see the `connection` module). Their callers are answered after that transaction commits; a
 //! concurrent commit of many tasks is therefore one SQLite transaction, not
 //! one each.
 //!

@@ -34,28 +34,30 @@
 //! store owns one connection behind a mutex, and a dedicated connection
 //! thread. A short write (claim, heartbeat, commit, return, replace, a
 //! create of at most 64 tasks, record create and update) runs on the
-//! caller's thread when nothing is queued, the mutex is free and so is
-//! SQLite's write lock, as a raw rusqlite call would: one worker committing
-//! one task at a time pays no cross-thread wake-up. Under contention (the
-//! mutex held, jobs queued, another connection holding the write lock) it is
-//! queued for the connection thread, as are reads and large or bulk writes;
-//! their async callers await a oneshot reply. The caller's thread therefore
-//! never waits for a lock, only for its own short SQL. Processes (or several
+//! caller's thread when nothing is queued for the thread, the mutex is free
+//! and so is SQLite's write lock, as a raw rusqlite call would: one worker
+//! committing one task at a time pays no cross-thread wake-up. The short
+//! writes in flight at the same time (pending) run together, as one group,
+//! on whichever caller finds the connection free, or on the connection
+//! thread when it holds the connection or another connection holds the
+//! write lock. Reads and large or bulk writes run on the connection thread;
+//! async callers waiting for another thread await a oneshot reply. A
+//! caller's thread never waits for a lock, only for a group of short SQL. Processes (or several
 //! stores in one process) coordinate through SQLite's file locks: every
 //! multi-statement write is a `BEGIN IMMEDIATE` transaction, and on the
 //! connection thread a busy database is retried for the busy timeout (5 s by
 //! default, [`SqliteOptions`]) before failing with `Unavailable`.
 //!
-//! *Group commit.* The short writes (and large creates) that are queued
-//! together on the connection thread, up to 64, share one `BEGIN IMMEDIATE`
-//! transaction, each under its own `SAVEPOINT`: a write that fails (or
-//! panics) is rolled back alone, the others commit. Callers are answered
-//! only after `COMMIT` returns; if it fails, every write of the group gets
-//! its error and none is written. Concurrent commits of many tasks thus cost
-//! one transaction (one WAL append) instead of one each; a short write run
-//! on its caller's thread is a transaction of its own, answered after its
-//! `COMMIT` too. Reads and large or bulk writes (artifacts, record and pool
-//! deletion, remove, reset_status, prioritize) run alone on the thread.
+//! *Group commit.* The short writes pending together, or queued together on
+//! the connection thread (with large creates), up to 64, share one
+//! `BEGIN IMMEDIATE` transaction, each under its own `SAVEPOINT`: a write
+//! that fails (or panics) is rolled back alone, the others commit. Callers
+//! are answered only after `COMMIT` returns; if it fails, every write of the
+//! group gets its error and none is written. Concurrent commits of many
+//! tasks thus cost one transaction (one WAL append) instead of one each,
+//! whichever thread runs them. Reads and large or bulk writes (artifacts,
+//! record and pool deletion, remove, reset_status, prioritize) run alone on
+//! the connection thread.
 //!
 //! *Schema.* Versioned migrations (`PRAGMA user_version`, with
 //! `PRAGMA application_id` marking the file as a taskpool store). A `pools`

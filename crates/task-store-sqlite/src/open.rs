@@ -41,7 +41,7 @@ impl SqliteStore {
     }
 }
 
-/// The URL schemes [`SqliteStore`](crate::SqliteStore) answers to.
+/// The URL schemes [`SqliteStore`] answers to.
 pub const URL_SCHEMES: &[&str] = &["sqlite"];
 
 /// The URL of a private in-memory database (one per store, gone when it is

@@ -24,14 +24,13 @@ use crate::{admin, claim, create, lease, read};
 /// Several stores, in one process or many, may share one file: writes take
 /// SQLite's write lock (`BEGIN IMMEDIATE`) and wait for it up to the busy
 /// timeout. Within one store, operations run one at a time on its one
-/// connection. A short write (create of at most 64 tasks, claim, heartbeat,
-/// commit, return, replace, record create and update) runs on the caller's
-/// thread when the connection and the write lock are free; otherwise it is
-/// queued for the store's connection thread, which commits the short writes
-/// queued at the same time in one transaction, each under its own
-/// savepoint, and answers them only after that `COMMIT`: one failing write
-/// does not affect the others, and none is acknowledged before it is
-/// committed. Reads and the large or bulk writes (artifacts, record and pool
+/// connection. The short writes (create of at most 64 tasks, claim,
+/// heartbeat, commit, return, replace, record create and update) in flight
+/// at the same time run as one transaction, each under its own savepoint,
+/// on a caller's thread when the connection and the write lock are free,
+/// else on the store's connection thread, and are answered only after that
+/// `COMMIT`: one failing write does not affect the others, and none is
+/// acknowledged before it is committed. Reads and the large or bulk writes (artifacts, record and pool
 /// deletion, remove, reset_status, prioritize, dry-run creates) run alone on
 /// the connection thread.
 pub struct SqliteStore {

@@ -24,12 +24,13 @@ pub struct DropPoolArgs {
 pub fn run(global: &GlobalArgs, args: &DropPoolArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
     taskpool::store::validate_pool_name(&args.name)?;
-    let existed = ctx.on_existing_store(async |store| {
+    let existed = ctx.block_on(async {
+        let store = ctx.existing_store().await?;
         let pools = store.pools().await?;
         if !pools.contains(&args.name) {
-            return Err(anyhow::Error::from(not_found("pool", &args.name, &pools)));
+            return Err(not_found("pool", &args.name, &pools).into());
         }
-        Ok(store.drop_pool(&args.name).await?)
+        Ok::<_, anyhow::Error>(store.drop_pool(&args.name).await?)
     })?;
     if !existed {
         return Err(Error::not_found(format!("no pool {:?} in this store", args.name)).into());

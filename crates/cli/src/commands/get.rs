@@ -30,9 +30,11 @@ pub struct GetArgs {
 /// code 3), or a store failure.
 pub fn run(global: &GlobalArgs, args: &GetArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let id = parse_id(&args.id)?;
-    let task = ctx.on_pool(async |store| store.get(pool, id).await)?;
+    let (pool, task) = ctx.block_on(async {
+        let (store, pool) = ctx.pool_store().await?;
+        Ok::<_, anyhow::Error>((pool, store.get(pool, id).await?))
+    })?;
     if ctx.out.is_json() {
         ctx.out.json(&task)
     } else {

@@ -10,7 +10,10 @@ use crate::json::PoolLine;
 /// When the store cannot be opened or read.
 pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pools = ctx.on_existing_store(async |store| store.pools().await)?;
+    let pools = ctx.block_on(async {
+        let store = ctx.existing_store().await?;
+        Ok::<_, anyhow::Error>(store.pools().await?)
+    })?;
     if ctx.out.is_json() {
         return ctx
             .out

@@ -39,9 +39,12 @@ fn parse_target(text: &str) -> anyhow::Result<(Query, bool)> {
 /// code 3), or a store failure.
 pub fn run(global: &GlobalArgs, args: &PrioritizeArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let (query, by_id) = parse_target(&args.target)?;
-    let n = ctx.on_pool(async |store| store.prioritize(pool, &query, args.priority).await)?;
+    let (pool, n) = ctx.block_on(async {
+        let (store, pool) = ctx.pool_store().await?;
+        let n = store.prioritize(pool, &query, args.priority).await?;
+        Ok::<_, anyhow::Error>((pool, n))
+    })?;
     if by_id && n == 0 {
         return Err(
             Error::not_found(format!("no task {} in pool {pool:?}", args.target.trim())).into(),

@@ -29,14 +29,17 @@ pub struct RemoveArgs {
 /// No pool, a bad query, an empty query without `--all` (exit code 2), or a store failure.
 pub fn run(global: &GlobalArgs, args: &RemoveArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
     if query == Query::All && !args.all {
+        let pool = ctx.pool()?;
         return Err(bad_input(format!(
             "the query matches every task of pool {pool:?}: pass --all (without a query) to remove them all"
         )));
     }
-    let n = ctx.on_pool(async |store| store.remove(pool, &query).await)?;
+    let n = ctx.block_on(async {
+        let (store, pool) = ctx.pool_store().await?;
+        Ok::<_, anyhow::Error>(store.remove(pool, &query).await?)
+    })?;
     if ctx.out.is_json() {
         ctx.out.json(&RemovedJson {
             removed: n,

@@ -28,12 +28,14 @@ pub struct ResetStatusArgs {
 /// No pool, a bad query or status (exit code 2), or a store failure.
 pub fn run(global: &GlobalArgs, args: &ResetStatusArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(Some(&args.query))?;
     let status: Status = args.status.parse()?;
     let params = ResetParams { query, status };
     params.validate()?;
-    let n = ctx.on_pool(async |store| store.reset_status(pool, params).await)?;
+    let n = ctx.block_on(async {
+        let (store, pool) = ctx.pool_store().await?;
+        Ok::<_, anyhow::Error>(store.reset_status(pool, params).await?)
+    })?;
     if ctx.out.is_json() {
         ctx.out.json(&MatchedJson { matched: n })
     } else {

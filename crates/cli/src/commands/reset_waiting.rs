@@ -27,9 +27,11 @@ pub struct ResetWaitingArgs {
 /// No pool, a bad query, or a store failure.
 pub fn run(global: &GlobalArgs, args: &ResetWaitingArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
-    let n = ctx.on_pool(async |store| store.reset_waiting(pool, query).await)?;
+    let n = ctx.block_on(async {
+        let (store, pool) = ctx.pool_store().await?;
+        Ok::<_, anyhow::Error>(store.reset_waiting(pool, query).await?)
+    })?;
     if ctx.out.is_json() {
         ctx.out.json(&MatchedJson { matched: n })
     } else {

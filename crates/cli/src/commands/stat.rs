@@ -27,9 +27,11 @@ pub struct StatArgs {
 /// or a store failure.
 pub fn run(global: &GlobalArgs, args: &StatArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
-    let stat = ctx.on_pool(async |store| store.stat(pool, &query).await)?;
+    let stat = ctx.block_on(async {
+        let (store, pool) = ctx.pool_store().await?;
+        Ok::<_, anyhow::Error>(store.stat(pool, &query).await?)
+    })?;
     if ctx.out.is_json() {
         return ctx.out.json(&StatJson {
             stat,

@@ -39,7 +39,6 @@ pub struct WaitArgs {
 /// No pool, a bad query, a store failure, or the timeout (exit code 1).
 pub fn run(global: &GlobalArgs, args: &WaitArgs) -> anyhow::Result<()> {
     let ctx = Context::new(global)?;
-    let pool = ctx.pool()?;
     let query = parse_query(args.query.as_deref())?;
     let options = WaitOptions {
         poll: args.poll,
@@ -48,8 +47,10 @@ pub fn run(global: &GlobalArgs, args: &WaitArgs) -> anyhow::Result<()> {
     };
     let show_bar = !global.json && !global.quiet && std::io::stderr().is_terminal();
     let mut view = ProgressView::new(show_bar);
-    let outcome =
-        ctx.on_pool(async |store| wait(store, pool, &query, &options, |p| view.update(p)).await);
+    let outcome = ctx.block_on(async {
+        let (store, pool) = ctx.pool_store().await?;
+        Ok::<_, anyhow::Error>(wait(&*store, pool, &query, &options, |p| view.update(p)).await?)
+    });
     view.finish();
     let (outcome, stat, pending) = match outcome? {
         WaitOutcome::Finished(stat) => ("finished", stat, 0),

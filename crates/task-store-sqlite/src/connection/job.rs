@@ -12,10 +12,10 @@ use crate::error::{Result, SqliteError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JobKind {
     /// A short write of bounded size (claim, heartbeat, commit, return,
-    /// replace, a small create, record create and update). When the
-    /// connection is free and nothing is queued, it runs at once on the
-    /// caller's thread, in its own write transaction; otherwise it is queued
-    /// for the connection thread and runs as [`JobKind::Grouped`].
+    /// replace, a small create, record create and update). It runs in a
+    /// group with the short writes pending at the same time, on a caller's
+    /// thread when the connection is free, else on the connection thread
+    /// (see the module above).
     Short,
     /// A write that may share one write transaction with the other grouped
     /// jobs queued at the same time, under its own savepoint, on the

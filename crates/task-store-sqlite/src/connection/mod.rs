@@ -1,9 +1,9 @@
 //! The store's one `rusqlite::Connection` (which is `Send` but not `Sync`),
 //! behind a mutex, and the connection thread: one dedicated OS thread that
-//! runs the jobs queued for the connection. A short write runs on the
-//! caller's thread when the connection is free; everything else, and every
-//! short write that meets contention, is queued for the thread, and its
-//! async caller awaits a oneshot reply. The store needs no particular
+//! runs the jobs queued for the connection. Short writes run on their
+//! callers' threads when the connection is free; everything else, and the
+//! short writes that meet contention, run on the connection thread, whose
+//! async callers await a oneshot reply. The store needs no particular
 //! runtime.
 //!
 //! ## Where a job runs
@@ -11,18 +11,24 @@
 //! Every job has a [`JobKind`].
 //!
 //! A [`JobKind::Short`] job (claim, heartbeat, commit, return, replace, a
-//! small create, record create and update) runs at once on the caller's
-//! thread when no job is queued for the connection thread and the mutex is
-//! free (`try_lock`): `BEGIN IMMEDIATE` without waiting (busy timeout 0),
-//! the job, `COMMIT`, and the answer is ready before the caller's future
-//! first returns. One worker committing one task at a time thus pays no
-//! cross-thread wake-up, as a raw rusqlite caller would. If jobs are queued,
-//! the mutex is held (by the thread's group or by another caller), or
-//! another connection (another store, another process) holds SQLite's write
-//! lock, the job is queued for the connection thread instead, where it is
-//! grouped with the others and waits for the lock up to the busy timeout:
-//! the caller's thread never waits for a lock, only for its own SQL. Queued
-//! jobs keep their order: no short job overtakes a queued one.
+//! small create, record create and update) becomes *pending*; its future
+//! yields once, so that the writes in flight with it (the other commits of
+//! a batch awaited together, other workers' writes) become pending too, and
+//! then combines: if nothing is queued for the connection thread and the
+//! mutex is free (`try_lock`), it takes up to [`MAX_GROUP`] pending jobs,
+//! its own and others', and runs them as one group on its own thread:
+//! `BEGIN IMMEDIATE` without waiting (busy timeout 0), the jobs, `COMMIT`,
+//! then the answers. One worker committing one task at a time thus pays no
+//! cross-thread wake-up, as a raw rusqlite caller would, and commits in
+//! flight together still share one transaction. A caller that finds the
+//! mutex held leaves its job pending: whoever holds the connection (another
+//! caller, or the connection thread) takes the pending jobs after its own
+//! work, before it lets go. If another connection (another store, another
+//! process) holds SQLite's write lock, the group goes to the connection
+//! thread, which waits for the lock up to the busy timeout: a caller's
+//! thread never waits for a lock, only for a group of short SQL (in WAL
+//! mode). A caller runs at most [`COMBINE_ROUNDS`] groups, then hands what
+//! is still pending to the connection thread.
 //!
 //! A [`JobKind::Alone`] job (a read, or a write that is large or runs its
 //! own transactions) runs on the connection thread by itself, outside any
@@ -31,9 +37,10 @@
 //! ## Group commit
 //!
 //! When the thread takes a [`JobKind::Short`] or [`JobKind::Grouped`] job
-//! from the queue, it also takes the grouped jobs already queued behind it
+//! from its queue, it also takes the grouped jobs already queued behind it
 //! (at most [`MAX_GROUP`] in all; it stops at the first [`JobKind::Alone`]
-//! job, which runs next) and runs the whole group in one write transaction:
+//! job, which runs next) and runs the whole group in one write transaction;
+//! pending short jobs it takes as a group of their own:
 //!
 //! 1. `BEGIN IMMEDIATE`, which waits for SQLite's write lock up to the busy
 //!    timeout; if it fails, every job of the group gets that error
@@ -48,9 +55,10 @@
 //!    otherwise every job of the group gets `COMMIT`'s error, and nothing of
 //!    the group was written.
 //!
-//! A short job run on its caller's thread is a group of one. So no caller
-//! is told `Ok` before its write is committed, and under contention one
-//! commit (one WAL append and lock hand-over) serves all the writes that
+//! A group run on a caller's thread follows the same steps, after a
+//! `BEGIN IMMEDIATE` that does not wait. So no caller is told `Ok` before
+//! its write is committed, and one commit (one WAL append and lock
+//! hand-over) serves all the writes that became pending together or
 //! queued up while the previous transaction ran. Grouped operations
 //! therefore never begin or commit a transaction themselves: they run their
 //! statements in the transaction they are given, which keeps each of them
@@ -66,8 +74,11 @@ mod job;
 mod tests;
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, mpsc};
+use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -86,7 +97,10 @@ pub(crate) const MAX_GROUP: usize = 64;
 /// What the callers and the connection thread share.
 struct Shared {
     conn: Mutex<Connection>,
-    /// Jobs queued for the connection thread and not yet answered.
+    /// Short jobs waiting for whoever next holds the connection: a caller
+    /// (on its own thread) or the connection thread.
+    pending: Mutex<Vec<Box<dyn Job>>>,
+    /// Jobs queued for the connection thread and not yet started.
     queued: AtomicUsize,
     busy_timeout: Duration,
     location: Location,
@@ -107,6 +121,21 @@ impl Shared {
             Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
             Err(TryLockError::WouldBlock) => None,
         }
+    }
+
+    /// Add a short job to the pending ones.
+    fn push_pending(&self, job: Box<dyn Job>) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(job);
+    }
+
+    /// Up to [`MAX_GROUP`] pending short jobs, oldest first.
+    fn take_pending(&self) -> VecDeque<Box<dyn Job>> {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = pending.len().min(MAX_GROUP);
+        pending.drain(..n).collect()
     }
 
     /// `BEGIN IMMEDIATE` if SQLite's write lock is free right now (busy
@@ -162,6 +191,7 @@ impl ConnectionThread {
                 Ok(conn) => {
                     let shared = Arc::new(Shared {
                         conn: Mutex::new(conn),
+                        pending: Mutex::new(Vec::new()),
                         queued: AtomicUsize::new(0),
                         busy_timeout: options.busy_timeout,
                         location,
@@ -197,39 +227,63 @@ impl ConnectionThread {
     {
         let (job, answer) = Call::new(kind, operation);
         if kind == JobKind::Short {
-            if let Some(queued) = self.run_here(job) {
-                self.submit(queued)?;
-            }
+            self.shared.push_pending(job);
+            // Let the writes in flight alongside this one (the other commits
+            // of a batch, other workers' writes) become pending too, so that
+            // one transaction commits them all.
+            YieldOnce::default().await;
+            self.combine();
         } else {
             self.submit(job)?;
         }
         answer.await.map_err(|_| SqliteError::ThreadGone)?
     }
 
-    /// Run a short job on the caller's thread, as a group of one, if no job
-    /// is queued, the connection is free and so is SQLite's write lock;
-    /// otherwise hand the job back, not run.
-    fn run_here(&self, job: Box<dyn Job>) -> Option<Box<dyn Job>> {
-        if self.shared.queued.load(Ordering::Acquire) != 0 {
-            return Some(job);
+    /// Run the pending short jobs on the caller's thread while nothing is
+    /// queued for the connection thread and the connection is free, as
+    /// groups of up to [`MAX_GROUP`]; hand them to the connection thread if
+    /// another connection holds SQLite's write lock, or after
+    /// [`COMBINE_ROUNDS`] groups. Whoever holds the connection meanwhile
+    /// (another caller, the connection thread) runs them after its own work.
+    ///
+    /// A job that cannot be queued (the connection thread has stopped) is
+    /// dropped, and its caller gets [`SqliteError::ThreadGone`].
+    fn combine(&self) {
+        let shared = &self.shared;
+        for _ in 0..COMBINE_ROUNDS {
+            if shared.queued.load(Ordering::Acquire) != 0 {
+                return;
+            }
+            let Some(mut conn) = shared.try_lock() else {
+                return;
+            };
+            let mut group = shared.take_pending();
+            if group.is_empty() {
+                return;
+            }
+            let mut replies = Vec::with_capacity(group.len());
+            match shared.begin_without_waiting(&conn) {
+                Ok(true) => group::run_group(&mut conn, &mut group, &shared.location, &mut replies),
+                Ok(false) => {}
+                Err(e) => replies.extend(group.drain(..).map(|job| job.refuse(&e))),
+            }
+            drop(conn);
+            replies.into_iter().for_each(|reply| reply.send());
+            // Left in the group: another connection holds the write lock, or
+            // SQLite ended the transaction early. The connection thread waits
+            // for the lock.
+            group.into_iter().for_each(|job| self.hand_over(job));
         }
-        let Some(mut conn) = self.shared.try_lock() else {
-            return Some(job);
-        };
-        let mut replies = Vec::with_capacity(1);
-        match self.shared.begin_without_waiting(&conn) {
-            Ok(true) => group::run_group(
-                &mut conn,
-                &mut VecDeque::from([job]),
-                &self.shared.location,
-                &mut replies,
-            ),
-            Ok(false) => return Some(job),
-            Err(e) => replies.push(job.refuse(&e)),
-        }
-        drop(conn);
-        replies.into_iter().for_each(|reply| reply.send());
-        None
+        shared
+            .take_pending()
+            .into_iter()
+            .for_each(|job| self.hand_over(job));
+    }
+
+    /// Queue `job` for the connection thread; if it has stopped, the job is
+    /// dropped and its caller gets [`SqliteError::ThreadGone`].
+    fn hand_over(&self, job: Box<dyn Job>) {
+        let _ = self.submit(job);
     }
 
     /// Queue `job` for the connection thread.
@@ -264,7 +318,24 @@ fn serve(shared: &Shared, queue: &mpsc::Receiver<Box<dyn Job>>) {
     let location = &shared.location;
     let mut next: Option<Box<dyn Job>> = None;
     let mut replies = Vec::new();
-    while let Some(job) = next.take().or_else(|| receive(queue)) {
+    loop {
+        // Short jobs left pending by callers that found the connection busy
+        // (with this thread) run here, before the thread waits again.
+        let pending = shared.take_pending();
+        if !pending.is_empty() {
+            run_pending(shared, pending, &mut replies);
+            continue;
+        }
+        let Some(job) = next.take().or_else(|| receive(queue)) else {
+            // The store is gone. A write whose caller stopped waiting may
+            // still be pending: it runs (or fails) like any other.
+            let pending = shared.take_pending();
+            if pending.is_empty() {
+                break;
+            }
+            run_pending(shared, pending, &mut replies);
+            continue;
+        };
         let mut conn = shared.lock();
         if job.kind().is_grouped() {
             let mut group = VecDeque::from([job]);
@@ -293,6 +364,42 @@ fn serve(shared: &Shared, queue: &mpsc::Receiver<Box<dyn Job>>) {
         }
         drop(conn);
         replies.drain(..).for_each(|reply| reply.send());
+    }
+}
+
+/// Run a group of pending short jobs on the connection thread, waiting for
+/// SQLite's write lock up to the busy timeout.
+fn run_pending(shared: &Shared, mut group: VecDeque<Box<dyn Job>>, replies: &mut group::Replies) {
+    let mut conn = shared.lock();
+    while !group.is_empty() {
+        group::transaction(&mut conn, &mut group, &shared.location, replies);
+    }
+    drop(conn);
+    replies.drain(..).for_each(|reply| reply.send());
+}
+
+/// The most groups a caller runs for others before it hands the pending
+/// short jobs to the connection thread.
+const COMBINE_ROUNDS: usize = 4;
+
+/// A future that is pending once (waking its task at once), then ready: the
+/// other futures of the same task and the tasks already scheduled run in
+/// between.
+#[derive(Default)]
+struct YieldOnce {
+    yielded: bool,
+}
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 

@@ -284,7 +284,7 @@ fn short_job_runs_on_the_callers_thread_when_free() {
 }
 
 #[test]
-fn short_jobs_behind_a_queued_job_wait_their_turn_on_the_connection_thread() {
+fn short_jobs_meeting_the_thread_at_work_run_on_the_connection_thread() {
     use std::future::Future;
     use std::task::Context;
 
@@ -293,10 +293,13 @@ fn short_jobs_behind_a_queued_job_wait_their_turn_on_the_connection_thread() {
     let mut pending: Vec<_> = (1..=3)
         .map(|x| Box::pin(thread.run(JobKind::Short, insert_reporting_thread(x))))
         .collect();
-    // First poll: a job is queued, so none runs here; each is queued.
+    // The first poll makes each job pending; the second finds the
+    // connection held by the thread, which runs them after its job.
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
-    for job in &mut pending {
-        assert!(job.as_mut().poll(&mut cx).is_pending());
+    for _ in 0..2 {
+        for job in &mut pending {
+            assert!(job.as_mut().poll(&mut cx).is_pending());
+        }
     }
     open.send(()).unwrap();
     held.blocking_recv().unwrap().unwrap();
@@ -362,4 +365,33 @@ fn short_job_waits_for_another_connections_lock_on_the_connection_thread() {
     releaser.join().unwrap();
     assert_ne!(ran_on, thread::current().id());
     assert_eq!(rows(&thread), [1]);
+}
+
+#[test]
+fn short_jobs_in_flight_together_commit_in_one_transaction_on_the_callers_thread() {
+    use futures::future::join_all;
+
+    let thread = started();
+    defer_foreign_keys(&thread);
+    // One of them leaves a dangling reference: the shared COMMIT fails, so
+    // none is written.
+    let results = futures::executor::block_on(futures::future::join3(
+        thread.run(JobKind::Short, insert_reporting_thread(1)),
+        thread.run(JobKind::Short, |conn| {
+            conn.execute("INSERT INTO child (parent) VALUES (?1)", params![99])?;
+            Ok(())
+        }),
+        thread.run(JobKind::Short, insert_reporting_thread(2)),
+    ));
+    let kind = |e: SqliteError| task_store::Error::from(e).kind();
+    assert_eq!(kind(results.0.unwrap_err()), ErrorKind::Backend);
+    assert_eq!(kind(results.1.unwrap_err()), ErrorKind::Backend);
+    assert_eq!(kind(results.2.unwrap_err()), ErrorKind::Backend);
+    assert!(rows(&thread).is_empty());
+
+    let together = (3..=5).map(|x| thread.run(JobKind::Short, insert_reporting_thread(x)));
+    for ran_on in futures::executor::block_on(join_all(together)) {
+        assert_eq!(ran_on.unwrap(), thread::current().id());
+    }
+    assert_eq!(rows(&thread), [3, 4, 5]);
 }
