@@ -26,7 +26,9 @@
 //! measurement errors, each at most half the round trip of the measuring
 //! `isMaster` (plus the server's millisecond resolution), plus whatever their
 //! clocks drift apart between two measurements (ordinary clocks drift
-//! milliseconds per minute): on a LAN, a few milliseconds.
+//! milliseconds per minute), plus up to 1 s: an offset under 1 s is taken as
+//! 0, so that processes whose clocks agree (one machine, NTP) read stored
+//! times back identically rather than each with its own measurement noise.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -167,5 +169,20 @@ async fn offset(db: &Database, clock: &SharedClock, secrets: &Secrets) -> Result
     } else {
         before + round_trip / 2
     };
-    Ok(server - local)
+    Ok(agreed(server - local))
+}
+
+/// Clocks that differ by less than this are taken to agree (offset 0), so
+/// that processes on one machine, or on NTP-synchronized machines, read the
+/// same stored time back identically instead of each with its own
+/// millisecond-level measurement noise. The tolerance of lease decisions is
+/// therefore this plus half a round trip.
+const AGREE_MS: i64 = 1_000;
+
+fn agreed(offset_ms: i64) -> i64 {
+    if offset_ms.abs() < AGREE_MS {
+        0
+    } else {
+        offset_ms
+    }
 }

@@ -329,9 +329,12 @@ fn prioritize_takes_an_id_or_a_query(f: &Fixture) {
 fn lost_requeues_only_expired_leases(f: &Fixture) {
     let ids = f.seed();
     let an_hour_ago = Timestamp::from_millis(Timestamp::now().as_millis() - 3_600_000);
-    let clock = ManualClock::new(an_hour_ago);
+    // The store opens on the present (a MongoDB store measures its clock's
+    // offset from the server's at open), then the clock moves back an hour.
+    let clock = ManualClock::new(Timestamp::now());
     // One in-process session: sled allows one open per process lifetime of a store.
     let live_token = f.with_store(Arc::new(clock.clone()), async |store| {
+        clock.set(an_hour_ago);
         // ids[0] goes through a first phase so that its lost claim comes from part_done.
         let first = Query::id(ids[0].parse().unwrap());
         let t = store
@@ -402,7 +405,10 @@ fn lost_requeues_only_expired_leases(f: &Fixture) {
 fn prune_removes_only_old_finished_tasks(f: &Fixture) {
     let ids = f.seed();
     let ten_days_ago = Timestamp::from_millis(Timestamp::now().as_millis() - 10 * 86_400_000);
-    f.with_store(Arc::new(ManualClock::new(ten_days_ago)), async |store| {
+    // Opened on the present (see lost_requeues_only_expired_leases), then moved back.
+    let clock = ManualClock::new(Timestamp::now());
+    f.with_store(Arc::new(clock.clone()), async |store| {
+        clock.set(ten_days_ago);
         for (id, fail) in [(&ids[0], false), (&ids[1], true)] {
             let t = store
                 .claim_one(
