@@ -102,6 +102,7 @@ const IGNORED_GLOBALS: &[(&str, &[&str])] = &[
     ("completions", &["store", "pool", "json"]),
     ("drop-pool", &["pool"]),
     ("list", &["pool"]),
+    ("ui", &["pool", "json"]),
 ];
 
 /// The clap command: [`Cli`] with each command's ignored global options hidden.

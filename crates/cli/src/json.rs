@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use taskpool::pipeline::worker::LostTask;
 use taskpool::store::{ArtifactInfo, Created, Record, Stat, Status};
 
 /// `list`: one line per pool.
@@ -135,6 +136,17 @@ pub struct RemovedJson {
 pub struct MatchedJson {
     /// The number of tasks.
     pub matched: u64,
+}
+
+/// `lost`: the running tasks whose lease expired, and how many of them
+/// `--requeue` put back (`null` without it).
+#[derive(Debug, Clone, Serialize)]
+pub struct LostJson {
+    /// The lost tasks (`_id`, `owner`, `expires_at`, `attempts`,
+    /// `max_attempts`, `from_status`).
+    pub lost: Vec<LostTask>,
+    /// How many were requeued.
+    pub requeued: Option<u64>,
 }
 
 /// `drop-pool`.

@@ -6,12 +6,12 @@
 //! no longer matches, and keeps its live lease.
 
 use clap::Args;
-use serde::Serialize;
 use taskpool::pipeline::worker::{LostTask, find_lost, requeue_lost};
 use taskpool::store::{Query, Timestamp};
 
 use crate::cli::GlobalArgs;
 use crate::context::Context;
+use crate::json::LostJson;
 use crate::output::Table;
 
 /// Arguments of `lost`.
@@ -25,12 +25,6 @@ pub struct LostArgs {
     /// Reset the lost tasks to the status they were claimed from (waiting or part_done).
     #[arg(long)]
     pub requeue: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct LostReport {
-    lost: Vec<LostTask>,
-    requeued: Option<u64>,
 }
 
 /// List (and optionally requeue) the running tasks whose lease expired.
@@ -49,7 +43,7 @@ pub fn run(global: &GlobalArgs, args: &LostArgs) -> anyhow::Result<()> {
         };
         Ok::<_, anyhow::Error>((lost, requeued))
     })?;
-    let report = LostReport {
+    let report = LostJson {
         lost: lost.iter().map(LostTask::from).collect(),
         requeued,
     };

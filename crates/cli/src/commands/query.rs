@@ -10,6 +10,8 @@
 //! tasks share everything but their windows), and the table fits the
 //! terminal.
 
+use std::collections::{HashMap, HashSet};
+
 use clap::Args;
 use serde_json::{Map, Value};
 use taskpool::store::query::{Field, Op, Scalar};
@@ -133,7 +135,9 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<()> {
 }
 
 /// For each task, the leaves of its `filter` whose value is not the same in
-/// every task, as `path=value` pairs; the whole filter when all are equal.
+/// every task, as `name=value` pairs (the leaves with the most distinct
+/// values first, each named by the shortest end of its path that no other
+/// shown leaf shares); the whole filter when all tasks are equal.
 fn differing_filter(docs: &[Value]) -> Vec<String> {
     let leaves: Vec<Vec<(String, String)>> = docs
         .iter()
@@ -143,24 +147,61 @@ fn differing_filter(docs: &[Value]) -> Vec<String> {
             out
         })
         .collect();
-    let varies = |path: &str, value: &str| {
-        leaves
-            .iter()
-            .any(|l| !l.iter().any(|(p, v)| p == path && v == value))
-    };
+    // Per path: its distinct values and how many tasks have it.
+    let mut seen: HashMap<&str, (HashSet<&str>, usize)> = HashMap::new();
+    for (path, value) in leaves.iter().flatten() {
+        let entry = seen.entry(path).or_default();
+        entry.0.insert(value);
+        entry.1 += 1;
+    }
+    let varying: HashMap<&str, usize> = seen
+        .iter()
+        .filter(|(_, (values, count))| values.len() > 1 || *count < docs.len())
+        .map(|(path, (values, _))| (*path, values.len()))
+        .collect();
+    let names = short_names(&varying.keys().copied().collect::<Vec<_>>());
     docs.iter()
         .zip(&leaves)
         .map(|(doc, own)| {
-            let shown: Vec<String> = own
+            let mut shown: Vec<(usize, &str, &str)> = own
                 .iter()
-                .filter(|(p, v)| varies(p, v))
-                .map(|(p, v)| format!("{p}={v}"))
+                .filter_map(|(p, v)| {
+                    varying
+                        .get(p.as_str())
+                        .map(|n| (*n, p.as_str(), v.as_str()))
+                })
                 .collect();
             if shown.is_empty() {
-                cell(doc.get("filter"))
-            } else {
-                shown.join(" ")
+                return cell(doc.get("filter"));
             }
+            shown.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+            shown
+                .iter()
+                .map(|(_, path, value)| format!("{}={value}", names[path]))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// For each dotted path, its shortest trailing segments that no other path
+/// ends with (`dataset.kwargs.segments.test` → `test`).
+fn short_names<'p>(paths: &[&'p str]) -> HashMap<&'p str, String> {
+    let ends_with =
+        |path: &str, suffix: &str| path == suffix || path.ends_with(&format!(".{suffix}"));
+    paths
+        .iter()
+        .map(|&path| {
+            let segments: Vec<&str> = path.split('.').collect();
+            let name = (1..=segments.len())
+                .map(|k| segments[segments.len() - k..].join("."))
+                .find(|suffix| {
+                    paths
+                        .iter()
+                        .all(|&other| other == path || !ends_with(other, suffix))
+                })
+                .unwrap_or_else(|| path.to_string());
+            (path, name)
         })
         .collect()
 }
@@ -260,14 +301,30 @@ mod tests {
     }
 
     #[test]
+    fn short_names_keep_the_shortest_unique_end() {
+        let names = short_names(&["a.seg.test", "b.seg.test", "a.end_time", "x"]);
+        assert_eq!(names["a.seg.test"], "a.seg.test");
+        assert_eq!(names["b.seg.test"], "b.seg.test");
+        assert_eq!(names["a.end_time"], "end_time");
+        assert_eq!(names["x"], "x");
+    }
+
+    #[test]
+    fn differing_filter_puts_the_most_varied_first() {
+        let doc = |end: &str, test: i64| json!({"filter": {"end": end, "seg": {"test": test}}});
+        let docs = vec![doc("a", 1), doc("a", 2), doc("b", 3)];
+        assert_eq!(differing_filter(&docs)[0], "test=1 end=a");
+    }
+
+    #[test]
     fn differing_filter_shows_what_differs() {
         let doc = |start: &str| json!({"filter": {"model": "lgb", "seg": {"test": [start, null]}}});
         let docs = vec![doc("2020-01-01"), doc("2020-04-01")];
         assert_eq!(
             differing_filter(&docs),
             vec![
-                "seg.test=[\"2020-01-01\",null]".to_string(),
-                "seg.test=[\"2020-04-01\",null]".to_string()
+                "test=[\"2020-01-01\",null]".to_string(),
+                "test=[\"2020-04-01\",null]".to_string()
             ]
         );
         let same = differing_filter(&[doc("x")]);

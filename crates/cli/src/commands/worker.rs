@@ -145,12 +145,16 @@ pub fn run(global: &GlobalArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         // Listen before the first claim, so an early signal is never fatal.
         let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown.clone(), |_| ()));
         // Tasks and records in one store: artifacts go next to the tasks.
-        let store = ctx.store().await?;
-        if !args.follow {
-            ctx.existing_pool(&*store).await?;
-        } else if !store.pools().await?.iter().any(|p| p == pool) {
-            tracing::warn!("pool {pool} does not exist yet: waiting for its tasks (--follow)");
-        }
+        // Without --follow there is nothing to do on a new store or pool.
+        let store = if args.follow {
+            let store = ctx.store().await?;
+            if !store.pools().await?.iter().any(|p| p == pool) {
+                tracing::warn!("pool {pool} does not exist yet: waiting for its tasks (--follow)");
+            }
+            store
+        } else {
+            ctx.pool_store().await?.0
+        };
         let records: Arc<dyn RecordStore> = store.clone();
         let tasks: Arc<dyn TaskStore> = store.clone();
         let worker = Worker::new(store, config, Arc::new(command))?.with_records(records);

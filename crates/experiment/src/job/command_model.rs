@@ -18,12 +18,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jiff::civil::Date;
-use taskpool_pipeline::frame::Frame;
 use taskpool_pipeline::worker::{CommandTask, TaskFn, TaskInput};
 
 use super::features_file;
 use super::market::MarketData;
-use super::ridge_task::{SCORE, Trained, add_metrics};
+use super::ridge_task::{Trained, add_metrics, score_frame};
 use super::task_def::TaskDef;
 
 /// The file a command model writes into its artifact directory.
@@ -161,16 +160,6 @@ fn read_predictions(
     }
     let mut metrics = std::collections::BTreeMap::new();
     add_metrics(&mut metrics, "test", &rows, &pred);
-    let instruments = rows
-        .instruments
-        .iter()
-        .map(|&i| names[i as usize].clone())
-        .collect();
-    let pred = Frame::from_columns(
-        rows.dates.to_vec(),
-        instruments,
-        [(SCORE.to_string(), pred)],
-    )
-    .map_err(|e| e.to_string())?;
+    let pred = score_frame(data, &rows, pred)?;
     Ok(Trained { metrics, pred })
 }

@@ -86,18 +86,26 @@ pub fn train(def: &TaskDef, data: &MarketData) -> Result<Trained, String> {
             test_pred = pred;
         }
     }
-    let names = test_rows
+    let pred = score_frame(data, &test_rows, test_pred)?;
+    Ok(Trained { metrics, pred })
+}
+
+/// The predictions `scores` of `rows` as a frame with the column [`SCORE`].
+///
+/// # Errors
+/// A message if `scores` does not have one value per row.
+pub(crate) fn score_frame(
+    data: &MarketData,
+    rows: &Rows<'_>,
+    scores: Vec<f64>,
+) -> Result<Frame, String> {
+    let names = rows
         .instruments
         .iter()
         .map(|&i| data.dataset.instruments[i as usize].clone())
         .collect();
-    let pred = Frame::from_columns(
-        test_rows.dates.to_vec(),
-        names,
-        [(SCORE.to_string(), test_pred)],
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(Trained { metrics, pred })
+    Frame::from_columns(rows.dates.to_vec(), names, [(SCORE.to_string(), scores)])
+        .map_err(|e| e.to_string())
 }
 
 /// Measure `pred` on `rows`: `<prefix>_ic`, `_rank_ic`, `_icir`, `_mse`,

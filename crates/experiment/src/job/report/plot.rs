@@ -89,6 +89,18 @@ fn chart_on<'a, 'b>(
     Ok(chart)
 }
 
+/// The series' legend, in the chart's upper left corner.
+fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FAMILY, 14))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Draw the plot of `summary` into `path`.
 ///
 /// # Errors
@@ -165,14 +177,7 @@ pub(crate) fn draw(summary: &JobSummary, path: &Path) -> Result<(), String> {
             .label(*name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FAMILY, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_legend(&mut chart)?;
 
     // Bottom: cumulative daily IC.
     let cumulative: Vec<(&str, Vec<(f64, f64)>)> = summary
@@ -209,13 +214,6 @@ pub(crate) fn draw(summary: &JobSummary, path: &Path) -> Result<(), String> {
             .label(name)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(3)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FAMILY, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_legend(&mut chart)?;
     root.present().map_err(|e| e.to_string())
 }
