@@ -8,8 +8,8 @@
 //! | `GET /api/pools/{pool}/tasks?status&q&text&after&limit` | `{"tasks": [task as in query --json], "next", "scanned"}` |
 //! | `GET /api/pools/{pool}/tasks/{id}` | `taskpool get --json` |
 //! | `GET /api/pools/{pool}/lost` | `taskpool lost --json`: `{"lost": [...], "requeued": null}` |
-//! | `GET /api/experiments` | `taskpool records --json` (no experiment): `["name", …]` |
-//! | `GET /api/experiments/{experiment}/records` | `taskpool records --json EXPERIMENT`: records with `artifacts` |
+//! | `GET /api/experiments` | the lines of `taskpool records --json` (no experiment) as an array: `[{"experiment"}]` |
+//! | `GET /api/experiments/{experiment}/records` | the lines of `taskpool records -e EXPERIMENT --json` as an array: records with `artifacts` |
 
 use axum::Json;
 use axum::extract::{Path, Query as QueryString, State};
@@ -103,13 +103,16 @@ pub(crate) async fn lost(State(state): State<AppState>, Path(pool): Path<String>
 
 /// `GET /api/experiments`.
 pub(crate) async fn experiments(State(state): State<AppState>) -> ApiResult {
-    to_json(
-        state
-            .store()
-            .experiments()
-            .await
-            .map_err(store_error(&state))?,
-    )
+    let names = state
+        .store()
+        .experiments()
+        .await
+        .map_err(store_error(&state))?;
+    let lines = names
+        .into_iter()
+        .map(|experiment| json!({ "experiment": experiment }))
+        .collect();
+    Ok(Json(Value::Array(lines)))
 }
 
 /// `GET /api/experiments/{experiment}/records`.

@@ -74,7 +74,7 @@ async fn api_task_lost_and_records() {
     assert!(lost["requeued"].is_null());
     assert_eq!(
         get(&router, "/api/experiments").await.json(),
-        serde_json::json!([EXPERIMENT])
+        serde_json::json!([{ "experiment": EXPERIMENT }])
     );
     let records = get(&router, &format!("/api/experiments/{EXPERIMENT}/records"))
         .await
