@@ -90,7 +90,9 @@ mod tests {
         assert!(text.len() < 200, "{text}");
         assert!(text.contains("h:1") && text.contains("200ms"), "{text}");
         let srv = shorten(
-            Error::unavailable("MongoDB DNS lookup of the SRV record _mongodb._tcp.c.invalid failed"),
+            Error::unavailable(
+                "MongoDB DNS lookup of the SRV record _mongodb._tcp.c.invalid failed",
+            ),
             "mongodb+srv://u:p@c.invalid/db",
         );
         assert!(

@@ -157,6 +157,20 @@ fn test_path(extra: Option<&Path>) -> std::ffi::OsString {
     .expect("PATH")
 }
 
+/// A document's name (relative to the checkout), its text, and the
+/// directory its blocks run in (holding a copy of `examples/`).
+fn open_document(doc: &Path) -> (String, String, tempfile::TempDir) {
+    let name = doc
+        .strip_prefix(root())
+        .unwrap_or(doc)
+        .display()
+        .to_string();
+    let text = std::fs::read_to_string(doc).expect("read doc");
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&root().join("examples"), &dir.path().join("examples"));
+    (name, text, dir)
+}
+
 /// Run one block in `dir`; `Err` says what went wrong.
 fn run_block(doc: &str, block: &Block, dir: &Path) -> Result<(), String> {
     let mut cmd = Command::new("bash");
@@ -242,14 +256,7 @@ fn every_command_block_of_the_docs_runs() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for doc in documents() {
-        let name = doc
-            .strip_prefix(root())
-            .unwrap_or(&doc)
-            .display()
-            .to_string();
-        let text = std::fs::read_to_string(&doc).expect("read doc");
-        let dir = tempfile::tempdir().expect("temp dir");
-        copy_dir(&root().join("examples"), &dir.path().join("examples"));
+        let (name, text, dir) = open_document(&doc);
         for block in blocks(&text) {
             match block.kind() {
                 Err(e) => failures.push(format!("{name}: {e}")),
@@ -291,9 +298,12 @@ fn scheduler_shims() -> tempfile::TempDir {
     dir
 }
 
-/// The worker containers of a Kubernetes Job: `(command, env)` each, with
-/// a `secretKeyRef` value given `secret`.
-fn job_commands(yaml: &str, secret: &str) -> Result<Vec<(Vec<String>, Vec<(String, String)>)>, String> {
+/// A container of a Kubernetes Job: its command line and environment.
+type Container = (Vec<String>, Vec<(String, String)>);
+
+/// The worker containers of a Kubernetes Job, with a `secretKeyRef` value
+/// given `secret`.
+fn job_commands(yaml: &str, secret: &str) -> Result<Vec<Container>, String> {
     let job: serde_json::Value =
         serde_saphyr::from_str(yaml).map_err(|e| format!("not YAML: {e}"))?;
     if job["kind"] != "Job" || !job["spec"]["parallelism"].is_u64() {
@@ -309,7 +319,11 @@ fn job_commands(yaml: &str, secret: &str) -> Result<Vec<(Vec<String>, Vec<(Strin
                 .as_array()
                 .ok_or("a container without a command")?
                 .iter()
-                .map(|a| a.as_str().map(str::to_string).ok_or("a non-string argument"))
+                .map(|a| {
+                    a.as_str()
+                        .map(str::to_string)
+                        .ok_or("a non-string argument")
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let env = c["env"]
                 .as_array()
@@ -344,17 +358,10 @@ fn mongodb_command_blocks_of_the_docs_run() {
     let (mut ran, mut jobs) = (0, 0);
     let mut databases = Vec::new();
     for doc in documents() {
-        let name = doc
-            .strip_prefix(root())
-            .unwrap_or(&doc)
-            .display()
-            .to_string();
-        let text = std::fs::read_to_string(&doc).expect("read doc");
+        let (name, text, dir) = open_document(&doc);
         let database = crate::support::mongodb_test_database();
         let url = crate::support::with_database(&server, &database);
         databases.push(database);
-        let dir = tempfile::tempdir().expect("temp dir");
-        copy_dir(&root().join("examples"), &dir.path().join("examples"));
         for block in blocks(&text) {
             if block.kind() == Ok(Kind::MongoDb) {
                 ran += 1;

@@ -144,7 +144,10 @@ fn mongodb_killed_workers_drain_a_thousand_tasks_exactly_once() {
     for (name, child) in &mut workers {
         assert_eq!(wait_exit(child).code(), Some(130), "{}", fx.stderr_of(name));
     }
-    assert_eq!(kills, KILLS, "only {kills} kills hit a worker holding tasks");
+    assert_eq!(
+        kills, KILLS,
+        "only {kills} kills hit a worker holding tasks"
+    );
 
     let tasks = fx.tasks();
     assert_eq!(tasks.len(), TASKS);
@@ -162,7 +165,10 @@ fn mongodb_killed_workers_drain_a_thousand_tasks_exactly_once() {
     }
     // Every orphaned lease was taken over by a later claim.
     for id in &orphaned {
-        assert!(by_id[id].attempts >= 2, "orphaned task {id} was not claimed again");
+        assert!(
+            by_id[id].attempts >= 2,
+            "orphaned task {id} was not claimed again"
+        );
     }
     let extra_claims: u32 = tasks.iter().map(|t| t.attempts - 1).sum();
     assert!(
@@ -204,13 +210,27 @@ fn mongodb_killed_workers_drain_a_thousand_tasks_exactly_once() {
             .await
             .expect("stat")
     });
-    assert_eq!((done_only.done, done_only.total()), (TASKS as u64, TASKS as u64));
+    assert_eq!(
+        (done_only.done, done_only.total()),
+        (TASKS as u64, TASKS as u64)
+    );
     let cli_stat: Value = serde_json::from_str(&{
         let out = crate::support::taskpool_process()
-            .args(["--store", &fx.url, "-t", crate::support::POOL, "--json", "stat"])
+            .args([
+                "--store",
+                &fx.url,
+                "-t",
+                crate::support::POOL,
+                "--json",
+                "stat",
+            ])
             .output()
             .expect("taskpool stat");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     })
     .unwrap();

@@ -10,10 +10,10 @@ use task_store::{
     Status, Task, TaskId, TaskStore,
 };
 
-use super::config::Backoff;
 use super::artifacts::{
     RecordPlan, discard_record, experiment_of, metrics_of, store_record, warn_discarded,
 };
+use super::config::Backoff;
 use super::input::{Phase, TaskError, TaskInput};
 use super::report::Outcome;
 use super::shutdown::Shutdown;
@@ -252,8 +252,7 @@ async fn commit(ctx: &AttemptContext, held: &Held, result: Value) -> Outcome {
                 return give_back(ctx, held, Some(message)).await;
             }
             Err(e)
-                if e.kind() == ErrorKind::Unavailable
-                    && tokio::time::Instant::now() < deadline =>
+                if e.kind() == ErrorKind::Unavailable && tokio::time::Instant::now() < deadline =>
             {
                 let pause = COMMIT_BACKOFF
                     .delay(tries)
