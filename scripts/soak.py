@@ -112,6 +112,7 @@ def drain(store, workdir, report):
     stopped = []  # (proc, resume_at)
     start = time.time()
     next_action = start + 0.5
+    next_check = start + 5.0
     restart_at = start + ARGS.restart_after if ARGS.restart_cmd else None
     copy_at = start + 2.0 if sqlite_path(store) else None
     while True:
@@ -143,7 +144,8 @@ def drain(store, workdir, report):
         for i, w in enumerate(workers):
             if w.poll() is not None:
                 workers[i] = start_worker(store, log, ARGS.lease)
-        if now - start > 5 and int(now - start) % 2 == 0:
+        if now >= next_check:
+            next_check = now + 2.0
             left = undone(store)
             if left == 0 and not stopped:
                 break

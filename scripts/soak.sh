@@ -3,6 +3,7 @@
 #
 #   bash scripts/soak.sh            # everything (about an hour on 2 cores)
 #   SOAK_TASKS_PER_WORKER=1000 SOAK_KILLS=20 SOAK_FUZZ_CASES=100000 bash scripts/soak.sh   # a short run
+#   SOAK_FERRETDB_TASKS_PER_WORKER=1000 bash scripts/soak.sh   # FerretDB smaller
 #
 # Builds the release binary, then for each store that several processes can
 # share (SQLite; MongoDB on FerretDB and on mongo-java-server when their
@@ -23,6 +24,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TASKPOOL_CACHE/target}
 workers=${SOAK_WORKERS:-8}
 per_worker=${SOAK_TASKS_PER_WORKER:-10000}
 kills=${SOAK_KILLS:-100}
+# FerretDB (SQLite handler, one writer) drains far slower than the others.
+ferret_per_worker=${SOAK_FERRETDB_TASKS_PER_WORKER:-$per_worker}
 fuzz_cases=${SOAK_FUZZ_CASES:-1000000}
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -42,16 +45,16 @@ step "release build"
 cargo build --release -p taskpool-cli >&2
 bin="$CARGO_TARGET_DIR/release/taskpool"
 
-soak() { # label store [extra soak.py options…]
-    local label=$1 store=$2
-    shift 2
-    step "soak: $label ($workers workers x $per_worker tasks, $kills kills)"
+soak() { # label store tasks-per-worker [extra soak.py options…]
+    local label=$1 store=$2 tasks=$3
+    shift 3
+    step "soak: $label ($workers workers x $tasks tasks, $kills kills)"
     python3 scripts/soak.py --bin "$bin" --store "$store" --label "$label" \
-        --workers "$workers" --tasks-per-worker "$per_worker" --kills "$kills" "$@" |
+        --workers "$workers" --tasks-per-worker "$tasks" --kills "$kills" "$@" |
         tee -a "$results" >&2 || true
 }
 
-soak sqlite "sqlite://$work/soak.db" --create-kills 5
+soak sqlite "sqlite://$work/soak.db" "$per_worker" --create-kills 5
 
 if eval "$(bash ci/ferretdb/start.sh)"; then
     echo "$TASKPOOL_FERRETDB_PID" >"$ferret_pidfile"
@@ -64,14 +67,15 @@ if eval "$(bash ci/ferretdb/start.sh)"; then
         nohup '$ferret_bin' -port $ferret_port -dir '$TASKPOOL_FERRETDB_DIR/db' \
         >>'$TASKPOOL_FERRETDB_DIR/server.log' 2>&1 </dev/null & echo \$! >'$ferret_pidfile'; sleep 1"
     soak mongodb-ferretdb "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true" \
-        --restart-cmd "$restart" --restart-after 20
+        "$ferret_per_worker" --restart-cmd "$restart" --restart-after 20
 else
     echo '{"label": "mongodb-ferretdb", "failures": ["FerretDB did not start"]}' >>"$results"
 fi
 
 if [[ -f ci/mongo-java-server/start.sh ]]; then
     if eval "$(bash ci/mongo-java-server/start.sh)"; then
-        soak mongodb-java-server "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true"
+        soak mongodb-java-server "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true" \
+            "$per_worker"
     else
         echo '{"label": "mongodb-java-server", "failures": ["the server did not start"]}' >>"$results"
     fi
