@@ -257,12 +257,12 @@ fn check_template(
     }
     let rolling = RollingGen::default().step(Step::TradingDays(20));
     let generators: Vec<Box<dyn TaskGen>> = vec![Box::new(rolling)];
-    if let Ok(tasks) = task_generator(templates, &generators, calendar) {
-        if let Some(task) = tasks.iter().find(|t| !t.is_object()) {
-            return Err(TestCaseError::fail(format!(
-                "generated a non-object {task}"
-            )));
-        }
+    if let Ok(tasks) = task_generator(templates, &generators, calendar)
+        && let Some(task) = tasks.iter().find(|t| !t.is_object())
+    {
+        return Err(TestCaseError::fail(format!(
+            "generated a non-object {task}"
+        )));
     }
     Ok(())
 }
