@@ -216,7 +216,7 @@ fn rolling() -> BoxedStrategy<Value> {
         pick(
             vec![
                 json!(40),
-                json!(1),
+                json!(5),
                 json!("60d"),
                 json!("2w"),
                 json!("3m"),
