@@ -4,6 +4,8 @@ pub mod completions;
 pub mod create;
 pub mod drop_pool;
 pub mod ensemble;
+#[cfg(test)]
+mod fuzz;
 pub mod r#gen;
 pub mod get;
 pub mod import_qlib;

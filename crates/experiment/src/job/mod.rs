@@ -31,6 +31,8 @@ pub mod config;
 mod error;
 mod events;
 pub mod features_file;
+#[cfg(test)]
+mod fuzz;
 pub mod market;
 mod plan;
 pub mod report;
