@@ -43,7 +43,7 @@ mod train;
 pub use config::JobConfig;
 pub use error::JobError;
 pub use events::{Events, JobEvent, no_events};
-pub use plan::{JobPlan, TrainerPlan};
+pub use plan::{JobPlan, MIN_LABELLED_DAYS, PlannedTasks, SkippedWindow, TrainerPlan};
 pub use report::JobSummary;
 pub use results::{ENSEMBLE, SeriesResult, WindowResult};
 pub use runner::{RunOptions, open_store, run_job};

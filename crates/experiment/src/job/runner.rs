@@ -87,7 +87,8 @@ pub async fn run_job(
     events(JobEvent::Loaded {
         data: described.clone(),
     });
-    let defs = plan.tasks(&data.calendar)?;
+    let planned = plan.tasks(&data.calendar)?;
+    let defs = planned.tasks;
     let models = model_names(&defs)?;
 
     if options.fresh {
@@ -158,6 +159,7 @@ pub async fn run_job(
         &results,
         plan.report_dir.clone(),
     );
+    summary.skipped = planned.skipped;
     summary.train_seconds = train_seconds;
     summary.total_seconds = started.elapsed().as_secs_f64();
     report::write(&mut summary, plan.plot)?;

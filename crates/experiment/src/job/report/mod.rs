@@ -11,6 +11,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::error::JobError;
+use super::plan::SkippedWindow;
 use super::results::{Results, SeriesResult, WindowResult};
 
 pub use table::{Table, terminal_table};
@@ -72,6 +73,8 @@ pub struct JobSummary {
     /// Each model's rolling ensemble over all windows, then the
     /// cross-model ensemble.
     pub overall: Vec<SeriesResult>,
+    /// The rolling windows left out because they cannot be evaluated.
+    pub skipped: Vec<SkippedWindow>,
     /// Seconds spent training.
     pub train_seconds: f64,
     /// Seconds the whole job took.
@@ -125,6 +128,7 @@ impl JobSummary {
             windows: results.windows.clone(),
             ensemble_windows,
             overall,
+            skipped: Vec::new(),
             train_seconds: 0.0,
             total_seconds: 0.0,
             report_dir,
@@ -170,6 +174,22 @@ fn report_error(path: &Path, e: std::io::Error) -> JobError {
 /// A metric with 4 decimals, `–` when undefined.
 pub(crate) fn fmt_metric(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_string(), |v| format!("{v:.4}"))
+}
+
+/// One line per skipped window: which window, which models, why.
+pub(crate) fn skipped_lines(summary: &JobSummary) -> Vec<String> {
+    summary
+        .skipped
+        .iter()
+        .map(|w| {
+            format!(
+                "skipped test window {} ({}): {}",
+                fmt_window(w.test_start, w.test_end),
+                w.models.join(", "),
+                w.reason()
+            )
+        })
+        .collect()
 }
 
 /// A test window as `start … end` (`end` open: `start …`).
