@@ -350,6 +350,7 @@ fn data_spec(config: &JobConfig, base_dir: Option<&Path>) -> Result<DataSpec, Jo
                 days: s.days,
                 start: s.start,
                 seed: s.seed,
+                until: None,
             })
         }
     }

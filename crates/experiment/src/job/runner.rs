@@ -162,7 +162,7 @@ pub async fn run_job(
     summary.skipped = planned.skipped;
     summary.train_seconds = train_seconds;
     summary.total_seconds = started.elapsed().as_secs_f64();
-    report::write(&mut summary, plan.plot)?;
+    report::write(&mut summary, plan.plot, results.signal.as_ref())?;
     Ok(summary)
 }
 
