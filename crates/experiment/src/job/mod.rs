@@ -34,9 +34,9 @@ pub mod features_file;
 pub mod market;
 mod plan;
 pub mod report;
-mod results;
+pub(crate) mod results;
 pub mod ridge_task;
-mod runner;
+pub(crate) mod runner;
 pub mod task_def;
 mod train;
 
