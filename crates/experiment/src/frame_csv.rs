@@ -102,9 +102,7 @@ fn write_rows(
     mut keep: impl FnMut(usize) -> bool,
 ) -> Result<()> {
     let mut csv = csv::Writer::from_writer(writer);
-    let header = [first, INSTRUMENT]
-        .into_iter()
-        .chain(frame.column_names());
+    let header = [first, INSTRUMENT].into_iter().chain(frame.column_names());
     csv.write_record(header).map_err(csv_error)?;
     let mut fields: Vec<String> = Vec::with_capacity(frame.columns().len() + 2);
     for row in (0..frame.len()).filter(|&r| keep(r)) {

@@ -734,9 +734,14 @@ data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}
         // Windows of 2 trading days from the fourth-to-last day: the last
         // window holds the data's last day (no label) and one before it.
         let text = BASE.replace("[2019-09-02, null]", &format!("[{}, null]", days[n - 4]));
-        let config = JobConfig::from_yaml(&format!("{text}rolling: {{step: 2}}\nsweep: {{model.kwargs.alpha: [1, 2]}}\n")).unwrap();
+        let config = JobConfig::from_yaml(&format!(
+            "{text}rolling: {{step: 2}}\nsweep: {{model.kwargs.alpha: [1, 2]}}\n"
+        ))
+        .unwrap();
         let plan = JobPlan::new(&config, None).unwrap();
-        let planned = plan.tasks(&super::super::market::load(&plan.data).unwrap().calendar).unwrap();
+        let planned = plan
+            .tasks(&super::super::market::load(&plan.data).unwrap().calendar)
+            .unwrap();
         assert_eq!(planned.tasks.len(), 2, "one window per model is kept");
         assert_eq!(planned.skipped.len(), 1, "{:?}", planned.skipped);
         let skipped = &planned.skipped[0];
@@ -744,16 +749,16 @@ data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}
         assert_eq!(skipped.test_start, days[n - 2]);
         assert_eq!(skipped.labelled_days, 1);
         assert!(planned.skipped[0].reason().contains("at least 2"));
-        let all = plan.generate(&super::super::market::load(&plan.data).unwrap().calendar).unwrap();
+        let all = plan
+            .generate(&super::super::market::load(&plan.data).unwrap().calendar)
+            .unwrap();
         assert_eq!(all.len(), 4);
     }
 
     #[test]
     fn labelled_days_leave_out_the_last_date() {
-        let calendar = Calendar::from_dates(
-            (1..=5).map(|d| jiff::civil::date(2020, 1, d + 5)),
-        )
-        .unwrap();
+        let calendar =
+            Calendar::from_dates((1..=5).map(|d| jiff::civil::date(2020, 1, d + 5))).unwrap();
         let day = |d: i8| jiff::civil::date(2020, 1, d);
         assert_eq!(labelled_days(&calendar, day(6), None), 4);
         assert_eq!(labelled_days(&calendar, day(9), None), 1);

@@ -247,7 +247,11 @@ fn window_result(record: &Record) -> Result<WindowResult, JobError> {
 
 /// The IC statistics of the predictions in `frame` (sorted by date) against
 /// the labels of `data`.
-pub(crate) fn measure(name: &str, frame: &Frame, data: &MarketData) -> Result<SeriesResult, JobError> {
+pub(crate) fn measure(
+    name: &str,
+    frame: &Frame,
+    data: &MarketData,
+) -> Result<SeriesResult, JobError> {
     let score = frame.column(SCORE).ok_or_else(|| {
         JobError::Collect(format!(
             "the predictions of {name} have no {SCORE:?} column"

@@ -48,7 +48,9 @@ impl RoutineLock {
             .create(pool, CreateParams::new([def]))
             .await?
             .pop()
-            .ok_or_else(|| JobError::Collect("creating the routine lock returned nothing".into()))?;
+            .ok_or_else(|| {
+                JobError::Collect("creating the routine lock returned nothing".into())
+            })?;
         let id = created.id;
         let owner = new_worker_id();
         let mut told = false;
@@ -156,7 +158,9 @@ async fn heartbeat(
         match store.heartbeat(&pool, params).await {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::LeaseLost => {
-                tracing::warn!("the routine lock was lost: this routine will not write its results");
+                tracing::warn!(
+                    "the routine lock was lost: this routine will not write its results"
+                );
                 lost.store(true, Ordering::SeqCst);
                 return;
             }

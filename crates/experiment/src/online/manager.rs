@@ -257,7 +257,11 @@ impl OnlineManager {
         let mut routines = Vec::with_capacity(dates.len());
         for (i, date) in dates.into_iter().enumerate() {
             let initialised = i > 0 || self.state().await?.last_routine().is_some();
-            let step = if initialised { Step::Routine } else { Step::Init };
+            let step = if initialised {
+                Step::Routine
+            } else {
+                Step::Init
+            };
             routines.push(self.step(step, Some(date), false).await?);
         }
         let wall_seconds = began.elapsed().as_secs_f64();

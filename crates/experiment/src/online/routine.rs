@@ -13,13 +13,13 @@ use taskpool_pipeline::calendar::Calendar;
 
 use super::lock::RoutineLock;
 use super::manager::OnlineManager;
-use super::strategy::RollingStrategy;
 use super::predict;
 use super::signals;
 use super::state::{
     KIND_ROUTINE, ModelRecord, OFFLINE, ONLINE, OnlineState, PARAM_ROUTINE, SIGNALS, TAG_AS_OF,
     TAG_KIND, TAG_ONLINE, TAG_PRED_END,
 };
+use super::strategy::RollingStrategy;
 use crate::job::market::{self, DataSpec, Fingerprint, MarketData};
 use crate::job::runner::model_names;
 use crate::job::task_def::TaskDef;
@@ -165,12 +165,11 @@ pub(crate) async fn run(
         let def = TaskDef::from_value(&task).map_err(|e| JobError::config("models", e))?;
         generated.push((def, task));
     }
-    let strategies: Vec<RollingStrategy> = model_names(
-        &generated.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(),
-    )?
-    .into_iter()
-    .map(RollingStrategy::new)
-    .collect();
+    let strategies: Vec<RollingStrategy> =
+        model_names(&generated.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?
+            .into_iter()
+            .map(RollingStrategy::new)
+            .collect();
     let mut new_tasks = Vec::new();
     for strategy in &strategies {
         let trained: Vec<&ModelRecord> = before.models_of(strategy.name()).collect();
@@ -252,7 +251,10 @@ pub(crate) async fn run(
             };
             if changed {
                 records
-                    .update_record(experiment, UpdateRecord::new(model.id).tag(TAG_ONLINE, wanted))
+                    .update_record(
+                        experiment,
+                        UpdateRecord::new(model.id).tag(TAG_ONLINE, wanted),
+                    )
                     .await?;
             }
         }
@@ -353,7 +355,10 @@ fn train_error(e: taskpool_pipeline::trainer::TrainError) -> JobError {
         TrainError::Store(e) => JobError::Store(e),
         TrainError::TasksFailed(failures) => JobError::TasksFailed {
             count: failures.len(),
-            first: failures.first().map(ToString::to_string).unwrap_or_default(),
+            first: failures
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         },
         other => JobError::Workers(other.to_string()),
     }

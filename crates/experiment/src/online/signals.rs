@@ -85,7 +85,11 @@ pub(crate) async fn assemble(
         if routine.summary.signal_rows == 0 {
             continue;
         }
-        let part = Frame::decode(&records.get_artifact(experiment, routine.id, SIGNALS).await?)?;
+        let part = Frame::decode(
+            &records
+                .get_artifact(experiment, routine.id, SIGNALS)
+                .await?,
+        )?;
         signal = Some(match signal {
             Some(before) if !routine.summary.overwrite => {
                 RollingEnsemble.combine(&[before, part])?

@@ -93,7 +93,10 @@ impl OnlineState {
     /// # Errors
     /// [`JobError::Collect`] for a record whose tags or summary do not
     /// parse; store errors.
-    pub async fn load(records: &dyn RecordStore, experiment: &str) -> Result<OnlineState, JobError> {
+    pub async fn load(
+        records: &dyn RecordStore,
+        experiment: &str,
+    ) -> Result<OnlineState, JobError> {
         let finished = records
             .list_records(
                 experiment,
@@ -110,7 +113,10 @@ impl OnlineState {
                     .cloned()
                     .and_then(|v| serde_json::from_value(v).ok())
                     .ok_or_else(|| {
-                        JobError::Collect(format!("routine record {} has no readable summary", record.id))
+                        JobError::Collect(format!(
+                            "routine record {} has no readable summary",
+                            record.id
+                        ))
                     })?;
                 routines.push(RoutineRecord {
                     id: record.id,
@@ -142,7 +148,10 @@ impl OnlineState {
 
     /// The signal's last date, if there is a signal.
     pub fn signal_end(&self) -> Option<Date> {
-        self.routines.iter().filter_map(|r| r.summary.signal_end).max()
+        self.routines
+            .iter()
+            .filter_map(|r| r.summary.signal_end)
+            .max()
     }
 
     /// The models of `strategy`, by test start.
@@ -153,13 +162,17 @@ impl OnlineState {
 
 /// The model of a training record; `None` for another kind of record.
 fn model_record(record: &Record) -> Result<Option<ModelRecord>, JobError> {
-    let (Some(strategy), Some(start)) = (record.tags.get(TAG_MODEL), record.tags.get(TAG_TEST_START))
+    let (Some(strategy), Some(start)) =
+        (record.tags.get(TAG_MODEL), record.tags.get(TAG_TEST_START))
     else {
         return Ok(None);
     };
     let date = |text: &str| {
         text.parse::<Date>().map_err(|_| {
-            JobError::Collect(format!("record {} has a malformed date tag {text:?}", record.id))
+            JobError::Collect(format!(
+                "record {} has a malformed date tag {text:?}",
+                record.id
+            ))
         })
     };
     Ok(Some(ModelRecord {

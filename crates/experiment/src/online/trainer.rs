@@ -11,8 +11,8 @@ use task_store::{Query, Store, TaskStoreExt};
 use taskpool_pipeline::trainer::{TrainError, TrainedTask, Trainer};
 use taskpool_pipeline::worker::Shutdown;
 
-use crate::job::{Events, JobError, JobPlan, Launch};
 use crate::job::runner::{create_and_train, model_names};
+use crate::job::{Events, JobError, JobPlan, Launch};
 
 /// Trains task definitions as `taskpool run` does: created in the plan's
 /// pool (deduplicated by content, so a window already trained by anyone is

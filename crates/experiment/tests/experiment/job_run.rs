@@ -79,7 +79,10 @@ async fn run_job_trains_collects_and_reports_in_process() {
         assert!(summary.report_dir.join(file).is_file(), "{file}");
     }
     let signals = std::fs::read_to_string(summary.report_dir.join("signals.csv")).unwrap();
-    assert!(signals.starts_with("date,instrument,score\n"), "{signals:.80}");
+    assert!(
+        signals.starts_with("date,instrument,score\n"),
+        "{signals:.80}"
+    );
     // Every test date (the data's last one has no label, so no IC day).
     assert_eq!(
         signals.lines().count(),

@@ -3,4 +3,5 @@
 
 mod command_model;
 mod job_run;
+mod online;
 mod synthetic_signal;

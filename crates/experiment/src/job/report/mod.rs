@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use super::error::JobError;
 use super::plan::SkippedWindow;
+use super::results::{Results, SeriesResult, WindowResult};
 use crate::frame_csv::write_signals_csv;
 use taskpool_pipeline::frame::Frame;
-use super::results::{Results, SeriesResult, WindowResult};
 
 pub use table::{Table, terminal_table};
 
