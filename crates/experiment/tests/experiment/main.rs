@@ -4,4 +4,5 @@
 mod command_model;
 mod job_run;
 mod online;
+mod support;
 mod synthetic_signal;

@@ -467,3 +467,56 @@ async fn a_delay_trainer_works_with_prediction_updates() {
         .unwrap();
     assert_eq!(online.signal().await.unwrap().unwrap(), reference);
 }
+
+/// `class: command` models serve online too: trained through the worker
+/// protocol, their predictions updated by running the program again on the
+/// new dates; the numpy ridge predicts what the built-in ridge predicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_model_serves_online() {
+    if !crate::support::numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let models = format!(
+        "[{{name: ridge, class: ridge}}, {{name: numpy_ridge, class: command, command: [python3, {}], kwargs: {{alpha: 1.0}}}}]",
+        crate::support::numpy_ridge().display()
+    );
+    let config = small(dir.path(), SYNTHETIC, &models);
+    let store = memory();
+    let online = manager(&config, &store);
+    let simulated = online
+        .simulate(date(2020, 10, 1), date(2021, 2, 15))
+        .await
+        .unwrap();
+    assert_eq!(simulated.trained, 4);
+    let updated: Vec<&str> = simulated
+        .routines
+        .iter()
+        .flat_map(|r| &r.updated)
+        .map(|u| u.model.strategy.as_str())
+        .collect();
+    assert!(updated.contains(&"numpy_ridge"), "{updated:?}");
+    let state = online.state().await.unwrap();
+    let experiment = &online.plan().job.experiment;
+    for start in [date(2020, 10, 1), date(2021, 1, 1)] {
+        let pred = |name: &'static str| {
+            let model = state
+                .models
+                .iter()
+                .find(|m| m.strategy == name && m.test_start == start)
+                .unwrap()
+                .id;
+            let store = Arc::clone(&store);
+            async move {
+                Frame::decode(&store.get_artifact(experiment, model, "pred").await.unwrap())
+                    .unwrap()
+            }
+        };
+        let (built_in, numpy) = (pred("ridge").await, pred("numpy_ridge").await);
+        assert_eq!(built_in.len(), numpy.len());
+        let (a, b) = (scores(&built_in), scores(&numpy));
+        for (key, x) in &a {
+            assert!((x - b[key]).abs() < 1e-6, "{key:?}: {x} vs {}", b[key]);
+        }
+    }
+}
