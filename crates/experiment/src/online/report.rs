@@ -143,7 +143,11 @@ pub async fn write(manager: &OnlineManager) -> Result<(PathBuf, Vec<String>), Jo
     let _ = writeln!(out, "\n## Which model was online when\n");
     let _ = writeln!(
         out,
-        "| strategy | window start | record | online from | until |\n|---|---|---|---|---|"
+        "A model serves the signal from its window's start (a later window wins) until the next window's model is put online.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| strategy | window start | record | put online by the routine as of | taken offline by the routine as of |\n|---|---|---|---|---|"
     );
     for p in periods(&state) {
         let _ = writeln!(
