@@ -70,18 +70,10 @@ async fn bench() {
     .expect("manager");
     let first = jiff::civil::date(2021, 1, 1);
     let simulated = online.simulate(first, end).await.expect("simulate");
-    let s = &simulated;
     println!(
-        "online simulate: {} routines ({} … {}), {} windows trained, wall {:.2}s, training {:.2}s, orchestration {:.2}s = {:.1}% of wall; simulate/run wall ratio {:.2}",
-        s.routines.len(),
-        s.start,
-        s.end,
-        s.trained,
-        s.wall_seconds,
-        s.train_seconds,
-        s.orchestration_seconds,
-        100.0 * s.orchestration_seconds / s.wall_seconds,
-        s.wall_seconds / run_wall
+        "online simulate: {}; simulate/run wall ratio {:.2}",
+        simulated.describe(),
+        simulated.wall_seconds / run_wall
     );
 
     // A routine after one new quarter: a fresh experiment initialised as of

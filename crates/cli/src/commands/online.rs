@@ -112,21 +112,21 @@ pub fn run(global: &GlobalArgs, args: &OnlineArgs) -> anyhow::Result<()> {
         OnlineCommand::Status(a) => a,
     };
     let ctx = Context::new(global)?;
-    let (source, mut config, base_dir) = read_config(config_args.config.as_deref())?;
-    let origin = config_args.config.as_deref().map_or_else(
-        || "built-in example".to_string(),
-        |p| p.display().to_string(),
-    );
-    let to_anyhow = |e| job_error(&origin, e);
-    apply_overrides(
+    let Loaded {
+        source,
+        config,
+        base_dir,
+        origin,
+    } = load_config(
         global,
+        config_args.config.as_deref(),
         &Overrides {
             workers: config_args.workers,
             in_process: config_args.in_process,
             report_dir: config_args.report_dir.clone(),
         },
-        &mut config,
-    );
+    )?;
+    let to_anyhow = |e| job_error(&origin, e);
     let plan = OnlinePlan::new(&config, base_dir.as_deref()).map_err(to_anyhow)?;
     let view = Arc::new(View::new(ctx.out, global.quiet, show_bar(global)));
     let reads_only = matches!(args.command, OnlineCommand::Status(_));
@@ -266,17 +266,7 @@ fn print(ctx: &Context<'_>, done: Done) -> anyhow::Result<()> {
                 for routine in &s.routines {
                     print_routine(ctx, routine)?;
                 }
-                out.line(format_args!(
-                    "simulated {} routine(s) {} … {}: {} window(s) trained; {:.1}s ({:.1}s training, {:.1}s orchestration = {:.0}%)",
-                    s.routines.len(),
-                    s.start,
-                    s.end,
-                    s.trained,
-                    s.wall_seconds,
-                    s.train_seconds,
-                    s.orchestration_seconds,
-                    100.0 * s.orchestration_seconds / s.wall_seconds.max(1e-9)
-                ))?;
+                out.line(format_args!("simulated {}", s.describe()))?;
                 print_report(ctx, &json.report_dir, &json.files)
             }
         },

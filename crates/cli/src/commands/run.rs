@@ -83,21 +83,21 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let ctx = Context::new(global)?;
-    let (source, mut config, base_dir) = read_config(args.config.as_deref())?;
-    let origin = args.config.as_deref().map_or_else(
-        || "built-in example".to_string(),
-        |p| p.display().to_string(),
-    );
-    let to_anyhow = |e| job_error(&origin, e);
-    apply_overrides(
+    let Loaded {
+        source,
+        config,
+        base_dir,
+        origin,
+    } = load_config(
         global,
+        args.config.as_deref(),
         &Overrides {
             workers: args.workers,
             in_process: args.in_process,
             report_dir: args.report_dir.clone(),
         },
-        &mut config,
-    );
+    )?;
+    let to_anyhow = |e| job_error(&origin, e);
     let plan = JobPlan::new(&config, base_dir.as_deref()).map_err(to_anyhow)?;
     let human = !ctx.out.is_json();
     let view = Arc::new(View::new(ctx.out, global.quiet, show_bar(global)));
@@ -148,11 +148,44 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
     }
 }
 
+/// A configuration read and overridden by the command line.
+pub(crate) struct Loaded {
+    /// Where it came from, for the first status line.
+    pub source: String,
+    /// The configuration.
+    pub config: JobConfig,
+    /// The directory relative data paths are taken from.
+    pub base_dir: Option<PathBuf>,
+    /// The name errors about it start with (its path, or `built-in example`).
+    pub origin: String,
+}
+
+/// Read the configuration at `path` (the built-in example without one)
+/// and apply the command line's overrides.
+///
+/// # Errors
+/// An unreadable or invalid file (exit code 2).
+pub(crate) fn load_config(
+    global: &GlobalArgs,
+    path: Option<&Path>,
+    overrides: &Overrides,
+) -> anyhow::Result<Loaded> {
+    let (source, mut config, base_dir) = read_config(path)?;
+    apply_overrides(global, overrides, &mut config);
+    Ok(Loaded {
+        source,
+        config,
+        base_dir,
+        origin: path.map_or_else(
+            || "built-in example".to_string(),
+            |p| p.display().to_string(),
+        ),
+    })
+}
+
 /// The configuration text's origin, the parsed configuration and the
 /// directory relative data paths are taken from.
-pub(crate) fn read_config(
-    path: Option<&Path>,
-) -> anyhow::Result<(String, JobConfig, Option<PathBuf>)> {
+fn read_config(path: Option<&Path>) -> anyhow::Result<(String, JobConfig, Option<PathBuf>)> {
     let Some(path) = path else {
         let config =
             JobConfig::from_yaml(BUILTIN_CONFIG).map_err(|e| job_error("built-in example", e))?;
@@ -191,7 +224,7 @@ pub(crate) struct Overrides {
 
 /// `--store`/`TASKPOOL_STORE` and `-t`/`TASKPOOL_POOL` when given, then the
 /// command's own options, win over the file.
-pub(crate) fn apply_overrides(global: &GlobalArgs, options: &Overrides, config: &mut JobConfig) {
+fn apply_overrides(global: &GlobalArgs, options: &Overrides, config: &mut JobConfig) {
     if store_given() {
         config.store = Some(global.store.clone());
     }

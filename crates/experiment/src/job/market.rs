@@ -218,6 +218,27 @@ impl MarketData {
         })
     }
 
+    /// This data as loaded from the bars dated up to `until` (see
+    /// [`Dataset::up_to`]): the same rows, calendar and labels, without
+    /// computing the features again.
+    ///
+    /// # Errors
+    /// [`DataError::Empty`] when no bar is dated up to `until`.
+    pub fn up_to(&self, source: &str, until: Date) -> Result<MarketData, DataError> {
+        let days = &self.calendar.days()[..self
+            .calendar
+            .index_on_or_after(until.tomorrow().unwrap_or(until))];
+        let calendar =
+            Calendar::from_dates(days.iter().copied()).map_err(|_| DataError::Empty {
+                path: source.to_string(),
+            })?;
+        Ok(MarketData {
+            dataset: self.dataset.up_to(until),
+            calendar,
+            index: self.index.clone(),
+        })
+    }
+
     /// `describe` of `spec` with this data's size and date range.
     pub fn describe(&self, spec: &DataSpec) -> String {
         format!(
@@ -241,7 +262,7 @@ impl MarketData {
 
 /// How many loaded datasets a process keeps (the most recently loaded):
 /// online simulations load one truncated copy per routine.
-const CACHE_ENTRIES: usize = 3;
+const CACHE_ENTRIES: usize = 4;
 
 type Cache = Mutex<VecDeque<(DataSpec, Arc<MarketData>)>>;
 
@@ -250,19 +271,46 @@ fn cache() -> &'static Cache {
     CACHE.get_or_init(Cache::default)
 }
 
-/// The data of `spec`, loaded once per process (the last few specs are kept).
+/// The data of `spec`, loaded once per process (the last few specs are
+/// kept). A spec that hides the dates after `until` is derived from the
+/// data of the whole spec (loaded, or found in the cache, first).
 ///
 /// # Errors
 /// [`DataError`] when a file cannot be read or parsed, has no bars, or no
 /// longer has the hash recorded in the spec.
 pub fn load(spec: &DataSpec) -> Result<Arc<MarketData>, DataError> {
+    match spec.until() {
+        None => cached(spec, || load_uncached(spec)),
+        Some(until) => {
+            if let Some(hit) = lookup(spec) {
+                return Ok(hit);
+            }
+            let full = load(&spec.unbounded())?;
+            cached(spec, || full.up_to(&spec.describe(), until))
+        }
+    }
+}
+
+fn lookup(spec: &DataSpec) -> Option<Arc<MarketData>> {
+    let cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .iter()
+        .find(|(s, _)| s == spec)
+        .map(|(_, data)| Arc::clone(data))
+}
+
+/// The cached data of `spec`, or `make`'s (then cached).
+fn cached(
+    spec: &DataSpec,
+    make: impl FnOnce() -> Result<MarketData, DataError>,
+) -> Result<Arc<MarketData>, DataError> {
     // Holding the lock while loading makes concurrent callers for the same
     // spec wait for one load instead of each doing it.
     let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, data)) = cache.iter().find(|(s, _)| s == spec) {
         return Ok(Arc::clone(data));
     }
-    let data = Arc::new(load_uncached(spec)?);
+    let data = Arc::new(make()?);
     if cache.len() == CACHE_ENTRIES {
         cache.pop_front();
     }
@@ -271,7 +319,7 @@ pub fn load(spec: &DataSpec) -> Result<Arc<MarketData>, DataError> {
 }
 
 fn load_uncached(spec: &DataSpec) -> Result<MarketData, DataError> {
-    let (source, mut bars) = match spec {
+    let (source, bars) = match spec {
         DataSpec::Synthetic {
             instruments,
             days,
@@ -314,9 +362,6 @@ fn load_uncached(spec: &DataSpec) -> Result<MarketData, DataError> {
             (path.clone(), Bars::from_csv_bytes(path, &content)?)
         }
     };
-    if let Some(until) = spec.until() {
-        bars.bars.retain(|b| b.date <= until);
-    }
     MarketData::from_bars(&source, &bars)
 }
 

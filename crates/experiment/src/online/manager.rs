@@ -110,6 +110,23 @@ pub struct SimulateSummary {
     pub orchestration_seconds: f64,
 }
 
+impl SimulateSummary {
+    /// One line: routines, windows trained, and the time split.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.2}s training, {:.2}s orchestration = {:.1}%)",
+            self.routines.len(),
+            self.start,
+            self.end,
+            self.trained,
+            self.wall_seconds,
+            self.train_seconds,
+            self.orchestration_seconds,
+            100.0 * self.orchestration_seconds / self.wall_seconds.max(1e-9)
+        )
+    }
+}
+
 /// Init or routine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
