@@ -6,8 +6,9 @@
 //! quarter of data.
 //!
 //! `cargo bench -p taskpool-experiment --bench online` (release build; a
-//! SQLite store in a temporary directory; tasks trained in process with the
-//! configuration's 2 workers). Prints one line per measurement.
+//! SQLite store in a temporary directory, or the store URL in
+//! `ONLINE_BENCH_STORE`; tasks trained in process with the configuration's
+//! 2 workers). Prints one line per measurement.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -260,8 +260,8 @@ impl MarketData {
     }
 }
 
-/// How many loaded datasets a process keeps (the most recently loaded):
-/// online simulations load one truncated copy per routine.
+/// How many loaded datasets a process keeps (the most recently used):
+/// online simulations use the whole data and one cut copy per routine.
 const CACHE_ENTRIES: usize = 4;
 
 type Cache = Mutex<VecDeque<(DataSpec, Arc<MarketData>)>>;
@@ -292,11 +292,20 @@ pub fn load(spec: &DataSpec) -> Result<Arc<MarketData>, DataError> {
 }
 
 fn lookup(spec: &DataSpec) -> Option<Arc<MarketData>> {
-    let cache = cache().lock().unwrap_or_else(|e| e.into_inner());
-    cache
-        .iter()
-        .find(|(s, _)| s == spec)
-        .map(|(_, data)| Arc::clone(data))
+    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    hit(&mut cache, spec)
+}
+
+/// The cached data of `spec`, moved to the back (the most recently used).
+fn hit(
+    cache: &mut VecDeque<(DataSpec, Arc<MarketData>)>,
+    spec: &DataSpec,
+) -> Option<Arc<MarketData>> {
+    let at = cache.iter().position(|(s, _)| s == spec)?;
+    let entry = cache.remove(at)?;
+    let data = Arc::clone(&entry.1);
+    cache.push_back(entry);
+    Some(data)
 }
 
 /// The cached data of `spec`, or `make`'s (then cached).
@@ -307,8 +316,8 @@ fn cached(
     // Holding the lock while loading makes concurrent callers for the same
     // spec wait for one load instead of each doing it.
     let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, data)) = cache.iter().find(|(s, _)| s == spec) {
-        return Ok(Arc::clone(data));
+    if let Some(data) = hit(&mut cache, spec) {
+        return Ok(data);
     }
     let data = Arc::new(make()?);
     if cache.len() == CACHE_ENTRIES {
