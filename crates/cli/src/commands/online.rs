@@ -13,9 +13,7 @@ use taskpool_experiment::online::{
     OnlineManager, OnlineOptions, OnlinePlan, OnlineStatus, RoutineSummary, SimulateSummary, report,
 };
 
-use super::run::{
-    Overrides, View, apply_overrides, job_error, read_config, show_bar, worker_command,
-};
+use super::run::{Loaded, Overrides, View, job_error, load_config, show_bar, worker_command};
 use crate::cli::GlobalArgs;
 use crate::context::Context;
 use crate::json::{OnlineRoutineJson, OnlineSimulateJson};

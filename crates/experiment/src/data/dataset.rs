@@ -22,6 +22,10 @@ pub struct Dataset {
     next_dates: Vec<Option<Date>>,
 }
 
+/// One row while building: date, instrument, features, label, the date of
+/// the instrument's next bar.
+type Row = (Date, u32, [f64; FEATURE_NAMES.len()], f64, Option<Date>);
+
 /// A contiguous run of dataset rows (one date range).
 #[derive(Debug, Clone, Copy)]
 pub struct Rows<'a> {
@@ -58,7 +62,7 @@ impl Rows<'_> {
 impl Dataset {
     /// Compute features and labels from bars.
     pub fn from_bars(bars: &Bars) -> Dataset {
-        let mut rows: Vec<(Date, u32, [f64; FEATURE_NAMES.len()], f64, Option<Date>)> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
         for series in bars.by_instrument() {
             for t in 0..series.len() {
                 if let Some(f) = features_at(series, t) {

@@ -2,7 +2,7 @@
 //! the built-in ridge; bad programs fail their tasks with a message naming
 //! the problem, and nothing else is lost.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use task_store::{MemoryStore, Query, Status, Store, TaskStore, TaskStoreExt};
