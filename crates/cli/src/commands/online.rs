@@ -17,7 +17,6 @@ use super::run::{Loaded, Overrides, View, job_error, load_config, show_bar, work
 use crate::cli::GlobalArgs;
 use crate::context::Context;
 use crate::json::{OnlineRoutineJson, OnlineSimulateJson};
-use crate::signals::{Stop, StopSignals, signal_name};
 
 const ONLINE_HELP: &str = "\
 Examples:
@@ -141,16 +140,7 @@ pub fn run(global: &GlobalArgs, args: &OnlineArgs) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
     };
     let outcome = ctx.block_on(async {
-        let told = Arc::clone(&view);
-        let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown, move |stop| {
-            told.say(match stop {
-                Stop::Requested(signal) => format!(
-                    "stopping  {}: no new tasks; running tasks get the grace period, then are handed back",
-                    signal_name(signal)
-                ),
-                Stop::Forced => "stopping  second signal: handing running tasks back now".to_string(),
-            });
-        }));
+        let signals = view.obey_stops(shutdown)?;
         let outcome = async {
             let store = open_store(&plan.job).await?;
             if !reads_only {

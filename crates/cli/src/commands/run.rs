@@ -114,18 +114,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
     let summary = ctx.block_on(async {
         // Listen before the first claim, so a signal never kills the run
         // while it holds tasks.
-        let told = Arc::clone(&view);
-        let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown, move |stop| {
-            told.say(match stop {
-                Stop::Requested(signal) => format!(
-                    "stopping  {}: no new tasks; running tasks get the grace period, then are handed back (a second signal hands them back now)",
-                    signal_name(signal)
-                ),
-                Stop::Forced => {
-                    "stopping  second signal: handing running tasks back now".to_string()
-                }
-            });
-        }));
+        let signals = view.obey_stops(shutdown)?;
         let summary = match open_store(&plan).await {
             Ok(store) => {
                 view.say(format!(
@@ -357,6 +346,27 @@ impl View {
             Some(bar) => bar.suspend(print),
             None => print(),
         }
+    }
+
+    /// Listen for SIGINT/SIGTERM (in the runtime): the first requests
+    /// `shutdown`, a second forces it; each is said on the view. Abort the
+    /// handle once the work is over.
+    pub(crate) fn obey_stops(
+        self: &Arc<Self>,
+        shutdown: Shutdown,
+    ) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let told = Arc::clone(self);
+        Ok(tokio::spawn(StopSignals::listen()?.obey(shutdown, move |stop| {
+            told.say(match stop {
+                Stop::Requested(signal) => format!(
+                    "stopping  {}: no new tasks; running tasks get the grace period, then are handed back (a second signal hands them back now)",
+                    signal_name(signal)
+                ),
+                Stop::Forced => {
+                    "stopping  second signal: handing running tasks back now".to_string()
+                }
+            });
+        })))
     }
 
     pub(crate) fn events(self: &Arc<Self>) -> Events {
