@@ -11,6 +11,7 @@ pub mod get;
 pub mod import_qlib;
 mod list;
 pub mod lost;
+pub mod online;
 pub mod prioritize;
 pub mod prune;
 pub mod query;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(args) => records::run(&cli.global, &args),
         Command::Ensemble(args) => ensemble::run(&cli.global, &args),
         Command::Run(args) => run::run(&cli.global, &args),
+        Command::Online(args) => online::run(&cli.global, &args),
         Command::RunWorker(args) => run_worker::run(&cli.global, &args),
         Command::Ui(args) => ui::run(&cli.global, &args),
     }

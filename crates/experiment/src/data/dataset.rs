@@ -18,7 +18,13 @@ pub struct Dataset {
     features: Vec<f64>,
     labels: Vec<f64>,
     norm_labels: Vec<f64>,
+    /// The date of each row's instrument's next bar (the label's date).
+    next_dates: Vec<Option<Date>>,
 }
+
+/// One row while building: date, instrument, features, label, the date of
+/// the instrument's next bar.
+type Row = (Date, u32, [f64; FEATURE_NAMES.len()], f64, Option<Date>);
 
 /// A contiguous run of dataset rows (one date range).
 #[derive(Debug, Clone, Copy)]
@@ -56,11 +62,13 @@ impl Rows<'_> {
 impl Dataset {
     /// Compute features and labels from bars.
     pub fn from_bars(bars: &Bars) -> Dataset {
-        let mut rows: Vec<(Date, u32, [f64; FEATURE_NAMES.len()], f64)> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
         for series in bars.by_instrument() {
             for t in 0..series.len() {
                 if let Some(f) = features_at(series, t) {
-                    rows.push((series[t].date, series[t].instrument, f, label_at(series, t)));
+                    let next = series.get(t + 1).map(|b| b.date);
+                    let label = label_at(series, t);
+                    rows.push((series[t].date, series[t].instrument, f, label, next));
                 }
             }
         }
@@ -72,14 +80,58 @@ impl Dataset {
             features: rows.iter().flat_map(|r| r.2).collect(),
             labels: rows.iter().map(|r| r.3).collect(),
             norm_labels: Vec::new(),
+            next_dates: rows.iter().map(|r| r.4).collect(),
         };
         ds.normalize();
         ds
     }
 
+    /// The dataset [`Dataset::from_bars`] makes of the bars dated up to
+    /// `until`, derived from this one: the rows up to `until` (features use
+    /// past bars only, and are z-scored per date, so they are the same),
+    /// with the labels whose next bar is after `until` unknown and the
+    /// normalised labels computed again. Online routines use it instead of
+    /// computing every feature again.
+    pub fn up_to(&self, until: Date) -> Dataset {
+        let n = self.dates.partition_point(|d| *d <= until);
+        let f = FEATURE_NAMES.len();
+        let next_dates: Vec<Option<Date>> = self.next_dates[..n]
+            .iter()
+            .map(|d| d.filter(|d| *d <= until))
+            .collect();
+        let labels = self.labels[..n]
+            .iter()
+            .zip(&next_dates)
+            .map(|(label, next)| if next.is_some() { *label } else { f64::NAN })
+            .collect();
+        let mut ds = Dataset {
+            instruments: self.instruments.clone(),
+            dates: self.dates[..n].to_vec(),
+            rows_instrument: self.rows_instrument[..n].to_vec(),
+            features: self.features[..n * f].to_vec(),
+            labels,
+            norm_labels: Vec::new(),
+            next_dates,
+        };
+        ds.norm_labels = ds.normalized_labels();
+        ds
+    }
+
+    /// The labels z-scored across instruments on each date.
+    fn normalized_labels(&self) -> Vec<f64> {
+        let mut norm_labels = self.labels.clone();
+        let mut start = 0;
+        while start < self.dates.len() {
+            let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
+            let idx: Vec<usize> = (start..end).collect();
+            zscore_in_place(&mut norm_labels, &idx, f64::INFINITY);
+            start = end;
+        }
+        norm_labels
+    }
+
     fn normalize(&mut self) {
         let f = FEATURE_NAMES.len();
-        let mut norm_labels = self.labels.clone();
         let mut start = 0;
         while start < self.dates.len() {
             let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
@@ -87,8 +139,6 @@ impl Dataset {
                 let idx: Vec<usize> = (start..end).map(|r| r * f + col).collect();
                 zscore_in_place(&mut self.features, &idx, 5.0);
             }
-            let idx: Vec<usize> = (start..end).collect();
-            zscore_in_place(&mut norm_labels, &idx, f64::INFINITY);
             start = end;
         }
         for v in &mut self.features {
@@ -96,7 +146,7 @@ impl Dataset {
                 *v = 0.0;
             }
         }
-        self.norm_labels = norm_labels;
+        self.norm_labels = self.normalized_labels();
     }
 
     /// Every date with at least one row, sorted.
@@ -172,5 +222,31 @@ mod tests {
         assert!(ds.rows(Some(dates[5]), Some(dates[4])).is_empty());
         let last = ds.rows(Some(dates[19]), None);
         assert!(last.labels.iter().all(|l| l.is_nan()));
+    }
+
+    #[test]
+    fn up_to_equals_the_dataset_of_the_earlier_bars() {
+        let mut bars = generate(&SyntheticSpec {
+            instruments: 5,
+            days: 60,
+            ..SyntheticSpec::default()
+        });
+        // One instrument stops early: its last rows' next bars are missing.
+        bars.bars
+            .retain(|b| b.instrument != 2 || b.date < jiff::civil::date(2019, 3, 1));
+        let full = Dataset::from_bars(&bars);
+        for until in [
+            jiff::civil::date(2019, 2, 20),
+            jiff::civil::date(2019, 3, 4),
+        ] {
+            let mut early = bars.clone();
+            early.bars.retain(|b| b.date <= until);
+            // Compared as text: unknown labels are NaN, which `==` never equals.
+            assert_eq!(
+                format!("{:?}", full.up_to(until)),
+                format!("{:?}", Dataset::from_bars(&early)),
+                "{until}"
+            );
+        }
     }
 }
