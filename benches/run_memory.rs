@@ -5,7 +5,7 @@
 //! `TASKPOOL_BENCH_RUN_DAYS` change the size).
 //!
 //! Every process of the run (the `taskpool run` parent and each
-//! `run-worker` it starts; they share its process group) is sampled every
+//! `run-worker` it starts, found by parent pid) is sampled every
 //! 20 ms for `VmHWM`; the parent's peak is exact (`wait4`'s `ru_maxrss`), a
 //! worker's is its last sample before it exited. The baseline is this
 //! executable re-run loading the same data in process (features, labels,
@@ -19,7 +19,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -96,13 +95,12 @@ fn main() {
     eprintln!("bench: table written to {}", out.display());
 }
 
-/// Run `cmd` in its own process group; sample every process of the group
-/// until the leader exits. Returns the workers' peaks (KiB, by pid) and the
+/// Run `cmd`; sample it and every process descending from it until it
+/// exits. Returns the workers' peaks (KiB, by pid) and the
 /// leader's exact peak.
 #[allow(clippy::zombie_processes, reason = "reaped by wait4 below")]
 fn run_and_sample(cmd: &mut Command) -> (BTreeMap<u32, u64>, u64) {
     let child = cmd
-        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
@@ -110,7 +108,7 @@ fn run_and_sample(cmd: &mut Command) -> (BTreeMap<u32, u64>, u64) {
     let leader = child.id();
     let mut peaks = BTreeMap::new();
     loop {
-        for pid in group_members(leader) {
+        for pid in std::iter::once(leader).chain(descendants(leader)) {
             if let Some(kb) = binary::vm_hwm(pid) {
                 let peak = peaks.entry(pid).or_insert(0);
                 *peak = (*peak).max(kb);
@@ -130,24 +128,30 @@ fn run_and_sample(cmd: &mut Command) -> (BTreeMap<u32, u64>, u64) {
     }
 }
 
-/// The pids whose process group is `group` (the run and its workers).
-fn group_members(group: u32) -> Vec<u32> {
+/// The pids descending from `root` (the run's workers and anything they start).
+fn descendants(root: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            // Fields after the command's closing parenthesis: state, ppid, pgrp.
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let rest = &stat[stat.rfind(')')? + 1..];
-                    rest.split_whitespace().nth(2)?.parse::<u32>().ok()
-                })
-                == Some(group)
+    // (pid, parent pid) of every process; the parent is the field after the
+    // state, which follows the command's closing parenthesis.
+    let parents: Vec<(u32, u32)> = entries
+        .filter_map(|e| {
+            let pid = e.ok()?.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 1..];
+            Some((pid, rest.split_whitespace().nth(1)?.parse().ok()?))
         })
-        .collect()
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|p| p.1 == parent).map(|p| p.0));
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
 
 /// Peak RSS (KiB) of this executable re-run to load the data only.
