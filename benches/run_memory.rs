@@ -48,7 +48,11 @@ fn main() {
         .expect("taskpool run --print-config");
     let example = String::from_utf8(example.stdout).expect("UTF-8 config");
     let config = example
-        .replacen("instruments: 300", &format!("instruments: {instruments}"), 1)
+        .replacen(
+            "instruments: 300",
+            &format!("instruments: {instruments}"),
+            1,
+        )
         .replacen("days: 1300", &format!("days: {days}"), 1);
     assert_ne!(config, example, "the built-in example names its data size");
     let config_path = dir.path().join("research.yaml");
@@ -157,7 +161,10 @@ fn descendants(root: u32) -> Vec<u32> {
 /// Peak RSS (KiB) of this executable re-run to load the data only.
 fn data_floor(instruments: usize, days: usize) -> u64 {
     let out = Command::new(std::env::current_exe().expect("the bench executable"))
-        .env("TASKPOOL_BENCH_RUN_DATA_ONLY", format!("{instruments}x{days}"))
+        .env(
+            "TASKPOOL_BENCH_RUN_DATA_ONLY",
+            format!("{instruments}x{days}"),
+        )
         .output()
         .expect("run the data-only baseline");
     assert!(out.status.success(), "the data-only baseline failed");
