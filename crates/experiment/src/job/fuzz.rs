@@ -77,13 +77,13 @@ fn check(
     };
     reached.count(1);
     match plan.tasks(calendar) {
-        Ok(tasks) if tasks.iter().all(Value::is_object) => {
+        Ok(planned) if planned.tasks.iter().all(Value::is_object) => {
             reached.count(2);
             Ok(())
         }
-        Ok(tasks) => Err(TestCaseError::fail(format!(
+        Ok(planned) => Err(TestCaseError::fail(format!(
             "generated a task that is not an object: {:?}",
-            tasks.iter().find(|t| !t.is_object())
+            planned.tasks.iter().find(|t| !t.is_object())
         ))),
         Err(e) => refusal(&e),
     }

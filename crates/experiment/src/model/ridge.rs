@@ -48,28 +48,60 @@ impl Ridge {
         if !self.alpha.is_finite() || self.alpha < 0.0 {
             return Err(FitError::BadAlpha(self.alpha));
         }
-        let keep: Vec<usize> = (0..y.len()).filter(|&i| y[i].is_finite()).collect();
-        if keep.is_empty() {
+        // The normal equations accumulate row by row (two passes: the means,
+        // then the centred sums), so fitting holds a k × k matrix, never a
+        // copy of the training rows (issue 22: at research scale the copy was
+        // a third of a worker's memory).
+        let rows = || {
+            features
+                .chunks_exact(n_features)
+                .zip(y)
+                .filter(|(_, y)| y.is_finite())
+        };
+        let n = rows().count();
+        if n == 0 {
             return Err(FitError::NoRows);
         }
-        let x = DMatrix::from_fn(keep.len(), n_features, |r, c| {
-            features[keep[r] * n_features + c]
-        });
-        let target = DVector::from_iterator(keep.len(), keep.iter().map(|&i| y[i]));
-        let x_mean = x.row_mean();
-        let y_mean = target.mean();
-        let mut xc = x;
-        for mut row in xc.row_iter_mut() {
-            row -= &x_mean;
+        let k = n_features;
+        let mut x_mean = vec![0.0; k];
+        let mut y_mean = 0.0;
+        for (x, y) in rows() {
+            x_mean.iter_mut().zip(x).for_each(|(m, v)| *m += v);
+            y_mean += y;
         }
-        let yc = target.add_scalar(-y_mean);
-        let gram = xc.tr_mul(&xc) + DMatrix::identity(n_features, n_features) * self.alpha;
-        let rhs = xc.tr_mul(&yc);
+        x_mean.iter_mut().for_each(|m| *m /= n as f64);
+        y_mean /= n as f64;
+        // Lower triangle of Σ xc·xcᵀ and Σ xc·yc over the centred rows.
+        let mut sums = vec![0.0; k * k];
+        let mut rhs = vec![0.0; k];
+        let mut xc = vec![0.0; k];
+        for (x, y) in rows() {
+            xc.iter_mut()
+                .zip(x.iter().zip(&x_mean))
+                .for_each(|(c, (v, m))| *c = v - m);
+            let yc = y - y_mean;
+            for a in 0..k {
+                rhs[a] += xc[a] * yc;
+                for b in 0..=a {
+                    sums[a * k + b] += xc[a] * xc[b];
+                }
+            }
+        }
+        let gram = DMatrix::from_fn(k, k, |a, b| {
+            let sum = if b <= a {
+                sums[a * k + b]
+            } else {
+                sums[b * k + a]
+            };
+            if a == b { sum + self.alpha } else { sum }
+        });
+        let rhs = DVector::from_vec(rhs);
+        let x_mean = DVector::from_vec(x_mean);
         let w = match gram.clone().cholesky() {
             Some(chol) => chol.solve(&rhs),
             None => gram.lu().solve(&rhs).ok_or(FitError::Singular)?,
         };
-        let intercept = y_mean - (x_mean * &w)[(0, 0)];
+        let intercept = y_mean - x_mean.dot(&w);
         Ok(RidgeModel {
             weights: w.iter().copied().collect(),
             intercept,
