@@ -77,6 +77,7 @@ fn main() {
                         query: Query::All,
                         limit: Some(51),
                         skip: 0,
+                        ..QueryParams::default()
                     };
                     store.query(&largest, page).await.expect("query")
                 })
@@ -88,6 +89,7 @@ fn main() {
             query: Query::All,
             limit: Some(1),
             skip: *sizes.iter().max().expect("a size") - 51,
+            ..QueryParams::default()
         };
         let task = rt
             .block_on(store.query(&largest, params))

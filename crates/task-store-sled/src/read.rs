@@ -3,8 +3,8 @@
 
 use std::ops::Bound;
 
-use task_store::query::Query;
-use task_store::{QueryParams, Result, Stat, Task, TaskId};
+use task_store::query::{Field, Op, Query, Scalar};
+use task_store::{Order, QueryParams, Result, Stat, Task, TaskId};
 
 use crate::codec;
 use crate::counts;
@@ -30,13 +30,28 @@ impl Inner {
     /// keyset pagination (`_id > last`) costs the page, not its position.
     /// When the range says everything about the query, skipped tasks are
     /// stepped over without being decoded.
+    ///
+    /// The other orders have no index here: the matching tasks of the pool
+    /// (in the query's id range) are read, sorted and cut, so their pages
+    /// cost the matching tasks, not the page (an embedded, one-process
+    /// store; SQLite and MongoDB keep indexes for them).
     pub(crate) fn query(&self, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
         let mut out = Vec::new();
         let limit = params.limit.unwrap_or(usize::MAX);
         if limit == 0 {
             return Ok(out);
         }
-        let range = IdRange::of(&params.query);
+        if params.order != Order::Created {
+            return self.query_sorted(pool, params, limit);
+        }
+        let query = match &params.after {
+            Some(cursor) => params.query.clone().and(Query::Cond(
+                Field::Id,
+                Op::Gt(Scalar::String(cursor.id.to_hex())),
+            )),
+            None => params.query.clone(),
+        };
+        let range = IdRange::of(&query);
         let prefix = layout::pool_prefix(pool);
         let mut encoded = self.scan_encoded(&prefix, &range);
         let mut skip = params.skip;
@@ -48,7 +63,7 @@ impl Inner {
         }
         for bytes in encoded {
             let task = codec::decode_task(&bytes?)?;
-            if !params.query.matches(&task) {
+            if !query.matches(&task) {
                 continue;
             }
             if skip > 0 {
@@ -61,6 +76,24 @@ impl Inner {
             }
         }
         Ok(out)
+    }
+
+    /// A query in an order other than `_id`: every matching task after the
+    /// cursor, sorted, then `skip` and `limit`.
+    fn query_sorted(&self, pool: &str, params: &QueryParams, limit: usize) -> Result<Vec<Task>> {
+        let prefix = layout::pool_prefix(pool);
+        let mut tasks = Vec::new();
+        for task in self.scan_tasks(&prefix, &IdRange::of(&params.query)) {
+            let task = task?;
+            let after = params
+                .after
+                .is_none_or(|c| params.order.is_after(&task, &c));
+            if after && params.query.matches(&task) {
+                tasks.push(task);
+            }
+        }
+        tasks.sort_by(|a, b| params.order.compare(a, b));
+        Ok(tasks.into_iter().skip(params.skip).take(limit).collect())
     }
 
     /// [`TaskStore::stat`](task_store::TaskStore::stat): for the whole pool,

@@ -9,7 +9,7 @@
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use task_store::{Query, QueryParams, Stat, Status, Task, TaskId};
+use task_store::{Cursor, Order, Query, QueryParams, Stat, Status, Task, TaskId};
 
 use crate::codec::{RawTask, TASK_COLUMNS, decode_all};
 use crate::error::{Result, SqliteError};
@@ -29,17 +29,68 @@ pub(crate) fn get(conn: &mut Connection, pool: &str, id: TaskId) -> Result<Task>
 const QUERY_PARAM: usize = 4;
 
 /// The statement of [`query`] around a compiled query (`?1` pool, `?2`
-/// limit, `?3` skip).
-fn query_statement(compiled: &str) -> String {
+/// limit, `?3` skip), in `order`, after a cursor whose parameters are
+/// numbered from `cursor_param` (see [`after_cursor`]).
+fn query_statement(compiled: &str, order: Order, cursor: Option<&Cursor>, cursor_param: usize) -> String {
+    let after = cursor.map_or_else(String::new, |c| {
+        format!(" AND {}", after_cursor(order, c, cursor_param))
+    });
+    let order_by = match order {
+        Order::Created => "id",
+        Order::CreatedDesc => "id DESC",
+        Order::Priority => "priority DESC, id",
+        Order::Finished => "finished_at DESC, id DESC",
+    };
     format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE pool = ?1 AND ({compiled}) ORDER BY id LIMIT ?2 OFFSET ?3"
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE pool = ?1 AND ({compiled}){after} \
+         ORDER BY {order_by} LIMIT ?2 OFFSET ?3"
     )
 }
 
-/// Matching tasks in id order, after `skip`, at most `limit`.
+/// SQL true for the tasks after `cursor` in `order`: `?n` is its id, `?n+1`
+/// its priority, `?n+2` its `finished_at` (bound by [`cursor_values`]). Each
+/// form bounds the sort key's column, so the walk of the order's index
+/// starts at the cursor's key (ties of that key are stepped over in the
+/// index).
+fn after_cursor(order: Order, cursor: &Cursor, n: usize) -> String {
+    let (id, priority, finished) = (n, n + 1, n + 2);
+    match order {
+        Order::Created => format!("id > ?{id}"),
+        Order::CreatedDesc => format!("id < ?{id}"),
+        Order::Priority => {
+            format!("priority <= ?{priority} AND (priority < ?{priority} OR id > ?{id})")
+        }
+        // NULL (never finished) sorts first ascending, so last here.
+        Order::Finished => match cursor.finished_at {
+            Some(_) => format!(
+                "(finished_at IS NULL OR (finished_at <= ?{finished} \
+                 AND (finished_at < ?{finished} OR id < ?{id})))"
+            ),
+            None => format!("finished_at IS NULL AND id < ?{id}"),
+        },
+    }
+}
+
+/// The values of the parameters [`after_cursor`] uses, from its first one
+/// up to the last it uses (an unused one in between is bound, not read).
+fn cursor_values(order: Order, cursor: &Cursor) -> Vec<SqlValue> {
+    let id = SqlValue::Text(cursor.id.to_string());
+    match (order, cursor.finished_at) {
+        (Order::Created | Order::CreatedDesc, _) | (Order::Finished, None) => vec![id],
+        (Order::Priority, _) => vec![id, SqlValue::Integer(cursor.priority)],
+        (Order::Finished, Some(finished)) => vec![
+            id,
+            SqlValue::Integer(cursor.priority),
+            SqlValue::Integer(finished.as_millis()),
+        ],
+    }
+}
+
+/// Matching tasks in `params.order`, after its cursor and `skip`, at most `limit`.
 pub(crate) fn query(conn: &mut Connection, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
     let query = translate::compile(&params.query, QUERY_PARAM);
-    let sql = query_statement(&query.sql);
+    let cursor_param = QUERY_PARAM + query.params.len();
+    let sql = query_statement(&query.sql, params.order, params.after.as_ref(), cursor_param);
     let limit = params
         .limit
         .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -49,6 +100,9 @@ pub(crate) fn query(conn: &mut Connection, pool: &str, params: &QueryParams) -> 
         SqlValue::Integer(i64::try_from(params.skip).unwrap_or(i64::MAX)),
     ];
     values.extend(query.params);
+    if let Some(cursor) = &params.after {
+        values.extend(cursor_values(params.order, cursor));
+    }
     let rows = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(values), RawTask::read)?
@@ -140,32 +194,97 @@ mod tests {
         ));
     }
 
-    /// The plan of a query page for the JSON query `query`.
-    fn page_plan(conn: &Connection, query: serde_json::Value) -> String {
+    /// The plan of a query page for the JSON query `query`, in `order`
+    /// after `cursor`.
+    fn page_plan(
+        conn: &Connection,
+        query: serde_json::Value,
+        order: Order,
+        cursor: Option<&Cursor>,
+    ) -> String {
         let query = Query::parse(&query).unwrap();
+        let compiled = translate::compile(&query, QUERY_PARAM);
+        let cursor_param = QUERY_PARAM + compiled.params.len();
         plan(
             conn,
-            &query_statement(&translate::compile(&query, QUERY_PARAM).sql),
+            &query_statement(&compiled.sql, order, cursor, cursor_param),
         )
+    }
+
+    fn migrated() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn, "mem").unwrap();
+        conn
     }
 
     #[test]
     fn query_pages_by_id_start_at_the_bound() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::schema::migrate(&mut conn, "mem").unwrap();
+        let conn = migrated();
         let last = "0123456789abcdef01234567";
-        for query in [
-            json!({"_id": {"$gt": last}}),
-            json!({"_id": {"$gt": last}, "status": {"$ne": "running"}}),
-            json!({"_id": {"$gt": last}, "filter.model": "LGB"}),
-            json!({"_id": {"$gt": last}, "status": "waiting"}),
+        for (query, index) in [
+            (json!({"_id": {"$gt": last}}), "tasks_pool_id (pool=? AND id>?)"),
+            (
+                json!({"_id": {"$gt": last}, "status": {"$ne": "running"}}),
+                "tasks_pool_id (pool=? AND id>?)",
+            ),
+            (
+                json!({"_id": {"$gt": last}, "filter.model": "LGB"}),
+                "tasks_pool_id (pool=? AND id>?)",
+            ),
+            // One status: its own index, not the walk of the whole pool.
+            (
+                json!({"_id": {"$gt": last}, "status": "waiting"}),
+                "tasks_status_id (pool=? AND status=? AND id>?)",
+            ),
         ] {
-            let page = page_plan(&conn, query.clone());
-            assert!(
-                page.contains("INDEX tasks_pool_id (pool=? AND id>?)"),
-                "{query}: {page}"
-            );
+            let page = page_plan(&conn, query.clone(), Order::Created, None);
+            assert!(page.contains(&format!("INDEX {index}")), "{query}: {page}");
             assert!(!page.contains("TEMP B-TREE"), "{query}: {page}");
+        }
+    }
+
+    #[test]
+    fn query_pages_in_every_order_walk_an_index_from_the_cursor() {
+        let conn = migrated();
+        let cursor = Cursor {
+            id: "0123456789abcdef01234567".parse().unwrap(),
+            priority: 3,
+            finished_at: Some(task_store::Timestamp::from_millis(1)),
+        };
+        let unfinished = Cursor {
+            finished_at: None,
+            ..cursor
+        };
+        for (order, cursor, query, index) in [
+            (Order::Created, &cursor, json!({}), "tasks_pool_id (pool=? AND id>?)"),
+            (Order::CreatedDesc, &cursor, json!({}), "tasks_pool_id (pool=? AND id<?)"),
+            (
+                Order::CreatedDesc,
+                &cursor,
+                json!({"status": "failed"}),
+                "tasks_status_id (pool=? AND status=? AND id<?)",
+            ),
+            (Order::Priority, &cursor, json!({}), "tasks_priority (pool=? AND priority<?)"),
+            (
+                Order::Priority,
+                &cursor,
+                json!({"status": "waiting"}),
+                "tasks_claim (pool=? AND status=? AND priority<?)",
+            ),
+            (Order::Finished, &cursor, json!({}), "tasks_finished (pool=?)"),
+            (
+                Order::Finished,
+                &unfinished,
+                json!({}),
+                "tasks_finished (pool=? AND finished_at=? AND id<?)",
+            ),
+        ] {
+            let page = page_plan(&conn, query.clone(), order, Some(cursor));
+            assert!(
+                page.contains(&format!("INDEX {index}")),
+                "{order} {query}: {page}"
+            );
+            assert!(!page.contains("TEMP B-TREE"), "{order} {query}: {page}");
         }
     }
 }

@@ -145,6 +145,7 @@ impl Listing {
                     query: after_id(&self.query, self.after),
                     limit: Some(self.limit + 1),
                     skip: 0,
+                    ..QueryParams::default()
                 };
                 let mut tasks = store.query(pool, params).await?;
                 let next = if tasks.len() > self.limit {
@@ -178,6 +179,7 @@ impl Listing {
                 query: after_id(&self.query, cursor),
                 limit: Some(batch),
                 skip: 0,
+                ..QueryParams::default()
             };
             let tasks = store.query(pool, params).await?;
             let exhausted = tasks.len() < batch;
