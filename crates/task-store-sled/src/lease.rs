@@ -46,30 +46,21 @@ impl Inner {
     /// [`TaskStore::heartbeat`](task_store::TaskStore::heartbeat).
     pub(crate) fn heartbeat(&self, pool: &str, params: &HeartbeatParams) -> Result<Timestamp> {
         self.update_one(pool, params.id, |task, now| {
-            transition::check_lease(task, &params.token)?;
-            Ok(transition::heartbeat(task, params.lease, now))
+            transition::heartbeat_leased(task, params, now)
         })
     }
 
     /// [`TaskStore::commit`](task_store::TaskStore::commit).
     pub(crate) fn commit(&self, pool: &str, params: &CommitParams) -> Result<()> {
         self.update_one(pool, params.id, |task, now| {
-            transition::check_lease(task, &params.token)?;
-            transition::commit(task, params.result.clone(), params.status, now);
-            Ok(())
+            transition::commit_leased(task, params, now)
         })
     }
 
     /// [`TaskStore::return_task`](task_store::TaskStore::return_task).
     pub(crate) fn return_task(&self, pool: &str, params: &ReturnParams) -> Result<Status> {
         self.update_one(pool, params.id, |task, now| {
-            transition::check_lease(task, &params.token)?;
-            Ok(transition::return_task(
-                task,
-                params.error.as_deref(),
-                params.status,
-                now,
-            ))
+            transition::return_leased(task, params, now)
         })
     }
 }

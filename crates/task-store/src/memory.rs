@@ -193,28 +193,19 @@ impl TaskBackend for MemoryStore {
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
         self.with_task(pool, params.id, |task, now| {
-            transition::check_lease(task, &params.token)?;
-            Ok(transition::heartbeat(task, params.lease, now))
+            transition::heartbeat_leased(task, &params, now)
         })
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
         self.with_task(pool, params.id, |task, now| {
-            transition::check_lease(task, &params.token)?;
-            transition::commit(task, params.result, params.status, now);
-            Ok(())
+            transition::commit_leased(task, &params, now)
         })
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
         self.with_task(pool, params.id, |task, now| {
-            transition::check_lease(task, &params.token)?;
-            Ok(transition::return_task(
-                task,
-                params.error.as_deref(),
-                params.status,
-                now,
-            ))
+            transition::return_leased(task, &params, now)
         })
     }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::id::TaskId;
 use crate::key::content_key;
-use crate::params::{CreateParams, Created};
+use crate::params::{CommitParams, CreateParams, Created, HeartbeatParams, ReturnParams};
 use crate::task::{ErrorEntry, Lease, MAX_ERROR_MESSAGE_BYTES, MAX_ERRORS, Status, Task};
 use crate::time::Timestamp;
 
@@ -204,6 +204,44 @@ pub fn return_task(
     task.finished_at = (target == Status::Failed).then_some(now);
     task.updated_at = now;
     target
+}
+
+/// [`heartbeat`] for the holder of `params.token`; the check and the change
+/// as one step, for backends that apply the rules to a loaded task.
+///
+/// # Errors
+/// As [`check_lease`].
+pub fn heartbeat_leased(
+    task: &mut Task,
+    params: &HeartbeatParams,
+    now: Timestamp,
+) -> Result<Timestamp> {
+    check_lease(task, &params.token)?;
+    Ok(heartbeat(task, params.lease, now))
+}
+
+/// [`commit`] for the holder of `params.token`.
+///
+/// # Errors
+/// As [`check_lease`].
+pub fn commit_leased(task: &mut Task, params: &CommitParams, now: Timestamp) -> Result<()> {
+    check_lease(task, &params.token)?;
+    commit(task, params.result.clone(), params.status, now);
+    Ok(())
+}
+
+/// [`return_task`] for the holder of `params.token`.
+///
+/// # Errors
+/// As [`check_lease`].
+pub fn return_leased(task: &mut Task, params: &ReturnParams, now: Timestamp) -> Result<Status> {
+    check_lease(task, &params.token)?;
+    Ok(return_task(
+        task,
+        params.error.as_deref(),
+        params.status,
+        now,
+    ))
 }
 
 /// Reset: force `status`, dropping any lease. Tasks set to `waiting` or

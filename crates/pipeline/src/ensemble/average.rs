@@ -145,15 +145,7 @@ mod tests {
 
     use super::*;
     use crate::collect::{Collection, Key};
-
-    /// A one-column frame from `(day of January 2020, instrument, value)`.
-    fn frame(rows: &[(i8, &str, f64)]) -> Frame {
-        let mut f = Frame::new(["score"]).unwrap();
-        for &(d, i, v) in rows {
-            f.push_row(date(2020, 1, d), i, &[v]).unwrap();
-        }
-        f
-    }
+    use crate::ensemble::test_frames::frame;
 
     fn assert_close(got: &[f64], want: &[f64]) {
         assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");

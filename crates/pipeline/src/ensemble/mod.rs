@@ -18,3 +18,20 @@ pub use average::{AverageEnsemble, SCORE};
 pub use group::{Group, RollingGroup, group_by_all_but_last};
 pub use rolling::RollingEnsemble;
 pub use single_key::SingleKeyEnsemble;
+
+/// Test inputs shared by the ensembles' unit tests.
+#[cfg(test)]
+mod test_frames {
+    use jiff::civil::date;
+
+    use crate::frame::Frame;
+
+    /// A one-column (`score`) frame from `(day of January 2020, instrument, value)` rows.
+    pub(super) fn frame(rows: &[(i8, &str, f64)]) -> Frame {
+        let mut f = Frame::new(["score"]).unwrap();
+        for &(d, i, v) in rows {
+            f.push_row(date(2020, 1, d), i, &[v]).unwrap();
+        }
+        f
+    }
+}

@@ -102,15 +102,7 @@ mod tests {
 
     use super::*;
     use crate::collect::{Collection, Key};
-
-    /// Rows `(day of January 2020, instrument, value)` of a one-column frame.
-    fn frame(rows: &[(i8, &str, f64)]) -> Frame {
-        let mut f = Frame::new(["score"]).unwrap();
-        for &(d, i, v) in rows {
-            f.push_row(date(2020, 1, d), i, &[v]).unwrap();
-        }
-        f
-    }
+    use crate::ensemble::test_frames::frame;
 
     /// Reference §6.5: A covers 01-04..01-06, B 01-06..01-07, C 01-04..01-05.
     fn a() -> Frame {
