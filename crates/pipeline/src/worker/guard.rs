@@ -36,7 +36,9 @@
 //!
 //! What this cannot reach: a descendant that leaves the process group on
 //! purpose (`setsid`, `setpgid`), as daemons do, and anything when the guard
-//! itself is SIGKILLed. Containing those needs a cgroup (systemd-run,
+//! itself is SIGKILLed. A process forked from the worker without exec (a
+//! host's `multiprocessing` child) holds the death pipe open until it exits,
+//! which delays the guard until then. Containing those needs a cgroup (systemd-run,
 //! a container), which is the deployment's job.
 //!
 //! The guard runs between fork and exec of a multi-threaded process, so it
@@ -133,8 +135,11 @@ unsafe fn start_guard(read: RawFd, write: RawFd) -> std::io::Result<()> {
         }
         let mut status = 0;
         while libc::waitpid(middle, &mut status, 0) < 0 {
-            if *libc::__errno_location() != libc::EINTR {
-                return Err(std::io::Error::last_os_error());
+            match *libc::__errno_location() {
+                libc::EINTR => {}
+                // SIGCHLD ignored by the host: the middle process reaped itself.
+                libc::ECHILD => break,
+                _ => return Err(std::io::Error::last_os_error()),
             }
         }
         Ok(())
