@@ -28,9 +28,17 @@ impl MongoStore {
             // MongoDB reads a limit of 0 as "no limit".
             return Ok(Vec::new());
         }
-        let filter = match &params.after {
-            Some(cursor) if filter.is_empty() => after_cursor(params.order, cursor),
-            Some(cursor) => doc! {"$and": [filter, after_cursor(params.order, cursor)]},
+        // Stored times are on the server's clock, the cursor's on ours.
+        let after = params.after.map(|c| {
+            let server = Cursor {
+                finished_at: c.finished_at.map(|t| self.time.server(t)),
+                ..c
+            };
+            after_cursor(params.order, &server)
+        });
+        let filter = match after {
+            Some(after) if filter.is_empty() => after,
+            Some(after) => doc! {"$and": [filter, after]},
             None => filter,
         };
         let mut find = coll
@@ -103,7 +111,8 @@ fn sort(order: Order) -> Document {
     }
 }
 
-/// The filter of the tasks after `cursor` in `order`.
+/// The filter of the tasks after `cursor` (its time on the server's clock)
+/// in `order`.
 fn after_cursor(order: Order, cursor: &Cursor) -> Document {
     let id = oid(cursor.id);
     match (order, cursor.finished_at) {

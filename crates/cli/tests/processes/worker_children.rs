@@ -89,7 +89,11 @@ fn sigterm_of_the_worker_leaves_no_orphan() {
     let status = wait_exit(&mut worker);
     assert_eq!(status.code(), Some(130), "{}", fx.stderr_of("w"));
     assert_gone_within_2s(&pids, "the worker's SIGTERM");
-    assert_eq!(fx.stat().get(Status::Waiting), 1, "the task was handed back");
+    assert_eq!(
+        fx.stat().get(Status::Waiting),
+        1,
+        "the task was handed back"
+    );
 }
 
 #[test]

@@ -138,15 +138,18 @@ impl TaskFn for CommandTask {
         let label = input
             .id
             .map_or_else(|| "-".to_string(), |id| id.to_string());
-        let mut child = self.command(&input).and_then(|mut c| c.spawn()).map_err(|e| {
-            TaskError::Worker(
-                Error::new(
-                    spawn_error_kind(&e),
-                    format!("cannot start {}", self.program.display()),
+        let mut child = self
+            .command(&input)
+            .and_then(|mut c| c.spawn())
+            .map_err(|e| {
+                TaskError::Worker(
+                    Error::new(
+                        spawn_error_kind(&e),
+                        format!("cannot start {}", self.program.display()),
+                    )
+                    .with_source(e),
                 )
-                .with_source(e),
-            )
-        })?;
+            })?;
         let mut group = ProcessGroup::new(child.id());
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");

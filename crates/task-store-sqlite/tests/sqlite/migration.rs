@@ -349,7 +349,10 @@ async fn open_upgrades_a_version_2_file_with_counts_of_its_tasks() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(indexes, VERSION_4_INDEXES, "migration 4 adds the order indexes");
+    assert_eq!(
+        indexes, VERSION_4_INDEXES,
+        "migration 4 adds the order indexes"
+    );
 }
 
 #[tokio::test]

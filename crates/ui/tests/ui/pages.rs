@@ -273,9 +273,18 @@ async fn pool_page_with_a_bad_sort_or_cursor_is_a_400() {
     let id = fx.ids["done"];
     for (uri, says) in [
         (format!("/pools/{POOL}?sort=size"), "bad sort"),
-        (format!("/pools/{POOL}?sort=priority&after={id}"), "ID.PRIORITY.FINISHED"),
-        (format!("/pools/{POOL}?sort=finished&after={id}.0.soon"), "ID.PRIORITY.FINISHED"),
-        (format!("/api/pools/{POOL}/tasks?sort=priority&after=x.1.-"), "bad page cursor"),
+        (
+            format!("/pools/{POOL}?sort=priority&after={id}"),
+            "ID.PRIORITY.FINISHED",
+        ),
+        (
+            format!("/pools/{POOL}?sort=finished&after={id}.0.soon"),
+            "ID.PRIORITY.FINISHED",
+        ),
+        (
+            format!("/api/pools/{POOL}/tasks?sort=priority&after=x.1.-"),
+            "bad page cursor",
+        ),
     ] {
         let page = get(&router, &uri).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{uri}: {}", page.body);
@@ -289,9 +298,12 @@ async fn api_tasks_pages_in_priority_order_with_cursors() {
     let query = Query::ids(&[fx.ids["lost"]]);
     fx.store.prioritize(POOL, &query, 9).await.unwrap();
     let router = fx.open_router();
-    let first = get(&router, &format!("/api/pools/{POOL}/tasks?sort=priority&limit=1"))
-        .await
-        .json();
+    let first = get(
+        &router,
+        &format!("/api/pools/{POOL}/tasks?sort=priority&limit=1"),
+    )
+    .await
+    .json();
     assert_eq!(first["tasks"][0]["_id"], fx.ids["lost"].to_string());
     let next = first["next"].as_str().unwrap();
     assert_eq!(next, format!("{}.9.-", fx.ids["lost"]));

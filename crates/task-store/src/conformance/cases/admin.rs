@@ -66,10 +66,13 @@ pub async fn query_sorts_by_id_with_skip_and_limit(ctx: &Ctx) {
 /// tasks last by finish time, and a cursor continues a page exactly after
 /// the task it was taken from, with and without a query, `skip` and `limit`.
 pub async fn query_orders_page_by_keyset(ctx: &Ctx) {
-    let tasks = [0, 5, 0, 5, -1, 0].into_iter().enumerate().map(|(i, p)| NewTask {
-        priority: Some(p),
-        ..NewTask::from(json!({"i": i}))
-    });
+    let tasks = [0, 5, 0, 5, -1, 0]
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| NewTask {
+            priority: Some(p),
+            ..NewTask::from(json!({"i": i}))
+        });
     let created = ctx.create_with(CreateParams::new(tasks)).await;
     let ids: Vec<_> = created.iter().map(|c| c.id).collect();
     // Claimed in priority order: 1 and 3 finish at one time, then 0.
@@ -105,7 +108,11 @@ pub async fn query_orders_page_by_keyset(ctx: &Ctx) {
         (Order::Finished, vec![0, 3, 1, 5, 4, 2], vec![5, 4, 2]),
     ] {
         assert_eq!(run(order, Query::All, None, 0, None).await, all, "{order}");
-        assert_eq!(run(order, waiting(), None, 0, None).await, only_waiting, "{order}");
+        assert_eq!(
+            run(order, waiting(), None, 0, None).await,
+            only_waiting,
+            "{order}"
+        );
         // Pages of two, each after the cursor of the previous page's last task.
         let mut paged = Vec::new();
         let mut after = None;
@@ -127,6 +134,27 @@ pub async fn query_orders_page_by_keyset(ctx: &Ctx) {
             run(order, waiting(), Some(first_waiting), 0, None).await,
             only_waiting[1..],
             "{order}: cursor and query"
+        );
+    }
+    // A status that few tasks have (a backend may find them by status).
+    ctx.create((0..10).map(|j| json!({"j": j}))).await;
+    let done = || Query::status(Status::Done);
+    for (order, only_done) in [
+        (Order::Created, [0, 1, 3]),
+        (Order::CreatedDesc, [3, 1, 0]),
+        (Order::Priority, [1, 3, 0]),
+        (Order::Finished, [0, 3, 1]),
+    ] {
+        assert_eq!(
+            run(order, done(), None, 0, None).await,
+            only_done,
+            "{order}: done"
+        );
+        let first = Cursor::of(&ctx.get(ids[only_done[0]]).await);
+        assert_eq!(
+            run(order, done(), Some(first), 1, Some(5)).await,
+            only_done[2..],
+            "{order}: done after the first, skip 1"
         );
     }
 }
