@@ -108,7 +108,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let bin = taskpool_binary();
+    let bin = support::binary::taskpool();
     let rt = settings::runtime();
     let dir = settings::bench_dir();
     let mut rows = Vec::new();
@@ -218,34 +218,6 @@ fn remove_created(rt: &tokio::runtime::Runtime, place: &Place, pool: &str, op: &
 }
 
 /// The `taskpool` executable.
-fn taskpool_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("TASKPOOL_BIN") {
-        return bin.into();
-    }
-    let exe = std::env::current_exe().expect("the bench executable's path");
-    let profile_dir = exe.ancestors().nth(2).expect("TARGET/PROFILE");
-    let bin = profile_dir.join("taskpool");
-    if !bin.exists() {
-        eprintln!("bench: building the taskpool binary (cargo build --release -p taskpool-cli)");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let target = profile_dir.parent().expect("TARGET");
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "taskpool-cli",
-                "--bin",
-                "taskpool",
-            ])
-            .env("CARGO_TARGET_DIR", target)
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building taskpool failed");
-    }
-    bin
-}
-
 fn worker_command(bin: &PathBuf, url: &str) -> Command {
     let mut cmd = Command::new(bin);
     cmd.args([
@@ -344,7 +316,7 @@ fn idle_peak(mut cmd: Command) -> Peak {
     let child = cmd.spawn().expect("spawn");
     let pid = child.id();
     std::thread::sleep(IDLE_FOR);
-    let kb = vm_hwm(pid);
+    let kb = support::binary::vm_hwm(pid).unwrap_or_else(|| panic!("process {pid} is not running"));
     // SAFETY: `pid` is our child, not yet waited for.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     wait_rusage(pid);
@@ -352,17 +324,6 @@ fn idle_peak(mut cmd: Command) -> Peak {
         kb,
         timed_out: false,
     }
-}
-
-/// The peak RSS (`VmHWM`, KiB) of running process `pid`.
-fn vm_hwm(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("process {pid} is not running: {e}"));
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/PID/status")
 }
 
 /// The wait status and `ru_maxrss` (KiB) of child `pid` if it has exited.

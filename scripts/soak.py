@@ -30,6 +30,8 @@ import tempfile
 import time
 
 POOL = "soak"
+# Kills must not use up a task's attempts: every task must end `done`.
+MAX_ATTEMPTS = "1000"
 
 # The task command: log the execution (outside the store), answer with the
 # attempt as the result. No shell features beyond sh itself.
@@ -64,7 +66,7 @@ def create_tasks(store, n, create_kills, workdir, report):
     killed = 0
     for _ in range(create_kills):
         proc = subprocess.Popen(
-            [ARGS.bin, "--store", store, "-t", POOL, "-q", "create", defs],
+            [ARGS.bin, "--store", store, "-t", POOL, "-q", "create", "--max-attempts", MAX_ATTEMPTS, defs],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -80,7 +82,7 @@ def create_tasks(store, n, create_kills, workdir, report):
                 report["failures"].append(f"integrity_check after a killed create: {result}")
     report["create_kills"] = killed
     start = time.time()
-    taskpool(["-q", "create", defs], store)
+    taskpool(["-q", "create", "--max-attempts", MAX_ATTEMPTS, defs], store)
     report["create_s"] = round(time.time() - start, 1)
 
 
@@ -112,6 +114,7 @@ def drain(store, workdir, report):
     stopped = []  # (proc, resume_at)
     start = time.time()
     next_action = start + 0.5
+    next_check = start + 5.0
     restart_at = start + ARGS.restart_after if ARGS.restart_cmd else None
     copy_at = start + 2.0 if sqlite_path(store) else None
     while True:
@@ -143,7 +146,8 @@ def drain(store, workdir, report):
         for i, w in enumerate(workers):
             if w.poll() is not None:
                 workers[i] = start_worker(store, log, ARGS.lease)
-        if now - start > 5 and int(now - start) % 2 == 0:
+        if now >= next_check:
+            next_check = now + 2.0
             left = undone(store)
             if left == 0 and not stopped:
                 break

@@ -5,6 +5,7 @@
 //! so items unused by one target are expected (each is used by another).
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod defs;
 pub mod place;
 pub mod raw;

@@ -16,6 +16,11 @@
 # is missing, the build fails, or the server does not accept connections
 # within TASKPOOL_FERRETDB_START_TIMEOUT seconds (default 60).
 #
+# Restart:  bash ci/ferretdb/start.sh --restart DATA_DIR PORT
+# starts a server on the data of an earlier one (the DATA_DIR it printed) and
+# on its port, so that clients holding its URL find it again (the fault tests
+# kill FerretDB mid-run and restart it so). It prints the same lines.
+#
 # Environment:
 #   TASKPOOL_FERRETDB_CACHE          binary cache dir
 #                                    (default ${XDG_CACHE_HOME:-$HOME/.cache}/taskpool/ferretdb-v1.24.2)
@@ -45,8 +50,16 @@ if [[ ! -x "$bin" || ! -f "$stamp_file" || "$(cat "$stamp_file")" != "$stamp" ]]
     log "built in $((SECONDS - start)) s"
 fi
 
-# A fresh data directory, in memory when /dev/shm is available.
-if [[ -d /dev/shm && -w /dev/shm ]]; then
+# A fresh data directory, in memory when /dev/shm is available, unless an
+# earlier server's is given.
+if [[ "${1:-}" == --restart ]]; then
+    [[ $# -eq 3 ]] || die "usage: $0 --restart DATA_DIR PORT"
+    data="$2"
+    fixed_port="$3"
+    [[ -d "$data/db" ]] || die "$data holds no FerretDB data ($data/db is missing)"
+elif [[ $# -ne 0 ]]; then
+    die "usage: $0 [--restart DATA_DIR PORT]"
+elif [[ -d /dev/shm && -w /dev/shm ]]; then
     data="$(mktemp -d /dev/shm/taskpool-ferretdb.XXXXXX)"
 else
     data="$(mktemp -d "${TMPDIR:-/tmp}/taskpool-ferretdb.XXXXXX")"

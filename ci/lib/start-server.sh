@@ -24,17 +24,26 @@ free_port() {
 accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start_listening NAME LOG_DIR TIMEOUT COMMAND...: run COMMAND with the
-# placeholder PORT replaced by a free port, in the background, logging to
-# LOG_DIR/server-PORT.log, until it accepts connections. The port may be
-# taken between choosing it and binding it, so this tries three times. Sets
-# `port`, `pid` and `server_log`; dies if the server never listens.
+# placeholder PORT replaced by a free port (or by $fixed_port when the
+# sourcing script sets it, e.g. to restart a server where its clients
+# expect it), in the background, logging to LOG_DIR/server-PORT.log, until it
+# accepts connections. A free port may be taken between choosing it and
+# binding it, so this tries three times. Sets `port`, `pid` and
+# `server_log`; dies if the server never listens.
 start_listening() {
     local name="$1" log_dir="$2" timeout="$3"
     shift 3
     local try deadline arg
     local -a cmd
+    if [[ -n "${fixed_port:-}" ]] && accepts "$fixed_port"; then
+        die "127.0.0.1:$fixed_port already accepts connections: cannot start $name there"
+    fi
     for try in 1 2 3; do
-        port="$(free_port)" || die "could not find a free TCP port on 127.0.0.1"
+        if [[ -n "${fixed_port:-}" ]]; then
+            port="$fixed_port"
+        else
+            port="$(free_port)" || die "could not find a free TCP port on 127.0.0.1"
+        fi
         server_log="$log_dir/server-$port.log"
         cmd=()
         for arg in "$@"; do cmd+=("${arg//PORT/$port}"); done

@@ -96,6 +96,22 @@ def test_unreachable_mongodb_raises_unavailable_without_the_password():
     assert "alice:***@" in str(raised.value)
 
 
+def test_unresolvable_srv_url_raises_unavailable_naming_the_host():
+    # mongodb+srv:// is parsed (and redacted) like mongodb://; resolving its
+    # DNS SRV record fails here (.invalid never resolves): a clear error
+    # naming the host, never a panic.
+    url = "mongodb+srv://alice:s3cret@cluster0.taskpool.invalid/research?serverSelectionTimeoutMS=500"
+    for open_it in (lambda: taskpool.open(url), lambda: TaskManager("p", store=url)):
+        with pytest.raises(taskpool.Unavailable) as raised:
+            open_it()
+        message = str(raised.value)
+        assert isinstance(raised.value, ConnectionError)
+        assert "cluster0.taskpool.invalid" in message
+        assert "DNS" in message
+        assert "s3cret" not in message
+        assert "alice:***@" in message
+
+
 def test_commit_without_a_fetch_raises_lease_lost(manager):
     (task,) = manager.query()
     with pytest.raises(taskpool.LeaseLost):

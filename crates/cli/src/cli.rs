@@ -87,6 +87,8 @@ pub enum Command {
     Ensemble(crate::commands::ensemble::EnsembleArgs),
     /// Run a rolling-retrain experiment from a config (default: the built-in example).
     Run(crate::commands::run::RunArgs),
+    /// Online serving of a run config: init, routine, simulate, status (docs/online.md).
+    Online(crate::commands::online::OnlineArgs),
     /// Work on a `taskpool run` pool with the built-in ridge task function.
     RunWorker(crate::commands::run_worker::RunWorkerArgs),
     /// Serve the dashboard: pools, tasks, lost leases, experiments, /api/ and /metrics.

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use taskpool::pipeline::worker::LostTask;
 use taskpool::store::{ArtifactInfo, Created, Record, Stat, Status};
+use taskpool_experiment::online::{RoutineSummary, SimulateSummary};
 
 /// `list`: one line per pool.
 #[derive(Debug, Clone, Serialize)]
@@ -159,3 +160,30 @@ pub struct DroppedJson {
 /// `ensemble`: one line per output row: `datetime`, `instrument`, then one
 /// key per column (`null` for a missing value).
 pub type EnsembleRow = Map<String, Value>;
+
+/// `online init`, `online routine`: what the routine did (its
+/// [`RoutineSummary`], as stored in its routine record) and the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlineRoutineJson {
+    /// The routine: `as_of ran note trained online taken_offline updated
+    /// signal_start signal_end signal_rows overwrite data train_seconds
+    /// total_seconds`.
+    #[serde(flatten)]
+    pub routine: RoutineSummary,
+    /// The online report directory.
+    pub report_dir: String,
+    /// The files written there.
+    pub files: Vec<String>,
+}
+
+/// `online simulate`: every routine and where the time went, and the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlineSimulateJson {
+    /// `start end routines trained wall_seconds train_seconds orchestration_seconds`.
+    #[serde(flatten)]
+    pub simulate: SimulateSummary,
+    /// The online report directory.
+    pub report_dir: String,
+    /// The files written there.
+    pub files: Vec<String>,
+}

@@ -17,6 +17,18 @@ pub fn shorten(error: Error, url: &str) -> anyhow::Error {
         return error.into();
     }
     tracing::info!("{}", error.message());
+    // A `mongodb+srv://` host whose SRV record does not resolve fails at
+    // once, not after the timeout: say that instead (the backend's message
+    // names the lookup; the kind alone cannot tell the two apart).
+    if url.starts_with("mongodb+srv://") && error.message().contains("DNS lookup") {
+        return Error::unavailable(format!(
+            "cannot resolve the MongoDB host {}: the DNS lookup of its SRV record \
+             _mongodb._tcp.{} failed (is the name right? -v shows the driver's detail)",
+            hosts(url),
+            hosts(url)
+        ))
+        .into();
+    }
     Error::unavailable(format!(
         "cannot reach the MongoDB server at {} within {} (is it running and reachable? \
          -v shows the driver's detail)",
@@ -77,6 +89,17 @@ mod tests {
         let text = short.to_string();
         assert!(text.len() < 200, "{text}");
         assert!(text.contains("h:1") && text.contains("200ms"), "{text}");
+        let srv = shorten(
+            Error::unavailable(
+                "MongoDB DNS lookup of the SRV record _mongodb._tcp.c.invalid failed",
+            ),
+            "mongodb+srv://u:p@c.invalid/db",
+        );
+        assert!(
+            srv.to_string()
+                .starts_with("cannot resolve the MongoDB host c.invalid: the DNS lookup"),
+            "{srv}"
+        );
         let kept = shorten(Error::not_found("nope"), "mongodb://h/db");
         assert_eq!(kept.to_string(), "nope");
     }

@@ -76,12 +76,33 @@ pub fn write_csv(frame: &Frame, writer: impl Write) -> Result<()> {
 pub fn write_csv_rows(
     frame: &Frame,
     writer: impl Write,
+    keep: impl FnMut(usize) -> bool,
+) -> Result<()> {
+    write_rows(frame, writer, DATETIME, keep)
+}
+
+/// The header of a signals file: `date,instrument,score`.
+pub const SIGNALS_HEADER: [&str; 3] = ["date", INSTRUMENT, "score"];
+
+/// Write a signal (a frame with the one column `score`) as
+/// `date,instrument,score` (the signals files of `taskpool run` and
+/// `taskpool online`), rows in frame order.
+///
+/// # Errors
+/// `Backend` if writing fails.
+pub fn write_signals_csv(frame: &Frame, writer: impl Write) -> Result<()> {
+    write_rows(frame, writer, SIGNALS_HEADER[0], |_| true)
+}
+
+/// Write the rows `keep` selects under the header `first,instrument,<columns>`.
+fn write_rows(
+    frame: &Frame,
+    writer: impl Write,
+    first: &str,
     mut keep: impl FnMut(usize) -> bool,
 ) -> Result<()> {
     let mut csv = csv::Writer::from_writer(writer);
-    let header = [DATETIME, INSTRUMENT]
-        .into_iter()
-        .chain(frame.column_names());
+    let header = [first, INSTRUMENT].into_iter().chain(frame.column_names());
     csv.write_record(header).map_err(csv_error)?;
     let mut fields: Vec<String> = Vec::with_capacity(frame.columns().len() + 2);
     for row in (0..frame.len()).filter(|&r| keep(r)) {

@@ -2,8 +2,8 @@
 //!
 //! The applications built on the `taskpool-pipeline` library: today the main
 //! job, `taskpool run CONFIG` (a rolling-retrain experiment from a YAML
-//! configuration to a report, in the spirit of Qlib's `qrun`); online serving
-//! will live next to it.
+//! configuration to a report, in the spirit of Qlib's `qrun`), and online
+//! serving next to it ([`online`]: `taskpool online init|routine|simulate|status`).
 //!
 //! The pipeline stays Qlib's task-management library (generate, train,
 //! collect, ensemble) and knows only the store traits; everything an
@@ -16,7 +16,9 @@
 //! - [`job`]: the job itself (configuration, rolling ridge tasks, training,
 //!   collection, ensembles) and its report (a table, `report.md`, a PNG plot
 //!   drawn with `plotters` and an embedded font, `summary.json`);
-//! - [`frame_csv`]: prediction frames as CSV files (`taskpool ensemble`).
+//! - [`online`]: online serving on the same configuration and store;
+//! - [`frame_csv`]: prediction frames as CSV files (`taskpool ensemble`,
+//!   the signals files).
 //!
 //! Like every application, it opens stores through the facade `taskpool`
 //! ([`job::open_store`]), never through a backend crate, and asks an opened
@@ -28,3 +30,4 @@ pub mod frame_csv;
 pub mod job;
 pub mod metrics;
 pub mod model;
+pub mod online;

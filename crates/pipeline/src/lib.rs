@@ -22,6 +22,8 @@ pub mod collect;
 pub mod ensemble;
 mod error_chain;
 pub mod frame;
+#[cfg(test)]
+mod fuzz;
 pub mod generate;
 pub mod time_adjust;
 pub mod trainer;

@@ -1,5 +1,7 @@
 //! `create`: one unordered `insert_many` per batch; duplicate keys resolved
-//! to the existing tasks with one more query.
+//! to the existing tasks with one more query (one round trip: its reply
+//! holds every match). A batch into a new pool first creates the pool's
+//! indexes (`listIndexes`, then one `createIndexes`).
 
 use std::collections::HashMap;
 
@@ -118,9 +120,12 @@ impl MongoStore {
             return Ok(HashMap::new());
         }
         let what = "reading existing keys";
+        // Every match in the first reply (the default first batch is 101
+        // documents, then a `getMore`): one round trip for the batch.
         let docs: Vec<Document> = coll
             .find(doc! {"key": {"$in": keys}})
             .projection(doc! {"_id": 1, "key": 1, "status": 1})
+            .batch_size(u32::try_from(keys.len()).unwrap_or(u32::MAX))
             .await
             .map_err(self.err(what))?
             .try_collect()

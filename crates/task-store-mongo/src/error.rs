@@ -73,7 +73,9 @@ impl From<MongoError> for Error {
 }
 
 fn hint(source: &DriverError) -> &'static str {
-    if kind_of(source) == ErrorKind::Unavailable {
+    if matches!(source.kind.as_ref(), DriverKind::DnsResolve { .. }) {
+        " (is the host name right?)"
+    } else if kind_of(source) == ErrorKind::Unavailable {
         " (is the server running and reachable?)"
     } else {
         ""

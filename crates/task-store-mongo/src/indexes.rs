@@ -16,15 +16,20 @@
 //! A store creates the indexes of a collection once, before its first write
 //! to it.
 //!
-//! `listIndexes` first, then one `createIndexes` per missing index. Sending
-//! all indexes in one command is what MongoDB documents, but FerretDB v1.24
-//! drops the connection ("slice bounds out of range" in its server log,
-//! "unexpected end of file" in the driver) when two or more of the requested
-//! indexes already exist: it removes the existing ones from its work list by
-//! their position in the request, and the second removal indexes past the
-//! shortened list. A command with one index never does that, even when
-//! another process creates the same index between our `listIndexes` and our
-//! `createIndexes` (the server then treats it as already there).
+//! `listIndexes` first; then, for a new collection, one `createIndexes` with
+//! all its indexes (two round trips in all, which is what the first create
+//! into a new pool pays), else one `createIndexes` per missing index. The
+//! one-command form is what MongoDB documents, but FerretDB v1.24 drops the
+//! connection ("slice bounds out of range" in its server log, "unexpected
+//! end of file" in the driver) when two or more of the requested indexes
+//! already exist: it removes the existing ones from its work list by their
+//! position in the request, and the second removal indexes past the
+//! shortened list. That can happen to the one command only when another
+//! process creates the same new pool at the same moment; then the indexes
+//! are created again one per command. A command with one index never fails
+//! so, even when another process creates the same index between our
+//! `listIndexes` and our `createIndexes` (the server then treats it as
+//! already there).
 
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
@@ -113,7 +118,8 @@ impl MongoStore {
 }
 
 /// Create each of `wanted` that `coll` does not have yet (compared by key
-/// pattern), one `createIndexes` command per index.
+/// pattern): all in one `createIndexes` command when the collection has
+/// none of them (a new collection), else one command per index.
 ///
 /// # Errors
 /// The driver's error of the failed `listIndexes` or `createIndexes`.
@@ -131,10 +137,24 @@ async fn create_missing(
         Err(e) if server_code(&e) == Some(NAMESPACE_NOT_FOUND) => Vec::new(),
         Err(e) => return Err(e),
     };
-    for index in wanted {
-        if !existing.contains(&key_pattern(&index.keys)) {
-            coll.create_index(index).await?;
+    let missing: Vec<IndexModel> = wanted
+        .into_iter()
+        .filter(|index| !existing.contains(&key_pattern(&index.keys)))
+        .collect();
+    let none_exist = existing
+        .iter()
+        .all(|keys| keys == &[("_id".to_string(), Bson::Int64(1))]);
+    if missing.len() > 1 && none_exist {
+        match coll.create_indexes(missing.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(e) => tracing::debug!(
+                collection = coll.name(),
+                "creating the indexes in one command failed ({e}); creating them one by one"
+            ),
         }
+    }
+    for index in missing {
+        coll.create_index(index).await?;
     }
     Ok(())
 }

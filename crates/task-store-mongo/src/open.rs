@@ -83,7 +83,11 @@ pub(crate) async fn connect(url: &str, options: MongoOptions) -> Result<Connecti
         // `mongodb+srv://` URLs are resolved while parsing: a failed lookup
         // is an unreachable server, anything else a bad URL.
         if is_unreachable(&e) {
-            MongoError::driver(e, &format!("resolving {shown_url}"), &early_secrets)
+            let doing = format!(
+                "DNS lookup of the SRV record _mongodb._tcp.{} (from {shown_url})",
+                host_part(url)
+            );
+            MongoError::driver(e, &doing, &early_secrets)
         } else {
             MongoError::BadUrl(format!(
                 "invalid MongoDB URL {shown_url}: {}",
@@ -117,6 +121,14 @@ pub(crate) async fn connect(url: &str, options: MongoOptions) -> Result<Connecti
         shown_url,
         secrets,
     })
+}
+
+/// The `host[:port],…` part of a MongoDB URL (without credentials, path
+/// and options).
+fn host_part(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split(['/', '?']).next().unwrap_or(rest);
+    rest.rsplit_once('@').map_or(rest, |(_, hosts)| hosts)
 }
 
 /// taskpool's defaults for what the URL leaves unset: timeouts (or
@@ -186,6 +198,16 @@ mod tests {
             options.server_selection_timeout,
             Some(Duration::from_millis(500))
         );
+    }
+
+    #[test]
+    fn host_part_drops_credentials_path_and_options() {
+        assert_eq!(
+            host_part("mongodb+srv://u:p@ss@cluster0.example.net/db?w=1"),
+            "cluster0.example.net"
+        );
+        assert_eq!(host_part("mongodb://h1:1,h2:2/?x=1"), "h1:1,h2:2");
+        assert_eq!(host_part("mongodb://h"), "h");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!   conveniences;
 //! - the lifecycle rules as pure functions ([`transition`]);
 //! - [`MemoryStore`], the reference implementation, and (feature
-//!   `conformance`) the behaviour suite every backend must pass.
+//!   `conformance`) the behaviour suite every backend must pass;
+//! - (feature `fuzz`) what the parser fuzz properties of every crate share.
 //!
 //! ## Design choices
 //!
@@ -50,6 +51,8 @@ pub mod transition;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(any(test, feature = "fuzz"))]
+pub mod fuzz;
 
 pub use backend::{Capabilities, RecordBackend, TaskBackend};
 pub use error::{Error, ErrorKind, Result};

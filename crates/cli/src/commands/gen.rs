@@ -189,45 +189,58 @@ fn sweep(specs: &[String]) -> anyhow::Result<ParamSweep> {
 
 /// The template file as a list of tasks.
 fn read_template(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let name = path.display();
+    let name = path.display().to_string();
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad_input(format!("cannot read template {name}: {e}")))?;
-    let value: Value = match ext.as_deref() {
-        Some("json") => serde_json::from_str(&text)
-            .map_err(|e| bad_input(format!("template {name}: malformed JSON: {e}")))?,
-        Some("yaml" | "yml") => serde_saphyr::from_str(&text).map_err(|e| {
-            bad_input(format!(
+    parse_template(&name, ext.as_deref(), &text).map_err(bad_input)
+}
+
+/// A template's text as a list of tasks (objects): JSON for the extension
+/// `json`, YAML for `yaml`/`yml`; one task or a non-empty list.
+///
+/// # Errors
+/// A one-line message naming the template `name` and the problem.
+pub(crate) fn parse_template(
+    name: &str,
+    ext: Option<&str>,
+    text: &str,
+) -> Result<Vec<Value>, String> {
+    let value: Value = match ext {
+        Some("json") => serde_json::from_str(text)
+            .map_err(|e| format!("template {name}: malformed JSON: {e}"))?,
+        Some("yaml" | "yml") => serde_saphyr::from_str(text).map_err(|e| {
+            format!(
                 "template {name}: malformed YAML: {}",
                 yaml_summary(&e.to_string())
-            ))
+            )
         })?,
         _ => {
-            return Err(bad_input(format!(
+            return Err(format!(
                 "template {name}: unknown extension (use .json, .yaml or .yml)"
-            )));
+            ));
         }
     };
     let tasks = match value {
         Value::Object(_) => vec![value],
         Value::Array(items) => items,
         _ => {
-            return Err(bad_input(format!(
+            return Err(format!(
                 "template {name}: expected a task (an object) or a list of tasks"
-            )));
+            ));
         }
     };
     if let Some(i) = tasks.iter().position(|t| !t.is_object()) {
-        return Err(bad_input(format!(
+        return Err(format!(
             "template {name}: item {} is not a task (an object)",
             i + 1
-        )));
+        ));
     }
     if tasks.is_empty() {
-        return Err(bad_input(format!("template {name}: the list is empty")));
+        return Err(format!("template {name}: the list is empty"));
     }
     Ok(tasks)
 }

@@ -4,11 +4,14 @@ pub mod completions;
 pub mod create;
 pub mod drop_pool;
 pub mod ensemble;
+#[cfg(test)]
+mod fuzz;
 pub mod r#gen;
 pub mod get;
 pub mod import_qlib;
 mod list;
 pub mod lost;
+pub mod online;
 pub mod prioritize;
 pub mod prune;
 pub mod query;
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(args) => records::run(&cli.global, &args),
         Command::Ensemble(args) => ensemble::run(&cli.global, &args),
         Command::Run(args) => run::run(&cli.global, &args),
+        Command::Online(args) => online::run(&cli.global, &args),
         Command::RunWorker(args) => run_worker::run(&cli.global, &args),
         Command::Ui(args) => ui::run(&cli.global, &args),
     }

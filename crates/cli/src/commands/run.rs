@@ -83,13 +83,21 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let ctx = Context::new(global)?;
-    let (source, mut config, base_dir) = read_config(args.config.as_deref())?;
-    let origin = args.config.as_deref().map_or_else(
-        || "built-in example".to_string(),
-        |p| p.display().to_string(),
-    );
+    let Loaded {
+        source,
+        config,
+        base_dir,
+        origin,
+    } = load_config(
+        global,
+        args.config.as_deref(),
+        &Overrides {
+            workers: args.workers,
+            in_process: args.in_process,
+            report_dir: args.report_dir.clone(),
+        },
+    )?;
     let to_anyhow = |e| job_error(&origin, e);
-    apply_overrides(global, args, &mut config);
     let plan = JobPlan::new(&config, base_dir.as_deref()).map_err(to_anyhow)?;
     let human = !ctx.out.is_json();
     let view = Arc::new(View::new(ctx.out, global.quiet, show_bar(global)));
@@ -106,18 +114,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
     let summary = ctx.block_on(async {
         // Listen before the first claim, so a signal never kills the run
         // while it holds tasks.
-        let told = Arc::clone(&view);
-        let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown, move |stop| {
-            told.say(match stop {
-                Stop::Requested(signal) => format!(
-                    "stopping  {}: no new tasks; running tasks get the grace period, then are handed back (a second signal hands them back now)",
-                    signal_name(signal)
-                ),
-                Stop::Forced => {
-                    "stopping  second signal: handing running tasks back now".to_string()
-                }
-            });
-        }));
+        let signals = view.obey_stops(shutdown)?;
         let notice = NewStoreNotice::before_open(&plan.store);
         let summary = match open_store(&plan).await {
             Ok(store) => {
@@ -140,6 +137,41 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
     } else {
         ctx.out.json(&summary)
     }
+}
+
+/// A configuration read and overridden by the command line.
+pub(crate) struct Loaded {
+    /// Where it came from, for the first status line.
+    pub source: String,
+    /// The configuration.
+    pub config: JobConfig,
+    /// The directory relative data paths are taken from.
+    pub base_dir: Option<PathBuf>,
+    /// The name errors about it start with (its path, or `built-in example`).
+    pub origin: String,
+}
+
+/// Read the configuration at `path` (the built-in example without one)
+/// and apply the command line's overrides.
+///
+/// # Errors
+/// An unreadable or invalid file (exit code 2).
+pub(crate) fn load_config(
+    global: &GlobalArgs,
+    path: Option<&Path>,
+    overrides: &Overrides,
+) -> anyhow::Result<Loaded> {
+    let (source, mut config, base_dir) = read_config(path)?;
+    apply_overrides(global, overrides, &mut config);
+    Ok(Loaded {
+        source,
+        config,
+        base_dir,
+        origin: path.map_or_else(
+            || "built-in example".to_string(),
+            |p| p.display().to_string(),
+        ),
+    })
 }
 
 /// The configuration text's origin, the parsed configuration and the
@@ -171,22 +203,32 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<(String, JobConfig, Option
     Ok((path.display().to_string(), config, base))
 }
 
+/// The command-line options that override a configuration's values.
+pub(crate) struct Overrides {
+    /// `--workers N`.
+    pub workers: Option<usize>,
+    /// `--in-process`.
+    pub in_process: bool,
+    /// `--report-dir DIR`.
+    pub report_dir: Option<PathBuf>,
+}
+
 /// `--store`/`TASKPOOL_STORE` and `-t`/`TASKPOOL_POOL` when given, then the
 /// command's own options, win over the file.
-fn apply_overrides(global: &GlobalArgs, args: &RunArgs, config: &mut JobConfig) {
+fn apply_overrides(global: &GlobalArgs, options: &Overrides, config: &mut JobConfig) {
     if store_given() {
         config.store = Some(global.store.clone());
     }
     if let Some(pool) = &global.pool {
         config.pool = pool.clone();
     }
-    if let Some(n) = args.workers {
+    if let Some(n) = options.workers {
         config.trainer.workers = n;
     }
-    if args.in_process {
+    if options.in_process {
         config.trainer.mode = TrainerMode::InProcess;
     }
-    if let Some(dir) = &args.report_dir {
+    if let Some(dir) = &options.report_dir {
         config.report.dir = Some(dir.clone());
     }
 }
@@ -202,7 +244,7 @@ fn store_given() -> bool {
         .is_some_and(|source| source != ValueSource::DefaultValue)
 }
 
-fn worker_command(plan: &JobPlan) -> anyhow::Result<WorkerCommand> {
+pub(crate) fn worker_command(plan: &JobPlan) -> anyhow::Result<WorkerCommand> {
     let program = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("cannot find this executable to start workers: {e}"))?;
     let lease = format!("{}ms", plan.trainer.lease.as_millis());
@@ -229,7 +271,7 @@ fn worker_command(plan: &JobPlan) -> anyhow::Result<WorkerCommand> {
 /// A job error for the CLI: the user's input (named after `origin`, the
 /// config's path) is exit code 2, a store error keeps its kind (see
 /// [`crate::exit::code_for`]).
-fn job_error(origin: &str, error: JobError) -> anyhow::Error {
+pub(crate) fn job_error(origin: &str, error: JobError) -> anyhow::Error {
     match error {
         JobError::Store(e) => anyhow::Error::new(e),
         e if e.is_bad_input() => bad_input(format!("{origin}: {e}")),
@@ -237,7 +279,7 @@ fn job_error(origin: &str, error: JobError) -> anyhow::Error {
     }
 }
 
-fn show_bar(global: &GlobalArgs) -> bool {
+pub(crate) fn show_bar(global: &GlobalArgs) -> bool {
     !global.json && !global.quiet && std::io::stderr().is_terminal()
 }
 
@@ -263,7 +305,7 @@ fn print_human(ctx: &Context<'_>, summary: &JobSummary) -> anyhow::Result<()> {
 /// What the user sees while the job runs: status lines on stdout (not with
 /// `-q` or `--json`), a progress bar on a terminal's stderr, worker output
 /// on stderr.
-struct View {
+pub(crate) struct View {
     out: Output,
     /// `-q`: no status lines.
     quiet: bool,
@@ -273,7 +315,7 @@ struct View {
 }
 
 impl View {
-    fn new(out: Output, quiet: bool, show_bar: bool) -> View {
+    pub(crate) fn new(out: Output, quiet: bool, show_bar: bool) -> View {
         let bar = show_bar.then(|| {
             let style = ProgressStyle::with_template(
                 "training  [{bar:40}] {pos}/{len} tasks  {elapsed_precise}  {msg}",
@@ -293,7 +335,7 @@ impl View {
     }
 
     /// A status line (stdout, above the bar).
-    fn say(&self, line: String) {
+    pub(crate) fn say(&self, line: String) {
         if self.quiet {
             return;
         }
@@ -308,7 +350,28 @@ impl View {
         }
     }
 
-    fn events(self: &Arc<Self>) -> Events {
+    /// Listen for SIGINT/SIGTERM (in the runtime): the first requests
+    /// `shutdown`, a second forces it; each is said on the view. Abort the
+    /// handle once the work is over.
+    pub(crate) fn obey_stops(
+        self: &Arc<Self>,
+        shutdown: Shutdown,
+    ) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let told = Arc::clone(self);
+        Ok(tokio::spawn(StopSignals::listen()?.obey(shutdown, move |stop| {
+            told.say(match stop {
+                Stop::Requested(signal) => format!(
+                    "stopping  {}: no new tasks; running tasks get the grace period, then are handed back (a second signal hands them back now)",
+                    signal_name(signal)
+                ),
+                Stop::Forced => {
+                    "stopping  second signal: handing running tasks back now".to_string()
+                }
+            });
+        })))
+    }
+
+    pub(crate) fn events(self: &Arc<Self>) -> Events {
         let view = Arc::clone(self);
         Arc::new(move |event| view.on(event))
     }
@@ -377,6 +440,28 @@ impl View {
                     None => eprintln!("{line}"),
                 }
             }
+            JobEvent::RoutineStarted { as_of } => {
+                self.say(format!("routine   as of {as_of}"));
+            }
+            JobEvent::RoutineBusy { owner } => self.say(format!(
+                "waiting   another routine of this experiment is running ({owner})"
+            )),
+            JobEvent::PredictionsUpdated { models, rows } => self.say(format!(
+                "predicted {rows} new row(s) with {models} model(s)"
+            )),
+            JobEvent::RoutineFinished {
+                as_of,
+                trained,
+                signal_end,
+                ran,
+            } => self.say(if ran {
+                format!(
+                    "routine   as of {as_of} done: {trained} window(s) trained, signal up to {}",
+                    signal_end.map_or("–".to_string(), |d| d.to_string())
+                )
+            } else {
+                format!("routine   as of {as_of}: nothing to do")
+            }),
             JobEvent::Trained { elapsed } => {
                 if let Some(bar) = &self.bar {
                     bar.finish_and_clear();
@@ -391,7 +476,7 @@ impl View {
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

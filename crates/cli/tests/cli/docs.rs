@@ -8,6 +8,12 @@
 //!   `cargo test` first on `PATH`; it must exit 0, and each `# prints: TEXT`
 //!   line must find TEXT in what the block printed.
 //! - `sh no-run: REASON` is not run; the reason is required.
+//! - `sh mongodb` blocks (docs/deploy.md's recipes) run in
+//!   [`mongodb_command_blocks_of_the_docs_run`] against the MongoDB test
+//!   server, with [`PLACEHOLDER_URL`] replaced by the server's URL (a fresh
+//!   database per document) and an `srun` on `PATH` that runs its command
+//!   here (one Slurm array task); a `yaml kubernetes` block is a Job whose
+//!   worker container's `command` runs here with its `env`.
 //! - Any other block must have an info string (`text`, `json`, …).
 
 use std::path::{Path, PathBuf};
@@ -36,6 +42,8 @@ enum Kind<'a> {
     Run,
     /// Commands not run, and why.
     NoRun(&'a str),
+    /// Commands run against the MongoDB test server.
+    MongoDb,
     /// Not commands (output, configuration, code in another language).
     Other,
 }
@@ -56,10 +64,14 @@ impl Block {
         if rest.is_empty() {
             return Ok(Kind::Run);
         }
+        if rest == "mongodb" {
+            return Ok(Kind::MongoDb);
+        }
         match rest.strip_prefix("no-run:").map(str::trim) {
             Some(reason) if !reason.is_empty() => Ok(Kind::NoRun(reason)),
             _ => Err(format!(
-                "line {}: `{info}`: mark a block that must not run as `sh no-run: REASON`",
+                "line {}: `{info}`: mark a block that must not run as `sh no-run: REASON` \
+                 (or one that needs a MongoDB server as `sh mongodb`)",
                 self.line
             )),
         }
@@ -130,28 +142,63 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Run one block in `dir`; `Err` says what went wrong.
-fn run_block(doc: &str, block: &Block, dir: &Path) -> Result<(), String> {
+/// `PATH` with the `taskpool` of this build first, then `extra` (shims).
+fn test_path(extra: Option<&Path>) -> std::ffi::OsString {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_taskpool"))
         .parent()
         .expect("bin dir")
         .to_path_buf();
-    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))
-    .expect("PATH");
-    let mut child = Command::new("bash")
-        .args(["-e", "-o", "pipefail", "-c", &block.body])
-        .current_dir(dir)
-        .env("PATH", path)
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(
+        std::iter::once(bin_dir)
+            .chain(extra.map(Path::to_path_buf))
+            .chain(std::env::split_paths(&path)),
+    )
+    .expect("PATH")
+}
+
+/// A document's name (relative to the checkout), its text, and the
+/// directory its blocks run in (holding a copy of `examples/`).
+fn open_document(doc: &Path) -> (String, String, tempfile::TempDir) {
+    let name = doc
+        .strip_prefix(root())
+        .unwrap_or(doc)
+        .display()
+        .to_string();
+    let text = std::fs::read_to_string(doc).expect("read doc");
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&root().join("examples"), &dir.path().join("examples"));
+    (name, text, dir)
+}
+
+/// Run one block in `dir`; `Err` says what went wrong.
+fn run_block(doc: &str, block: &Block, dir: &Path) -> Result<(), String> {
+    let mut cmd = Command::new("bash");
+    cmd.args(["-e", "-o", "pipefail", "-c", &block.body])
+        .env("PATH", test_path(None));
+    run_command(doc, block, dir, cmd, &[])
+}
+
+/// Run `cmd` (one block's commands) in `dir`, with the clean environment of
+/// the docs test plus `env`; `Err` says what went wrong.
+fn run_command(
+    doc: &str,
+    block: &Block,
+    dir: &Path,
+    mut cmd: Command,
+    env: &[(String, String)],
+) -> Result<(), String> {
+    cmd.current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("TASKPOOL_STORE")
         .env_remove("TASKPOOL_POOL")
         .env_remove("TASKPOOL_LOG")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("bash");
+        .expect("spawn a block's commands");
     let started = Instant::now();
     while child.try_wait().expect("wait").is_none() {
         if started.elapsed() > BLOCK_TIMEOUT {
@@ -209,20 +256,19 @@ fn every_command_block_of_the_docs_runs() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for doc in documents() {
-        let name = doc
-            .strip_prefix(root())
-            .unwrap_or(&doc)
-            .display()
-            .to_string();
-        let text = std::fs::read_to_string(&doc).expect("read doc");
-        let dir = tempfile::tempdir().expect("temp dir");
-        copy_dir(&root().join("examples"), &dir.path().join("examples"));
+        let (name, text, dir) = open_document(&doc);
         for block in blocks(&text) {
             match block.kind() {
                 Err(e) => failures.push(format!("{name}: {e}")),
                 Ok(Kind::Other) => {}
                 Ok(Kind::NoRun(reason)) => {
                     eprintln!("{name}:{}: not run: {reason}", block.line);
+                }
+                Ok(Kind::MongoDb) => {
+                    eprintln!(
+                        "{name}:{}: runs in mongodb_command_blocks_of_the_docs_run",
+                        block.line
+                    );
                 }
                 Ok(Kind::Run) => {
                     ran += 1;
@@ -234,5 +280,125 @@ fn every_command_block_of_the_docs_runs() {
         }
     }
     assert!(ran >= 10, "only {ran} command blocks found");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The store URL the MongoDB recipes of the docs show; the test replaces it
+/// with the test server's.
+const PLACEHOLDER_URL: &str = "mongodb://user:password@db1,db2,db3/research?replicaSet=rs0";
+
+/// A directory with the stand-ins for a cluster scheduler's launchers:
+/// `srun CMD…` runs `CMD…` here, as one array task would on its node.
+fn scheduler_shims() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let srun = dir.path().join("srun");
+    std::fs::write(&srun, "#!/bin/sh\nexec \"$@\"\n").expect("write srun");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&srun, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+/// A container of a Kubernetes Job: its command line and environment.
+type Container = (Vec<String>, Vec<(String, String)>);
+
+/// The worker containers of a Kubernetes Job, with a `secretKeyRef` value
+/// given `secret`.
+fn job_commands(yaml: &str, secret: &str) -> Result<Vec<Container>, String> {
+    let job: serde_json::Value =
+        serde_saphyr::from_str(yaml).map_err(|e| format!("not YAML: {e}"))?;
+    if job["kind"] != "Job" || !job["spec"]["parallelism"].is_u64() {
+        return Err(format!("not a Job with a parallelism: {job}"));
+    }
+    let containers = job["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .ok_or("no spec.template.spec.containers")?;
+    containers
+        .iter()
+        .map(|c| {
+            let command = c["command"]
+                .as_array()
+                .ok_or("a container without a command")?
+                .iter()
+                .map(|a| {
+                    a.as_str()
+                        .map(str::to_string)
+                        .ok_or("a non-string argument")
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let env = c["env"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    let name = e["name"].as_str().ok_or("an env entry without a name")?;
+                    let value = match (&e["value"], &e["valueFrom"]["secretKeyRef"]) {
+                        (serde_json::Value::String(v), _) => v.clone(),
+                        (_, r) if r.is_object() => secret.to_string(),
+                        _ => return Err("an env entry without a value"),
+                    };
+                    Ok((name.to_string(), value))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((command, env))
+        })
+        .collect::<Result<Vec<_>, &str>>()
+        .map_err(str::to_string)
+}
+
+/// docs/deploy.md's recipes (`sh mongodb` blocks, the `yaml kubernetes`
+/// Job) run against the MongoDB test server, in order, one fresh database
+/// per document.
+#[test]
+fn mongodb_command_blocks_of_the_docs_run() {
+    let Some(server) = crate::support::mongodb_server() else {
+        return;
+    };
+    let shims = scheduler_shims();
+    let mut failures = Vec::new();
+    let (mut ran, mut jobs) = (0, 0);
+    let mut databases = Vec::new();
+    for doc in documents() {
+        let (name, text, dir) = open_document(&doc);
+        let database = crate::support::mongodb_test_database();
+        let url = crate::support::with_database(&server, &database);
+        databases.push(database);
+        for block in blocks(&text) {
+            if block.kind() == Ok(Kind::MongoDb) {
+                ran += 1;
+                let body = block.body.replace(PLACEHOLDER_URL, &url);
+                let mut cmd = Command::new("bash");
+                cmd.args(["-e", "-o", "pipefail", "-c", &body])
+                    .env("PATH", test_path(Some(shims.path())));
+                if let Err(e) = run_command(&name, &block, dir.path(), cmd, &[]) {
+                    failures.push(e);
+                }
+            } else if block.info.trim() == "yaml kubernetes" {
+                jobs += 1;
+                let containers = match job_commands(&block.body, &url) {
+                    Ok(c) if !c.is_empty() => c,
+                    Ok(_) => {
+                        failures.push(format!("{name}:{}: a Job without containers", block.line));
+                        continue;
+                    }
+                    Err(e) => {
+                        failures.push(format!("{name}:{}: {e}", block.line));
+                        continue;
+                    }
+                };
+                for (command, env) in containers {
+                    let mut cmd = Command::new(&command[0]);
+                    cmd.args(&command[1..]).env("PATH", test_path(None));
+                    if let Err(e) = run_command(&name, &block, dir.path(), cmd, &env) {
+                        failures.push(e);
+                    }
+                }
+            }
+        }
+    }
+    for db in &databases {
+        crate::support::drop_mongodb_database(db);
+    }
+    assert!(ran >= 2, "only {ran} `sh mongodb` blocks found");
+    assert!(jobs >= 1, "no `yaml kubernetes` block found");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

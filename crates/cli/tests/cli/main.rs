@@ -17,6 +17,7 @@ mod manage_help;
 mod manage_import_qlib;
 mod manage_memory;
 mod manage_secrets;
+mod online;
 mod run;
 mod usability;
 mod worker_artifacts;

@@ -51,6 +51,28 @@ fn mongodb_password_is_hidden_from_environment_urls() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
 }
 
+/// A `mongodb+srv://` URL is accepted and redacted; its SRV record cannot
+/// resolve here (`.invalid`): exit 4, one line naming the host and the DNS
+/// lookup, no panic.
+#[test]
+fn mongodb_srv_url_that_does_not_resolve_is_one_clear_line() {
+    let url = format!("mongodb+srv://bob:{PASSWORD}@cluster0.taskpool.invalid/research");
+    let out = taskpool()
+        .args(["--store", &url, "-t", "p", "stat"])
+        .output()
+        .unwrap();
+    crate::support::assert_one_line_error(&out, 4);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "cannot resolve the MongoDB host cluster0.taskpool.invalid: the DNS lookup of its \
+             SRV record _mongodb._tcp.cluster0.taskpool.invalid failed"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(PASSWORD), "{stderr}");
+}
+
 #[test]
 fn password_in_an_unknown_scheme_is_hidden() {
     let url = format!("redis://carol:{PASSWORD}@127.0.0.1:6379/0");

@@ -19,7 +19,10 @@ use std::process::{Child, ExitStatus};
 use std::time::Duration;
 
 pub use fixture::Fixture;
-pub use mongodb::{drop_mongodb_database, mongodb_server, mongodb_test_database, mongodb_url};
+pub use mongodb::{
+    atomic_mongodb_server, drop_mongodb_database, mongodb_server, mongodb_server_kind,
+    mongodb_test_database, mongodb_url, with_database,
+};
 pub use worker_fixture::WorkerFixture;
 
 /// The pool every fixture works in.

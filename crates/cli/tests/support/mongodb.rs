@@ -1,15 +1,59 @@
-//! The MongoDB test server (`TASKPOOL_TEST_MONGODB_URL`): tests skip, with
-//! the reason printed, when it is not set.
+//! The MongoDB test server (`TASKPOOL_TEST_MONGODB_URL`, its kind in
+//! `TASKPOOL_TEST_MONGODB_SERVER`): tests skip, with the reason printed, when
+//! it is not set, except under CI (`CI` set and non-empty), where they fail.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The MongoDB test server's URL, or `None` (with the reason printed).
+///
+/// # Panics
+/// Under CI when the URL is not set: CI must run the MongoDB tests.
 pub fn mongodb_server() -> Option<String> {
-    let url = std::env::var("TASKPOOL_TEST_MONGODB_URL").ok();
-    if url.is_none() {
-        eprintln!("skipped: TASKPOOL_TEST_MONGODB_URL is not set (start ci/ferretdb/start.sh)");
+    match std::env::var("TASKPOOL_TEST_MONGODB_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| !v.is_empty()) => panic!(
+            "TASKPOOL_TEST_MONGODB_URL is not set but CI is: CI must run the MongoDB tests \
+             (start a server with `eval \"$(bash ci/mongo-java-server/start.sh)\"`)"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: TASKPOOL_TEST_MONGODB_URL is not set (start ci/ferretdb/start.sh \
+                 or ci/mongo-java-server/start.sh)"
+            );
+            None
+        }
     }
-    url
+}
+
+/// The kind of server at the test URL (`TASKPOOL_TEST_MONGODB_SERVER`):
+/// `ferretdb`, `mongo-java-server`, or `mongodb` (a real MongoDB, the
+/// default).
+pub fn mongodb_server_kind() -> String {
+    std::env::var("TASKPOOL_TEST_MONGODB_SERVER")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "mongodb".to_string())
+}
+
+/// The test server's URL if its writes to one document are atomic (every
+/// server but FerretDB v1, whose `findAndModify` is a read then a write
+/// without a lock): the multi-process tests need that. `None`, with the
+/// reason printed, otherwise.
+///
+/// # Panics
+/// As [`mongodb_server`].
+pub fn atomic_mongodb_server(test: &str) -> Option<String> {
+    let url = mongodb_server()?;
+    let kind = mongodb_server_kind();
+    if kind == "ferretdb" {
+        eprintln!(
+            "[{kind}] skipping {test} on {kind}: its findAndModify is a read then a write \
+             without a lock, so two workers can claim one task (it runs on mongo-java-server)"
+        );
+        return None;
+    }
+    eprintln!("[{kind}] {test} runs against {kind}");
+    Some(url)
 }
 
 /// A database name no other test uses.
@@ -24,9 +68,13 @@ pub fn mongodb_test_database() -> String {
 
 /// The test server's URL with `db` as its database.
 pub fn mongodb_url(db: &str) -> Option<String> {
-    let server = mongodb_server()?;
-    let (base, options) = server.split_once('?').unwrap_or((&server, ""));
-    Some(format!("{}/{db}?{options}", base.trim_end_matches('/')))
+    Some(with_database(&mongodb_server()?, db))
+}
+
+/// A server URL (`mongodb://host:port/?options`) with `db` as its database.
+pub fn with_database(server: &str, db: &str) -> String {
+    let (base, options) = server.split_once('?').unwrap_or((server, ""));
+    format!("{}/{db}?{options}", base.trim_end_matches('/'))
 }
 
 /// The database a `mongodb://` URL names.

@@ -26,6 +26,15 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+    /// The file is not the one the tasks (or an earlier online routine)
+    /// read.
+    #[error("{path}: {message}")]
+    Changed {
+        /// The file.
+        path: String,
+        /// What changed.
+        message: String,
+    },
     /// The file has no rows.
     #[error("{path}: no bars")]
     Empty {
@@ -128,16 +137,24 @@ impl Bars {
     /// [`DataError`] naming the file and line of the first bad row.
     pub fn from_csv(path: &Path) -> Result<Bars, DataError> {
         let shown = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        let content = std::fs::read(path).map_err(|source| DataError::Io {
             path: shown.clone(),
             source,
         })?;
-        let mut reader = csv::Reader::from_reader(file);
+        Bars::from_csv_bytes(&shown, &content)
+    }
+
+    /// [`Bars::from_csv`] on the content of a file named `shown` in errors.
+    ///
+    /// # Errors
+    /// [`DataError`] naming the file and line of the first bad row.
+    pub fn from_csv_bytes(shown: &str, content: &[u8]) -> Result<Bars, DataError> {
+        let mut reader = csv::Reader::from_reader(content);
         let mut rows = Vec::new();
         for (i, record) in reader.deserialize::<CsvRow>().enumerate() {
             let line = i as u64 + 2;
             let bad = |message: String| DataError::Row {
-                path: shown.clone(),
+                path: shown.to_string(),
                 line,
                 message,
             };
@@ -160,9 +177,11 @@ impl Bars {
             ));
         }
         if rows.is_empty() {
-            return Err(DataError::Empty { path: shown });
+            return Err(DataError::Empty {
+                path: shown.to_string(),
+            });
         }
-        Bars::from_rows(&shown, rows)
+        Bars::from_rows(shown, rows)
     }
 
     /// Every distinct date, sorted (the trading calendar of the data).

@@ -2,8 +2,8 @@
 
 use jiff::civil::Date;
 
-use super::bars::Bars;
-use super::features::{FEATURE_NAMES, features_at, label_at};
+use super::bars::{Bar, Bars};
+use super::features::{FEATURE_NAMES, WARM_UP, features_at, label_at};
 
 /// Features and labels of every (date, instrument) past the warm-up.
 ///
@@ -18,6 +18,8 @@ pub struct Dataset {
     features: Vec<f64>,
     labels: Vec<f64>,
     norm_labels: Vec<f64>,
+    /// The date of each row's instrument's next bar (the label's date).
+    next_dates: Vec<Option<Date>>,
 }
 
 /// A contiguous run of dataset rows (one date range).
@@ -55,31 +57,91 @@ impl Rows<'_> {
 
 impl Dataset {
     /// Compute features and labels from bars.
+    ///
+    /// Rows are produced in (date, instrument) order directly, walking the
+    /// calendar with one cursor per instrument, into columns allocated once:
+    /// no intermediate row list and no sort, so loading holds the bars and
+    /// the table, nothing more (issue 22: at 1,500 × 3,000 a row list plus
+    /// its sorted copy doubled the peak).
     pub fn from_bars(bars: &Bars) -> Dataset {
-        let mut rows: Vec<(Date, u32, [f64; FEATURE_NAMES.len()], f64)> = Vec::new();
-        for series in bars.by_instrument() {
-            for t in 0..series.len() {
-                if let Some(f) = features_at(series, t) {
-                    rows.push((series[t].date, series[t].instrument, f, label_at(series, t)));
-                }
-            }
-        }
-        rows.sort_by_key(|r| (r.0, r.1));
+        let width = FEATURE_NAMES.len();
+        let series: Vec<&[Bar]> = bars.by_instrument().collect();
+        let capacity = bars.bars.len().saturating_sub(WARM_UP * series.len());
         let mut ds = Dataset {
             instruments: bars.instruments.clone(),
-            dates: rows.iter().map(|r| r.0).collect(),
-            rows_instrument: rows.iter().map(|r| r.1).collect(),
-            features: rows.iter().flat_map(|r| r.2).collect(),
-            labels: rows.iter().map(|r| r.3).collect(),
+            dates: Vec::with_capacity(capacity),
+            rows_instrument: Vec::with_capacity(capacity),
+            features: Vec::with_capacity(capacity * width),
+            labels: Vec::with_capacity(capacity),
             norm_labels: Vec::new(),
+            next_dates: Vec::with_capacity(capacity),
         };
+        let mut cursors = vec![0usize; series.len()];
+        for date in bars.dates() {
+            for (bars, t) in series.iter().zip(cursors.iter_mut()) {
+                if bars.get(*t).is_none_or(|b| b.date != date) {
+                    continue;
+                }
+                if let Some(f) = features_at(bars, *t) {
+                    ds.dates.push(date);
+                    ds.rows_instrument.push(bars[*t].instrument);
+                    ds.features.extend_from_slice(&f);
+                    ds.labels.push(label_at(bars, *t));
+                    ds.next_dates.push(bars.get(*t + 1).map(|b| b.date));
+                }
+                *t += 1;
+            }
+        }
         ds.normalize();
         ds
     }
 
+    /// The dataset [`Dataset::from_bars`] makes of the bars dated up to
+    /// `until`, derived from this one: the rows up to `until` (features use
+    /// past bars only, and are z-scored per date, so they are the same),
+    /// with the labels whose next bar is after `until` unknown and the
+    /// normalised labels computed again. Online routines use it instead of
+    /// computing every feature again.
+    pub fn up_to(&self, until: Date) -> Dataset {
+        let n = self.dates.partition_point(|d| *d <= until);
+        let f = FEATURE_NAMES.len();
+        let next_dates: Vec<Option<Date>> = self.next_dates[..n]
+            .iter()
+            .map(|d| d.filter(|d| *d <= until))
+            .collect();
+        let labels = self.labels[..n]
+            .iter()
+            .zip(&next_dates)
+            .map(|(label, next)| if next.is_some() { *label } else { f64::NAN })
+            .collect();
+        let mut ds = Dataset {
+            instruments: self.instruments.clone(),
+            dates: self.dates[..n].to_vec(),
+            rows_instrument: self.rows_instrument[..n].to_vec(),
+            features: self.features[..n * f].to_vec(),
+            labels,
+            norm_labels: Vec::new(),
+            next_dates,
+        };
+        ds.norm_labels = ds.normalized_labels();
+        ds
+    }
+
+    /// The labels z-scored across instruments on each date.
+    fn normalized_labels(&self) -> Vec<f64> {
+        let mut norm_labels = self.labels.clone();
+        let mut start = 0;
+        while start < self.dates.len() {
+            let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
+            let idx: Vec<usize> = (start..end).collect();
+            zscore_in_place(&mut norm_labels, &idx, f64::INFINITY);
+            start = end;
+        }
+        norm_labels
+    }
+
     fn normalize(&mut self) {
         let f = FEATURE_NAMES.len();
-        let mut norm_labels = self.labels.clone();
         let mut start = 0;
         while start < self.dates.len() {
             let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
@@ -87,8 +149,6 @@ impl Dataset {
                 let idx: Vec<usize> = (start..end).map(|r| r * f + col).collect();
                 zscore_in_place(&mut self.features, &idx, 5.0);
             }
-            let idx: Vec<usize> = (start..end).collect();
-            zscore_in_place(&mut norm_labels, &idx, f64::INFINITY);
             start = end;
         }
         for v in &mut self.features {
@@ -96,7 +156,7 @@ impl Dataset {
                 *v = 0.0;
             }
         }
-        self.norm_labels = norm_labels;
+        self.norm_labels = self.normalized_labels();
     }
 
     /// Every date with at least one row, sorted.
@@ -172,5 +232,31 @@ mod tests {
         assert!(ds.rows(Some(dates[5]), Some(dates[4])).is_empty());
         let last = ds.rows(Some(dates[19]), None);
         assert!(last.labels.iter().all(|l| l.is_nan()));
+    }
+
+    #[test]
+    fn up_to_equals_the_dataset_of_the_earlier_bars() {
+        let mut bars = generate(&SyntheticSpec {
+            instruments: 5,
+            days: 60,
+            ..SyntheticSpec::default()
+        });
+        // One instrument stops early: its last rows' next bars are missing.
+        bars.bars
+            .retain(|b| b.instrument != 2 || b.date < jiff::civil::date(2019, 3, 1));
+        let full = Dataset::from_bars(&bars);
+        for until in [
+            jiff::civil::date(2019, 2, 20),
+            jiff::civil::date(2019, 3, 4),
+        ] {
+            let mut early = bars.clone();
+            early.bars.retain(|b| b.date <= until);
+            // Compared as text: unknown labels are NaN, which `==` never equals.
+            assert_eq!(
+                format!("{:?}", full.up_to(until)),
+                format!("{:?}", Dataset::from_bars(&early)),
+                "{until}"
+            );
+        }
     }
 }

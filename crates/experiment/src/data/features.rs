@@ -30,7 +30,7 @@ pub fn features_at(bars: &[Bar], t: usize) -> Option<[f64; FEATURE_NAMES.len()]>
     }
     let close = |k: usize| bars[t - k].close;
     let ret = |k: usize| close(0) / close(k) - 1.0;
-    let daily: Vec<f64> = (0..20).map(|k| close(k) / close(k + 1) - 1.0).collect();
+    let daily: [f64; 20] = std::array::from_fn(|k| close(k) / close(k + 1) - 1.0);
     let mean = daily.iter().sum::<f64>() / daily.len() as f64;
     let var = daily.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (daily.len() - 1) as f64;
     let mean_of = |k: usize, f: &dyn Fn(&Bar) -> f64| {

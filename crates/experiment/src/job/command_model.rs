@@ -161,5 +161,9 @@ fn read_predictions(
     let mut metrics = std::collections::BTreeMap::new();
     add_metrics(&mut metrics, "test", &rows, &pred);
     let pred = score_frame(data, &rows, pred)?;
-    Ok(Trained { metrics, pred })
+    Ok(Trained {
+        metrics,
+        pred,
+        model: None,
+    })
 }

@@ -62,6 +62,10 @@ pub enum JobError {
     /// missing for a done task, a prediction frame that does not decode…).
     #[error("collecting results: {0}")]
     Collect(String),
+    /// Online serving cannot do what was asked with the state the store
+    /// holds (a routine before `init`, an `init` after routines).
+    #[error("online: {0}")]
+    Online(String),
     /// The report could not be written.
     #[error("writing the report to {path}: {message}")]
     Report {
@@ -124,7 +128,7 @@ impl JobError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            JobError::Syntax(_) | JobError::Config { .. } | JobError::Data(_)
+            JobError::Syntax(_) | JobError::Config { .. } | JobError::Data(_) | JobError::Online(_)
         )
     }
 }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use jiff::civil::Date;
+
 /// A step of a job.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -62,6 +64,37 @@ pub enum JobEvent {
     Trained {
         /// How long it took.
         elapsed: Duration,
+    },
+    /// Online serving: a routine starts (it holds the experiment's routine
+    /// lease).
+    RoutineStarted {
+        /// The last date of data it sees.
+        as_of: Date,
+    },
+    /// Online serving: another process runs a routine of the experiment;
+    /// this one waits for it to finish.
+    RoutineBusy {
+        /// The lease owner (`host:pid:n`).
+        owner: String,
+    },
+    /// Online serving: the online models predicted the new dates.
+    PredictionsUpdated {
+        /// Models updated.
+        models: usize,
+        /// Prediction rows added.
+        rows: usize,
+    },
+    /// Online serving: a routine is over.
+    RoutineFinished {
+        /// Its as-of date.
+        as_of: Date,
+        /// Windows trained.
+        trained: usize,
+        /// The signal's last date afterwards.
+        signal_end: Option<Date>,
+        /// Whether it changed anything (`false`: the state was already
+        /// at or past `as_of`).
+        ran: bool,
     },
 }
 

@@ -104,6 +104,7 @@ mod tests {
             days: 60,
             start: date(2020, 1, 1),
             seed: 11,
+            until: None,
         };
         let data = market::load(&spec).unwrap();
         let path = ensure(&spec, &data).unwrap();

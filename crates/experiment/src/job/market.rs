@@ -6,7 +6,7 @@
 //! labels) takes a noticeable fraction of a second, so each process keeps
 //! what it loaded, keyed by the spec: N tasks on the same data load it once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -31,6 +31,9 @@ pub enum DataSpec {
         start: Date,
         /// Random seed.
         seed: u64,
+        /// Online serving: only the days up to this date are visible.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Date>,
     },
     /// A bars CSV file, with the BLAKE3 hash of its content: a task is
     /// never trained on a file that changed after it was created, and a
@@ -38,9 +41,29 @@ pub enum DataSpec {
     File {
         /// Absolute path.
         path: String,
-        /// Hex BLAKE3 hash of the file.
+        /// Hex BLAKE3 hash of the file (of its first `bytes` bytes when
+        /// `bytes` is given).
         blake3: String,
+        /// Online serving: only the first `bytes` bytes are read (the file
+        /// as a routine saw it; rows appended later are not part of it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
+        /// Online serving: only the days up to this date are visible.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Date>,
     },
+}
+
+/// What a data file looked like when an online routine read it: its length
+/// and the hash of its content. A later routine accepts the file if these
+/// bytes are still its beginning (rows were appended), and refuses it
+/// otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// The file's length in bytes.
+    pub bytes: u64,
+    /// Hex BLAKE3 hash of those bytes.
+    pub blake3: String,
 }
 
 impl DataSpec {
@@ -51,7 +74,9 @@ impl DataSpec {
     pub fn file(path: &Path) -> Result<DataSpec, DataError> {
         Ok(DataSpec::File {
             path: path.display().to_string(),
-            blake3: hash_file(path)?,
+            blake3: hash_bytes(&read_file(path)?),
+            bytes: None,
+            until: None,
         })
     }
 
@@ -62,14 +87,102 @@ impl DataSpec {
             DataSpec::File { path, .. } => path.clone(),
         }
     }
+
+    /// The last visible date, if the spec hides later ones.
+    pub fn until(&self) -> Option<Date> {
+        match self {
+            DataSpec::Synthetic { until, .. } | DataSpec::File { until, .. } => *until,
+        }
+    }
+
+    /// This data as an online routine sees it on `as_of`: the dates up to
+    /// `as_of`, and for a file its content now (length and hash), so that
+    /// rows appended later never change what the routine's tasks read.
+    /// Returns the spec and, for a file, its [`Fingerprint`].
+    ///
+    /// # Errors
+    /// [`DataError::Io`] if the file cannot be read.
+    pub fn visible(&self, as_of: Date) -> Result<(DataSpec, Option<Fingerprint>), DataError> {
+        match self {
+            DataSpec::Synthetic {
+                instruments,
+                days,
+                start,
+                seed,
+                ..
+            } => Ok((
+                DataSpec::Synthetic {
+                    instruments: *instruments,
+                    days: *days,
+                    start: *start,
+                    seed: *seed,
+                    until: Some(as_of),
+                },
+                None,
+            )),
+            DataSpec::File { path, .. } => {
+                let content = read_file(Path::new(path))?;
+                let fingerprint = Fingerprint {
+                    bytes: content.len() as u64,
+                    blake3: hash_bytes(&content),
+                };
+                Ok((
+                    DataSpec::File {
+                        path: path.clone(),
+                        blake3: fingerprint.blake3.clone(),
+                        bytes: Some(fingerprint.bytes),
+                        until: Some(as_of),
+                    },
+                    Some(fingerprint),
+                ))
+            }
+        }
+    }
+
+    /// The same data with every date visible (what `until` hides shown).
+    pub fn unbounded(&self) -> DataSpec {
+        let mut spec = self.clone();
+        match &mut spec {
+            DataSpec::Synthetic { until, .. } | DataSpec::File { until, .. } => *until = None,
+        }
+        spec
+    }
 }
 
-fn hash_file(path: &Path) -> Result<String, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+/// Check that the file at `path` still begins with the bytes `before`
+/// describes (rows may have been appended at the end since).
+///
+/// # Errors
+/// [`DataError::Changed`] naming the file when it is shorter or its first
+/// `before.bytes` bytes differ; [`DataError::Io`] if it cannot be read.
+pub fn check_growth(path: &str, before: &Fingerprint) -> Result<(), DataError> {
+    let content = read_file(Path::new(path))?;
+    let grown = usize::try_from(before.bytes)
+        .ok()
+        .and_then(|n| content.get(..n))
+        .is_some_and(|prefix| hash_bytes(prefix) == before.blake3);
+    if grown {
+        Ok(())
+    } else {
+        Err(DataError::Changed {
+            path: path.to_string(),
+            message: format!(
+                "its first {} bytes are not what an earlier routine read (rows were changed or removed); online serving accepts only rows appended at the end: restore the file, or start over with a new experiment",
+                before.bytes
+            ),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
+    std::fs::read(path).map_err(|source| DataError::Io {
         path: path.display().to_string(),
         source,
-    })?;
-    Ok(blake3::hash(&bytes).to_hex().to_string())
+    })
+}
+
+fn hash_bytes(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
 }
 
 /// Loaded data: the feature/label table and the trading calendar.
@@ -105,6 +218,27 @@ impl MarketData {
         })
     }
 
+    /// This data as loaded from the bars dated up to `until` (see
+    /// [`Dataset::up_to`]): the same rows, calendar and labels, without
+    /// computing the features again.
+    ///
+    /// # Errors
+    /// [`DataError::Empty`] when no bar is dated up to `until`.
+    pub fn up_to(&self, source: &str, until: Date) -> Result<MarketData, DataError> {
+        let days = &self.calendar.days()[..self
+            .calendar
+            .index_on_or_after(until.tomorrow().unwrap_or(until))];
+        let calendar =
+            Calendar::from_dates(days.iter().copied()).map_err(|_| DataError::Empty {
+                path: source.to_string(),
+            })?;
+        Ok(MarketData {
+            dataset: self.dataset.up_to(until),
+            calendar,
+            index: self.index.clone(),
+        })
+    }
+
     /// `describe` of `spec` with this data's size and date range.
     pub fn describe(&self, spec: &DataSpec) -> String {
         format!(
@@ -126,60 +260,118 @@ impl MarketData {
     }
 }
 
-type Cache = Mutex<HashMap<DataSpec, Arc<MarketData>>>;
+/// How many loaded datasets a process keeps (the most recently used):
+/// online simulations use the whole data and one cut copy per routine.
+const CACHE_ENTRIES: usize = 4;
+
+type Cache = Mutex<VecDeque<(DataSpec, Arc<MarketData>)>>;
 
 fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     CACHE.get_or_init(Cache::default)
 }
 
-/// The data of `spec`, loaded once per process.
+/// The data of `spec`, loaded once per process (the last few specs are
+/// kept). A spec that hides the dates after `until` is derived from the
+/// data of the whole spec (loaded, or found in the cache, first).
 ///
 /// # Errors
 /// [`DataError`] when a file cannot be read or parsed, has no bars, or no
 /// longer has the hash recorded in the spec.
 pub fn load(spec: &DataSpec) -> Result<Arc<MarketData>, DataError> {
+    match spec.until() {
+        None => cached(spec, || load_uncached(spec)),
+        Some(until) => {
+            if let Some(hit) = lookup(spec) {
+                return Ok(hit);
+            }
+            let full = load(&spec.unbounded())?;
+            cached(spec, || full.up_to(&spec.describe(), until))
+        }
+    }
+}
+
+fn lookup(spec: &DataSpec) -> Option<Arc<MarketData>> {
+    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    hit(&mut cache, spec)
+}
+
+/// The cached data of `spec`, moved to the back (the most recently used).
+fn hit(
+    cache: &mut VecDeque<(DataSpec, Arc<MarketData>)>,
+    spec: &DataSpec,
+) -> Option<Arc<MarketData>> {
+    let at = cache.iter().position(|(s, _)| s == spec)?;
+    let entry = cache.remove(at)?;
+    let data = Arc::clone(&entry.1);
+    cache.push_back(entry);
+    Some(data)
+}
+
+/// The cached data of `spec`, or `make`'s (then cached).
+fn cached(
+    spec: &DataSpec,
+    make: impl FnOnce() -> Result<MarketData, DataError>,
+) -> Result<Arc<MarketData>, DataError> {
     // Holding the lock while loading makes concurrent callers for the same
     // spec wait for one load instead of each doing it.
     let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(data) = cache.get(spec) {
-        return Ok(Arc::clone(data));
+    if let Some(data) = hit(&mut cache, spec) {
+        return Ok(data);
     }
-    let data = Arc::new(load_uncached(spec)?);
-    cache.insert(spec.clone(), Arc::clone(&data));
+    let data = Arc::new(make()?);
+    if cache.len() == CACHE_ENTRIES {
+        cache.pop_front();
+    }
+    cache.push_back((spec.clone(), Arc::clone(&data)));
     Ok(data)
 }
 
 fn load_uncached(spec: &DataSpec) -> Result<MarketData, DataError> {
-    match spec {
+    let (source, bars) = match spec {
         DataSpec::Synthetic {
             instruments,
             days,
             start,
             seed,
-        } => {
-            let bars = generate(&SyntheticSpec {
+            ..
+        } => (
+            "synthetic data".to_string(),
+            generate(&SyntheticSpec {
                 instruments: *instruments,
                 days: *days,
                 start: *start,
                 seed: *seed,
-            });
-            MarketData::from_bars("synthetic data", &bars)
-        }
-        DataSpec::File { path, blake3 } => {
-            let file = Path::new(path);
-            let actual = hash_file(file)?;
-            if &actual != blake3 {
-                return Err(DataError::Row {
+            }),
+        ),
+        DataSpec::File {
+            path,
+            blake3,
+            bytes,
+            ..
+        } => {
+            let mut content = read_file(Path::new(path))?;
+            if let Some(n) = bytes {
+                let Some(n) = usize::try_from(*n).ok().filter(|n| *n <= content.len()) else {
+                    return Err(DataError::Changed {
+                        path: path.clone(),
+                        message: format!(
+                            "it is shorter than the {bytes:?} bytes the tasks were created from (rows were removed)"
+                        ),
+                    });
+                };
+                content.truncate(n);
+            }
+            if &hash_bytes(&content) != blake3 {
+                return Err(DataError::Changed {
                     path: path.clone(),
-                    line: 0,
                     message: "the file changed since the tasks were created (its hash differs); run again to create tasks for the new content".to_string(),
                 });
             }
-            let bars = Bars::from_csv(file)?;
-            MarketData::from_bars(path, &bars)
+            (path.clone(), Bars::from_csv_bytes(path, &content)?)
         }
-    }
+    };
+    MarketData::from_bars(&source, &bars)
 }
 
 #[cfg(test)]
@@ -192,6 +384,7 @@ mod tests {
             days: 30,
             start: jiff::civil::date(2020, 1, 1),
             seed: 1,
+            until: None,
         }
     }
 
@@ -227,6 +420,6 @@ mod tests {
             "date,instrument,open,high,low,close,volume\n2020-01-02,A,2,2,2,2,1\n",
         )
         .unwrap();
-        assert!(matches!(load(&spec), Err(DataError::Row { .. })));
+        assert!(matches!(load(&spec), Err(DataError::Changed { .. })));
     }
 }

@@ -31,19 +31,21 @@ pub mod config;
 mod error;
 mod events;
 pub mod features_file;
+#[cfg(test)]
+mod fuzz;
 pub mod market;
 mod plan;
 pub mod report;
-mod results;
+pub(crate) mod results;
 pub mod ridge_task;
-mod runner;
+pub(crate) mod runner;
 pub mod task_def;
 mod train;
 
 pub use config::JobConfig;
 pub use error::JobError;
 pub use events::{Events, JobEvent, no_events};
-pub use plan::{JobPlan, TrainerPlan};
+pub use plan::{JobPlan, MIN_LABELLED_DAYS, PlannedTasks, SkippedWindow, TrainerPlan};
 pub use report::JobSummary;
 pub use results::{ENSEMBLE, SeriesResult, WindowResult};
 pub use runner::{RunOptions, open_store, run_job};

@@ -4,6 +4,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use jiff::civil::Date;
+use serde::Serialize;
 use serde_json::{Value, json};
 use task_store::record::validate_experiment_name;
 use task_store::validate_pool_name;
@@ -26,6 +28,45 @@ use super::task_def::{COMMAND, RIDGE, RidgeKwargs, TaskDef};
 const MIN_INSTRUMENTS: usize = 2;
 /// The fewest synthetic trading days: the feature warm-up plus a few windows.
 const MIN_DAYS: usize = 60;
+
+/// The fewest test dates with a known label (the next day's return) a
+/// rolling window needs to be evaluated: one day gives a single IC and no
+/// spread (no ICIR), and the data's last date has no label at all.
+pub const MIN_LABELLED_DAYS: usize = 2;
+
+/// A rolling window `taskpool run` leaves out: its test segment has too few
+/// labelled dates to give an IC value, so training it would only report
+/// dashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedWindow {
+    /// The models whose task for this window was left out.
+    pub models: Vec<String>,
+    /// The window's first test day.
+    pub test_start: Date,
+    /// Its last test day (`None`: open, to the end of the data).
+    pub test_end: Option<Date>,
+    /// Test dates with a known label.
+    pub labelled_days: usize,
+}
+
+impl SkippedWindow {
+    /// Why the window was left out, in one line.
+    pub fn reason(&self) -> String {
+        format!(
+            "{} labelled test day(s) (the label is the next day's return, so the data's last day has none); an IC needs at least {MIN_LABELLED_DAYS}: not trained",
+            self.labelled_days
+        )
+    }
+}
+
+/// The tasks of a job and the windows left out of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedTasks {
+    /// The task definitions, in generation order.
+    pub tasks: Vec<Value>,
+    /// The windows left out, by test start.
+    pub skipped: Vec<SkippedWindow>,
+}
 
 /// How tasks are trained, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,13 +164,58 @@ impl JobPlan {
         Ok(plan)
     }
 
+    /// The job's tasks: [`JobPlan::generate`] without the windows whose
+    /// test segment has fewer than [`MIN_LABELLED_DAYS`] labelled dates
+    /// (listed in [`PlannedTasks::skipped`]).
+    ///
+    /// # Errors
+    /// As [`JobPlan::generate`].
+    pub fn tasks(&self, calendar: &Calendar) -> Result<PlannedTasks, JobError> {
+        let mut tasks = Vec::new();
+        let mut skipped: Vec<SkippedWindow> = Vec::new();
+        for task in self.generate(calendar)? {
+            let def = TaskDef::from_value(&task).map_err(|e| JobError::config("models", e))?;
+            let [start, end] = def.dataset.kwargs.segments.test;
+            let Some(start) = start else {
+                tasks.push(task);
+                continue;
+            };
+            let labelled = labelled_days(calendar, start, end);
+            if labelled >= MIN_LABELLED_DAYS {
+                tasks.push(task);
+                continue;
+            }
+            match skipped
+                .iter_mut()
+                .find(|w| (w.test_start, w.test_end) == (start, end))
+            {
+                Some(window) => window.models.push(def.model.name),
+                None => skipped.push(SkippedWindow {
+                    models: vec![def.model.name],
+                    test_start: start,
+                    test_end: end,
+                    labelled_days: labelled,
+                }),
+            }
+        }
+        skipped.sort_by_key(|w| (w.test_start, w.test_end));
+        for window in &skipped {
+            tracing::warn!(
+                test_start = %window.test_start,
+                "rolling window skipped: {}",
+                window.reason()
+            );
+        }
+        Ok(PlannedTasks { tasks, skipped })
+    }
+
     /// Every task: models × sweep combinations × rolling windows, in that
     /// nesting order (each model's tasks together, windows innermost).
     ///
     /// # Errors
     /// [`JobError::Config`] (key `segments`) when the segments do not fit
     /// the data's calendar.
-    pub fn tasks(&self, calendar: &Calendar) -> Result<Vec<Value>, JobError> {
+    pub fn generate(&self, calendar: &Calendar) -> Result<Vec<Value>, JobError> {
         let mut sweep = ParamSweep::new();
         for (path, values) in &self.sweep {
             sweep = sweep
@@ -167,6 +253,22 @@ impl JobPlan {
         }
         Ok(())
     }
+}
+
+/// The dates of `calendar` from `start` to `end` (`None`: its last date)
+/// that have a label: every date but the calendar's last.
+fn labelled_days(calendar: &Calendar, start: Date, end: Option<Date>) -> usize {
+    let Some(last_labelled) = calendar.len().checked_sub(2) else {
+        return 0;
+    };
+    let hi = match end {
+        None => last_labelled,
+        Some(end) => match calendar.index_on_or_before(end) {
+            Some(i) => i.min(last_labelled),
+            None => return 0,
+        },
+    };
+    (hi + 1).saturating_sub(calendar.index_on_or_after(start))
 }
 
 /// `model.name` followed by the swept values: `ridge[alpha=10]`.
@@ -248,6 +350,7 @@ fn data_spec(config: &JobConfig, base_dir: Option<&Path>) -> Result<DataSpec, Jo
                 days: s.days,
                 start: s.start,
                 seed: s.seed,
+                until: None,
             })
         }
     }
@@ -579,7 +682,9 @@ data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}
     fn tasks_roll_windows_for_every_sweep_value() {
         let plan = plan("rolling: {step: 10}\nsweep: {model.kwargs.alpha: [1, 100]}\n").unwrap();
         let data = super::super::market::load(&plan.data).unwrap();
-        let tasks = plan.tasks(&data.calendar).unwrap();
+        let planned = plan.tasks(&data.calendar).unwrap();
+        assert!(planned.skipped.is_empty());
+        let tasks = planned.tasks;
         let defs: Vec<TaskDef> = tasks
             .iter()
             .map(|t| TaskDef::from_value(t).unwrap())
@@ -613,5 +718,52 @@ data: {synthetic: {instruments: 4, days: 200, start: 2019-01-01}}
             plan.tasks(&data.calendar),
             Err(JobError::Config { ref key, .. }) if key == "segments"
         ));
+    }
+
+    #[test]
+    fn tasks_skip_a_last_window_without_two_labelled_days() {
+        let days = {
+            let plan = plan("").unwrap();
+            super::super::market::load(&plan.data)
+                .unwrap()
+                .calendar
+                .days()
+                .to_vec()
+        };
+        let n = days.len();
+        // Windows of 2 trading days from the fourth-to-last day: the last
+        // window holds the data's last day (no label) and one before it.
+        let text = BASE.replace("[2019-09-02, null]", &format!("[{}, null]", days[n - 4]));
+        let config = JobConfig::from_yaml(&format!(
+            "{text}rolling: {{step: 2}}\nsweep: {{model.kwargs.alpha: [1, 2]}}\n"
+        ))
+        .unwrap();
+        let plan = JobPlan::new(&config, None).unwrap();
+        let planned = plan
+            .tasks(&super::super::market::load(&plan.data).unwrap().calendar)
+            .unwrap();
+        assert_eq!(planned.tasks.len(), 2, "one window per model is kept");
+        assert_eq!(planned.skipped.len(), 1, "{:?}", planned.skipped);
+        let skipped = &planned.skipped[0];
+        assert_eq!(skipped.models, ["ridge[alpha=1]", "ridge[alpha=2]"]);
+        assert_eq!(skipped.test_start, days[n - 2]);
+        assert_eq!(skipped.labelled_days, 1);
+        assert!(planned.skipped[0].reason().contains("at least 2"));
+        let all = plan
+            .generate(&super::super::market::load(&plan.data).unwrap().calendar)
+            .unwrap();
+        assert_eq!(all.len(), 4);
+    }
+
+    #[test]
+    fn labelled_days_leave_out_the_last_date() {
+        let calendar =
+            Calendar::from_dates((1..=5).map(|d| jiff::civil::date(2020, 1, d + 5))).unwrap();
+        let day = |d: i8| jiff::civil::date(2020, 1, d);
+        assert_eq!(labelled_days(&calendar, day(6), None), 4);
+        assert_eq!(labelled_days(&calendar, day(9), None), 1);
+        assert_eq!(labelled_days(&calendar, day(10), None), 0);
+        assert_eq!(labelled_days(&calendar, day(6), Some(day(7))), 2);
+        assert_eq!(labelled_days(&calendar, day(1), Some(day(2))), 0);
     }
 }

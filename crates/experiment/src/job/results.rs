@@ -88,6 +88,8 @@ pub struct Results {
     pub series: Vec<SeriesResult>,
     /// The cross-model ensemble (`None` with `collect.ensemble: none`).
     pub ensemble: Option<SeriesResult>,
+    /// The job's signal (see [`combine_models`]).
+    pub signal: Option<Frame>,
 }
 
 impl Results {
@@ -177,18 +179,37 @@ pub(crate) async fn collect(
         series.push(measure(model, &frame, data)?);
         ordered.push(frame);
     }
-    let ensemble = match ensemble {
-        EnsembleKind::None => None,
-        EnsembleKind::Average => {
-            let combined = AverageEnsemble.combine(&ordered)?;
-            Some(measure(ENSEMBLE, &combined, data)?)
-        }
+    let signal = combine_models(&ordered, ensemble)?;
+    let ensemble = match (ensemble, &signal) {
+        (EnsembleKind::Average, Some(combined)) => Some(measure(ENSEMBLE, combined, data)?),
+        _ => None,
     };
     Ok(Results {
         models,
         windows,
         series,
         ensemble,
+        signal,
+    })
+}
+
+/// The signal of per-model prediction series (each model's windows already
+/// rolled together), in model order: the configured cross-model ensemble
+/// (`average`: [`AverageEnsemble`]), or with `none` the one model's series
+/// when there is exactly one model (`None` otherwise). `taskpool run` and
+/// online serving both make their signal here.
+///
+/// # Errors
+/// [`JobError::Store`] (`InvalidInput`) for frames the ensemble refuses.
+pub(crate) fn combine_models(
+    frames: &[Frame],
+    ensemble: EnsembleKind,
+) -> Result<Option<Frame>, JobError> {
+    Ok(match (ensemble, frames) {
+        (_, []) => None,
+        (EnsembleKind::Average, frames) => Some(AverageEnsemble.combine(frames)?),
+        (EnsembleKind::None, [one]) => Some(one.clone()),
+        (EnsembleKind::None, _) => None,
     })
 }
 
@@ -226,7 +247,11 @@ fn window_result(record: &Record) -> Result<WindowResult, JobError> {
 
 /// The IC statistics of the predictions in `frame` (sorted by date) against
 /// the labels of `data`.
-fn measure(name: &str, frame: &Frame, data: &MarketData) -> Result<SeriesResult, JobError> {
+pub(crate) fn measure(
+    name: &str,
+    frame: &Frame,
+    data: &MarketData,
+) -> Result<SeriesResult, JobError> {
     let score = frame.column(SCORE).ok_or_else(|| {
         JobError::Collect(format!(
             "the predictions of {name} have no {SCORE:?} column"

@@ -16,11 +16,15 @@ use super::market::{self, MarketData};
 use super::task_def::{COMMAND, RIDGE, RidgeKwargs, TaskDef};
 use crate::data::{FEATURE_NAMES, Rows};
 use crate::metrics::evaluate;
-use crate::model::Ridge;
+use crate::model::{Ridge, RidgeModel};
 
 /// The name of the prediction artifact (a binary [`Frame`] with one column,
 /// [`SCORE`]).
 pub const PRED: &str = "pred";
+/// The name of the fitted model's artifact (a built-in ridge model as JSON:
+/// `{"weights": […], "intercept": …}`): online serving predicts new dates
+/// with it.
+pub const MODEL: &str = "model";
 /// The prediction column.
 pub const SCORE: &str = "score";
 /// The record tag holding the model's name.
@@ -40,6 +44,8 @@ pub struct Trained {
     /// The test predictions: one row per (date, instrument) of the test
     /// window, column [`SCORE`].
     pub pred: Frame,
+    /// The fitted model, for a built-in class (stored as artifact [`MODEL`]).
+    pub model: Option<RidgeModel>,
 }
 
 /// Fit and evaluate the task `def` on `data` (pure: no store).
@@ -87,7 +93,11 @@ pub fn train(def: &TaskDef, data: &MarketData) -> Result<Trained, String> {
         }
     }
     let pred = score_frame(data, &test_rows, test_pred)?;
-    Ok(Trained { metrics, pred })
+    Ok(Trained {
+        metrics,
+        pred,
+        model: Some(model),
+    })
 }
 
 /// The predictions `scores` of `rows` as a frame with the column [`SCORE`].
@@ -134,7 +144,8 @@ pub(crate) fn add_metrics(
 /// model's program: [`command_model`]), then store
 /// a record in the task's experiment: metrics, the definition's flattened
 /// parameters, tags [`TAG_MODEL`], [`TAG_TEST_START`], [`TAG_TEST_END`],
-/// and the predictions as artifact [`PRED`]. The record is created
+/// the predictions as artifact [`PRED`] and a built-in model as artifact
+/// [`MODEL`]. The record is created
 /// `running` and becomes `finished` once its artifact is written, so a
 /// crash in between never leaves a finished record without predictions.
 ///
@@ -186,6 +197,13 @@ pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Val
         .put_artifact(&def.experiment, record.id, PRED, trained.pred.encode())
         .await
         .map_err(store_err)?;
+    if let Some(model) = &trained.model {
+        let json = serde_json::to_vec(model).map_err(|e| format!("encoding the model: {e}"))?;
+        records
+            .put_artifact(&def.experiment, record.id, MODEL, json)
+            .await
+            .map_err(store_err)?;
+    }
     records
         .update_record(
             &def.experiment,

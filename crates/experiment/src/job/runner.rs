@@ -65,20 +65,7 @@ pub async fn run_job(
 ) -> Result<JobSummary, JobError> {
     let started = Instant::now();
     let events = &options.events;
-    let launch = match (&options.worker_command, plan.trainer.mode) {
-        (Some(command), TrainerMode::Workers) => {
-            if !store.capabilities().shared_by_processes {
-                return Err(JobError::config(
-                    "trainer.mode",
-                    format!(
-                        "worker processes cannot share the store {store} (it belongs to one process): use `in_process`, or a store that processes share, such as sqlite:// or mongodb://"
-                    ),
-                ));
-            }
-            Launch::Processes(command.clone())
-        }
-        _ => Launch::InProcess,
-    };
+    let launch = launch_for(options.worker_command.as_ref(), plan, &*store)?;
     let spec = plan.data.clone();
     let data = tokio::task::spawn_blocking(move || market::load(&spec))
         .await
@@ -87,55 +74,28 @@ pub async fn run_job(
     events(JobEvent::Loaded {
         data: described.clone(),
     });
-    let defs = plan.tasks(&data.calendar)?;
+    let planned = plan.tasks(&data.calendar)?;
+    let defs = planned.tasks;
     let models = model_names(&defs)?;
 
     if options.fresh {
         let records = drop_everything(&store, plan).await?;
         events(JobEvent::Dropped { records });
     }
-    let (ids, counts) = create(&store, plan, defs).await?;
+    let trained = create_and_train(
+        &store,
+        plan,
+        defs,
+        models.len(),
+        &launch,
+        events,
+        &options.shutdown,
+    )
+    .await?;
+    let (ids, counts, train_seconds) = (trained.ids, trained.counts, trained.seconds);
     let tasks: Arc<dyn TaskStore> = store.clone();
     let job_query = Query::ids(&ids);
     let interrupted = || train::interrupted(&*tasks, &plan.pool, &job_query, &options.shutdown);
-    events(JobEvent::Created {
-        total: counts.total,
-        models: models.len(),
-        new: counts.new,
-        done: counts.reused,
-        retried: counts.retried,
-    });
-
-    if options.shutdown.is_requested() {
-        return Err(interrupted().await);
-    }
-    let mut train_seconds = 0.0;
-    if counts.trained > 0 {
-        events(JobEvent::Training {
-            pending: counts.trained,
-            workers: plan.trainer.workers,
-            processes: matches!(launch, Launch::Processes(_)),
-        });
-        let training = Instant::now();
-        train::train(
-            Arc::clone(&store),
-            &plan.pool,
-            &ids,
-            &plan.trainer,
-            &launch,
-            events,
-            &options.shutdown,
-        )
-        .await?;
-        train_seconds = training.elapsed().as_secs_f64();
-        events(JobEvent::Trained {
-            elapsed: training.elapsed(),
-        });
-    }
-    if options.shutdown.is_requested() {
-        return Err(interrupted().await);
-    }
-    check_all_done(&store, &plan.pool, &ids).await?;
 
     let records: Arc<dyn RecordStore> = store.clone();
     let results = tokio::select! {
@@ -158,14 +118,116 @@ pub async fn run_job(
         &results,
         plan.report_dir.clone(),
     );
+    summary.skipped = planned.skipped;
     summary.train_seconds = train_seconds;
     summary.total_seconds = started.elapsed().as_secs_f64();
-    report::write(&mut summary, plan.plot)?;
+    report::write(&mut summary, plan.plot, results.signal.as_ref())?;
     Ok(summary)
 }
 
+/// Where the tasks of `plan` train: worker processes started with
+/// `command` (when given and `trainer.mode` is `workers`), else in process.
+///
+/// # Errors
+/// [`JobError::Config`] for worker processes on a store that processes
+/// cannot share.
+pub(crate) fn launch_for(
+    command: Option<&WorkerCommand>,
+    plan: &JobPlan,
+    store: &dyn Store,
+) -> Result<Launch, JobError> {
+    match (command, plan.trainer.mode) {
+        (Some(command), TrainerMode::Workers) => {
+            if !store.capabilities().shared_by_processes {
+                return Err(JobError::config(
+                    "trainer.mode",
+                    format!(
+                        "worker processes cannot share the store {store} (it belongs to one process): use `in_process`, or a store that processes share, such as sqlite:// or mongodb://"
+                    ),
+                ));
+            }
+            Ok(Launch::Processes(command.clone()))
+        }
+        _ => Ok(Launch::InProcess),
+    }
+}
+
+/// Tasks created and trained by [`create_and_train`].
+pub(crate) struct TrainedTasks {
+    /// Their ids, each once, in generation order.
+    pub ids: Vec<TaskId>,
+    /// What happened to them.
+    pub counts: TaskCounts,
+    /// Seconds spent training (0 when nothing needed it).
+    pub seconds: f64,
+}
+
+/// Create `defs` in the plan's pool (deduplicated by content: tasks already
+/// done are reused, failed ones retried) and train the pending ones until
+/// every one is done: the part `taskpool run` and online routines share.
+///
+/// # Errors
+/// [`JobError::TasksFailed`], [`JobError::Interrupted`], training and
+/// store errors.
+pub(crate) async fn create_and_train(
+    store: &Arc<dyn Store>,
+    plan: &JobPlan,
+    defs: Vec<serde_json::Value>,
+    models: usize,
+    launch: &Launch,
+    events: &Events,
+    shutdown: &Shutdown,
+) -> Result<TrainedTasks, JobError> {
+    let (ids, counts) = create(store, plan, defs).await?;
+    let tasks: Arc<dyn TaskStore> = store.clone();
+    let job_query = Query::ids(&ids);
+    let interrupted = || train::interrupted(&*tasks, &plan.pool, &job_query, shutdown);
+    events(JobEvent::Created {
+        total: counts.total,
+        models,
+        new: counts.new,
+        done: counts.reused,
+        retried: counts.retried,
+    });
+    if shutdown.is_requested() {
+        return Err(interrupted().await);
+    }
+    let mut seconds = 0.0;
+    if counts.trained > 0 {
+        events(JobEvent::Training {
+            pending: counts.trained,
+            workers: plan.trainer.workers,
+            processes: matches!(launch, Launch::Processes(_)),
+        });
+        let training = Instant::now();
+        train::train(
+            Arc::clone(store),
+            &plan.pool,
+            &ids,
+            &plan.trainer,
+            launch,
+            events,
+            shutdown,
+        )
+        .await?;
+        seconds = training.elapsed().as_secs_f64();
+        events(JobEvent::Trained {
+            elapsed: training.elapsed(),
+        });
+    }
+    if shutdown.is_requested() {
+        return Err(interrupted().await);
+    }
+    check_all_done(store, &plan.pool, &ids).await?;
+    Ok(TrainedTasks {
+        ids,
+        counts,
+        seconds,
+    })
+}
+
 /// The model names of the tasks, in order of first appearance.
-fn model_names(defs: &[serde_json::Value]) -> Result<Vec<String>, JobError> {
+pub(crate) fn model_names(defs: &[serde_json::Value]) -> Result<Vec<String>, JobError> {
     let mut seen = HashSet::new();
     let mut names = Vec::new();
     for def in defs {

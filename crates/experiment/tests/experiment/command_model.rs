@@ -2,12 +2,14 @@
 //! the built-in ridge; bad programs fail their tasks with a message naming
 //! the problem, and nothing else is lost.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use task_store::{MemoryStore, Query, Status, Store, TaskStore, TaskStoreExt};
 use taskpool_experiment::job::{JobConfig, JobError, JobPlan, RunOptions, no_events, run_job};
 use taskpool_pipeline::worker::Shutdown;
+
+use crate::support::{numpy_available, numpy_ridge};
 
 /// A small job: the built-in ridge and `model` (a YAML flow mapping).
 fn config(dir: &Path, model: &str) -> JobConfig {
@@ -38,26 +40,6 @@ fn options() -> RunOptions {
         events: no_events(),
         shutdown: Shutdown::new(),
     }
-}
-
-fn numpy_ridge() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/numpy_ridge.py")
-}
-
-/// Whether `python3` with numpy is here; prints why not (and fails under CI).
-fn numpy_available() -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs python3 with numpy for the command-model tests"
-        );
-        eprintln!("skipped: needs python3 with numpy");
-    }
-    ok
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,9 +75,19 @@ async fn run_job_trains_collects_and_reports_in_process() {
     assert_eq!(summary.windows.len(), summary.tasks.total);
     let names: Vec<&str> = summary.overall.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["ridge", "strong", ENSEMBLE]);
-    for file in ["report.md", "summary.json", "ic.png"] {
+    for file in ["report.md", "summary.json", "ic.png", "signals.csv"] {
         assert!(summary.report_dir.join(file).is_file(), "{file}");
     }
+    let signals = std::fs::read_to_string(summary.report_dir.join("signals.csv")).unwrap();
+    assert!(
+        signals.starts_with("date,instrument,score\n"),
+        "{signals:.80}"
+    );
+    // Every test date (the data's last one has no label, so no IC day).
+    assert_eq!(
+        signals.lines().count(),
+        1 + 30 * (summary.overall[2].days + 1)
+    );
     let data = market::load(&plan.data).unwrap();
     for w in &summary.windows {
         let alpha = if w.model == "ridge" { 1.0 } else { 10000.0 };

@@ -3,4 +3,6 @@
 
 mod command_model;
 mod job_run;
+mod online;
+mod support;
 mod synthetic_signal;

@@ -13,13 +13,18 @@ use task_store::{
 use super::artifacts::{
     RecordPlan, discard_record, experiment_of, metrics_of, store_record, warn_discarded,
 };
+use super::config::Backoff;
 use super::input::{Phase, TaskError, TaskInput};
 use super::report::Outcome;
 use super::shutdown::Shutdown;
 use super::task_fn::{TaskFn, run_caught};
 
-/// How often a commit is tried when the store is unavailable.
-const COMMIT_TRIES: u32 = 3;
+/// The pauses between tries of a commit the store could not take
+/// (unavailable): doubling from 200 ms up to 5 s, for up to one lease length.
+const COMMIT_BACKOFF: Backoff = Backoff {
+    initial: Duration::from_millis(200),
+    max: Duration::from_secs(5),
+};
 
 /// What every attempt of one worker shares.
 pub(crate) struct AttemptContext {
@@ -213,10 +218,14 @@ async fn heartbeat_until_lost(ctx: &AttemptContext, held: &Held) -> Error {
 }
 
 /// Commit the result. A lost lease abandons it (never retried: another
-/// worker owns the task now); an unavailable store is retried a few times; a
-/// result the store refuses (`InvalidInput`) fails the attempt with that error.
+/// worker owns the task now); an unavailable store (a server restarting, an
+/// election) is retried with capped exponential backoff for up to one lease
+/// length, after which the lease has expired anyway; a result the store
+/// refuses (`InvalidInput`) fails the attempt with that error.
 async fn commit(ctx: &AttemptContext, held: &Held, result: Value) -> Outcome {
-    for attempt in 1..=COMMIT_TRIES {
+    let deadline = tokio::time::Instant::now() + ctx.lease;
+    let mut tries = 0u32;
+    loop {
         let params = CommitParams {
             id: held.id,
             token: held.token.clone(),
@@ -242,9 +251,15 @@ async fn commit(ctx: &AttemptContext, held: &Held, result: Value) -> Outcome {
                 let message = format!("the store refuses the result: {e}");
                 return give_back(ctx, held, Some(message)).await;
             }
-            Err(e) if e.kind() == ErrorKind::Unavailable && attempt < COMMIT_TRIES => {
-                tracing::warn!(task = %held.id, "commit failed, retrying: {e}");
-                tokio::time::sleep(Duration::from_millis(200) * attempt).await;
+            Err(e)
+                if e.kind() == ErrorKind::Unavailable && tokio::time::Instant::now() < deadline =>
+            {
+                let pause = COMMIT_BACKOFF
+                    .delay(tries)
+                    .min(deadline - tokio::time::Instant::now());
+                tracing::warn!(task = %held.id, retry_in = ?pause, "commit failed, will retry: {e}");
+                tokio::time::sleep(pause).await;
+                tries = tries.saturating_add(1);
             }
             Err(e) => {
                 tracing::error!(
@@ -255,7 +270,6 @@ async fn commit(ctx: &AttemptContext, held: &Held, result: Value) -> Outcome {
             }
         }
     }
-    Outcome::StoreError
 }
 
 /// Return the task: with an error (the attempt counts) or without (handed back).

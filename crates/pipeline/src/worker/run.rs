@@ -173,7 +173,14 @@ impl Worker {
                             && (config.follow || claim_failures < CLAIM_RETRIES) =>
                     {
                         claim_failures += 1;
-                        tracing::warn!(worker = %self.id, "claim failed, will retry: {e}");
+                        // Back off by the failures in a row, even when tasks
+                        // ending in between wake the loop before the pause.
+                        idle_polls = idle_polls.max(claim_failures - 1);
+                        tracing::warn!(
+                            worker = %self.id,
+                            retry_in = ?config.backoff.delay(idle_polls),
+                            "claim failed, will retry: {e}"
+                        );
                         poll_later = true;
                     }
                     Err(e) => {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use task_store::conformance::MODEL_CASE;
-use task_store::{SharedClock, TaskStore};
+use task_store::{SharedClock, Store};
 
 use super::support;
 
@@ -22,5 +22,5 @@ task_store::conformance_tests!(|clock: SharedClock, case: &'static str| async mo
     if case == MODEL_CASE {
         options = options.sweep_interval(Duration::ZERO);
     }
-    Some(support::fresh_store_with(&url, clock, options).await as Arc<dyn TaskStore>)
+    Some(support::fresh_store_with(&url, clock, options).await as Arc<dyn Store>)
 });

@@ -72,11 +72,25 @@ async fn open_unreachable_server_error_hides_password() {
 
 #[tokio::test]
 async fn open_unresolvable_srv_url_is_unavailable() {
+    // The URL parses and is redacted like a mongodb:// one; its SRV record
+    // cannot resolve (.invalid never does): Unavailable, naming the host and
+    // the DNS lookup, never a panic.
     let url = format!("mongodb+srv://alice:{PASSWORD}@cluster.taskpool.invalid/db");
     let err = MongoStore::open(&url, clock(), quick()).await.unwrap_err();
     println!("{err}");
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert!(!err.to_string().contains(PASSWORD), "{err}");
+    assert!(!format!("{err:?}").contains(PASSWORD), "{err:?}");
+    assert!(err.message().contains("alice:***@"), "{err}");
+    assert!(
+        err.message()
+            .contains("DNS lookup of the SRV record _mongodb._tcp.cluster.taskpool.invalid"),
+        "{err}"
+    );
+    assert_eq!(
+        task_store::redact_url(&url),
+        "mongodb+srv://alice:***@cluster.taskpool.invalid/db"
+    );
 }
 
 #[tokio::test]

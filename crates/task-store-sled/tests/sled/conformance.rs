@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use task_store::{SharedClock, TaskStore};
+use task_store::{SharedClock, Store};
 
 use crate::support;
 
 task_store::conformance_tests!(|clock: SharedClock, case: &'static str| async move {
     let store = support::fresh_store(&format!("conformance/{case}"), clock).await;
-    Some(Arc::new(store) as Arc<dyn TaskStore>)
+    Some(Arc::new(store) as Arc<dyn Store>)
 });

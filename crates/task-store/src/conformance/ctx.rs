@@ -16,7 +16,7 @@ use crate::params::{
     ClaimParams, CommitParams, CreateParams, Created, HeartbeatParams, QueryParams, ReturnParams,
 };
 use crate::query::Query;
-use crate::store::TaskStore;
+use crate::store::{Store, TaskStore};
 use crate::task::{Stat, Status, Task};
 use crate::time::{Clock, ManualClock, SharedClock, Timestamp};
 
@@ -35,7 +35,7 @@ impl Ctx {
     pub async fn new<F, Fut>(factory: F, case: &'static str) -> Option<Ctx>
     where
         F: FnOnce(SharedClock, &'static str) -> Fut,
-        Fut: std::future::Future<Output = Option<Arc<dyn TaskStore>>>,
+        Fut: std::future::Future<Output = Option<Arc<dyn Store>>>,
     {
         let clock = ManualClock::new(START);
         let store = factory(Arc::new(clock.clone()), case).await?;

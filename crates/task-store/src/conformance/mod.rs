@@ -16,7 +16,7 @@
 //! ```ignore
 //! task_store::conformance_tests!(|clock: task_store::SharedClock, case: &'static str| async move {
 //!     Some(std::sync::Arc::new(task_store::MemoryStore::with_clock(clock))
-//!         as std::sync::Arc<dyn task_store::TaskStore>)
+//!         as std::sync::Arc<dyn task_store::Store>)
 //! });
 //! ```
 //!
@@ -27,7 +27,10 @@
 //!
 //! # The factory
 //!
-//! `|clock: SharedClock, case: &'static str| async move { Option<Arc<dyn TaskStore>> }`
+//! `|clock: SharedClock, case: &'static str| async move { Option<Arc<dyn Store>> }`
+//!
+//! A [`Store`](crate::Store) holds tasks and records: the named cases use its
+//! tasks, the property test both.
 //!
 //! - It is called once per test with the test's name and a clock the test
 //!   controls. It must return a fresh, isolated store (its own temporary file,
@@ -98,7 +101,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// Expand the whole conformance suite into `#[test]`s of the calling module.
 ///
-/// `$factory` is a closure `|clock: SharedClock, case: &'static str| async move { Option<Arc<dyn TaskStore>> }`
+/// `$factory` is a closure `|clock: SharedClock, case: &'static str| async move { Option<Arc<dyn Store>> }`
 /// that opens a fresh, isolated store on that clock, or returns `None` to
 /// skip the case (see the [module docs](crate::conformance)).
 #[macro_export]

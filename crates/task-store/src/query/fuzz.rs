@@ -3,22 +3,19 @@
 //! Whatever the input, parsing never panics and every refusal is
 //! `InvalidQuery`; a query that parses can be evaluated on any task.
 //!
-//! `TASKPOOL_FUZZ_CASES` sets the inputs per property (CI: 100,000; a soak
-//! run: 1,000,000 or more); `TASKPOOL_PROPTEST_SEED` replays a run.
+//! `TASKPOOL_FUZZ_CASES` sets the inputs per property and
+//! `TASKPOOL_PROPTEST_SEED` replays a run (see [`crate::fuzz`]).
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value, json};
 
 use super::Query;
 use crate::ErrorKind;
+use crate::fuzz::{mutated, runner};
 use crate::id::TaskId;
 use crate::key::content_key;
 use crate::task::{Status, Task};
 use crate::time::Timestamp;
-
-/// Inputs per property unless `TASKPOOL_FUZZ_CASES` says otherwise.
-const DEFAULT_CASES: u32 = 10_000;
 
 const VALID: &[&str] = &[
     r#"{"filter.model": "lgb"}"#,
@@ -59,25 +56,6 @@ const KEYS: &[&str] = &[
     "filter..a",
     "filter.$x",
 ];
-
-fn runner() -> TestRunner {
-    let cases = std::env::var("TASKPOOL_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_CASES);
-    let seed: u64 = std::env::var("TASKPOOL_PROPTEST_SEED")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(rand::random);
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
-}
 
 fn sample_tasks() -> Vec<Task> {
     let now = Timestamp::from_millis(1_767_225_600_000);
@@ -159,34 +137,10 @@ fn query_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A valid query's text with a few random byte edits.
-fn mutated() -> impl Strategy<Value = String> {
-    let edit = (any::<prop::sample::Index>(), 0..3u8, any::<u8>());
-    (
-        prop::sample::select(VALID),
-        prop::collection::vec(edit, 1..6),
-    )
-        .prop_map(|(text, edits)| {
-            let mut bytes = text.as_bytes().to_vec();
-            for (at, op, byte) in edits {
-                let i = at.index(bytes.len().max(1));
-                match op {
-                    0 if !bytes.is_empty() => {
-                        bytes.remove(i);
-                    }
-                    1 => bytes.insert(i.min(bytes.len()), byte),
-                    _ if !bytes.is_empty() => bytes[i] = byte,
-                    _ => {}
-                }
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-}
-
 #[test]
 fn parse_str_never_panics_on_arbitrary_text() {
     let tasks = sample_tasks();
-    runner()
+    runner("query: arbitrary text")
         .run(&any::<String>(), |text| {
             check(Query::parse_str(&text), &tasks)
         })
@@ -196,7 +150,7 @@ fn parse_str_never_panics_on_arbitrary_text() {
 #[test]
 fn parse_never_panics_on_arbitrary_query_json() {
     let tasks = sample_tasks();
-    runner()
+    runner("query: arbitrary query JSON")
         .run(&query_json(), |value| check(Query::parse(&value), &tasks))
         .unwrap();
 }
@@ -207,7 +161,9 @@ fn parse_str_never_panics_on_mutated_queries() {
     for text in VALID {
         Query::parse_str(text).expect("the seeds are valid queries");
     }
-    runner()
-        .run(&mutated(), |text| check(Query::parse_str(&text), &tasks))
+    runner("query: mutated queries")
+        .run(&mutated(VALID), |text| {
+            check(Query::parse_str(&text), &tasks)
+        })
         .unwrap();
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::table::{ICIR, Table};
-use super::{JobSummary, PLOT_FILE, fmt_metric, fmt_window};
+use super::{JobSummary, PLOT_FILE, fmt_metric, fmt_window, skipped_lines};
 
 /// The Markdown report of `summary`.
 pub(crate) fn render(summary: &JobSummary, plot: bool) -> String {
@@ -65,6 +65,9 @@ pub(crate) fn render(summary: &JobSummary, plot: bool) -> String {
             let _ = write!(out, " {} | {} |", fmt_metric(*ic), fmt_metric(*rank));
         }
         out.push('\n');
+    }
+    for line in skipped_lines(summary) {
+        let _ = writeln!(out, "\n{line}");
     }
     if plot {
         let _ = writeln!(

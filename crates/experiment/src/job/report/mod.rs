@@ -11,7 +11,10 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::error::JobError;
+use super::plan::SkippedWindow;
 use super::results::{Results, SeriesResult, WindowResult};
+use crate::frame_csv::write_signals_csv;
+use taskpool_pipeline::frame::Frame;
 
 pub use table::{Table, terminal_table};
 
@@ -21,6 +24,8 @@ pub const SUMMARY_FILE: &str = "summary.json";
 pub const MARKDOWN_FILE: &str = "report.md";
 /// The plot's name.
 pub const PLOT_FILE: &str = "ic.png";
+/// The signal's file (`date,instrument,score`).
+pub const SIGNALS_FILE: &str = "signals.csv";
 
 /// How many tasks the job had and what happened to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -72,6 +77,8 @@ pub struct JobSummary {
     /// Each model's rolling ensemble over all windows, then the
     /// cross-model ensemble.
     pub overall: Vec<SeriesResult>,
+    /// The rolling windows left out because they cannot be evaluated.
+    pub skipped: Vec<SkippedWindow>,
     /// Seconds spent training.
     pub train_seconds: f64,
     /// Seconds the whole job took.
@@ -125,6 +132,7 @@ impl JobSummary {
             windows: results.windows.clone(),
             ensemble_windows,
             overall,
+            skipped: Vec::new(),
             train_seconds: 0.0,
             total_seconds: 0.0,
             report_dir,
@@ -133,16 +141,20 @@ impl JobSummary {
     }
 }
 
-/// Write `summary.json`, `report.md` and (with `plot`) `ic.png` into the
-/// summary's report directory, creating it; the files are listed in the
-/// summary.
+/// Write `summary.json`, `report.md`, (with `plot`) `ic.png` and (with a
+/// `signal`) `signals.csv` into the summary's report directory, creating
+/// it; the files are listed in the summary.
 ///
 /// # Errors
 /// [`JobError::Report`] naming the file that could not be written.
-pub fn write(summary: &mut JobSummary, plot: bool) -> Result<(), JobError> {
+pub fn write(summary: &mut JobSummary, plot: bool, signal: Option<&Frame>) -> Result<(), JobError> {
     let dir = summary.report_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| report_error(&dir, e))?;
     summary.files = vec![MARKDOWN_FILE.to_string(), SUMMARY_FILE.to_string()];
+    if let Some(signal) = signal {
+        write_signals(&dir.join(SIGNALS_FILE), signal)?;
+        summary.files.push(SIGNALS_FILE.to_string());
+    }
     if plot {
         let path = dir.join(PLOT_FILE);
         plot::draw(summary, &path).map_err(|message| JobError::Report {
@@ -160,6 +172,24 @@ pub fn write(summary: &mut JobSummary, plot: bool) -> Result<(), JobError> {
     Ok(())
 }
 
+/// Write `signal` as `date,instrument,score` to `path` (atomically: a
+/// temporary file renamed into place).
+///
+/// # Errors
+/// [`JobError::Report`] naming the file.
+pub fn write_signals(path: &Path, signal: &Frame) -> Result<(), JobError> {
+    let fail = |message: String| JobError::Report {
+        path: path.display().to_string(),
+        message,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(e.to_string()))?;
+    write_signals_csv(signal, std::io::BufWriter::new(file.as_file_mut()))
+        .map_err(|e| fail(e.to_string()))?;
+    file.persist(path).map_err(|e| fail(e.error.to_string()))?;
+    Ok(())
+}
+
 fn report_error(path: &Path, e: std::io::Error) -> JobError {
     JobError::Report {
         path: path.display().to_string(),
@@ -170,6 +200,22 @@ fn report_error(path: &Path, e: std::io::Error) -> JobError {
 /// A metric with 4 decimals, `–` when undefined.
 pub(crate) fn fmt_metric(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_string(), |v| format!("{v:.4}"))
+}
+
+/// One line per skipped window: which window, which models, why.
+pub(crate) fn skipped_lines(summary: &JobSummary) -> Vec<String> {
+    summary
+        .skipped
+        .iter()
+        .map(|w| {
+            format!(
+                "skipped test window {} ({}): {}",
+                fmt_window(w.test_start, w.test_end),
+                w.models.join(", "),
+                w.reason()
+            )
+        })
+        .collect()
 }
 
 /// A test window as `start … end` (`end` open: `start …`).

@@ -1,7 +1,7 @@
 //! The results table: IC and rank IC of every model (and the ensemble) on
 //! every test window, then over all windows.
 
-use super::{JobSummary, fmt_metric, fmt_window};
+use super::{JobSummary, fmt_metric, fmt_window, skipped_lines};
 use crate::job::results::ENSEMBLE;
 
 /// The label of the footer row holding each series' ICIR (in the IC slot).
@@ -128,6 +128,9 @@ pub fn terminal_table(summary: &JobSummary) -> String {
             };
             line.push_str(&format!("  {pair:<w$}"));
         }
+        push_line(&mut out, &line);
+    }
+    for line in skipped_lines(summary) {
         push_line(&mut out, &line);
     }
     out

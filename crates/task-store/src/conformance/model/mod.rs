@@ -1,25 +1,30 @@
 //! The model-based property test: random sequences of create (with
 //! duplicates), claim, heartbeat, commit, return, prioritize, reset, remove,
-//! replace, reads and clock moves, applied to the backend and to a
-//! [`MemoryStore`](crate::MemoryStore) on its own [`ManualClock`] moved
-//! identically. Every result must match: returned tasks (ids and tokens
-//! translated), errors by kind, counts, and the whole pool at the end.
+//! replace, reads and clock moves, and of record and artifact operations
+//! (create, update, get, list, delete records in two experiments; put, get,
+//! list, delete artifacts; list experiments), applied to the backend and to
+//! a [`MemoryStore`](crate::MemoryStore) on its own [`ManualClock`] moved
+//! identically. Every result must match: returned tasks and records (ids
+//! and tokens translated), artifact bytes, errors by kind, counts, and the
+//! whole pool and both experiments at the end.
 //!
 //! The factory is called once; each sequence runs in a fresh pool of that
 //! store (and drops it at the end). On failure the panic message holds the
 //! minimal sequence proptest shrank to.
 
 mod pair;
+mod records;
 mod step;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
+use proptest::test_runner::{Config, TestError, TestRunner};
 
 use super::{DEFAULT_MODEL_SEQUENCES, MODEL_CASE, START, runtime};
-use crate::store::TaskStore;
+use crate::fuzz::rng;
+use crate::store::Store;
 use crate::time::{ManualClock, SharedClock};
 use pair::Pair;
 pub use step::{Sel, Step};
@@ -29,29 +34,7 @@ pub const SEQUENCES_VAR: &str = "TASKPOOL_PROPTEST_CASES";
 
 /// The environment variable that fixes the random seed, to replay a run:
 /// every run prints the seed it used.
-pub const SEED_VAR: &str = "TASKPOOL_PROPTEST_SEED";
-
-/// The seed of this run: `TASKPOOL_PROPTEST_SEED`, or a fresh random one.
-///
-/// # Panics
-/// If the variable is set but is not a whole number.
-pub fn seed() -> u64 {
-    match std::env::var(SEED_VAR) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{SEED_VAR} must be a whole number, got {v:?}")),
-        Err(_) => rand::random(),
-    }
-}
-
-/// The generator of a run with `seed` (ChaCha, so a seed replays the same
-/// sequences on every machine).
-fn rng(seed: u64) -> TestRng {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
-}
+pub use crate::fuzz::{SEED_VAR, seed};
 
 /// The number of sequences to run on a store whose URL has `scheme`:
 /// `TASKPOOL_PROPTEST_CASES_<SCHEME>` (`TASKPOOL_PROPTEST_CASES_SQLITE`,
@@ -93,7 +76,7 @@ pub fn sequences(scheme: &str) -> u32 {
 pub fn run<F, Fut>(factory: F)
 where
     F: FnOnce(SharedClock, &'static str) -> Fut,
-    Fut: Future<Output = Option<Arc<dyn TaskStore>>>,
+    Fut: Future<Output = Option<Arc<dyn Store>>>,
 {
     let rt = runtime();
     let clock = ManualClock::new(START);
@@ -110,6 +93,8 @@ where
     let mut runner = TestRunner::new_with_rng(config, rng(seed));
     let started = AtomicU32::new(0);
     let agreed = AtomicU32::new(0);
+    let steps_run = AtomicU64::new(0);
+    let record_steps = AtomicU64::new(0);
     let result = runner.run(&step::sequence(), |steps| {
         let n = started.fetch_add(1, Ordering::Relaxed);
         rt.block_on(async {
@@ -120,13 +105,18 @@ where
             pair.finish().await
         })?;
         agreed.fetch_add(1, Ordering::Relaxed);
+        steps_run.fetch_add(steps.len() as u64, Ordering::Relaxed);
+        let on_records = steps.iter().filter(|s| s.on_records()).count();
+        record_steps.fetch_add(on_records as u64, Ordering::Relaxed);
         Ok(())
     });
     match result {
         Ok(()) => eprintln!(
-            "{MODEL_CASE}: {} sequences agreed with the model on {store} ({} rejected)",
+            "{MODEL_CASE}: {} sequences agreed with the model on {store} ({} rejected; {} steps, {} of them on records and artifacts)",
             agreed.load(Ordering::Relaxed),
-            started.load(Ordering::Relaxed) - agreed.load(Ordering::Relaxed)
+            started.load(Ordering::Relaxed) - agreed.load(Ordering::Relaxed),
+            steps_run.load(Ordering::Relaxed),
+            record_steps.load(Ordering::Relaxed)
         ),
         Err(TestError::Fail(reason, steps)) => panic!(
             "{MODEL_CASE}: {store} disagrees with the model: {reason}\nreplay with {SEED_VAR}={seed}\nminimal sequence ({} steps):\n{steps:#?}",

@@ -1,9 +1,10 @@
 //! One sequence run against the backend and the model side by side.
 //!
 //! Ids and lease tokens differ between the two stores. Tasks are paired by
-//! creation (both stores report a new task for the same input) and tokens by
-//! the claim that produced them; backend records are translated into the
-//! model's ids and tokens before they are compared.
+//! creation (both stores report a new task for the same input), tokens by
+//! the claim that produced them and records by their creation; what the
+//! backend returns is translated into the model's ids and tokens before it
+//! is compared. The record and artifact steps are in [`records`](super::records).
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -22,7 +23,8 @@ use crate::params::{
     ReplaceParams, ResetParams, ReturnParams,
 };
 use crate::query::Query;
-use crate::store::TaskStore;
+use crate::record::RecordId;
+use crate::store::{Store, TaskStore};
 use crate::task::Task;
 use crate::time::{Clock, ManualClock};
 
@@ -40,23 +42,27 @@ struct Issued {
 
 /// The backend and the model, with what pairs their ids and tokens.
 pub struct Pair<'a> {
-    real: &'a dyn TaskStore,
+    pub(super) real: &'a dyn Store,
     real_clock: &'a ManualClock,
-    model: MemoryStore,
+    pub(super) model: MemoryStore,
     model_clock: ManualClock,
-    pool: String,
+    pub(super) pool: String,
     handles: Vec<(TaskId, TaskId)>,
-    ids: HashMap<TaskId, TaskId>,
+    pub(super) ids: HashMap<TaskId, TaskId>,
     leases: Vec<Issued>,
     tokens: HashMap<String, String>,
     newest: Option<(TaskId, TaskId)>,
+    /// Records created: (experiment index, backend id, model id).
+    pub(super) records: Vec<(usize, RecordId, RecordId)>,
+    pub(super) record_ids: HashMap<RecordId, RecordId>,
+    pub(super) newest_record: Option<(RecordId, RecordId)>,
 }
 
-fn fail(message: String) -> TestCaseError {
+pub(super) fn fail(message: String) -> TestCaseError {
     TestCaseError::fail(message)
 }
 
-fn same<T: PartialEq + Debug>(what: &str, real: T, model: T) -> Check {
+pub(super) fn same<T: PartialEq + Debug>(what: &str, real: T, model: T) -> Check {
     if real == model {
         Ok(())
     } else {
@@ -90,13 +96,13 @@ fn created_after(id: TaskId) -> Query {
     Query::parse(&json!({"_id": {"$gt": id.to_string()}})).expect("an id query parses")
 }
 
-fn kinds<T>(result: Result<T>) -> std::result::Result<T, ErrorKind> {
+pub(super) fn kinds<T>(result: Result<T>) -> std::result::Result<T, ErrorKind> {
     result.map_err(|e| e.kind())
 }
 
 impl<'a> Pair<'a> {
     /// A fresh pool in the backend and a fresh model at the backend's time.
-    pub fn new(real: &'a dyn TaskStore, real_clock: &'a ManualClock, pool: String) -> Pair<'a> {
+    pub fn new(real: &'a dyn Store, real_clock: &'a ManualClock, pool: String) -> Pair<'a> {
         let model_clock = ManualClock::new(real_clock.now());
         Pair {
             real,
@@ -109,6 +115,9 @@ impl<'a> Pair<'a> {
             leases: Vec::new(),
             tokens: HashMap::new(),
             newest: None,
+            records: Vec::new(),
+            record_ids: HashMap::new(),
+            newest_record: None,
         }
     }
 
@@ -279,14 +288,18 @@ impl<'a> Pair<'a> {
                 let m = self.model.stat(&self.pool, &mq).await;
                 same("stat", kinds(r), kinds(m))?;
             }
+            record_step => self.apply_record_step(record_step).await?,
         }
         let r = self.real.stat(&self.pool, &Query::All).await;
         let m = self.model.stat(&self.pool, &Query::All).await;
         same("stat of the pool after the step", kinds(r), kinds(m))
     }
 
-    /// Compare the whole pool and its existence, then drop it in both stores.
+    /// Compare the whole pool and its existence, then drop it in both
+    /// stores; the same for the records and artifacts of the sequence's
+    /// experiments.
     pub async fn finish(&mut self) -> Check {
+        self.finish_records().await?;
         let r = kinds(self.real.query(&self.pool, QueryParams::default()).await);
         let m = kinds(self.model.query(&self.pool, QueryParams::default()).await);
         self.same_tasks("final pool contents", r, m)?;
@@ -382,7 +395,7 @@ impl<'a> Pair<'a> {
         Some((issued.ids, tokens))
     }
 
-    fn handle(&self, i: usize) -> Option<(TaskId, TaskId)> {
+    pub(super) fn handle(&self, i: usize) -> Option<(TaskId, TaskId)> {
         (!self.handles.is_empty()).then(|| self.handles[i % self.handles.len()])
     }
 

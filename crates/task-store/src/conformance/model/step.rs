@@ -1,8 +1,8 @@
 //! The operations of the property test and how proptest generates them.
 //!
-//! Tasks, leases and definitions are referred to by small indexes (resolved
-//! modulo what exists when the step runs), so sequences shrink well and print
-//! readably.
+//! Tasks, leases, records and definitions are referred to by small indexes
+//! (resolved modulo what exists when the step runs), so sequences shrink
+//! well and print readably.
 
 use proptest::collection::vec;
 use proptest::option;
@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Map, Value, json};
 
+use crate::record::RecordStatus;
 use crate::task::Status;
 
 /// How many distinct definitions sequences draw from (few, so keys repeat).
@@ -183,6 +184,141 @@ pub enum Step {
         /// Which tasks.
         sel: Sel,
     },
+    /// Create a record.
+    CreateRecord {
+        /// Experiment index (see [`EXPERIMENTS`]).
+        exp: usize,
+        /// The task (handle) it belongs to, if any.
+        task: Option<usize>,
+        /// Its definition (index into the universe).
+        def: usize,
+        /// Initial status.
+        status: RecordStatus,
+        /// Metrics: `(name, value)` indexes into [`METRIC_NAMES`], [`METRIC_VALUES`].
+        metrics: Vec<(usize, usize)>,
+        /// Tags: `(name, value)` indexes into [`TAG_NAMES`], [`TAG_VALUES`].
+        tags: Vec<(usize, usize)>,
+        /// Reuse the id of a record handle (`AlreadyExists` while it lives).
+        taken_id: Option<usize>,
+    },
+    /// Change a record.
+    UpdateRecord {
+        /// Record handle.
+        record: RecordRef,
+        /// New status.
+        status: Option<RecordStatus>,
+        /// Metrics to set.
+        metrics: Vec<(usize, usize)>,
+        /// Tags to set.
+        tags: Vec<(usize, usize)>,
+        /// A parameter to set: `(name, value)`, the value a definition of the universe.
+        param: Option<(usize, usize)>,
+    },
+    /// Read one record.
+    GetRecord {
+        /// Record handle.
+        record: RecordRef,
+    },
+    /// List records.
+    ListRecords {
+        /// Experiment index.
+        exp: usize,
+        /// Only these statuses.
+        statuses: Option<Vec<RecordStatus>>,
+        /// Only records with this tag.
+        tag: Option<(usize, usize)>,
+        /// Only records of this task (handle).
+        task: Option<usize>,
+    },
+    /// Delete a record.
+    DeleteRecord {
+        /// Record handle.
+        record: RecordRef,
+    },
+    /// Store an artifact.
+    PutArtifact {
+        /// Record handle.
+        record: RecordRef,
+        /// Name index into [`ARTIFACT_NAMES`].
+        name: usize,
+        /// Length index into [`ARTIFACT_LENS`].
+        len: usize,
+        /// Fill pattern.
+        fill: u8,
+    },
+    /// Read an artifact.
+    GetArtifact {
+        /// Record handle.
+        record: RecordRef,
+        /// Name index.
+        name: usize,
+    },
+    /// List a record's artifacts.
+    ListArtifacts {
+        /// Record handle.
+        record: RecordRef,
+    },
+    /// Delete an artifact.
+    DeleteArtifact {
+        /// Record handle.
+        record: RecordRef,
+        /// Name index.
+        name: usize,
+    },
+    /// List experiments (compared on the sequence's own).
+    Experiments,
+}
+
+impl Step {
+    /// Whether the step is a record or artifact operation.
+    pub fn on_records(&self) -> bool {
+        matches!(
+            self,
+            Step::CreateRecord { .. }
+                | Step::UpdateRecord { .. }
+                | Step::GetRecord { .. }
+                | Step::ListRecords { .. }
+                | Step::DeleteRecord { .. }
+                | Step::PutArtifact { .. }
+                | Step::GetArtifact { .. }
+                | Step::ListArtifacts { .. }
+                | Step::DeleteArtifact { .. }
+                | Step::Experiments
+        )
+    }
+}
+
+/// A record addressed by a step: a handle (index modulo the records created
+/// so far), in its own experiment or, to check scoping, in the other one.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef {
+    /// Record handle.
+    pub handle: usize,
+    /// Address it in the other experiment (`NotFound`).
+    pub wrong_experiment: bool,
+}
+
+/// The experiments of a sequence, as suffixes of its pool name.
+pub const EXPERIMENTS: [&str; 2] = ["", "_b"];
+/// Metric names; the empty name is invalid.
+pub const METRIC_NAMES: &[&str] = &["ic", "loss", "model.rank_ic", ""];
+/// Metric values, exact round trips required; NaN is invalid.
+pub const METRIC_VALUES: &[f64] = &[0.0, 0.30000000000000004, -1e-300, 1e300, -2.5, f64::NAN];
+/// Tag names; the empty name is invalid.
+pub const TAG_NAMES: &[&str] = &["online", "kind", ""];
+/// Tag values.
+pub const TAG_VALUES: &[&str] = &["yes", "no", ""];
+/// Artifact names; the last two are invalid.
+pub const ARTIFACT_NAMES: &[&str] = &["pred", "sig_analysis/ic.bin", "label", "../escape", ""];
+/// Artifact lengths: empty, small, and across the 255 KiB (GridFS) and
+/// 1 MiB (SQLite, sled) chunk boundaries.
+pub const ARTIFACT_LENS: &[usize] = &[0, 1, 300, 255 * 1024 + 1, (1 << 20) + 1];
+
+/// The bytes of an artifact of `len` bytes filled from `fill`.
+pub fn artifact_bytes(len: usize, fill: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(fill))
+        .collect()
 }
 
 const PRIORITIES: &[i64] = &[-1, 0, 0, 1, 5];
@@ -293,6 +429,95 @@ fn read_steps() -> impl Strategy<Value = Step> {
     ]
 }
 
+fn record_status() -> impl Strategy<Value = RecordStatus> {
+    select(RecordStatus::ALL.to_vec())
+}
+
+fn record_ref() -> impl Strategy<Value = RecordRef> {
+    (0..16usize, prop::bool::weighted(0.05)).prop_map(|(handle, wrong_experiment)| RecordRef {
+        handle,
+        wrong_experiment,
+    })
+}
+
+/// `(name, value)` index pairs, names weighted towards the valid ones.
+fn entries(names: usize, values: usize) -> impl Strategy<Value = Vec<(usize, usize)>> {
+    let name = prop_oneof![20 => 0..names - 1, 1 => Just(names - 1)];
+    vec((name, 0..values), 0..3)
+}
+
+fn metrics() -> impl Strategy<Value = Vec<(usize, usize)>> {
+    let name = prop_oneof![20 => 0..METRIC_NAMES.len() - 1, 1 => Just(METRIC_NAMES.len() - 1)];
+    let value = prop_oneof![
+        30 => 0..METRIC_VALUES.len() - 1,
+        1 => Just(METRIC_VALUES.len() - 1)
+    ];
+    vec((name, value), 0..3)
+}
+
+fn artifact_name() -> impl Strategy<Value = usize> {
+    prop_oneof![30 => 0..3usize, 1 => 3..ARTIFACT_NAMES.len()]
+}
+
+fn record_write_steps() -> impl Strategy<Value = Step> {
+    let len = prop_oneof![10 => 0..3usize, 2 => Just(3usize), 1 => Just(4usize)];
+    prop_oneof![
+        4 => (
+            0..EXPERIMENTS.len(),
+            option::weighted(0.7, 0..16usize),
+            0..DEFS,
+            record_status(),
+            metrics(),
+            entries(TAG_NAMES.len(), TAG_VALUES.len()),
+            option::weighted(0.05, 0..16usize),
+        )
+            .prop_map(|(exp, task, def, status, metrics, tags, taken_id)| {
+                Step::CreateRecord { exp, task, def, status, metrics, tags, taken_id }
+            }),
+        3 => (
+            record_ref(),
+            option::of(record_status()),
+            metrics(),
+            entries(TAG_NAMES.len(), TAG_VALUES.len()),
+            option::weighted(0.3, (0..METRIC_NAMES.len(), 0..DEFS)),
+        )
+            .prop_map(|(record, status, metrics, tags, param)| Step::UpdateRecord {
+                record,
+                status,
+                metrics,
+                tags,
+                param,
+            }),
+        1 => record_ref().prop_map(|record| Step::DeleteRecord { record }),
+        3 => (record_ref(), artifact_name(), len, any::<u8>())
+            .prop_map(|(record, name, len, fill)| Step::PutArtifact { record, name, len, fill }),
+        1 => (record_ref(), artifact_name())
+            .prop_map(|(record, name)| Step::DeleteArtifact { record, name }),
+    ]
+}
+
+fn record_read_steps() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        record_ref().prop_map(|record| Step::GetRecord { record }),
+        (
+            0..EXPERIMENTS.len(),
+            option::weighted(0.3, vec(record_status(), 0..3)),
+            option::weighted(0.3, (0..TAG_NAMES.len() - 1, 0..TAG_VALUES.len())),
+            option::weighted(0.2, 0..16usize),
+        )
+            .prop_map(|(exp, statuses, tag, task)| Step::ListRecords {
+                exp,
+                statuses,
+                tag,
+                task
+            }),
+        (record_ref(), artifact_name())
+            .prop_map(|(record, name)| Step::GetArtifact { record, name }),
+        record_ref().prop_map(|record| Step::ListArtifacts { record }),
+        Just(Step::Experiments),
+    ]
+}
+
 /// One random step.
 pub fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
@@ -302,6 +527,8 @@ pub fn step() -> impl Strategy<Value = Step> {
         2 => select(ADVANCES_MS).prop_map(|ms| Step::Advance { ms }),
         4 => admin_steps(),
         3 => read_steps(),
+        3 => record_write_steps(),
+        2 => record_read_steps(),
     ]
 }
 

@@ -1,0 +1,448 @@
+//! [`OnlineManager`]: Qlib's `OnlineManager` on the store (init, routine,
+//! simulate, status), and [`OnlinePlan`], the configuration it runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::civil::Date;
+use serde::Serialize;
+use task_store::record::validate_experiment_name;
+use task_store::{RecordStore, Store, TaskStore, validate_pool_name};
+use taskpool_pipeline::calendar::Calendar;
+use taskpool_pipeline::frame::Frame;
+use taskpool_pipeline::trainer::Trainer;
+use taskpool_pipeline::worker::Shutdown;
+
+use super::lock::RoutineLock;
+use super::routine::{self, RoutineSummary, Visible};
+use super::signals;
+use super::state::{OnlineState, OnlineStatus};
+use super::trainer::PoolTrainer;
+use crate::job::config::{EnsembleKind, JobConfig};
+use crate::job::market::{self, DataSpec, check_growth};
+use crate::job::runner::launch_for;
+use crate::job::task_def::TaskDef;
+use crate::job::{Events, JobError, JobEvent, JobPlan, WorkerCommand};
+
+/// The suffix of the online pool and experiment names.
+const ONLINE_SUFFIX: &str = ".online";
+/// The suffix of the lock pool's name (after [`ONLINE_SUFFIX`]).
+const LOCK_SUFFIX: &str = ".lock";
+
+/// A configuration checked for online serving.
+#[derive(Debug)]
+pub struct OnlinePlan {
+    /// The job the routines train: the configuration's models, segments and
+    /// rolling, on pool `<pool>.online` and experiment `<experiment>.online`.
+    pub job: Arc<JobPlan>,
+    /// The pool of the routine lock: `<pool>.online.lock`.
+    pub lock_pool: String,
+    /// Where the online report goes: `<report dir>/online`.
+    pub report_dir: PathBuf,
+}
+
+impl OnlinePlan {
+    /// Check `config` (as [`JobPlan::new`]) for online serving.
+    ///
+    /// # Errors
+    /// [`JobError::Config`] as [`JobPlan::new`], and for
+    /// `collect.ensemble: none` with more than one model (a signal needs
+    /// one series).
+    pub fn new(config: &JobConfig, base_dir: Option<&Path>) -> Result<OnlinePlan, JobError> {
+        let offline = JobPlan::new(config, base_dir)?;
+        let mut online = config.clone();
+        online.pool = format!("{}{ONLINE_SUFFIX}", offline.pool);
+        online.experiment = Some(format!("{}{ONLINE_SUFFIX}", offline.experiment));
+        validate_pool_name(&online.pool)
+            .map_err(|e| JobError::config("pool", format!("online pool: {e}")))?;
+        if let Some(experiment) = &online.experiment {
+            validate_experiment_name(experiment)
+                .map_err(|e| JobError::config("experiment", format!("online experiment: {e}")))?;
+        }
+        let lock_pool = format!("{}{LOCK_SUFFIX}", online.pool);
+        validate_pool_name(&lock_pool)
+            .map_err(|e| JobError::config("pool", format!("online lock pool: {e}")))?;
+        let series = config.models.len() * config.sweep.values().map(Vec::len).product::<usize>();
+        if offline.ensemble == EnsembleKind::None && series > 1 {
+            return Err(JobError::config(
+                "collect.ensemble",
+                "online serving makes one signal: use `average` with several models",
+            ));
+        }
+        let job = JobPlan::new(&online, base_dir)?;
+        Ok(OnlinePlan {
+            job: Arc::new(job),
+            lock_pool,
+            report_dir: offline.report_dir.join("online"),
+        })
+    }
+}
+
+/// How the routines run, beyond the configuration.
+pub struct OnlineOptions {
+    /// How worker processes are started (`trainer.mode: workers`); `None`
+    /// trains in this process.
+    pub worker_command: Option<WorkerCommand>,
+    /// Where progress goes.
+    pub events: Events,
+    /// Stops training (SIGINT/SIGTERM).
+    pub shutdown: Shutdown,
+}
+
+/// `taskpool online simulate`: the routines it ran and where the time went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimulateSummary {
+    /// The first routine's as-of date.
+    pub start: Date,
+    /// The last routine's as-of date.
+    pub end: Date,
+    /// Every routine, in order (the first is `init` on an empty state).
+    pub routines: Vec<RoutineSummary>,
+    /// Windows trained in all.
+    pub trained: usize,
+    /// Seconds the simulation took.
+    pub wall_seconds: f64,
+    /// Seconds spent training.
+    pub train_seconds: f64,
+    /// Everything else: data, prediction updates, signals, the store.
+    pub orchestration_seconds: f64,
+}
+
+impl SimulateSummary {
+    /// One line: routines, windows trained, and the time split.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.2}s training, {:.2}s orchestration = {:.1}%)",
+            self.routines.len(),
+            self.start,
+            self.end,
+            self.trained,
+            self.wall_seconds,
+            self.train_seconds,
+            self.orchestration_seconds,
+            100.0 * self.orchestration_seconds / self.wall_seconds.max(1e-9)
+        )
+    }
+}
+
+/// Init or routine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Init,
+    Routine,
+}
+
+/// Qlib's `OnlineManager` with one [`RollingStrategy`](super::RollingStrategy)
+/// per model of the configuration; all its state is in the store.
+pub struct OnlineManager {
+    plan: OnlinePlan,
+    store: Arc<dyn Store>,
+    trainer: Arc<dyn Trainer>,
+    events: Events,
+    shutdown: Shutdown,
+}
+
+impl OnlineManager {
+    /// A manager of `plan` on `store`, training with a [`PoolTrainer`].
+    ///
+    /// # Errors
+    /// [`JobError::Config`] for worker processes on a store that processes
+    /// cannot share.
+    pub fn new(
+        plan: OnlinePlan,
+        store: Arc<dyn Store>,
+        options: OnlineOptions,
+    ) -> Result<OnlineManager, JobError> {
+        let launch = launch_for(options.worker_command.as_ref(), &plan.job, &*store)?;
+        let trainer = Arc::new(PoolTrainer::new(
+            Arc::clone(&store),
+            Arc::clone(&plan.job),
+            launch,
+            Arc::clone(&options.events),
+            options.shutdown.clone(),
+        ));
+        Ok(OnlineManager {
+            plan,
+            store,
+            trainer,
+            events: options.events,
+            shutdown: options.shutdown,
+        })
+    }
+
+    /// Train with `trainer` instead (say a
+    /// [`DelayTrainerRM`](taskpool_pipeline::trainer::DelayTrainerRM) on
+    /// the plan's pool).
+    pub fn with_trainer(mut self, trainer: Arc<dyn Trainer>) -> OnlineManager {
+        self.trainer = trainer;
+        self
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &OnlinePlan {
+        &self.plan
+    }
+
+    /// The store's records.
+    pub(crate) fn records(&self) -> Arc<dyn RecordStore> {
+        self.store.clone()
+    }
+
+    /// The trainer.
+    pub(crate) fn trainer(&self) -> &dyn Trainer {
+        &*self.trainer
+    }
+
+    /// Where progress goes.
+    pub(crate) fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// [`JobError::Interrupted`] once a shutdown was requested.
+    pub(crate) fn check_shutdown(&self) -> Result<(), JobError> {
+        if self.shutdown.is_requested() {
+            return Err(JobError::Interrupted {
+                signal: self.shutdown.signal(),
+                stat: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// First training (Qlib's `first_train`): every window up to `as_of`
+    /// (default: the data's last date), the latest window's models online,
+    /// the signal up to `as_of`.
+    ///
+    /// # Errors
+    /// [`JobError::Online`] when routines ran already (an `init` at or
+    /// before the last routine's as-of does nothing); as
+    /// [`OnlineManager::routine`].
+    pub async fn init(&self, as_of: Option<Date>) -> Result<RoutineSummary, JobError> {
+        self.step(Step::Init, as_of, false).await
+    }
+
+    /// A routine at `as_of` (default: the data's last date): train the new
+    /// windows, update predictions, switch the online models, append the
+    /// new dates to the signal (rewrite all of it with `overwrite`). At or
+    /// before the last routine's as-of it does nothing.
+    ///
+    /// # Errors
+    /// [`JobError::Online`] before `init`; [`JobError::Config`] for an
+    /// as-of before the data; [`JobError::Data`] for a data file whose
+    /// rows changed since the last routine; training, store errors.
+    pub async fn routine(
+        &self,
+        as_of: Option<Date>,
+        overwrite: bool,
+    ) -> Result<RoutineSummary, JobError> {
+        self.step(Step::Routine, as_of, overwrite).await
+    }
+
+    /// Qlib's `simulate`: `init` at `start` (a routine if the state exists)
+    /// and a routine at every rolling window's test start up to `end`, then
+    /// at `end`; each sees only the data up to its as-of.
+    ///
+    /// # Errors
+    /// [`JobError::Config`] for `start` after `end`; as the routines.
+    pub async fn simulate(&self, start: Date, end: Date) -> Result<SimulateSummary, JobError> {
+        if start > end {
+            return Err(JobError::config(
+                "--start",
+                format!("{start} is after --end {end}"),
+            ));
+        }
+        let began = Instant::now();
+        let full = self.full_calendar().await?;
+        let start = as_of_on(&full, start)?;
+        let end = as_of_on(&full, end)?;
+        let seen = routine::visible(&self.plan.job.data, end).await?;
+        let mut dates: Vec<Date> = self
+            .plan
+            .job
+            .generate(&seen.data.calendar)?
+            .iter()
+            .filter_map(|t| TaskDef::from_value(t).ok())
+            .filter_map(|d| d.dataset.kwargs.segments.test[0])
+            .filter(|d| *d > start && *d <= end)
+            .collect();
+        dates.push(start);
+        dates.push(end);
+        dates.sort();
+        dates.dedup();
+        let mut routines = Vec::with_capacity(dates.len());
+        for (i, date) in dates.into_iter().enumerate() {
+            let initialised = i > 0 || self.state().await?.last_routine().is_some();
+            let step = if initialised {
+                Step::Routine
+            } else {
+                Step::Init
+            };
+            routines.push(self.step(step, Some(date), false).await?);
+        }
+        let wall_seconds = began.elapsed().as_secs_f64();
+        let train_seconds: f64 = routines.iter().map(|r| r.train_seconds).sum();
+        Ok(SimulateSummary {
+            start,
+            end,
+            trained: routines.iter().map(|r| r.trained.len()).sum(),
+            wall_seconds,
+            train_seconds,
+            orchestration_seconds: (wall_seconds - train_seconds).max(0.0),
+            routines,
+        })
+    }
+
+    /// The state in the store.
+    ///
+    /// # Errors
+    /// Store errors, and records that do not read.
+    pub async fn state(&self) -> Result<OnlineState, JobError> {
+        OnlineState::load(&*self.records(), &self.plan.job.experiment).await
+    }
+
+    /// `taskpool online status`.
+    ///
+    /// # Errors
+    /// As [`OnlineManager::state`].
+    pub async fn status(&self) -> Result<OnlineStatus, JobError> {
+        let state = self.state().await?;
+        let mut online: BTreeMap<String, Option<_>> = BTreeMap::new();
+        for model in &state.models {
+            let slot = online.entry(model.strategy.clone()).or_default();
+            if model.is_online() {
+                *slot = Some(model.reference());
+            }
+        }
+        Ok(OnlineStatus {
+            store: self.store.to_string(),
+            experiment: self.plan.job.experiment.clone(),
+            routines: state.routines.len(),
+            last_as_of: state.last_routine().map(|r| r.summary.as_of),
+            signal_start: state
+                .routines
+                .iter()
+                .filter_map(|r| r.summary.signal_start)
+                .min(),
+            signal_end: state.signal_end(),
+            online,
+            models: state.models.len(),
+        })
+    }
+
+    /// The whole signal so far.
+    ///
+    /// # Errors
+    /// As [`OnlineManager::state`].
+    pub async fn signal(&self) -> Result<Option<Frame>, JobError> {
+        let state = self.state().await?;
+        signals::assemble(&*self.records(), &self.plan.job.experiment, &state).await
+    }
+
+    /// The calendar of all the data (the `--as-of` dates are put on it).
+    async fn full_calendar(&self) -> Result<Calendar, JobError> {
+        let spec: DataSpec = self.plan.job.data.unbounded();
+        let data = tokio::task::spawn_blocking(move || market::load(&spec))
+            .await
+            .map_err(|e| JobError::Workers(format!("loading the data stopped: {e}")))??;
+        Ok(data.calendar.clone())
+    }
+
+    async fn step(
+        &self,
+        step: Step,
+        as_of: Option<Date>,
+        overwrite: bool,
+    ) -> Result<RoutineSummary, JobError> {
+        let started = Instant::now();
+        let full = self.full_calendar().await?;
+        let as_of = as_of_on(&full, as_of.unwrap_or(full.last()))?;
+        let tasks: Arc<dyn TaskStore> = self.store.clone();
+        let lock = RoutineLock::acquire(
+            tasks,
+            &self.plan.lock_pool,
+            &self.plan.job.experiment,
+            self.plan.job.trainer.lease.max(Duration::from_secs(3)),
+            &self.events,
+        )
+        .await?;
+        let result = self
+            .locked_step(step, as_of, overwrite, started, &lock)
+            .await;
+        lock.release().await?;
+        let summary = result?;
+        (self.events)(JobEvent::RoutineFinished {
+            as_of: summary.as_of,
+            trained: summary.trained.len(),
+            signal_end: summary.signal_end,
+            ran: summary.ran,
+        });
+        Ok(summary)
+    }
+
+    async fn locked_step(
+        &self,
+        step: Step,
+        as_of: Date,
+        overwrite: bool,
+        started: Instant,
+        lock: &RoutineLock,
+    ) -> Result<RoutineSummary, JobError> {
+        let state = self.state().await?;
+        match (step, state.last_routine()) {
+            (_, Some(last)) if last.summary.as_of >= as_of => {
+                return Ok(RoutineSummary::nothing(
+                    as_of,
+                    format!(
+                        "the last routine ran as of {}: nothing to do as of {as_of}",
+                        last.summary.as_of
+                    ),
+                    &state,
+                ));
+            }
+            (Step::Init, Some(last)) => {
+                return Err(JobError::Online(format!(
+                    "experiment {} is initialised already ({} routine(s), the last as of {}): run `taskpool online routine`",
+                    self.plan.job.experiment,
+                    state.routines.len(),
+                    last.summary.as_of
+                )));
+            }
+            (Step::Routine, None) => {
+                return Err(JobError::Online(format!(
+                    "experiment {} has no online state yet: run `taskpool online init` first",
+                    self.plan.job.experiment
+                )));
+            }
+            _ => {}
+        }
+        if let (DataSpec::File { path, .. }, Some(before)) = (
+            &self.plan.job.data,
+            state
+                .routines
+                .iter()
+                .rev()
+                .find_map(|r| r.summary.data.as_ref()),
+        ) {
+            check_growth(path, before)?;
+        }
+        let seen: Visible = routine::visible(&self.plan.job.data, as_of).await?;
+        (self.events)(JobEvent::RoutineStarted { as_of: seen.as_of });
+        routine::run(self, &seen, overwrite, started, lock).await
+    }
+}
+
+/// `date` put on `calendar`: the last trading day on or before it (the
+/// data's last day when it is later).
+fn as_of_on(calendar: &Calendar, date: Date) -> Result<Date, JobError> {
+    calendar
+        .index_on_or_before(date)
+        .and_then(|i| calendar.get(i))
+        .ok_or_else(|| {
+            JobError::config(
+                "--as-of",
+                format!("{date} is before the data's first day {}", calendar.first()),
+            )
+        })
+}

@@ -1,0 +1,101 @@
+//! Prediction update (Qlib's `PredUpdater`): a model predicts the dates
+//! after its last prediction, and they are appended to its `pred` artifact.
+//!
+//! The data is the routine's (every date up to its as-of, so the features
+//! of the new dates have all the history they need: 20 days of bars at
+//! most); only the new dates are predicted. A built-in model predicts with
+//! its stored coefficients (artifact `model`); a `class: command` model's
+//! program runs again through the worker protocol with the test segment set
+//! to the new dates (it refits on its unchanged train segment), and its
+//! `pred.csv` is checked as in training.
+
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use task_store::{RecordStore, UpdateRecord};
+use taskpool_pipeline::ensemble::RollingEnsemble;
+use taskpool_pipeline::frame::Frame;
+use taskpool_pipeline::worker::{Phase, Shutdown, TaskInput};
+
+use super::routine::PredUpdate;
+use super::state::{ModelRecord, TAG_PRED_END};
+use crate::job::JobError;
+use crate::job::command_model;
+use crate::job::market::{DataSpec, MarketData};
+use crate::job::ridge_task::{MODEL, PRED, score_frame};
+use crate::job::task_def::{COMMAND, TaskDef};
+use crate::model::RidgeModel;
+
+/// Predict the dates of `data` after `model`'s last prediction up to `to`,
+/// append them to its `pred` artifact and move its `pred_end` tag; `None`
+/// when there is no such date.
+///
+/// # Errors
+/// [`JobError::Collect`] for a model whose definition or stored model does
+/// not read, or a program that fails; store errors.
+pub(crate) async fn update(
+    records: &dyn RecordStore,
+    experiment: &str,
+    model: &ModelRecord,
+    spec: &DataSpec,
+    data: Arc<MarketData>,
+    to: Date,
+) -> Result<Option<PredUpdate>, JobError> {
+    let from = match model.pred_end {
+        Some(end) => end
+            .tomorrow()
+            .map_err(|e| JobError::Collect(format!("the day after {end}: {e}")))?,
+        None => model.test_start,
+    };
+    if from > to {
+        return Ok(None);
+    }
+    let rows = data.dataset.rows(Some(from), Some(to));
+    let Some(&last) = rows.dates.last() else {
+        return Ok(None);
+    };
+    let bad = |what: String| JobError::Collect(format!("model record {}: {what}", model.id));
+    let mut def = TaskDef::from_value(&model.task).map_err(bad)?;
+    let new = if def.model.class == COMMAND {
+        def.dataset.kwargs.data = spec.clone();
+        def.dataset.kwargs.segments.test = [Some(from), Some(to)];
+        let dir = tempfile::tempdir().map_err(|e| bad(format!("a temporary directory: {e}")))?;
+        let input = TaskInput {
+            id: None,
+            pool: None,
+            attempt: 1,
+            phase: Phase::First,
+            payload: serde_json::to_value(&def).map_err(|e| bad(e.to_string()))?,
+            artifact_dir: dir.path().to_path_buf(),
+            shutdown: Shutdown::new(),
+        };
+        command_model::train(&def, Arc::clone(&data), &input)
+            .await
+            .map_err(|e| bad(format!("updating its predictions: {e}")))?
+            .pred
+    } else {
+        let bytes = records.get_artifact(experiment, model.id, MODEL).await?;
+        let fitted: RidgeModel = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(format!("artifact {MODEL:?} does not read: {e}")))?;
+        let scores = fitted.predict(rows.features);
+        score_frame(&data, &rows, scores).map_err(bad)?
+    };
+    let added = new.len();
+    let old = Frame::decode(&records.get_artifact(experiment, model.id, PRED).await?)?;
+    let combined = RollingEnsemble.combine(&[old, new])?;
+    records
+        .put_artifact(experiment, model.id, PRED, combined.encode())
+        .await?;
+    records
+        .update_record(
+            experiment,
+            UpdateRecord::new(model.id).tag(TAG_PRED_END, last.to_string()),
+        )
+        .await?;
+    Ok(Some(PredUpdate {
+        model: model.reference(),
+        from,
+        to: last,
+        rows: added,
+    }))
+}

@@ -1,0 +1,365 @@
+//! One routine (and the first one, `init`): the steps of the
+//! [module docs](super), and the record it leaves.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use task_store::{NewRecord, RecordStatus, UpdateRecord};
+use taskpool_pipeline::calendar::Calendar;
+
+use super::lock::RoutineLock;
+use super::manager::OnlineManager;
+use super::predict;
+use super::signals;
+use super::state::{
+    KIND_ROUTINE, ModelRecord, OFFLINE, ONLINE, OnlineState, PARAM_ROUTINE, SIGNALS, TAG_AS_OF,
+    TAG_KIND, TAG_ONLINE, TAG_PRED_END,
+};
+use super::strategy::RollingStrategy;
+use crate::job::market::{self, DataSpec, Fingerprint, MarketData};
+use crate::job::runner::model_names;
+use crate::job::task_def::TaskDef;
+use crate::job::{JobError, JobEvent};
+
+/// A model in a routine's summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// Its strategy (the model's name).
+    pub strategy: String,
+    /// Its window's first test day.
+    pub test_start: Date,
+    /// Its record.
+    pub record: String,
+}
+
+/// One model's prediction update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PredUpdate {
+    /// The model.
+    pub model: ModelRef,
+    /// The first date predicted.
+    pub from: Date,
+    /// The last date predicted.
+    pub to: Date,
+    /// Prediction rows added.
+    pub rows: usize,
+}
+
+/// What a routine did (stored in its routine record, printed by `--json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutineSummary {
+    /// The last date of data the routine saw.
+    pub as_of: Date,
+    /// Whether it changed anything: `false` when the state was already at
+    /// or past `as_of` (nothing trained, nothing written).
+    pub ran: bool,
+    /// Why it did not run, when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Windows trained by this routine.
+    pub trained: Vec<ModelRef>,
+    /// The online model of each strategy afterwards.
+    pub online: Vec<ModelRef>,
+    /// Models this routine took offline.
+    pub taken_offline: Vec<ModelRef>,
+    /// Prediction updates.
+    pub updated: Vec<PredUpdate>,
+    /// The first date of the signal rows it wrote.
+    pub signal_start: Option<Date>,
+    /// The last date of the signal rows it wrote (the signal's end).
+    pub signal_end: Option<Date>,
+    /// Signal rows written.
+    pub signal_rows: usize,
+    /// Whether it rewrote the whole signal instead of appending new dates.
+    pub overwrite: bool,
+    /// The data file as this routine read it (`null` for synthetic data).
+    pub data: Option<Fingerprint>,
+    /// Seconds spent training.
+    pub train_seconds: f64,
+    /// Seconds the routine took.
+    pub total_seconds: f64,
+}
+
+impl RoutineSummary {
+    /// The summary of a routine with nothing to do.
+    pub(crate) fn nothing(as_of: Date, note: String, state: &OnlineState) -> RoutineSummary {
+        RoutineSummary {
+            as_of,
+            ran: false,
+            note: Some(note),
+            trained: Vec::new(),
+            online: state
+                .models
+                .iter()
+                .filter(|m| m.is_online())
+                .map(ModelRecord::reference)
+                .collect(),
+            taken_offline: Vec::new(),
+            updated: Vec::new(),
+            signal_start: None,
+            signal_end: None,
+            signal_rows: 0,
+            overwrite: false,
+            data: None,
+            train_seconds: 0.0,
+            total_seconds: 0.0,
+        }
+    }
+}
+
+/// The data a routine sees.
+pub(crate) struct Visible {
+    /// The spec its tasks carry (dates after `as_of` hidden).
+    pub spec: DataSpec,
+    /// The data file's fingerprint.
+    pub fingerprint: Option<Fingerprint>,
+    /// The data itself.
+    pub data: Arc<MarketData>,
+    /// The last visible date.
+    pub as_of: Date,
+}
+
+/// Load the data as of `as_of` (the calendar is read from it, every routine).
+pub(crate) async fn visible(base: &DataSpec, as_of: Date) -> Result<Visible, JobError> {
+    let (spec, fingerprint) = base.visible(as_of)?;
+    let for_load = spec.clone();
+    let data = tokio::task::spawn_blocking(move || market::load(&for_load))
+        .await
+        .map_err(|e| JobError::Workers(format!("loading the data stopped: {e}")))??;
+    let as_of = data.calendar.last();
+    Ok(Visible {
+        spec,
+        fingerprint,
+        data,
+        as_of,
+    })
+}
+
+/// Run the routine on `seen` (the lock is held; the state is read anew).
+///
+/// # Errors
+/// Training, prediction, store and data errors.
+pub(crate) async fn run(
+    manager: &OnlineManager,
+    seen: &Visible,
+    overwrite: bool,
+    started: Instant,
+    lock: &RoutineLock,
+) -> Result<RoutineSummary, JobError> {
+    let plan = manager.plan();
+    let records = manager.records();
+    let experiment = plan.job.experiment.as_str();
+    let calendar: &Calendar = &seen.data.calendar;
+    let events = manager.events();
+
+    // 1. Tasks: each strategy's windows not trained yet.
+    let before = OnlineState::load(&*records, experiment).await?;
+    let mut generated = Vec::new();
+    for mut task in plan.job.generate(calendar)? {
+        task["dataset"]["kwargs"]["data"] = serde_json::to_value(&seen.spec)
+            .map_err(|e| JobError::Collect(format!("encoding the data spec: {e}")))?;
+        let def = TaskDef::from_value(&task).map_err(|e| JobError::config("models", e))?;
+        generated.push((def, task));
+    }
+    let strategies: Vec<RollingStrategy> =
+        model_names(&generated.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?
+            .into_iter()
+            .map(RollingStrategy::new)
+            .collect();
+    let mut new_tasks = Vec::new();
+    for strategy in &strategies {
+        let trained: Vec<&ModelRecord> = before.models_of(strategy.name()).collect();
+        new_tasks.extend(strategy.prepare_tasks(&generated, &trained));
+    }
+
+    // 2. Training (a delayed trainer's second phase included).
+    let training = Instant::now();
+    let trainer = manager.trainer();
+    let trained = trainer.train(new_tasks).await.map_err(train_error)?;
+    trainer.end_train(trained).await.map_err(train_error)?;
+    let train_seconds = training.elapsed().as_secs_f64();
+    manager.check_shutdown()?;
+
+    // New models predicted their test rows up to as-of when trained.
+    let mut state = OnlineState::load(&*records, experiment).await?;
+    let mut trained_refs = Vec::new();
+    for model in state.models.iter_mut().filter(|m| m.pred_end.is_none()) {
+        let last = model.test_end.map_or(seen.as_of, |end| end.min(seen.as_of));
+        let end = calendar
+            .index_on_or_before(last)
+            .and_then(|i| calendar.get(i))
+            .filter(|d| *d >= model.test_start);
+        if let Some(end) = end {
+            records
+                .update_record(
+                    experiment,
+                    UpdateRecord::new(model.id).tag(TAG_PRED_END, end.to_string()),
+                )
+                .await?;
+            model.pred_end = Some(end);
+        }
+        trained_refs.push(model.reference());
+    }
+
+    // 3. Prediction updates: each model up to the last date it serves.
+    let mut updated = Vec::new();
+    for strategy in &strategies {
+        let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
+        for (model, until) in strategy.serves_until(&models, seen.as_of, calendar) {
+            let Some(until) = until else { continue };
+            if model.pred_end.is_some_and(|end| end >= until) {
+                continue;
+            }
+            let update = predict::update(
+                &*records,
+                experiment,
+                model,
+                &seen.spec,
+                Arc::clone(&seen.data),
+                until,
+            )
+            .await?;
+            updated.extend(update);
+        }
+    }
+    if !updated.is_empty() {
+        events(JobEvent::PredictionsUpdated {
+            models: updated.len(),
+            rows: updated.iter().map(|u| u.rows).sum(),
+        });
+    }
+
+    // 4. Online marking: the latest window of each strategy.
+    let mut online = Vec::new();
+    let mut taken_offline = Vec::new();
+    for strategy in &strategies {
+        let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
+        let chosen = strategy.online_model(&models).map(|m| m.id);
+        for model in models {
+            let (wanted, changed) = if Some(model.id) == chosen {
+                online.push(model.reference());
+                (ONLINE, !model.is_online())
+            } else {
+                if model.is_online() {
+                    taken_offline.push(model.reference());
+                }
+                (OFFLINE, model.is_online())
+            };
+            if changed {
+                records
+                    .update_record(
+                        experiment,
+                        UpdateRecord::new(model.id).tag(TAG_ONLINE, wanted),
+                    )
+                    .await?;
+            }
+        }
+    }
+
+    // 5. Signals: the new dates (every date when overwriting).
+    let state = OnlineState::load(&*records, experiment).await?;
+    let since = if overwrite { None } else { state.signal_end() };
+    let signal = signals::compute(
+        &*records,
+        experiment,
+        &strategies,
+        &state,
+        since,
+        plan.job.ensemble,
+    )
+    .await?;
+
+    // 6. The routine record.
+    let mut summary = RoutineSummary {
+        as_of: seen.as_of,
+        ran: true,
+        note: None,
+        trained: trained_refs,
+        online,
+        taken_offline,
+        updated,
+        signal_start: signal.as_ref().and_then(|s| s.datetimes().first().copied()),
+        signal_end: signal
+            .as_ref()
+            .and_then(|s| s.datetimes().last().copied())
+            .or(since),
+        signal_rows: signal.as_ref().map_or(0, |s| s.len()),
+        overwrite,
+        data: seen.fingerprint.clone(),
+        train_seconds,
+        total_seconds: 0.0,
+    };
+    if lock.is_lost() {
+        return Err(JobError::Collect(
+            "the routine lock was lost (the lease expired while the routine ran): its results were not written; run the routine again".to_string(),
+        ));
+    }
+    summary.total_seconds = started.elapsed().as_secs_f64();
+    write_record(manager, &summary, signal).await?;
+    Ok(summary)
+}
+
+/// Store the routine record: created `running`, its signal rows written,
+/// then `finished` (a crash in between leaves no finished record without
+/// its signal).
+async fn write_record(
+    manager: &OnlineManager,
+    summary: &RoutineSummary,
+    signal: Option<taskpool_pipeline::frame::Frame>,
+) -> Result<(), JobError> {
+    let records = manager.records();
+    let experiment = manager.plan().job.experiment.as_str();
+    let summary_json: Value = serde_json::to_value(summary)
+        .map_err(|e| JobError::Collect(format!("encoding the routine summary: {e}")))?;
+    let record = records
+        .create_record(
+            experiment,
+            NewRecord {
+                pool: Some(manager.plan().lock_pool.clone()),
+                params: BTreeMap::from([(PARAM_ROUTINE.to_string(), summary_json)]),
+                metrics: BTreeMap::from([
+                    ("trained".to_string(), summary.trained.len() as f64),
+                    ("signal_rows".to_string(), summary.signal_rows as f64),
+                    ("train_seconds".to_string(), summary.train_seconds),
+                    ("total_seconds".to_string(), summary.total_seconds),
+                ]),
+                tags: BTreeMap::from([
+                    (TAG_KIND.to_string(), KIND_ROUTINE.to_string()),
+                    (TAG_AS_OF.to_string(), summary.as_of.to_string()),
+                ]),
+                ..NewRecord::default()
+            },
+        )
+        .await?;
+    if let Some(signal) = signal {
+        records
+            .put_artifact(experiment, record.id, SIGNALS, signal.encode())
+            .await?;
+    }
+    records
+        .update_record(
+            experiment,
+            UpdateRecord::new(record.id).status(RecordStatus::Finished),
+        )
+        .await?;
+    Ok(())
+}
+
+fn train_error(e: taskpool_pipeline::trainer::TrainError) -> JobError {
+    use taskpool_pipeline::trainer::TrainError;
+    match e {
+        TrainError::Store(e) => JobError::Store(e),
+        TrainError::TasksFailed(failures) => JobError::TasksFailed {
+            count: failures.len(),
+            first: failures
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        },
+        other => JobError::Workers(other.to_string()),
+    }
+}
