@@ -2,7 +2,10 @@
 //! waiting tasks, `support/scale.rs`): server time of the overview, the
 //! first page of the 1M pool and `/metrics`, each against a baseline in the
 //! same run: the store calls that page cannot do without (`stat` of every
-//! pool; `stat` + one page query).
+//! pool; `stat` + one page query). The pool page is also measured with a
+//! status filter that matches nothing, and in every sort order on its first
+//! page and on the page 50 tasks from the end (a cursor deep in the pool):
+//! keyset pages cost the same wherever they start.
 //!
 //! Requests go through the router in process (`tower::ServiceExt::oneshot`),
 //! so the times are the server's: routing, store calls, rendering, encoding.
@@ -17,7 +20,7 @@ use criterion::{BenchmarkId, SamplingMode};
 use http_body_util::BodyExt;
 use support::place::{Kind, Place};
 use support::{scale, settings};
-use taskpool::store::{Query, QueryParams, Store};
+use taskpool::store::{Order, Query, QueryParams, Store};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 
@@ -77,6 +80,7 @@ fn main() {
                         query: Query::All,
                         limit: Some(51),
                         skip: 0,
+                        ..QueryParams::default()
                     };
                     store.query(&largest, page).await.expect("query")
                 })
@@ -88,6 +92,7 @@ fn main() {
             query: Query::All,
             limit: Some(1),
             skip: *sizes.iter().max().expect("a size") - 51,
+            ..QueryParams::default()
         };
         let task = rt
             .block_on(store.query(&largest, params))
@@ -103,6 +108,44 @@ fn main() {
         BenchmarkId::new("page/pool_status_filter_empty", &largest),
         |b| b.iter(|| get(&rt, &router, &failed_filter)),
     );
+    let failed_newest = format!("/pools/{largest}?status=failed&sort=created_desc");
+    group.bench_function(
+        BenchmarkId::new("page/pool_status_filter_empty_newest_first", &largest),
+        |b| b.iter(|| get(&rt, &router, &failed_newest)),
+    );
+    for order in [Order::CreatedDesc, Order::Priority, Order::Finished] {
+        let first = format!("/pools/{largest}?sort={order}");
+        group.bench_function(
+            BenchmarkId::new(format!("page/pool_sort_{order}_first_page"), &largest),
+            |b| b.iter(|| get(&rt, &router, &first)),
+        );
+        // The page after the task 51st from the end of this order.
+        let params = QueryParams {
+            limit: Some(1),
+            skip: *sizes.iter().max().expect("a size") - 51,
+            order,
+            ..QueryParams::default()
+        };
+        let task = rt
+            .block_on(store.query(&largest, params))
+            .expect("query")
+            .remove(0);
+        let cursor = match order {
+            Order::CreatedDesc => task.id.to_string(),
+            _ => format!(
+                "{}.{}.{}",
+                task.id,
+                task.priority,
+                task.finished_at
+                    .map_or_else(|| "-".to_string(), |t| t.as_millis().to_string())
+            ),
+        };
+        let last = format!("/pools/{largest}?sort={order}&after={cursor}");
+        group.bench_function(
+            BenchmarkId::new(format!("page/pool_sort_{order}_last_page"), &largest),
+            |b| b.iter(|| get(&rt, &router, &last)),
+        );
+    }
     group.bench_function("page/metrics", |b| b.iter(|| get(&rt, &router, "/metrics")));
     group.finish();
     c.final_summary();

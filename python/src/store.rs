@@ -232,6 +232,7 @@ impl Store {
             query: crate::convert::query(query)?,
             limit,
             skip,
+            ..QueryParams::default()
         };
         let store = self.inner.clone();
         let tasks = run(py, async move { store.query(&pool, params).await })?;

@@ -55,13 +55,11 @@ impl<'a> Context<'a> {
     /// An unknown scheme or unusable URL (exit code 2), an unreachable store (exit code 4).
     pub async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
         let url = &self.global.store;
-        let missing = taskpool::missing_local_store(url);
+        let notice = NewStoreNotice::before_open(url);
         let store = taskpool::open(url)
             .await
             .map_err(|e| crate::unreachable::shorten(e, url))?;
-        if let Some(path) = missing {
-            tracing::warn!("created a new store at {path} ({store})");
-        }
+        notice.opened(&*store);
         self.opened(&store);
         Ok(store)
     }
@@ -129,6 +127,30 @@ impl<'a> Context<'a> {
             return Ok(pool);
         }
         Err(not_found("pool", pool, &pools).into())
+    }
+}
+
+/// Says once on stderr that opening a store created it: taken before the
+/// open (is the SQLite file or sled directory there?), told after it.
+#[derive(Debug)]
+#[must_use = "call `opened` once the store is open"]
+pub struct NewStoreNotice {
+    missing: Option<String>,
+}
+
+impl NewStoreNotice {
+    /// Note whether the local store of `url` exists, before opening it.
+    pub fn before_open(url: &str) -> NewStoreNotice {
+        NewStoreNotice {
+            missing: taskpool::missing_local_store(url),
+        }
+    }
+
+    /// The store is open: say that it is new if it was missing.
+    pub fn opened(self, store: &dyn Store) {
+        if let Some(path) = self.missing {
+            tracing::warn!("created a new store at {path} ({store})");
+        }
     }
 }
 

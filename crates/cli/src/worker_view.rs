@@ -68,6 +68,7 @@ impl LiveCounts {
             query: Query::status(Status::Running),
             limit: Some(1000),
             skip: 0,
+            ..QueryParams::default()
         };
         match self.store.query(&self.pool, params).await {
             Ok(tasks) => tasks

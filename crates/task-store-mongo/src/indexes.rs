@@ -2,8 +2,13 @@
 //! and FerretDB v1 accept, from any number of processes.
 //!
 //! - A pool's collection: `{status: 1, priority: -1, _id: 1}` (the claim's
-//!   filter and sort), unique `{key: 1}` (race-free create) and
-//!   `{"lease.expires_at": 1}` (finding expired leases).
+//!   filter and sort, and pages of one status in priority order), unique
+//!   `{key: 1}` (race-free create), `{"lease.expires_at": 1}` (finding
+//!   expired leases), and one index per query order that the others cannot
+//!   serve, so a page never sorts the pool: `{status: 1, _id: 1}` (pages of
+//!   one status by id), `{priority: -1, _id: 1}` (priority order) and
+//!   `{finished_at: -1, _id: -1}` (finished order). A pool made by an older
+//!   build gets the missing ones at this build's first write to it.
 //! - The records collection: unique `{experiment: 1, record: 1, version: 1}`
 //!   (one writer per version, and every read of a record) and
 //!   `{live: 1, experiment: 1}` (experiments).
@@ -49,6 +54,15 @@ impl MongoStore {
                 .build(),
             IndexModel::builder()
                 .keys(doc! {"lease.expires_at": 1})
+                .build(),
+            IndexModel::builder()
+                .keys(doc! {"status": 1, "_id": 1})
+                .build(),
+            IndexModel::builder()
+                .keys(doc! {"priority": -1, "_id": 1})
+                .build(),
+            IndexModel::builder()
+                .keys(doc! {"finished_at": -1, "_id": -1})
                 .build(),
         ];
         self.ensure_indexes(

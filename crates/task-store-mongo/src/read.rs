@@ -2,9 +2,9 @@
 
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
-use task_store::{Error, Query, QueryParams, Result, Stat, Status, Task, TaskId};
+use task_store::{Cursor, Error, Order, Query, QueryParams, Result, Stat, Status, Task, TaskId};
 
-use crate::codec::oid;
+use crate::codec::{date, oid};
 use crate::store::{MongoStore, not_found};
 use crate::translate::translate;
 
@@ -28,9 +28,22 @@ impl MongoStore {
             // MongoDB reads a limit of 0 as "no limit".
             return Ok(Vec::new());
         }
+        // Stored times are on the server's clock, the cursor's on ours.
+        let after = params.after.map(|c| {
+            let server = Cursor {
+                finished_at: c.finished_at.map(|t| self.time.server(t)),
+                ..c
+            };
+            after_cursor(params.order, &server)
+        });
+        let filter = match after {
+            Some(after) if filter.is_empty() => after,
+            Some(after) => doc! {"$and": [filter, after]},
+            None => filter,
+        };
         let mut find = coll
             .find(filter)
-            .sort(doc! {"_id": 1})
+            .sort(sort(params.order))
             .skip(u64::try_from(params.skip).unwrap_or(u64::MAX));
         if let Some(limit) = params.limit {
             find = find.limit(i64::try_from(limit).unwrap_or(i64::MAX));
@@ -84,5 +97,36 @@ impl MongoStore {
 
     pub(crate) async fn list_pools(&self) -> Result<Vec<String>> {
         self.pool_names(None).await
+    }
+}
+
+/// The sort document of `order` (each has an index: see `indexes`).
+fn sort(order: Order) -> Document {
+    match order {
+        Order::Created => doc! {"_id": 1},
+        Order::CreatedDesc => doc! {"_id": -1},
+        Order::Priority => doc! {"priority": -1, "_id": 1},
+        // A missing `finished_at` sorts as null, before every date: last here.
+        Order::Finished => doc! {"finished_at": -1, "_id": -1},
+    }
+}
+
+/// The filter of the tasks after `cursor` (its time on the server's clock)
+/// in `order`.
+fn after_cursor(order: Order, cursor: &Cursor) -> Document {
+    let id = oid(cursor.id);
+    match (order, cursor.finished_at) {
+        (Order::Created, _) => doc! {"_id": {"$gt": id}},
+        (Order::CreatedDesc, _) => doc! {"_id": {"$lt": id}},
+        (Order::Priority, _) => doc! {"$or": [
+            {"priority": {"$lt": cursor.priority}},
+            {"priority": cursor.priority, "_id": {"$gt": id}},
+        ]},
+        (Order::Finished, Some(finished)) => doc! {"$or": [
+            {"finished_at": {"$lt": date(finished)}},
+            {"finished_at": date(finished), "_id": {"$lt": id}},
+            {"finished_at": null},
+        ]},
+        (Order::Finished, None) => doc! {"finished_at": null, "_id": {"$lt": id}},
     }
 }

@@ -132,6 +132,22 @@ pub(crate) fn statuses_of(query: &Query) -> Option<Vec<Status>> {
     Some(out)
 }
 
+/// The statuses every task matching `query` has, when the query says so:
+/// a query on status alone, or an `$and` with such a part (the
+/// intersection of those parts); `None` when any status may match.
+pub(crate) fn pinned_statuses(query: &Query) -> Option<Vec<Status>> {
+    if let Some(statuses) = statuses_of(query) {
+        return (statuses.len() < Status::ALL.len()).then_some(statuses);
+    }
+    let Query::And(parts) = query else {
+        return None;
+    };
+    parts
+        .iter()
+        .filter_map(pinned_statuses)
+        .reduce(|a, b| a.into_iter().filter(|s| b.contains(s)).collect())
+}
+
 /// Whether a task of `status` matches a query on status alone.
 fn selects(query: &Query, status: Status) -> Option<bool> {
     match query {
@@ -157,6 +173,29 @@ mod tests {
 
     fn statuses(query: serde_json::Value) -> Option<Vec<Status>> {
         statuses_of(&Query::parse(&query).unwrap())
+    }
+
+    #[test]
+    fn pinned_statuses_of_queries_with_a_status_part() {
+        let pinned = |q| pinned_statuses(&Query::parse(&q).unwrap());
+        assert_eq!(pinned(json!({})), None);
+        assert_eq!(pinned(json!({"filter.x": 1})), None);
+        assert_eq!(
+            pinned(json!({"status": "failed"})),
+            Some(vec![Status::Failed])
+        );
+        assert_eq!(
+            pinned(json!({"filter.x": 1, "status": {"$in": ["failed", "done"]}})),
+            Some(vec![Status::Done, Status::Failed])
+        );
+        assert_eq!(
+            pinned(json!({"$and": [{"status": {"$in": ["failed", "done"]}}, {"status": "done"}]})),
+            Some(vec![Status::Done])
+        );
+        assert_eq!(
+            pinned(json!({"$or": [{"status": "done"}, {"filter.x": 1}]})),
+            None
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::ops::Bound;
 
-use task_store::query::Query;
-use task_store::{QueryParams, Result, Stat, Task, TaskId};
+use task_store::query::{Field, Op, Query, Scalar};
+use task_store::{Order, QueryParams, Result, Stat, Status, Task, TaskId};
 
 use crate::codec;
 use crate::counts;
@@ -30,14 +30,35 @@ impl Inner {
     /// keyset pagination (`_id > last`) costs the page, not its position.
     /// When the range says everything about the query, skipped tasks are
     /// stepped over without being decoded.
+    ///
+    /// A query that pins statuses holding at most a quarter of the pool
+    /// (the dashboard's "failed tasks" page) reads them from the claim
+    /// index instead of walking the pool. The orders other than `_id` have
+    /// no index here: the matching tasks (in the query's id range, or of
+    /// the pinned statuses) are read, sorted and cut, so their pages cost
+    /// the matching tasks, not the page (an embedded, one-process store;
+    /// SQLite and MongoDB keep an index per order).
     pub(crate) fn query(&self, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
         let mut out = Vec::new();
         let limit = params.limit.unwrap_or(usize::MAX);
         if limit == 0 {
             return Ok(out);
         }
-        let range = IdRange::of(&params.query);
         let prefix = layout::pool_prefix(pool);
+        if let Some(statuses) = self.minority_statuses(&prefix, &params.query)? {
+            return self.query_by_status(&prefix, params, &statuses, limit);
+        }
+        if params.order != Order::Created {
+            return self.query_sorted(&prefix, params, limit);
+        }
+        let query = match &params.after {
+            Some(cursor) => params.query.clone().and(Query::Cond(
+                Field::Id,
+                Op::Gt(Scalar::String(cursor.id.to_hex())),
+            )),
+            None => params.query.clone(),
+        };
+        let range = IdRange::of(&query);
         let mut encoded = self.scan_encoded(&prefix, &range);
         let mut skip = params.skip;
         if range.exact {
@@ -48,7 +69,7 @@ impl Inner {
         }
         for bytes in encoded {
             let task = codec::decode_task(&bytes?)?;
-            if !params.query.matches(&task) {
+            if !query.matches(&task) {
                 continue;
             }
             if skip > 0 {
@@ -61,6 +82,55 @@ impl Inner {
             }
         }
         Ok(out)
+    }
+
+    /// A query in an order other than `_id`: every matching task after the
+    /// cursor, sorted, then `skip` and `limit`.
+    fn query_sorted(&self, prefix: &[u8], params: &QueryParams, limit: usize) -> Result<Vec<Task>> {
+        let tasks = self.scan_tasks(prefix, &IdRange::of(&params.query));
+        sorted_page(tasks, params, limit)
+    }
+
+    /// The statuses `query` pins (see [`counts::pinned_statuses`]) when the
+    /// pool's counts say they hold at most a quarter of its tasks: then the
+    /// claim index (keys only) finds them faster than a walk of the pool.
+    fn minority_statuses(&self, prefix: &[u8], query: &Query) -> Result<Option<Vec<Status>>> {
+        let Some(statuses) = counts::pinned_statuses(query) else {
+            return Ok(None);
+        };
+        let counts = self.counts(prefix)?;
+        let pinned: u64 = statuses.iter().map(|&s| counts.get(s)).sum();
+        Ok((pinned.saturating_mul(4) <= counts.total()).then_some(statuses))
+    }
+
+    /// A query whose matches all have one of `statuses`: their ids from the
+    /// claim index under `pool · status` (keys only), each task loaded and
+    /// matched, then ordered and cut.
+    fn query_by_status(
+        &self,
+        prefix: &[u8],
+        params: &QueryParams,
+        statuses: &[Status],
+        limit: usize,
+    ) -> Result<Vec<Task>> {
+        let mut ids = Vec::new();
+        for &status in statuses {
+            for key in self
+                .trees
+                .claim
+                .scan_prefix(layout::claim_prefix(prefix, status))
+                .keys()
+            {
+                let key = key.map_err(SledError::Sled)?;
+                let (_, _, id) = layout::parse_claim_suffix(&key[prefix.len()..])
+                    .ok_or_else(|| SledError::Corrupt("a malformed claim-index key".into()))?;
+                ids.push(id);
+            }
+        }
+        let tasks = ids
+            .into_iter()
+            .filter_map(|id| self.load(prefix, id).transpose());
+        sorted_page(tasks, params, limit)
     }
 
     /// [`TaskStore::stat`](task_store::TaskStore::stat): for the whole pool,
@@ -147,4 +217,25 @@ impl Inner {
         self.scan_encoded(prefix, range)
             .map(|bytes| codec::decode_task(&bytes?))
     }
+}
+
+/// The page `params` asks for among `tasks`: the matching ones after the
+/// cursor, in order, after `skip`, at most `limit`.
+fn sorted_page(
+    tasks: impl Iterator<Item = Result<Task>>,
+    params: &QueryParams,
+    limit: usize,
+) -> Result<Vec<Task>> {
+    let mut page = Vec::new();
+    for task in tasks {
+        let task = task?;
+        let after = params
+            .after
+            .is_none_or(|c| params.order.is_after(&task, &c));
+        if after && params.query.matches(&task) {
+            page.push(task);
+        }
+    }
+    page.sort_by(|a, b| params.order.compare(a, b));
+    Ok(page.into_iter().skip(params.skip).take(limit).collect())
 }

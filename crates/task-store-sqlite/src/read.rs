@@ -9,7 +9,7 @@
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use task_store::{Query, QueryParams, Stat, Status, Task, TaskId};
+use task_store::{Cursor, Order, Query, QueryParams, Stat, Status, Task, TaskId};
 
 use crate::codec::{RawTask, TASK_COLUMNS, decode_all};
 use crate::error::{Result, SqliteError};
@@ -29,17 +29,108 @@ pub(crate) fn get(conn: &mut Connection, pool: &str, id: TaskId) -> Result<Task>
 const QUERY_PARAM: usize = 4;
 
 /// The statement of [`query`] around a compiled query (`?1` pool, `?2`
-/// limit, `?3` skip).
-fn query_statement(compiled: &str) -> String {
-    format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE pool = ?1 AND ({compiled}) ORDER BY id LIMIT ?2 OFFSET ?3"
-    )
+/// limit, `?3` skip), in `order`, after a cursor whose parameters are
+/// numbered from `n` (bound by [`cursor_values`]).
+///
+/// After a cursor, the tasks that follow it are the union of key ranges,
+/// each one seek in the order's index: for `priority`, the cursor's
+/// priority with a larger id, then every lower priority; for `finished`,
+/// the cursor's time with a smaller id, then every earlier time, then the
+/// unfinished tasks. A single condition with `OR` would make SQLite walk
+/// the index from the cursor's key and step over every tie before the
+/// cursor, which in a pool of one priority is the whole pool before it.
+/// Each range is cut to `limit + skip` rows (`?n+3`) before the union is
+/// merged in order.
+fn query_statement(compiled: &str, order: Order, cursor: Option<&Cursor>, n: usize) -> String {
+    let select = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE pool = ?1 AND ({compiled})");
+    let order_by = order_by(order);
+    let tail = format!("ORDER BY {order_by} LIMIT ?2 OFFSET ?3");
+    let Some(cursor) = cursor else {
+        return format!("{select} {tail}");
+    };
+    let ranges = after_cursor(order, cursor, n);
+    if let [(range, _)] = ranges.as_slice() {
+        return format!("{select} AND {range} {tail}");
+    }
+    let cut = n + 3;
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|(range, by)| {
+            format!("SELECT * FROM ({select} AND {range} ORDER BY {by} LIMIT ?{cut})")
+        })
+        .collect();
+    format!("{} {tail}", parts.join(" UNION ALL "))
 }
 
-/// Matching tasks in id order, after `skip`, at most `limit`.
+/// The `ORDER BY` terms of `order` (each an index walked forward or back).
+fn order_by(order: Order) -> &'static str {
+    match order {
+        Order::Created => "id",
+        Order::CreatedDesc => "id DESC",
+        Order::Priority => "priority DESC, id",
+        Order::Finished => "finished_at DESC, id DESC",
+    }
+}
+
+/// The key ranges after `cursor` in `order`, each with the order it is
+/// read in: `?n` is the cursor's id, `?n+1` its priority, `?n+2` its
+/// `finished_at`.
+fn after_cursor(order: Order, cursor: &Cursor, n: usize) -> Vec<(String, &'static str)> {
+    let (id, priority, finished) = (n, n + 1, n + 2);
+    match (order, cursor.finished_at) {
+        (Order::Created, _) => vec![(format!("id > ?{id}"), "id")],
+        (Order::CreatedDesc, _) => vec![(format!("id < ?{id}"), "id DESC")],
+        (Order::Priority, _) => vec![
+            (format!("priority = ?{priority} AND id > ?{id}"), "id"),
+            (format!("priority < ?{priority}"), "priority DESC, id"),
+        ],
+        // NULL (never finished) sorts first ascending, so last here.
+        (Order::Finished, Some(_)) => vec![
+            (
+                format!("finished_at = ?{finished} AND id < ?{id}"),
+                "id DESC",
+            ),
+            (
+                format!("finished_at < ?{finished}"),
+                "finished_at DESC, id DESC",
+            ),
+            ("finished_at IS NULL".to_string(), "id DESC"),
+        ],
+        (Order::Finished, None) => vec![(format!("finished_at IS NULL AND id < ?{id}"), "id DESC")],
+    }
+}
+
+/// The values of the parameters [`query_statement`] numbers from its `n`:
+/// the cursor's id alone for a single range, else id, priority,
+/// `finished_at` and the cut of each range (`limit + skip`, or -1).
+fn cursor_values(order: Order, cursor: &Cursor, params: &QueryParams) -> Vec<SqlValue> {
+    let id = SqlValue::Text(cursor.id.to_string());
+    match (order, cursor.finished_at) {
+        (Order::Created | Order::CreatedDesc, _) | (Order::Finished, None) => vec![id],
+        (Order::Priority | Order::Finished, finished) => {
+            let cut = params.limit.map_or(-1, |l| {
+                i64::try_from(l.saturating_add(params.skip)).unwrap_or(i64::MAX)
+            });
+            vec![
+                id,
+                SqlValue::Integer(cursor.priority),
+                finished.map_or(SqlValue::Null, |t| SqlValue::Integer(t.as_millis())),
+                SqlValue::Integer(cut),
+            ]
+        }
+    }
+}
+
+/// Matching tasks in `params.order`, after its cursor and `skip`, at most `limit`.
 pub(crate) fn query(conn: &mut Connection, pool: &str, params: &QueryParams) -> Result<Vec<Task>> {
     let query = translate::compile(&params.query, QUERY_PARAM);
-    let sql = query_statement(&query.sql);
+    let cursor_param = QUERY_PARAM + query.params.len();
+    let sql = query_statement(
+        &query.sql,
+        params.order,
+        params.after.as_ref(),
+        cursor_param,
+    );
     let limit = params
         .limit
         .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -49,6 +140,9 @@ pub(crate) fn query(conn: &mut Connection, pool: &str, params: &QueryParams) -> 
         SqlValue::Integer(i64::try_from(params.skip).unwrap_or(i64::MAX)),
     ];
     values.extend(query.params);
+    if let Some(cursor) = &params.after {
+        values.extend(cursor_values(params.order, cursor, params));
+    }
     let rows = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(values), RawTask::read)?
@@ -140,32 +234,132 @@ mod tests {
         ));
     }
 
-    /// The plan of a query page for the JSON query `query`.
-    fn page_plan(conn: &Connection, query: serde_json::Value) -> String {
+    /// The plan of a query page for the JSON query `query`, in `order`
+    /// after `cursor`.
+    fn page_plan(
+        conn: &Connection,
+        query: serde_json::Value,
+        order: Order,
+        cursor: Option<&Cursor>,
+    ) -> String {
         let query = Query::parse(&query).unwrap();
+        let compiled = translate::compile(&query, QUERY_PARAM);
+        let cursor_param = QUERY_PARAM + compiled.params.len();
         plan(
             conn,
-            &query_statement(&translate::compile(&query, QUERY_PARAM).sql),
+            &query_statement(&compiled.sql, order, cursor, cursor_param),
         )
+    }
+
+    fn migrated() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn, "mem").unwrap();
+        conn
     }
 
     #[test]
     fn query_pages_by_id_start_at_the_bound() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::schema::migrate(&mut conn, "mem").unwrap();
+        let conn = migrated();
         let last = "0123456789abcdef01234567";
-        for query in [
-            json!({"_id": {"$gt": last}}),
-            json!({"_id": {"$gt": last}, "status": {"$ne": "running"}}),
-            json!({"_id": {"$gt": last}, "filter.model": "LGB"}),
-            json!({"_id": {"$gt": last}, "status": "waiting"}),
+        for (query, index) in [
+            (
+                json!({"_id": {"$gt": last}}),
+                "tasks_pool_id (pool=? AND id>?)",
+            ),
+            (
+                json!({"_id": {"$gt": last}, "status": {"$ne": "running"}}),
+                "tasks_pool_id (pool=? AND id>?)",
+            ),
+            (
+                json!({"_id": {"$gt": last}, "filter.model": "LGB"}),
+                "tasks_pool_id (pool=? AND id>?)",
+            ),
+            // One status: its own index, not the walk of the whole pool.
+            (
+                json!({"_id": {"$gt": last}, "status": "waiting"}),
+                "tasks_status_id (pool=? AND status=? AND id>?)",
+            ),
         ] {
-            let page = page_plan(&conn, query.clone());
-            assert!(
-                page.contains("INDEX tasks_pool_id (pool=? AND id>?)"),
-                "{query}: {page}"
-            );
+            let page = page_plan(&conn, query.clone(), Order::Created, None);
+            assert!(page.contains(&format!("INDEX {index}")), "{query}: {page}");
             assert!(!page.contains("TEMP B-TREE"), "{query}: {page}");
+        }
+    }
+
+    #[test]
+    fn query_pages_in_every_order_seek_their_index_from_the_cursor() {
+        let conn = migrated();
+        let cursor = Cursor {
+            id: "0123456789abcdef01234567".parse().unwrap(),
+            priority: 3,
+            finished_at: Some(task_store::Timestamp::from_millis(1)),
+        };
+        let unfinished = Cursor {
+            finished_at: None,
+            ..cursor
+        };
+        for (order, cursor, query, indexes) in [
+            (
+                Order::Created,
+                &cursor,
+                json!({}),
+                &["tasks_pool_id (pool=? AND id>?)"][..],
+            ),
+            (
+                Order::CreatedDesc,
+                &cursor,
+                json!({}),
+                &["tasks_pool_id (pool=? AND id<?)"],
+            ),
+            (
+                Order::CreatedDesc,
+                &cursor,
+                json!({"status": "failed"}),
+                &["tasks_status_id (pool=? AND status=? AND id<?)"],
+            ),
+            (
+                Order::Priority,
+                &cursor,
+                json!({}),
+                &[
+                    "tasks_priority (pool=? AND priority=? AND id>?)",
+                    "tasks_priority (pool=? AND priority<?)",
+                ],
+            ),
+            (
+                Order::Priority,
+                &cursor,
+                json!({"status": "waiting"}),
+                &[
+                    "tasks_claim (pool=? AND status=? AND priority=? AND id>?)",
+                    "tasks_claim (pool=? AND status=? AND priority<?)",
+                ],
+            ),
+            (
+                Order::Finished,
+                &cursor,
+                json!({}),
+                &[
+                    "tasks_finished (pool=? AND finished_at=? AND id<?)",
+                    "tasks_finished (pool=? AND finished_at<?)",
+                    "tasks_finished (pool=? AND finished_at=?)",
+                ],
+            ),
+            (
+                Order::Finished,
+                &unfinished,
+                json!({}),
+                &["tasks_finished (pool=? AND finished_at=? AND id<?)"],
+            ),
+        ] {
+            let page = page_plan(&conn, query.clone(), order, Some(cursor));
+            for index in indexes {
+                assert!(
+                    page.contains(&format!("SEARCH tasks USING INDEX {index}")),
+                    "{order} {query}: no {index} in\n{page}"
+                );
+            }
+            assert!(!page.contains("SCAN tasks"), "{order} {query}:\n{page}");
         }
     }
 }

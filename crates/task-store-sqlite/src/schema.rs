@@ -21,6 +21,14 @@
 //! `drop_pool` deletes the pool's rows). `REPLACE` conflict resolution would
 //! delete rows without firing the delete trigger (SQLite's default
 //! `recursive_triggers = OFF`); no statement of the store uses it.
+//!
+//! Migration 4 adds the indexes of the query orders (`task_store::Order`):
+//! `tasks_status_id (pool, status, id)` for pages of one status in id order
+//! (before it, SQLite walked the whole pool by id testing each status: 1.2 s
+//! for an empty page on a million tasks), `tasks_priority (pool, priority
+//! DESC, id)` and `tasks_finished (pool, finished_at, id)` (walked backward
+//! for most recently finished first). Building them on an existing file
+//! reads every task once, inside the migration's transaction.
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
@@ -118,6 +126,13 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO task_counts (pool, status, n) VALUES (new.pool, new.status, 1)
             ON CONFLICT (pool, status) DO UPDATE SET n = n + 1;
     END;",
+    // 4: an index per query order (issue 19), so a page of the dashboard on
+    // a large pool walks an index from its cursor instead of the pool: one
+    // status by id (`tasks_claim` has priority between status and id),
+    // priority order without a status, and finished order.
+    "CREATE INDEX tasks_status_id ON tasks (pool, status, id);
+    CREATE INDEX tasks_priority ON tasks (pool, priority DESC, id);
+    CREATE INDEX tasks_finished ON tasks (pool, finished_at, id);",
 ];
 
 /// The schema version this build writes.

@@ -38,6 +38,7 @@ mod key;
 pub mod limits;
 mod memory;
 mod memory_records;
+mod order;
 mod params;
 mod pool;
 pub mod query;
@@ -59,6 +60,7 @@ pub use id::TaskId;
 pub use key::{canonical_json, content_key};
 pub use limits::{MAX_DEPTH, MAX_FIELD_BYTES, MAX_OWNER_BYTES};
 pub use memory::{MemoryStore, URL_SCHEMES as MEMORY_URL_SCHEMES};
+pub use order::{Cursor, Order};
 pub use params::{
     ClaimParams, CommitParams, CreateParams, Created, HeartbeatParams, NewTask, QueryParams,
     ReplaceParams, ResetParams, ReturnParams,

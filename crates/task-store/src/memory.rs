@@ -218,9 +218,15 @@ impl TaskBackend for MemoryStore {
         let Some(p) = pools.get(pool) else {
             return Ok(Vec::new());
         };
-        Ok(p.tasks
+        let mut tasks: Vec<&Task> = p
+            .tasks
             .values()
             .filter(|t| params.query.matches(t))
+            .filter(|t| params.after.is_none_or(|c| params.order.is_after(t, &c)))
+            .collect();
+        tasks.sort_by(|a, b| params.order.compare(a, b));
+        Ok(tasks
+            .into_iter()
             .skip(params.skip)
             .take(params.limit.unwrap_or(usize::MAX))
             .cloned()

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::id::TaskId;
 use crate::int_range::check_int_range;
 use crate::limits::{MAX_OWNER_BYTES, check_field_size};
+use crate::order::{Cursor, Order};
 use crate::query::Query;
 use crate::task::{DEFAULT_MAX_ATTEMPTS, Status};
 
@@ -249,16 +250,20 @@ pub struct QueryParams {
     pub query: Query,
     /// At most this many (after `skip`).
     pub limit: Option<usize>,
-    /// Skip this many first (in `_id` order).
+    /// Skip this many first (in `order`, after `after`).
     pub skip: usize,
+    /// The order of the results (default: `_id`, creation order).
+    pub order: Order,
+    /// Keyset pagination: only the tasks that come after this position in
+    /// `order` (the [`Cursor`] of the last task of the previous page).
+    pub after: Option<Cursor>,
 }
 
 impl From<Query> for QueryParams {
     fn from(query: Query) -> QueryParams {
         QueryParams {
             query,
-            limit: None,
-            skip: 0,
+            ..QueryParams::default()
         }
     }
 }

@@ -134,10 +134,13 @@ pub trait TaskStore: Debug + Display + Send + Sync + 'static {
     /// `NotFound` if no task has this id in the pool.
     async fn get(&self, pool: &str, id: TaskId) -> Result<Task>;
 
-    /// Tasks matching a query, sorted by `_id`, after `skip`, at most `limit`.
+    /// Tasks matching a query, in `params.order` (by `_id` unless asked),
+    /// after the cursor `params.after`, then after `skip`, at most `limit`.
     ///
     /// # Behavior
-    /// - Exactly the tasks for which [`Query::matches`] is true.
+    /// - Exactly the tasks for which [`Query::matches`] is true and, with a
+    ///   cursor, [`Order::is_after`](crate::Order::is_after) too.
+    /// - In the order [`Order::compare`](crate::Order::compare) defines.
     ///
     /// # Errors
     /// `Config` for a bad pool name.

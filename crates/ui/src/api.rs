@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /api/pools` | `[{"pool", "waiting", …, "failed", "total", "expired_leases"}]` |
 //! | `GET /api/pools/{pool}/stat` | `taskpool stat --json`: `{"waiting", …, "total"}` |
-//! | `GET /api/pools/{pool}/tasks?status&q&text&after&limit` | `{"tasks": [task as in query --json], "next", "scanned"}` |
+//! | `GET /api/pools/{pool}/tasks?status&q&text&sort&after&limit` | `{"tasks": [task as in query --json], "next", "scanned"}` |
 //! | `GET /api/pools/{pool}/tasks/{id}` | `taskpool get --json` |
 //! | `GET /api/pools/{pool}/lost` | `taskpool lost --json`: `{"lost": [...], "requeued": null}` |
 //! | `GET /api/experiments` | the lines of `taskpool records --json` (no experiment) as an array: `[{"experiment"}]` |

@@ -1,20 +1,21 @@
 //! The pool page's task list: filters (status, a query in the CLI's query
-//! language, text in `filter`) and keyset pagination.
+//! language, text in `filter`), a sort order and keyset pagination.
 //!
-//! Pages are cut by `_id`, never skipped over: a page is "the first `limit`
-//! matching tasks with `_id` after the cursor", which every backend answers
-//! from its `_id` order without reading the rows before the cursor. The
-//! store's query returns tasks in `_id` order only, so the list is sorted by
-//! creation (ids are made at creation), oldest first; sorting by priority or
-//! finish time would need an ordered query in the store contract.
+//! Pages are cut by key, never skipped over: a page is "the first `limit`
+//! matching tasks after the cursor in the chosen [`Order`]", which the store
+//! answers from an index starting at the cursor (see
+//! `taskpool::store::Order`), so the last page of a million tasks costs
+//! what the first does. The cursor of the next page is the position of the
+//! last task shown, written in the URL as [`cursor_text`]: the task id for
+//! the orders by id, `ID.PRIORITY.FINISHED` (milliseconds, `-` when not
+//! finished) for the orders by priority and finish time.
 //!
 //! The text filter is not a store query (the query language has no text
 //! match): it is applied to the fetched tasks, at most [`TEXT_SCAN_BUDGET`]
 //! tasks per page, and the page says how far it looked.
 
 use serde::{Deserialize, Serialize};
-use taskpool::store::query::{Field, Op, Scalar};
-use taskpool::store::{Query, QueryParams, Status, Store, Task, TaskId};
+use taskpool::store::{Cursor, Order, Query, QueryParams, Status, Store, Task, TaskId, Timestamp};
 
 use crate::error::UiError;
 
@@ -36,7 +37,10 @@ pub(crate) struct ListParams {
     pub(crate) q: Option<String>,
     /// Text that the task's `filter` (as JSON) must contain, case-insensitive.
     pub(crate) text: Option<String>,
-    /// The cursor: tasks with a larger `_id`.
+    /// The sort order (`created`, `created_desc`, `priority`, `finished`;
+    /// empty = `created`).
+    pub(crate) sort: Option<String>,
+    /// The cursor: the tasks after this position in the order.
     pub(crate) after: Option<String>,
     /// Page size (1..=500).
     pub(crate) limit: Option<String>,
@@ -51,8 +55,10 @@ pub(crate) struct Listing {
     pub(crate) status: Option<Status>,
     /// The text filter, lowercased.
     pub(crate) text: Option<String>,
+    /// The order.
+    pub(crate) order: Order,
     /// The cursor.
-    pub(crate) after: Option<TaskId>,
+    pub(crate) after: Option<Cursor>,
     /// Page size.
     pub(crate) limit: usize,
 }
@@ -82,9 +88,16 @@ impl ListParams {
         if let Some(status) = status {
             query = query.and(Query::status(status));
         }
+        let order = non_empty(&self.sort)
+            .map(|s| {
+                s.parse::<Order>()
+                    .map_err(|e| UiError::bad_request(format!("bad sort: {}", e.message())))
+            })
+            .transpose()?
+            .unwrap_or_default();
         let after = non_empty(&self.after)
             .map(|a| {
-                a.parse::<TaskId>()
+                parse_cursor(a, order)
                     .map_err(|e| UiError::bad_request(format!("bad page cursor `after`: {e}")))
             })
             .transpose()?;
@@ -103,33 +116,80 @@ impl ListParams {
             query,
             status,
             text: non_empty(&self.text).map(str::to_lowercase),
+            order,
             after,
             limit,
         })
     }
 }
 
+/// `after` of a URL: the cursor of `order`.
+fn parse_cursor(text: &str, order: Order) -> Result<Cursor, String> {
+    let bad_id = |e: taskpool::store::Error| e.message().to_string();
+    match order {
+        Order::Created | Order::CreatedDesc => Ok(Cursor {
+            id: text.parse::<TaskId>().map_err(bad_id)?,
+            priority: 0,
+            finished_at: None,
+        }),
+        Order::Priority | Order::Finished => {
+            let shape = || format!("{text:?} is not ID.PRIORITY.FINISHED (sort={order})");
+            let mut parts = text.splitn(3, '.');
+            let (Some(id), Some(priority), Some(finished)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(shape());
+            };
+            Ok(Cursor {
+                id: id.parse::<TaskId>().map_err(bad_id)?,
+                priority: priority.parse().map_err(|_| shape())?,
+                finished_at: match finished {
+                    "-" => None,
+                    ms => Some(Timestamp::from_millis(ms.parse().map_err(|_| shape())?)),
+                },
+            })
+        }
+    }
+}
+
+/// The `after` text of the position of `task` in `order` (read back by
+/// [`ListParams::parse`]).
+pub(crate) fn cursor_text(task: &Task, order: Order) -> String {
+    match order {
+        Order::Created | Order::CreatedDesc => task.id.to_hex(),
+        Order::Priority | Order::Finished => format!(
+            "{}.{}.{}",
+            task.id,
+            task.priority,
+            task.finished_at
+                .map_or_else(|| "-".to_string(), |t| t.as_millis().to_string())
+        ),
+    }
+}
+
 /// One page of tasks.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct TaskPage {
-    /// The tasks, in `_id` order.
+    /// The tasks, in the listing's order.
     pub(crate) tasks: Vec<Task>,
     /// The cursor of the next page (`after=`), if there may be more.
-    pub(crate) next: Option<TaskId>,
+    pub(crate) next: Option<String>,
     /// For a text search: how many tasks were read for this page.
     pub(crate) scanned: Option<usize>,
 }
 
-fn after_id(query: &Query, after: Option<TaskId>) -> Query {
-    match after {
-        Some(id) => query
-            .clone()
-            .and(Query::Cond(Field::Id, Op::Gt(Scalar::String(id.to_hex())))),
-        None => query.clone(),
-    }
-}
-
 impl Listing {
+    /// The store query of at most `limit` tasks after `after`.
+    fn params(&self, after: Option<Cursor>, limit: usize) -> QueryParams {
+        QueryParams {
+            query: self.query.clone(),
+            limit: Some(limit),
+            skip: 0,
+            order: self.order,
+            after,
+        }
+    }
+
     /// The page this listing names.
     ///
     /// # Errors
@@ -141,15 +201,12 @@ impl Listing {
     ) -> taskpool::store::Result<TaskPage> {
         match &self.text {
             None => {
-                let params = QueryParams {
-                    query: after_id(&self.query, self.after),
-                    limit: Some(self.limit + 1),
-                    skip: 0,
-                };
-                let mut tasks = store.query(pool, params).await?;
+                let mut tasks = store
+                    .query(pool, self.params(self.after, self.limit + 1))
+                    .await?;
                 let next = if tasks.len() > self.limit {
                     tasks.truncate(self.limit);
-                    tasks.last().map(|t| t.id)
+                    tasks.last().map(|t| cursor_text(t, self.order))
                 } else {
                     None
                 };
@@ -171,19 +228,16 @@ impl Listing {
     ) -> taskpool::store::Result<TaskPage> {
         let mut found = Vec::new();
         let mut cursor = self.after;
+        let mut last_read = None;
         let mut scanned = 0;
         loop {
             let batch = TEXT_BATCH.min(TEXT_SCAN_BUDGET - scanned);
-            let params = QueryParams {
-                query: after_id(&self.query, cursor),
-                limit: Some(batch),
-                skip: 0,
-            };
-            let tasks = store.query(pool, params).await?;
+            let tasks = store.query(pool, self.params(cursor, batch)).await?;
             let exhausted = tasks.len() < batch;
             for task in tasks {
                 scanned += 1;
-                cursor = Some(task.id);
+                cursor = Some(Cursor::of(&task));
+                last_read = Some(cursor_text(&task, self.order));
                 if found.len() < self.limit && filter_contains(&task, text) {
                     found.push(task);
                     if found.len() == self.limit {
@@ -201,7 +255,7 @@ impl Listing {
             if found.len() == self.limit || scanned >= TEXT_SCAN_BUDGET {
                 return Ok(TaskPage {
                     tasks: found,
-                    next: cursor,
+                    next: last_read,
                     scanned: Some(scanned),
                 });
             }

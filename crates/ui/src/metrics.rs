@@ -150,6 +150,7 @@ impl PoolLook {
                 query: recent_done,
                 limit: Some(DURATION_SAMPLE),
                 skip: 0,
+                ..QueryParams::default()
             };
             for task in store.query(pool, params).await? {
                 if let (Some(start), Some(end)) = (task.started_at, task.finished_at) {
@@ -163,6 +164,7 @@ impl PoolLook {
                 query: Query::status(Status::Failed),
                 limit: Some(FAILED_SAMPLE),
                 skip: 0,
+                ..QueryParams::default()
             };
             failed_attempts = store
                 .query(pool, params)

@@ -94,6 +94,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<()> {
                 query: page_query,
                 limit: Some(want),
                 skip: 0,
+                ..QueryParams::default()
             };
             let tasks = store.query(pool, params).await?;
             for task in &tasks {

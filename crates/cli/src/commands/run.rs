@@ -22,7 +22,7 @@ use taskpool_experiment::job::{
 };
 
 use crate::cli::{Cli, GlobalArgs};
-use crate::context::Context;
+use crate::context::{Context, NewStoreNotice};
 use crate::exit::bad_input;
 use crate::output::Output;
 use crate::signals::{Stop, StopSignals, signal_name};
@@ -115,8 +115,10 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
         // Listen before the first claim, so a signal never kills the run
         // while it holds tasks.
         let signals = view.obey_stops(shutdown)?;
+        let notice = NewStoreNotice::before_open(&plan.store);
         let summary = match open_store(&plan).await {
             Ok(store) => {
+                notice.opened(&*store);
                 view.say(format!(
                     "store     {store}   pool {}   experiment {}",
                     plan.pool, plan.experiment

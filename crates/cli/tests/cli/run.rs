@@ -268,6 +268,34 @@ fn run_prints_the_table_and_the_report_path() {
 }
 
 #[test]
+fn run_makes_a_new_store_and_says_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("e2e.yaml");
+    std::fs::write(&config_path, config(dir.path())).unwrap();
+    let run = || {
+        taskpool()
+            .current_dir(dir.path())
+            .args(["run", "--in-process"])
+            .arg(&config_path)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(dir.path().join("taskpool.db").exists());
+    assert_eq!(
+        stderr(&first).matches("created a new store").count(),
+        1,
+        "{}",
+        stderr(&first)
+    );
+    let second = run();
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(!stderr(&second).contains("created a new store"));
+}
+
+#[test]
 fn run_print_config_prints_a_valid_builtin_config() {
     let out = taskpool().args(["run", "--print-config"]).output().unwrap();
     assert!(out.status.success());

@@ -166,36 +166,6 @@ fn truncate_line(line: &str) -> String {
     format!("{}[…]", &line[..end])
 }
 
-/// Make the child started by `command` die (SIGKILL) when the thread that
-/// started it dies — the worker process, killed even by SIGKILL — on Linux
-/// (`PR_SET_PDEATHSIG`, set in the child before exec; a worker already gone
-/// by then is caught by comparing the parent's pid). The command is started
-/// from a runtime worker thread, which lives as long as the worker process.
-/// Elsewhere this does nothing: the process group is still killed whenever
-/// the worker gives a task up.
-pub(crate) fn die_with_parent(command: &mut tokio::process::Command) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: getpid(2) has no preconditions.
-        let parent = unsafe { libc::getpid() };
-        // SAFETY: the closure runs in the forked child before exec and calls
-        // only async-signal-safe functions (prctl, getppid, raise).
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::getppid() != parent {
-                    libc::raise(libc::SIGKILL);
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = command;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,8 @@ use task_store::{Error, ErrorKind};
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
-use super::child_process::{ProcessGroup, StderrTail, die_with_parent, read_capped, read_stderr};
+use super::child_process::{ProcessGroup, StderrTail, read_capped, read_stderr};
+use super::guard::tie_to_worker;
 use super::input::{TaskError, TaskInput};
 use super::task_fn::TaskFn;
 
@@ -50,7 +51,10 @@ pub const ENV_ARTIFACT_DIR: &str = "TASKPOOL_ARTIFACT_DIR";
 ///   failure recording the exit code or signal and the last lines of stderr;
 /// - when the worker shuts down, the signal it received (SIGTERM by default)
 ///   is forwarded to the group; when it gives up on the task, the group is
-///   killed with SIGKILL.
+///   killed with SIGKILL;
+/// - once the command has exited, what it left running in its group is
+///   killed, and if the worker process dies (even by SIGKILL) the command
+///   and its group die with it (Linux; see the `guard` module).
 ///
 /// Every stderr line is also logged at `info` level (target
 /// `taskpool::worker::child`).
@@ -98,7 +102,7 @@ impl CommandTask {
         &self.program
     }
 
-    fn command(&self, input: &TaskInput) -> tokio::process::Command {
+    fn command(&self, input: &TaskInput) -> std::io::Result<tokio::process::Command> {
         let mut command = tokio::process::Command::new(&self.program);
         command
             .args(&self.args)
@@ -117,8 +121,8 @@ impl CommandTask {
             Some(pool) => command.env(ENV_POOL, pool),
             None => command.env_remove(ENV_POOL),
         };
-        die_with_parent(&mut command);
-        command
+        tie_to_worker(&mut command)?;
+        Ok(command)
     }
 }
 
@@ -134,15 +138,18 @@ impl TaskFn for CommandTask {
         let label = input
             .id
             .map_or_else(|| "-".to_string(), |id| id.to_string());
-        let mut child = self.command(&input).spawn().map_err(|e| {
-            TaskError::Worker(
-                Error::new(
-                    spawn_error_kind(&e),
-                    format!("cannot start {}", self.program.display()),
+        let mut child = self
+            .command(&input)
+            .and_then(|mut c| c.spawn())
+            .map_err(|e| {
+                TaskError::Worker(
+                    Error::new(
+                        spawn_error_kind(&e),
+                        format!("cannot start {}", self.program.display()),
+                    )
+                    .with_source(e),
                 )
-                .with_source(e),
-            )
-        })?;
+            })?;
         let mut group = ProcessGroup::new(child.id());
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -178,6 +185,10 @@ impl TaskFn for CommandTask {
                 }
             }
         };
+        // Whatever the command left running in its group (background
+        // processes) goes with it: a task leaves no orphan. The group id is
+        // still allocated while it has members, so this names no other group.
+        group.signal(libc::SIGKILL);
         group.disarm();
 
         let tail = match tokio::time::timeout(OUTPUT_DRAIN, err_reader).await {

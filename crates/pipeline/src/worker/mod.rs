@@ -74,6 +74,7 @@ mod attempt;
 mod child_process;
 mod command;
 mod config;
+mod guard;
 mod id;
 mod input;
 mod lost;

@@ -32,8 +32,11 @@ async fn create_makes_prefixed_collection_with_indexes() {
         names,
         [
             "_id_",
+            "finished_at_-1__id_-1",
             "key_1",
             "lease.expires_at_1",
+            "priority_-1__id_1",
+            "status_1__id_1",
             "status_1_priority_-1__id_1"
         ]
     );
@@ -65,7 +68,7 @@ async fn create_into_existing_pool_from_second_store_succeeds() {
         second.create_one("p", json!({"a": 2})).await.unwrap();
     }
     let coll = db.collection::<Document>(&format!("{POOL_COLLECTION_PREFIX}p"));
-    assert_eq!(coll.list_index_names().await.unwrap().len(), 4);
+    assert_eq!(coll.list_index_names().await.unwrap().len(), 7);
     assert_eq!(store_stat_total(&first).await, 2);
 }
 

@@ -107,6 +107,7 @@ async fn query_with_random_id_bounds_agrees_with_oracle() {
             } else {
                 0
             },
+            ..QueryParams::default()
         };
         let got = store.query(POOL, params.clone()).await.unwrap();
         assert_eq!(got, oracle(&all, &params), "query {query}");
@@ -138,6 +139,7 @@ async fn query_pages_by_id_agree_with_oracle() {
                     query,
                     limit: Some(100),
                     skip: 0,
+                    ..QueryParams::default()
                 },
             )
             .await
@@ -197,6 +199,7 @@ async fn query_walks_only_the_id_range() {
         query: parse(json!({"_id": {"$gt": lo.to_string()}})),
         limit: Some(80),
         skip: 0,
+        ..QueryParams::default()
     })
     .await;
     inside(QueryParams::from(parse(
@@ -223,6 +226,7 @@ async fn query_skips_without_decoding_when_the_range_is_the_query() {
         query: parse(json!({"_id": {"$gt": all[0].id.to_string()}})),
         limit: Some(10),
         skip: 20,
+        ..QueryParams::default()
     };
     assert_eq!(
         store.query(POOL, after_first.clone()).await.unwrap(),
@@ -233,6 +237,7 @@ async fn query_skips_without_decoding_when_the_range_is_the_query() {
         query: Query::All,
         limit: None,
         skip: 22,
+        ..QueryParams::default()
     };
     assert_eq!(
         store.query(POOL, everything.clone()).await.unwrap(),
@@ -244,6 +249,7 @@ async fn query_skips_without_decoding_when_the_range_is_the_query() {
         query: parse(json!({"status": "waiting"})),
         limit: None,
         skip: 22,
+        ..QueryParams::default()
     };
     assert_eq!(
         store.query(POOL, waiting).await.unwrap_err().kind(),

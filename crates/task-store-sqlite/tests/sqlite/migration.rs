@@ -23,7 +23,7 @@ const POOL: &str = "rolling";
 const FIXTURE: &str = include_str!("fixtures/schema_v1.sql");
 const FIXTURE_V2: &str = include_str!("fixtures/schema_v2.sql");
 /// The schema version this build writes.
-const LATEST: i64 = 3;
+const LATEST: i64 = 4;
 /// The fixture's creation time.
 const T0: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 /// When the fixture's running task's lease expires.
@@ -62,12 +62,16 @@ fn user_version(conn: &Connection) -> i64 {
         .unwrap()
 }
 
+/// The indexes on `tasks` that version 4 added (the query orders).
+const VERSION_4_INDEXES: [&str; 3] = ["tasks_finished", "tasks_priority", "tasks_status_id"];
+
 /// The `CREATE` statements of the version-1 tables and indexes (later
-/// versions add triggers on `tasks`, but never alter these).
+/// versions add triggers and indexes on `tasks`, but never alter these).
 fn version_1_schema(conn: &Connection) -> Vec<String> {
     conn.prepare(
         "SELECT sql FROM sqlite_schema WHERE tbl_name IN ('pools', 'tasks') \
-         AND type IN ('table', 'index') ORDER BY name",
+         AND type IN ('table', 'index') \
+         AND name NOT IN ('tasks_finished', 'tasks_priority', 'tasks_status_id') ORDER BY name",
     )
     .unwrap()
     .query_map([], |r| r.get::<_, Option<String>>(0))
@@ -338,6 +342,17 @@ async fn open_upgrades_a_version_2_file_with_counts_of_its_tasks() {
     let [counts, group_by] = counts_and_group_by(&conn);
     assert_eq!(counts, group_by);
     assert_eq!(counts.len(), 7);
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name IN (?1, ?2, ?3) ORDER BY name")
+        .unwrap()
+        .query_map(VERSION_4_INDEXES, |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        indexes, VERSION_4_INDEXES,
+        "migration 4 adds the order indexes"
+    );
 }
 
 #[tokio::test]

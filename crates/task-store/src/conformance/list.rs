@@ -81,6 +81,7 @@ macro_rules! __conformance_case_list {
             // get, query, stat, remove, reset, prioritize, replace, pools
             get_returns_stored_record,
             query_sorts_by_id_with_skip_and_limit,
+            query_orders_page_by_keyset,
             stat_counts_by_status,
             stat_counts_expired_running_as_running,
             remove_deletes_matching_tasks,

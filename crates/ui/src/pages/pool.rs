@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query as QueryString, State};
 use maud::{Markup, html};
 use serde::Deserialize;
-use taskpool::store::{Status, Task, Timestamp};
+use taskpool::store::{Order, Status, Task, Timestamp};
 
 use crate::actions::{self, Action, FormTarget, encode};
 use crate::error::{PageError, UiError};
@@ -28,6 +28,7 @@ fn page_url(pool: &str, list: &ListParams, after: Option<String>) -> String {
         ("status", &list.status),
         ("q", &list.q),
         ("text", &list.text),
+        ("sort", &list.sort),
         ("limit", &list.limit),
         ("after", &after),
     ] {
@@ -57,7 +58,7 @@ pub(crate) async fn get(
     let page = listing.fetch(state.store(), &pool).await.map_err(scrub)?;
     let list = &query.list;
     let here = page_url(&pool, list, list.after.clone());
-    let next = page.next.map(|id| page_url(&pool, list, Some(id.to_hex())));
+    let next = page.next.map(|cursor| page_url(&pool, list, Some(cursor)));
     let csrf = state.csrf_token();
     let body = html! {
         (layout::flash(query.msg.as_deref()))
@@ -71,6 +72,7 @@ pub(crate) async fn get(
             "total " (summary.total) " · expired leases " (summary.expired_leases) " · " (layout::bar(summary.progress_percent()))
         }
         (filter_form(list, &listing))
+        (sort_links(&pool, list, listing.order))
         @if let Some(scanned) = page.scanned {
             p { small { "Text search: read " (scanned) " task(s) for this page (at most " (TEXT_SCAN_BUDGET) ")." } }
         }
@@ -105,11 +107,41 @@ fn filter_form(list: &ListParams, listing: &Listing) -> Markup {
             " "
             label { "text in filter " input type="text" name="text" value=(list.text.as_deref().unwrap_or("")); }
             " "
+            input type="hidden" name="sort" value=(listing.order.as_str());
             label { "per page " input type="number" name="limit" min="1" max=(MAX_LIMIT) value=(listing.limit); }
             " "
             button type="submit" { "Filter" }
         }
-        p { small { "Sorted by creation (task id), oldest first; pages continue after the last task shown, never by offset." } }
+    }
+}
+
+/// What each order shows, as the pool page names it.
+fn order_label(order: Order) -> &'static str {
+    match order {
+        Order::Created => "oldest first",
+        Order::CreatedDesc => "newest first",
+        Order::Priority => "priority (claim order)",
+        Order::Finished => "recently finished",
+    }
+}
+
+/// The sort links: the same filter in each order, from its first page.
+fn sort_links(pool: &str, list: &ListParams, current: Order) -> Markup {
+    html! {
+        p #sort {
+            "Sort: "
+            @for order in Order::ALL {
+                @if order == current {
+                    strong { (order_label(order)) }
+                } @else {
+                    a href=(page_url(pool, &ListParams { sort: Some(order.as_str().into()), ..list.clone() }, None)) {
+                        (order_label(order))
+                    }
+                }
+                " · "
+            }
+            small { "pages continue after the last task shown, never by offset" }
+        }
     }
 }
 

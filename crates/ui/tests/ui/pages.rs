@@ -1,7 +1,7 @@
 //! The pages: what they show and how they fail.
 
 use axum::http::StatusCode;
-use taskpool::store::Status;
+use taskpool::store::{Order, Query, QueryParams, Status, TaskId};
 
 use crate::support::{EXPERIMENT, Fixture, POOL, encode, get};
 
@@ -207,4 +207,118 @@ async fn experiment_page_shows_records_chart_and_artifacts() {
     );
     let missing = get(&router, &link.replace("pred.csv", "nope.csv")).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+/// The task ids of a page, in the order the page shows them.
+fn ids_in_page_order(fx: &Fixture, body: &str) -> Vec<TaskId> {
+    let mut shown: Vec<(usize, TaskId)> = fx
+        .ids
+        .values()
+        .filter_map(|id| body.find(&format!("/tasks/{id}\"")).map(|at| (at, *id)))
+        .collect();
+    shown.sort();
+    shown.into_iter().map(|(_, id)| id).collect()
+}
+
+/// The "next page" link of a page, if any.
+fn next_page(body: &str) -> Option<String> {
+    let at = body.find(r#"id="next-page" href=""#)? + r#"id="next-page" href=""#.len();
+    let rest = &body[at..];
+    Some(rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn pool_page_sorts_by_priority_creation_and_finish_time_with_keyset_pages() {
+    let fx = Fixture::new().await;
+    // Priorities that disagree with creation order.
+    for (role, priority) in [("failed", 7), ("waiting2", 3), ("done", 3)] {
+        let query = Query::ids(&[fx.ids[role]]);
+        fx.store.prioritize(POOL, &query, priority).await.unwrap();
+    }
+    let router = fx.open_router();
+    let all = fx.store.query(POOL, QueryParams::default()).await.unwrap();
+    for order in Order::ALL {
+        let mut expected = all.clone();
+        expected.sort_by(|a, b| order.compare(a, b));
+        let expected: Vec<TaskId> = expected.iter().map(|t| t.id).collect();
+        let mut seen = Vec::new();
+        let mut uri = Some(format!("/pools/{POOL}?sort={order}&limit=2"));
+        while let Some(here) = uri {
+            let page = get(&router, &here).await;
+            assert_eq!(page.status, StatusCode::OK, "{here}: {}", page.body);
+            seen.extend(ids_in_page_order(&fx, &page.body));
+            uri = next_page(&page.body);
+            if let Some(next) = &uri {
+                assert!(next.contains(&format!("sort={order}")), "{next}");
+            }
+        }
+        assert_eq!(seen, expected, "sort={order}: every task once, in order");
+    }
+    assert_eq!(
+        all.iter().filter(|t| t.finished_at.is_some()).count(),
+        2,
+        "done and failed have finished (the order has both kinds)"
+    );
+    let page = get(&router, &format!("/pools/{POOL}?status=waiting")).await;
+    for order in ["created_desc", "priority", "finished"] {
+        let link = format!(r#"href="/pools/{POOL}?status=waiting&amp;sort={order}""#);
+        assert!(page.body.contains(&link), "no {link} in {}", page.body);
+    }
+}
+
+#[tokio::test]
+async fn pool_page_with_a_bad_sort_or_cursor_is_a_400() {
+    let fx = Fixture::new().await;
+    let router = fx.open_router();
+    let id = fx.ids["done"];
+    for (uri, says) in [
+        (format!("/pools/{POOL}?sort=size"), "bad sort"),
+        (
+            format!("/pools/{POOL}?sort=priority&after={id}"),
+            "ID.PRIORITY.FINISHED",
+        ),
+        (
+            format!("/pools/{POOL}?sort=finished&after={id}.0.soon"),
+            "ID.PRIORITY.FINISHED",
+        ),
+        (
+            format!("/api/pools/{POOL}/tasks?sort=priority&after=x.1.-"),
+            "bad page cursor",
+        ),
+    ] {
+        let page = get(&router, &uri).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{uri}: {}", page.body);
+        assert!(page.body.contains(says), "{uri}: {}", page.body);
+    }
+}
+
+#[tokio::test]
+async fn api_tasks_pages_in_priority_order_with_cursors() {
+    let fx = Fixture::new().await;
+    let query = Query::ids(&[fx.ids["lost"]]);
+    fx.store.prioritize(POOL, &query, 9).await.unwrap();
+    let router = fx.open_router();
+    let first = get(
+        &router,
+        &format!("/api/pools/{POOL}/tasks?sort=priority&limit=1"),
+    )
+    .await
+    .json();
+    assert_eq!(first["tasks"][0]["_id"], fx.ids["lost"].to_string());
+    let next = first["next"].as_str().unwrap();
+    assert_eq!(next, format!("{}.9.-", fx.ids["lost"]));
+    let rest = get(
+        &router,
+        &format!("/api/pools/{POOL}/tasks?sort=priority&limit=10&after={next}"),
+    )
+    .await
+    .json();
+    let rest: Vec<&str> = rest["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest.len(), 6);
+    assert!(!rest.contains(&fx.ids["lost"].to_string().as_str()));
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::conformance::{Ctx, LEASE, query};
 use crate::error::ErrorKind;
 use crate::key::content_key;
+use crate::order::{Cursor, Order};
 use crate::params::{CreateParams, NewTask, QueryParams, ReplaceParams, ResetParams};
 use crate::query::Query;
 use crate::store::TaskStoreExt;
@@ -41,6 +42,7 @@ pub async fn query_sorts_by_id_with_skip_and_limit(ctx: &Ctx) {
         query: Query::All,
         limit,
         skip,
+        ..QueryParams::default()
     };
     let run = |params: QueryParams| async move {
         let got = ctx.store.query(&ctx.pool, params).await.unwrap();
@@ -55,8 +57,106 @@ pub async fn query_sorts_by_id_with_skip_and_limit(ctx: &Ctx) {
         query: query(json!({"filter.i": {"$gte": 5}})),
         limit: Some(2),
         skip: 1,
+        ..QueryParams::default()
     };
     assert_eq!(run(filtered).await, ids[6..8]);
+}
+
+/// query: every order is a total order (ties by `_id`) with unfinished
+/// tasks last by finish time, and a cursor continues a page exactly after
+/// the task it was taken from, with and without a query, `skip` and `limit`.
+pub async fn query_orders_page_by_keyset(ctx: &Ctx) {
+    let tasks = [0, 5, 0, 5, -1, 0]
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| NewTask {
+            priority: Some(p),
+            ..NewTask::from(json!({"i": i}))
+        });
+    let created = ctx.create_with(CreateParams::new(tasks)).await;
+    let ids: Vec<_> = created.iter().map(|c| c.id).collect();
+    // Claimed in priority order: 1 and 3 finish at one time, then 0.
+    ctx.clock.advance(Duration::from_secs(1));
+    for _ in 0..2 {
+        let task = ctx.claim_one("w").await;
+        ctx.commit(&task, Status::Done, json!(null)).await.unwrap();
+    }
+    ctx.clock.advance(Duration::from_secs(1));
+    let task = ctx.claim_one("w").await;
+    assert_eq!(task.id, ids[0]);
+    ctx.commit(&task, Status::Done, json!(null)).await.unwrap();
+
+    let positions = &ids;
+    let run = |order, query, after, skip, limit| async move {
+        let params = QueryParams {
+            query,
+            limit,
+            skip,
+            order,
+            after,
+        };
+        let got = ctx.store.query(&ctx.pool, params).await.unwrap();
+        got.iter()
+            .map(|t| positions.iter().position(|id| *id == t.id).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let waiting = || Query::status(Status::Waiting);
+    for (order, all, only_waiting) in [
+        (Order::Created, vec![0, 1, 2, 3, 4, 5], vec![2, 4, 5]),
+        (Order::CreatedDesc, vec![5, 4, 3, 2, 1, 0], vec![5, 4, 2]),
+        (Order::Priority, vec![1, 3, 0, 2, 5, 4], vec![2, 5, 4]),
+        (Order::Finished, vec![0, 3, 1, 5, 4, 2], vec![5, 4, 2]),
+    ] {
+        assert_eq!(run(order, Query::All, None, 0, None).await, all, "{order}");
+        assert_eq!(
+            run(order, waiting(), None, 0, None).await,
+            only_waiting,
+            "{order}"
+        );
+        // Pages of two, each after the cursor of the previous page's last task.
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = run(order, Query::All, after, 0, Some(2)).await;
+            let Some(&last) = page.last() else { break };
+            paged.extend(page);
+            after = Some(Cursor::of(&ctx.get(ids[last]).await));
+        }
+        assert_eq!(paged, all, "{order}: pages");
+        let third = Cursor::of(&ctx.get(ids[all[2]]).await);
+        assert_eq!(
+            run(order, Query::All, Some(third), 1, Some(2)).await,
+            all[4..6],
+            "{order}: cursor, then skip and limit"
+        );
+        let first_waiting = Cursor::of(&ctx.get(ids[only_waiting[0]]).await);
+        assert_eq!(
+            run(order, waiting(), Some(first_waiting), 0, None).await,
+            only_waiting[1..],
+            "{order}: cursor and query"
+        );
+    }
+    // A status that few tasks have (a backend may find them by status).
+    ctx.create((0..10).map(|j| json!({"j": j}))).await;
+    let done = || Query::status(Status::Done);
+    for (order, only_done) in [
+        (Order::Created, [0, 1, 3]),
+        (Order::CreatedDesc, [3, 1, 0]),
+        (Order::Priority, [1, 3, 0]),
+        (Order::Finished, [0, 3, 1]),
+    ] {
+        assert_eq!(
+            run(order, done(), None, 0, None).await,
+            only_done,
+            "{order}: done"
+        );
+        let first = Cursor::of(&ctx.get(ids[only_done[0]]).await);
+        assert_eq!(
+            run(order, done(), Some(first), 1, Some(5)).await,
+            only_done[2..],
+            "{order}: done after the first, skip 1"
+        );
+    }
 }
 
 /// stat: counts by status of the tasks matching the query.

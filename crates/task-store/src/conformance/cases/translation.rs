@@ -204,6 +204,7 @@ pub async fn query_translation_agrees_with_oracle(ctx: &Ctx) {
                     query: q.clone(),
                     limit: Some(3),
                     skip: 2,
+                    ..QueryParams::default()
                 },
             )
             .await

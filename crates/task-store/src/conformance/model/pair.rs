@@ -276,6 +276,7 @@ impl<'a> Pair<'a> {
                     query,
                     limit: *limit,
                     skip: *skip,
+                    ..QueryParams::default()
                 };
                 let r = kinds(self.real.query(&self.pool, params(rq)).await);
                 let m = kinds(self.model.query(&self.pool, params(mq)).await);
