@@ -37,8 +37,8 @@ fn main() {
         println!("run_memory: benchmark");
         return;
     }
-    let instruments = settings::number("TASKPOOL_BENCH_RUN_INSTRUMENTS", 1500) as usize;
-    let days = settings::number("TASKPOOL_BENCH_RUN_DAYS", 3000) as usize;
+    let instruments = settings::number("TASKPOOL_BENCH_RUN_INSTRUMENTS", 1500);
+    let days = settings::number("TASKPOOL_BENCH_RUN_DAYS", 3000);
     let bin = binary::taskpool();
     let dir = tempfile::tempdir().expect("a scratch directory");
 
@@ -183,6 +183,7 @@ fn data_only(size: &str) {
         days: days.parse().expect("days"),
         start: jiff::civil::date(2019, 1, 1),
         seed: 7,
+        until: None,
     };
     let data = market::load(&spec).expect("load the synthetic data");
     assert!(!data.dataset.instruments.is_empty());
