@@ -13,7 +13,7 @@ use taskpool_experiment::online::{
     OnlineManager, OnlineOptions, OnlinePlan, OnlineStatus, RoutineSummary, SimulateSummary, report,
 };
 
-use super::run::{Loaded, Overrides, View, job_error, load_config, show_bar, worker_command};
+use super::run::{Overrides, View, job_error, load_config, show_bar, worker_command};
 use crate::cli::GlobalArgs;
 use crate::context::Context;
 use crate::json::{OnlineRoutineJson, OnlineSimulateJson};
@@ -69,6 +69,16 @@ pub struct ConfigArgs {
     pub report_dir: Option<PathBuf>,
 }
 
+impl From<&ConfigArgs> for Overrides {
+    fn from(args: &ConfigArgs) -> Overrides {
+        Overrides {
+            workers: args.workers,
+            in_process: args.in_process,
+            report_dir: args.report_dir.clone(),
+        }
+    }
+}
+
 /// Arguments of `online init` and `online routine`.
 #[derive(Debug, Args)]
 pub struct RoutineArgs {
@@ -109,20 +119,9 @@ pub fn run(global: &GlobalArgs, args: &OnlineArgs) -> anyhow::Result<()> {
         OnlineCommand::Status(a) => a,
     };
     let ctx = Context::new(global)?;
-    let Loaded {
-        source,
-        config,
-        base_dir,
-        origin,
-    } = load_config(
-        global,
-        config_args.config.as_deref(),
-        &Overrides {
-            workers: config_args.workers,
-            in_process: config_args.in_process,
-            report_dir: config_args.report_dir.clone(),
-        },
-    )?;
+    let loaded = load_config(global, config_args.config.as_deref(), &config_args.into())?;
+    let (source, config, base_dir, origin) =
+        (loaded.source, loaded.config, loaded.base_dir, loaded.origin);
     let to_anyhow = |e| job_error(&origin, e);
     let plan = OnlinePlan::new(&config, base_dir.as_deref()).map_err(to_anyhow)?;
     let view = Arc::new(View::new(ctx.out, global.quiet, show_bar(global)));
