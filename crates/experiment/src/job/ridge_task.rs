@@ -109,10 +109,17 @@ pub(crate) fn score_frame(
     rows: &Rows<'_>,
     scores: Vec<f64>,
 ) -> Result<Frame, String> {
+    // One allocation per instrument, shared by its rows.
+    let shared: Vec<Arc<str>> = data
+        .dataset
+        .instruments
+        .iter()
+        .map(|name| Arc::from(name.as_str()))
+        .collect();
     let names = rows
         .instruments
         .iter()
-        .map(|&i| data.dataset.instruments[i as usize].clone())
+        .map(|&i| Arc::clone(&shared[i as usize]))
         .collect();
     Frame::from_columns(rows.dates.to_vec(), names, [(SCORE.to_string(), scores)])
         .map_err(|e| e.to_string())
