@@ -104,9 +104,16 @@ pub struct SimulateSummary {
     pub trained: usize,
     /// Seconds the simulation took.
     pub wall_seconds: f64,
-    /// Seconds spent training.
+    /// Seconds of model work: the tasks fitting and predicting
+    /// ([`RoutineSummary::train_seconds`], summed over the routines).
     pub train_seconds: f64,
-    /// Everything else: data, prediction updates, signals, the store.
+    /// Seconds of the routines' training steps as a whole
+    /// ([`RoutineSummary::train_phase_seconds`]): the model work plus
+    /// creating, claiming and waiting for the tasks and storing their
+    /// records.
+    pub train_phase_seconds: f64,
+    /// Everything but the model work: the training steps' overhead, data,
+    /// prediction updates, signals, the state in the store, the lock.
     pub orchestration_seconds: f64,
 }
 
@@ -114,7 +121,7 @@ impl SimulateSummary {
     /// One line: routines, windows trained, and the time split.
     pub fn describe(&self) -> String {
         format!(
-            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.2}s training, {:.2}s orchestration = {:.1}%)",
+            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.2}s model work, {:.2}s orchestration = {:.1}%, of which {:.2}s in the training steps)",
             self.routines.len(),
             self.start,
             self.end,
@@ -122,7 +129,8 @@ impl SimulateSummary {
             self.wall_seconds,
             self.train_seconds,
             self.orchestration_seconds,
-            100.0 * self.orchestration_seconds / self.wall_seconds.max(1e-9)
+            100.0 * self.orchestration_seconds / self.wall_seconds.max(1e-9),
+            (self.train_phase_seconds - self.train_seconds).max(0.0)
         )
     }
 }
@@ -283,12 +291,14 @@ impl OnlineManager {
         }
         let wall_seconds = began.elapsed().as_secs_f64();
         let train_seconds: f64 = routines.iter().map(|r| r.train_seconds).sum();
+        let train_phase_seconds: f64 = routines.iter().map(|r| r.train_phase_seconds).sum();
         Ok(SimulateSummary {
             start,
             end,
             trained: routines.iter().map(|r| r.trained.len()).sum(),
             wall_seconds,
             train_seconds,
+            train_phase_seconds,
             orchestration_seconds: (wall_seconds - train_seconds).max(0.0),
             routines,
         })
