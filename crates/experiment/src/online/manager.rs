@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use jiff::civil::Date;
 use serde::Serialize;
 use task_store::record::validate_experiment_name;
-use task_store::{RecordStore, Store, TaskStore, validate_pool_name};
+use task_store::{Query, RecordStore, Store, TaskStore, validate_pool_name};
 use taskpool_pipeline::calendar::Calendar;
 use taskpool_pipeline::frame::Frame;
 use taskpool_pipeline::trainer::Trainer;
@@ -24,6 +24,7 @@ use crate::job::config::{EnsembleKind, JobConfig};
 use crate::job::market::{self, DataSpec, check_growth};
 use crate::job::runner::launch_for;
 use crate::job::task_def::TaskDef;
+use crate::job::train;
 use crate::job::{Events, JobError, JobEvent, JobPlan, WorkerCommand};
 
 /// The suffix of the online pool and experiment names.
@@ -209,14 +210,18 @@ impl OnlineManager {
     }
 
     /// [`JobError::Interrupted`] once a shutdown was requested.
-    pub(crate) fn check_shutdown(&self) -> Result<(), JobError> {
+    pub(crate) async fn check_shutdown(&self) -> Result<(), JobError> {
         if self.shutdown.is_requested() {
-            return Err(JobError::Interrupted {
-                signal: self.shutdown.signal(),
-                stat: None,
-            });
+            return Err(self.interrupted().await);
         }
         Ok(())
+    }
+
+    /// [`JobError::Interrupted`] with the counts of the online pool's tasks
+    /// (every window trained so far, and the ones handed back).
+    pub(crate) async fn interrupted(&self) -> JobError {
+        let tasks: Arc<dyn TaskStore> = self.store.clone();
+        train::interrupted(&*tasks, &self.plan.job.pool, &Query::All, &self.shutdown).await
     }
 
     /// First training (Qlib's `first_train`): every window up to `as_of`
@@ -281,6 +286,7 @@ impl OnlineManager {
         dates.dedup();
         let mut routines = Vec::with_capacity(dates.len());
         for (i, date) in dates.into_iter().enumerate() {
+            self.check_shutdown().await?;
             let initialised = i > 0 || self.state().await?.last_routine().is_some();
             let step = if initialised {
                 Step::Routine
@@ -375,8 +381,12 @@ impl OnlineManager {
             &self.plan.job.experiment,
             self.plan.job.trainer.lease.max(Duration::from_secs(3)),
             &self.events,
+            &self.shutdown,
         )
         .await?;
+        let Some(lock) = lock else {
+            return Err(self.interrupted().await);
+        };
         let result = self
             .locked_step(step, as_of, overwrite, started, &lock)
             .await;
@@ -402,14 +412,17 @@ impl OnlineManager {
         let state = self.state().await?;
         match (step, state.last_routine()) {
             (_, Some(last)) if last.summary.as_of >= as_of => {
-                return Ok(RoutineSummary::nothing(
-                    as_of,
-                    format!(
+                let note = match lock.waited_for() {
+                    Some(holder) => format!(
+                        "waited for another routine of this experiment ({holder}); the last routine ran as of {}: nothing left to do as of {as_of}",
+                        last.summary.as_of
+                    ),
+                    None => format!(
                         "the last routine ran as of {}: nothing to do as of {as_of}",
                         last.summary.as_of
                     ),
-                    &state,
-                ));
+                };
+                return Ok(RoutineSummary::nothing(as_of, note, &state));
             }
             (Step::Init, Some(last)) => {
                 return Err(JobError::Online(format!(

@@ -189,11 +189,18 @@ pub(crate) async fn run(
     let training = Instant::now();
     let phase_start = Timestamp::now();
     let trainer = manager.trainer();
-    let trained = trainer.train(new_tasks).await.map_err(train_error)?;
-    let trained = trainer.end_train(trained).await.map_err(train_error)?;
+    let trained = match trainer.train(new_tasks).await {
+        Ok(trained) => trainer.end_train(trained).await,
+        Err(e) => Err(e),
+    };
+    // A stop makes the trainer fail (its workers hand their tasks back):
+    // that is an interruption, not a failed training. After a stop nothing
+    // more is written: the windows trained so far are kept, and the next
+    // routine goes on from them.
+    manager.check_shutdown().await?;
+    let trained = trained.map_err(train_error)?;
     let train_phase_seconds = training.elapsed().as_secs_f64();
     let train_seconds = model_work_seconds(&trained, phase_start, Timestamp::now());
-    manager.check_shutdown()?;
 
     // New models predicted their test rows up to as-of when trained.
     let mut state = OnlineState::load(&*records, experiment).await?;
