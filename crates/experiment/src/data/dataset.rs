@@ -141,7 +141,7 @@ impl Dataset {
         }
         normalize_features(&ds.dates, &mut features);
         ds.features = Features::from(features);
-        ds.norm_labels = ds.normalized_labels();
+        ds.normalize_all_labels();
         ds
     }
 
@@ -149,8 +149,10 @@ impl Dataset {
     /// `until`, derived from this one: the rows up to `until` (features use
     /// past bars only, and are z-scored per date, so they are the same),
     /// with the labels whose next bar is after `until` unknown and the
-    /// normalised labels computed again. Online routines use it instead of
-    /// computing every feature again.
+    /// normalised labels of their dates computed again (the other dates'
+    /// labels are unchanged, and so are their normalised labels). Online
+    /// routines use it instead of computing every feature again; the cut
+    /// shares the feature table.
     pub fn up_to(&self, until: Date) -> Dataset {
         let n = self.dates.partition_point(|d| *d <= until);
         let f = FEATURE_NAMES.len();
@@ -169,24 +171,39 @@ impl Dataset {
             rows_instrument: self.rows_instrument[..n].to_vec(),
             features: self.features.cut(n * f),
             labels,
-            norm_labels: Vec::new(),
+            norm_labels: self.norm_labels[..n].to_vec(),
             next_dates,
         };
-        ds.norm_labels = ds.normalized_labels();
+        let mut hidden: Vec<Date> = (0..n)
+            .filter(|&r| ds.next_dates[r].is_none() && self.next_dates[r].is_some())
+            .map(|r| ds.dates[r])
+            .collect();
+        hidden.dedup();
+        for date in hidden {
+            let start = ds.dates.partition_point(|d| *d < date);
+            let end = ds.dates.partition_point(|d| *d <= date);
+            ds.normalize_labels(start..end);
+        }
         ds
     }
 
-    /// The labels z-scored across instruments on each date.
-    fn normalized_labels(&self) -> Vec<f64> {
-        let mut norm_labels = self.labels.clone();
+    /// The normalised labels: the labels z-scored across instruments on
+    /// each date.
+    fn normalize_all_labels(&mut self) {
+        self.norm_labels = vec![f64::NAN; self.labels.len()];
         let mut start = 0;
         while start < self.dates.len() {
             let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
-            let idx: Vec<usize> = (start..end).collect();
-            zscore_in_place(&mut norm_labels, &idx, f64::INFINITY);
+            self.normalize_labels(start..end);
             start = end;
         }
-        norm_labels
+    }
+
+    /// The normalised labels of the rows `rows` (one date's).
+    fn normalize_labels(&mut self, rows: std::ops::Range<usize>) {
+        self.norm_labels[rows.clone()].copy_from_slice(&self.labels[rows.clone()]);
+        let idx: Vec<usize> = rows.collect();
+        zscore_in_place(&mut self.norm_labels, &idx, f64::INFINITY);
     }
 
     /// Every date with at least one row, sorted.

@@ -43,34 +43,19 @@ impl AverageEnsemble {
                 "AverageEnsemble needs at least one frame",
             ));
         }
-        let mut index: BTreeMap<(Date, &str), usize> = BTreeMap::new();
-        for (fi, f) in frames.iter().enumerate() {
-            let mut seen = HashSet::new();
-            for (d, inst) in f.datetimes().iter().zip(f.instruments()) {
-                if !seen.insert((*d, inst.as_str())) {
-                    return Err(Error::invalid_input(format!(
-                        "frame {} has ({d}, {inst}) more than once",
-                        fi + 1
-                    )));
-                }
-                index.insert((*d, inst.as_str()), 0);
-            }
-        }
-        for (row, slot) in index.values_mut().enumerate() {
-            *slot = row;
-        }
-        let dates: Vec<Date> = index.keys().map(|(d, _)| *d).collect();
+        let Joined {
+            dates,
+            instruments,
+            rows,
+        } = match shared_index(frames) {
+            Some(joined) => joined,
+            None => outer_join(frames)?,
+        };
         let groups = date_groups(&dates);
         let mut z_sum = vec![0.0; dates.len()];
         let mut z_count = vec![0u32; dates.len()];
         let mut aligned = vec![f64::NAN; dates.len()];
-        for f in frames {
-            let rows: Vec<usize> = f
-                .datetimes()
-                .iter()
-                .zip(f.instruments())
-                .map(|(d, inst)| index[&(*d, inst.as_str())])
-                .collect();
+        for (f, rows) in frames.iter().zip(&rows) {
             for column in f.columns() {
                 aligned.fill(f64::NAN);
                 for (&row, &v) in rows.iter().zip(column.values()) {
@@ -90,9 +75,76 @@ impl AverageEnsemble {
             .zip(&z_count)
             .map(|(&s, &n)| if n == 0 { f64::NAN } else { s / f64::from(n) })
             .collect();
-        let instruments = index.into_keys().map(|(_, i)| i.to_string()).collect();
         Frame::from_columns(dates, instruments, [(SCORE.to_string(), score)])
     }
+}
+
+/// The outer join of the frames' `(datetime, instrument)` entries: the
+/// joined index, sorted, and where each frame's rows go in it.
+struct Joined {
+    dates: Vec<Date>,
+    instruments: Vec<String>,
+    /// For each frame, the joined row of each of its rows.
+    rows: Vec<Vec<usize>>,
+}
+
+/// The join when every frame has the same index, sorted with no repeated
+/// entry (the models of one set of windows predict the same rows): that
+/// index, without a map of every row.
+fn shared_index(frames: &[Frame]) -> Option<Joined> {
+    let first = frames.first()?;
+    let same = frames[1..]
+        .iter()
+        .all(|f| f.datetimes() == first.datetimes() && f.instruments() == first.instruments());
+    if !same || !first.is_sorted_unique() {
+        return None;
+    }
+    let identity: Vec<usize> = (0..first.len()).collect();
+    Some(Joined {
+        dates: first.datetimes().to_vec(),
+        instruments: first.instruments().to_vec(),
+        rows: vec![identity; frames.len()],
+    })
+}
+
+/// The join of any frames.
+///
+/// # Errors
+/// `InvalidInput` for a frame with a repeated entry.
+fn outer_join(frames: &[Frame]) -> Result<Joined> {
+    let mut index: BTreeMap<(Date, &str), usize> = BTreeMap::new();
+    for (fi, f) in frames.iter().enumerate() {
+        let mut seen = HashSet::new();
+        for (d, inst) in f.datetimes().iter().zip(f.instruments()) {
+            if !seen.insert((*d, inst.as_str())) {
+                return Err(Error::invalid_input(format!(
+                    "frame {} has ({d}, {inst}) more than once",
+                    fi + 1
+                )));
+            }
+            index.insert((*d, inst.as_str()), 0);
+        }
+    }
+    for (row, slot) in index.values_mut().enumerate() {
+        *slot = row;
+    }
+    let rows = frames
+        .iter()
+        .map(|f| {
+            f.datetimes()
+                .iter()
+                .zip(f.instruments())
+                .map(|(d, inst)| index[&(*d, inst.as_str())])
+                .collect()
+        })
+        .collect();
+    let dates = index.keys().map(|(d, _)| *d).collect();
+    let instruments = index.into_keys().map(|(_, i)| i.to_string()).collect();
+    Ok(Joined {
+        dates,
+        instruments,
+        rows,
+    })
 }
 
 /// The row ranges of equal dates in sorted `dates`.
@@ -157,6 +209,28 @@ mod tests {
                 assert!((g - w).abs() <= tol, "{got:?} vs {want:?}");
             }
         }
+    }
+
+    #[test]
+    fn frames_with_one_sorted_index_combine_as_through_the_join() {
+        let rows = [
+            (4, "X", 1.0),
+            (4, "Y", 2.0),
+            (4, "Z", f64::NAN),
+            (5, "X", 3.0),
+            (5, "Y", 5.0),
+            (5, "Z", 8.0),
+            (6, "X", 1.0),
+        ];
+        let a = frame(&rows);
+        let b = frame(&rows.map(|(d, i, v)| (d, i, v * v - 3.0)));
+        assert!(shared_index(&[a.clone(), b.clone()]).is_some());
+        let shared = AverageEnsemble.combine(&[a.clone(), b.clone()]).unwrap();
+        // The same rows in another order: the general join.
+        let order: Vec<usize> = (0..b.len()).rev().collect();
+        let reversed = b.take_rows(&order);
+        assert!(shared_index(&[a.clone(), reversed.clone()]).is_none());
+        assert_eq!(shared, AverageEnsemble.combine(&[a, reversed]).unwrap());
     }
 
     /// Reference §6.6: P1 and P2 over three instruments and two dates.
