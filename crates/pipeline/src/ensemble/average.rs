@@ -43,46 +43,19 @@ impl AverageEnsemble {
                 "AverageEnsemble needs at least one frame",
             ));
         }
-        // Every row of every frame as (frame, row), sorted by (datetime,
-        // instrument): each run of equal entries is one row of the join.
-        // Two `u32`s per input row, plus one `u32` mapping it to its output
-        // row: no map keyed by names, which cost about ten times as much
-        // at research scale (issue 22).
-        let mut rows: Vec<(u32, u32)> = Vec::with_capacity(frames.iter().map(Frame::len).sum());
-        for (fi, f) in frames.iter().enumerate() {
-            let fi = u32::try_from(fi).map_err(|_| too_many())?;
-            let n = u32::try_from(f.len()).map_err(|_| too_many())?;
-            rows.extend((0..n).map(|ri| (fi, ri)));
-        }
-        let entry = |&(fi, ri): &(u32, u32)| {
-            let f = &frames[fi as usize];
-            (f.datetimes()[ri as usize], &f.instruments()[ri as usize])
+        let Joined {
+            dates,
+            instruments,
+            rows,
+        } = match shared_index(frames) {
+            Some(joined) => joined,
+            None => outer_join(frames)?,
         };
-        rows.sort_by(|a, b| entry(a).cmp(&entry(b)).then(a.cmp(b)));
-        let mut out_row: Vec<Vec<u32>> = frames.iter().map(|f| vec![0; f.len()]).collect();
-        let mut dates: Vec<Date> = Vec::new();
-        let mut instruments: Vec<Arc<str>> = Vec::new();
-        for (at, pair) in rows.iter().enumerate() {
-            let (d, inst) = entry(pair);
-            let same_as_previous = at > 0 && entry(&rows[at - 1]) == (d, inst);
-            if same_as_previous && rows[at - 1].0 == pair.0 {
-                return Err(Error::invalid_input(format!(
-                    "frame {} has ({d}, {inst}) more than once",
-                    pair.0 + 1
-                )));
-            }
-            if !same_as_previous {
-                dates.push(d);
-                instruments.push(Arc::clone(inst));
-            }
-            out_row[pair.0 as usize][pair.1 as usize] = (dates.len() - 1) as u32;
-        }
-        drop(rows);
         let groups = date_groups(&dates);
         let mut z_sum = vec![0.0; dates.len()];
         let mut z_count = vec![0u32; dates.len()];
         let mut aligned = vec![f64::NAN; dates.len()];
-        for (f, rows) in frames.iter().zip(&out_row) {
+        for (f, rows) in frames.iter().zip(&rows) {
             for column in f.columns() {
                 aligned.fill(f64::NAN);
                 for (&row, &v) in rows.iter().zip(column.values()) {
@@ -104,6 +77,80 @@ impl AverageEnsemble {
             .collect();
         Frame::from_columns(dates, instruments, [(SCORE.to_string(), score)])
     }
+}
+
+/// The outer join of the frames' `(datetime, instrument)` entries: the
+/// joined index, sorted, and where each frame's rows go in it.
+struct Joined {
+    dates: Vec<Date>,
+    instruments: Vec<Arc<str>>,
+    /// For each frame, the joined row of each of its rows.
+    rows: Vec<Vec<u32>>,
+}
+
+/// The join when every frame has the same index, sorted with no repeated
+/// entry (the models of one set of windows predict the same rows): that
+/// index, without sorting anything.
+fn shared_index(frames: &[Frame]) -> Option<Joined> {
+    let first = frames.first()?;
+    let same = frames[1..]
+        .iter()
+        .all(|f| f.datetimes() == first.datetimes() && f.instruments() == first.instruments());
+    if !same || !first.is_sorted_unique() {
+        return None;
+    }
+    let identity: Vec<u32> = (0..u32::try_from(first.len()).ok()?).collect();
+    Some(Joined {
+        dates: first.datetimes().to_vec(),
+        instruments: first.instruments().to_vec(),
+        rows: vec![identity; frames.len()],
+    })
+}
+
+/// The join of any frames: every row of every frame as (frame, row),
+/// sorted by (datetime, instrument), each run of equal entries one joined
+/// row. Two `u32`s per input row, plus one mapping it to its joined row:
+/// no map keyed by names, which cost about ten times as much at research
+/// scale (issue 22).
+///
+/// # Errors
+/// `InvalidInput` for a frame with a repeated entry.
+fn outer_join(frames: &[Frame]) -> Result<Joined> {
+    let mut refs: Vec<(u32, u32)> = Vec::with_capacity(frames.iter().map(Frame::len).sum());
+    for (fi, f) in frames.iter().enumerate() {
+        let fi = u32::try_from(fi).map_err(|_| too_many())?;
+        let n = u32::try_from(f.len()).map_err(|_| too_many())?;
+        refs.extend((0..n).map(|ri| (fi, ri)));
+    }
+    let entry = |&(fi, ri): &(u32, u32)| {
+        let f = &frames[fi as usize];
+        (f.datetimes()[ri as usize], &f.instruments()[ri as usize])
+    };
+    refs.sort_by(|a, b| entry(a).cmp(&entry(b)).then(a.cmp(b)));
+    let mut rows: Vec<Vec<u32>> = frames.iter().map(|f| vec![0; f.len()]).collect();
+    let mut dates: Vec<Date> = Vec::new();
+    let mut instruments: Vec<Arc<str>> = Vec::new();
+    for (at, pair) in refs.iter().enumerate() {
+        let (d, inst) = entry(pair);
+        let same_as_previous = at > 0 && entry(&refs[at - 1]) == (d, inst);
+        if same_as_previous && refs[at - 1].0 == pair.0 {
+            return Err(Error::invalid_input(format!(
+                "frame {} has ({d}, {inst}) more than once",
+                pair.0 + 1
+            )));
+        }
+        if !same_as_previous {
+            dates.push(d);
+            instruments.push(Arc::clone(inst));
+        }
+        rows[pair.0 as usize][pair.1 as usize] =
+            u32::try_from(dates.len() - 1).map_err(|_| too_many())?;
+    }
+    Ok(Joined {
+        dates,
+        instruments,
+        rows,
+    })
 }
 
 fn too_many() -> Error {
@@ -172,6 +219,28 @@ mod tests {
                 assert!((g - w).abs() <= tol, "{got:?} vs {want:?}");
             }
         }
+    }
+
+    #[test]
+    fn frames_with_one_sorted_index_combine_as_through_the_join() {
+        let rows = [
+            (4, "X", 1.0),
+            (4, "Y", 2.0),
+            (4, "Z", f64::NAN),
+            (5, "X", 3.0),
+            (5, "Y", 5.0),
+            (5, "Z", 8.0),
+            (6, "X", 1.0),
+        ];
+        let a = frame(&rows);
+        let b = frame(&rows.map(|(d, i, v)| (d, i, v * v - 3.0)));
+        assert!(shared_index(&[a.clone(), b.clone()]).is_some());
+        let shared = AverageEnsemble.combine(&[a.clone(), b.clone()]).unwrap();
+        // The same rows in another order: the general join.
+        let order: Vec<usize> = (0..b.len()).rev().collect();
+        let reversed = b.take_rows(&order);
+        assert!(shared_index(&[a.clone(), reversed.clone()]).is_none());
+        assert_eq!(shared, AverageEnsemble.combine(&[a, reversed]).unwrap());
     }
 
     /// Reference §6.6: P1 and P2 over three instruments and two dates.

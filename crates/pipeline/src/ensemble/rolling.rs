@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use jiff::civil::Date;
 use task_store::{Error, Result};
 
 use crate::collect::{Node, Process};
@@ -41,6 +42,9 @@ impl RollingEnsemble {
             .collect::<Result<Vec<_>>>()?;
         let mut order: Vec<usize> = (0..frames.len()).collect();
         order.sort_by_key(|&i| frames[i].min_datetime());
+        if let Some(joined) = concatenated(frames, &order, &names, &positions) {
+            return joined;
+        }
         // Every row as (frame, row), in the order in which later rows win;
         // a stable sort by (datetime, instrument) keeps that order among
         // equal entries, so the last of each run of equal entries wins. Two
@@ -80,6 +84,50 @@ impl RollingEnsemble {
 
 fn too_many() -> Error {
     Error::invalid_input("RollingEnsemble takes fewer than 2^32 frames and rows per frame")
+}
+
+/// The combination when no row needs choosing: each frame sorted with no
+/// repeated entry, and in `order` (by first date) each frame's dates after
+/// the previous one's — consecutive windows that do not overlap, as online
+/// routines append them. The frames are concatenated (columns in the order
+/// of `names`) without a map of every row. `None` otherwise.
+fn concatenated(
+    frames: &[Frame],
+    order: &[usize],
+    names: &[&str],
+    positions: &[Vec<usize>],
+) -> Option<Result<Frame>> {
+    let mut last: Option<Date> = None;
+    for &fi in order {
+        let f = &frames[fi];
+        if !f.is_sorted_unique() {
+            return None;
+        }
+        if let (Some(before), Some(first)) = (last, f.datetimes().first())
+            && *first <= before
+        {
+            return None;
+        }
+        last = f.datetimes().last().copied().or(last);
+    }
+    let n = frames.iter().map(Frame::len).sum();
+    let mut datetime = Vec::with_capacity(n);
+    let mut instrument = Vec::with_capacity(n);
+    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(n); names.len()];
+    for &fi in order {
+        let f = &frames[fi];
+        datetime.extend_from_slice(f.datetimes());
+        instrument.extend_from_slice(f.instruments());
+        for (column, &pos) in columns.iter_mut().zip(&positions[fi]) {
+            column.extend_from_slice(f.columns()[pos].values());
+        }
+    }
+    let names = names.iter().map(|n| (*n).to_string());
+    Some(Frame::from_columns(
+        datetime,
+        instrument,
+        names.zip(columns),
+    ))
 }
 
 fn column_positions(names: &[&str], frame: &Frame, index: usize) -> Result<Vec<usize>> {

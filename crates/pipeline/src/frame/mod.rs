@@ -209,6 +209,15 @@ impl Frame {
         self.datetime.iter().min().copied()
     }
 
+    /// Whether the rows are in strictly increasing (datetime, instrument)
+    /// order: sorted as [`Frame::sort`] sorts them, no entry repeated.
+    pub fn is_sorted_unique(&self) -> bool {
+        (1..self.len()).all(|r| {
+            (self.datetime[r - 1], &self.instrument[r - 1])
+                < (self.datetime[r], &self.instrument[r])
+        })
+    }
+
     /// Order the rows by datetime, then instrument (stable: equal index
     /// entries keep their order).
     pub fn sort(&mut self) {
