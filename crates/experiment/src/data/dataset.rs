@@ -15,54 +15,62 @@ use super::features::{FEATURE_NAMES, WARM_UP, features_at, label_at};
 pub struct Dataset {
     /// Instrument names (rows refer to them by index).
     pub instruments: Vec<String>,
-    dates: Vec<Date>,
-    rows_instrument: Vec<u32>,
-    features: Features,
+    dates: Column<Date>,
+    rows_instrument: Column<u32>,
+    features: Column<f64>,
     labels: Vec<f64>,
     norm_labels: Vec<f64>,
     /// The date of each row's instrument's next bar (the label's date).
     next_dates: Vec<Option<Date>>,
 }
 
-/// The row-major feature table, shared by a dataset and the datasets cut
-/// from it ([`Dataset::up_to`]): a cut sees the first `len` values and
-/// copies none (online routines cut the whole data at every as-of date).
-#[derive(Clone, Default)]
-struct Features {
-    values: Arc<Vec<f64>>,
+/// A column shared by a dataset and the datasets cut from it
+/// ([`Dataset::up_to`]): a cut sees the first `len` values and copies none
+/// (online routines cut the whole data at every as-of date). The feature
+/// table (row-major), the rows' dates and their instruments are such
+/// columns; the labels are copied, since a cut changes some of them.
+#[derive(Clone)]
+struct Column<T> {
+    values: Arc<Vec<T>>,
     len: usize,
 }
 
-impl Features {
-    fn as_slice(&self) -> &[f64] {
+impl<T> Column<T> {
+    fn as_slice(&self) -> &[T] {
         &self.values[..self.len]
     }
 
-    /// The first `len` values, sharing the table.
-    fn cut(&self, len: usize) -> Features {
-        Features {
+    /// The first `len` values, sharing the column.
+    fn cut(&self, len: usize) -> Column<T> {
+        Column {
             values: Arc::clone(&self.values),
             len: len.min(self.len),
         }
     }
 }
 
-impl From<Vec<f64>> for Features {
-    fn from(values: Vec<f64>) -> Features {
-        Features {
+impl<T> Default for Column<T> {
+    fn default() -> Column<T> {
+        Column::from(Vec::new())
+    }
+}
+
+impl<T> From<Vec<T>> for Column<T> {
+    fn from(values: Vec<T>) -> Column<T> {
+        Column {
             len: values.len(),
             values: Arc::new(values),
         }
     }
 }
 
-impl PartialEq for Features {
-    fn eq(&self, other: &Features) -> bool {
+impl<T: PartialEq> PartialEq for Column<T> {
+    fn eq(&self, other: &Column<T>) -> bool {
         self.as_slice() == other.as_slice()
     }
 }
 
-impl std::fmt::Debug for Features {
+impl<T: std::fmt::Debug> std::fmt::Debug for Column<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.as_slice().fmt(f)
     }
@@ -114,11 +122,13 @@ impl Dataset {
         let series: Vec<&[Bar]> = bars.by_instrument().collect();
         let capacity = bars.bars.len().saturating_sub(WARM_UP * series.len());
         let mut features = Vec::with_capacity(capacity * width);
+        let mut dates = Vec::with_capacity(capacity);
+        let mut rows_instrument = Vec::with_capacity(capacity);
         let mut ds = Dataset {
             instruments: bars.instruments.clone(),
-            dates: Vec::with_capacity(capacity),
-            rows_instrument: Vec::with_capacity(capacity),
-            features: Features::default(),
+            dates: Column::default(),
+            rows_instrument: Column::default(),
+            features: Column::default(),
             labels: Vec::with_capacity(capacity),
             norm_labels: Vec::new(),
             next_dates: Vec::with_capacity(capacity),
@@ -130,8 +140,8 @@ impl Dataset {
                     continue;
                 }
                 if let Some(f) = features_at(bars, *t) {
-                    ds.dates.push(date);
-                    ds.rows_instrument.push(bars[*t].instrument);
+                    dates.push(date);
+                    rows_instrument.push(bars[*t].instrument);
                     features.extend_from_slice(&f);
                     ds.labels.push(label_at(bars, *t));
                     ds.next_dates.push(bars.get(*t + 1).map(|b| b.date));
@@ -139,8 +149,10 @@ impl Dataset {
                 *t += 1;
             }
         }
-        normalize_features(&ds.dates, &mut features);
-        ds.features = Features::from(features);
+        normalize_features(&dates, &mut features);
+        ds.dates = Column::from(dates);
+        ds.rows_instrument = Column::from(rows_instrument);
+        ds.features = Column::from(features);
         ds.normalize_all_labels();
         ds
     }
@@ -154,7 +166,7 @@ impl Dataset {
     /// routines use it instead of computing every feature again; the cut
     /// shares the feature table.
     pub fn up_to(&self, until: Date) -> Dataset {
-        let n = self.dates.partition_point(|d| *d <= until);
+        let n = self.dates.as_slice().partition_point(|d| *d <= until);
         let f = FEATURE_NAMES.len();
         let next_dates: Vec<Option<Date>> = self.next_dates[..n]
             .iter()
@@ -167,8 +179,8 @@ impl Dataset {
             .collect();
         let mut ds = Dataset {
             instruments: self.instruments.clone(),
-            dates: self.dates[..n].to_vec(),
-            rows_instrument: self.rows_instrument[..n].to_vec(),
+            dates: self.dates.cut(n),
+            rows_instrument: self.rows_instrument.cut(n),
             features: self.features.cut(n * f),
             labels,
             norm_labels: self.norm_labels[..n].to_vec(),
@@ -176,12 +188,15 @@ impl Dataset {
         };
         let mut hidden: Vec<Date> = (0..n)
             .filter(|&r| ds.next_dates[r].is_none() && self.next_dates[r].is_some())
-            .map(|r| ds.dates[r])
+            .map(|r| ds.dates.as_slice()[r])
             .collect();
         hidden.dedup();
         for date in hidden {
-            let start = ds.dates.partition_point(|d| *d < date);
-            let end = ds.dates.partition_point(|d| *d <= date);
+            let dates = ds.dates.as_slice();
+            let (start, end) = (
+                dates.partition_point(|d| *d < date),
+                dates.partition_point(|d| *d <= date),
+            );
             ds.normalize_labels(start..end);
         }
         ds
@@ -192,8 +207,9 @@ impl Dataset {
     fn normalize_all_labels(&mut self) {
         self.norm_labels = vec![f64::NAN; self.labels.len()];
         let mut start = 0;
-        while start < self.dates.len() {
-            let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
+        while start < self.dates.len {
+            let dates = self.dates.as_slice();
+            let end = start + dates[start..].partition_point(|d| *d == dates[start]);
             self.normalize_labels(start..end);
             start = end;
         }
@@ -208,22 +224,21 @@ impl Dataset {
 
     /// Every date with at least one row, sorted.
     pub fn dates(&self) -> Vec<Date> {
-        let mut d = self.dates.clone();
+        let mut d = self.dates.as_slice().to_vec();
         d.dedup();
         d
     }
 
     /// Rows with `start <= date <= end` (`None` = unbounded).
     pub fn rows(&self, start: Option<Date>, end: Option<Date>) -> Rows<'_> {
-        let lo = start.map_or(0, |s| self.dates.partition_point(|d| *d < s));
-        let hi = end.map_or(self.dates.len(), |e| {
-            self.dates.partition_point(|d| *d <= e)
-        });
+        let dates = self.dates.as_slice();
+        let lo = start.map_or(0, |s| dates.partition_point(|d| *d < s));
+        let hi = end.map_or(dates.len(), |e| dates.partition_point(|d| *d <= e));
         let hi = hi.max(lo);
         let f = FEATURE_NAMES.len();
         Rows {
-            dates: &self.dates[lo..hi],
-            instruments: &self.rows_instrument[lo..hi],
+            dates: &dates[lo..hi],
+            instruments: &self.rows_instrument.as_slice()[lo..hi],
             features: &self.features.as_slice()[lo * f..hi * f],
             labels: &self.labels[lo..hi],
             norm_labels: &self.norm_labels[lo..hi],

@@ -452,7 +452,7 @@ impl OnlineManager {
         }
         let seen: Visible = routine::visible(&self.plan.job.data, as_of).await?;
         (self.events)(JobEvent::RoutineStarted { as_of: seen.as_of });
-        routine::run(self, &seen, overwrite, started, lock).await
+        routine::run(self, &seen, &state, overwrite, started, lock).await
     }
 }
 

@@ -28,7 +28,9 @@ use crate::model::RidgeModel;
 
 /// Predict the dates of `data` after `model`'s last prediction up to `to`,
 /// append them to its `pred` artifact and move its `pred_end` tag; `None`
-/// when there is no such date.
+/// when there is no such date. Also returns the model's whole predictions
+/// as stored (the routine's signal step uses them instead of reading them
+/// back).
 ///
 /// # Errors
 /// [`JobError::Collect`] for a model whose definition or stored model does
@@ -40,7 +42,7 @@ pub(crate) async fn update(
     spec: &DataSpec,
     data: Arc<MarketData>,
     to: Date,
-) -> Result<Option<PredUpdate>, JobError> {
+) -> Result<Option<(PredUpdate, Frame)>, JobError> {
     let from = match model.pred_end {
         Some(end) => end
             .tomorrow()
@@ -92,10 +94,13 @@ pub(crate) async fn update(
             UpdateRecord::new(model.id).tag(TAG_PRED_END, last.to_string()),
         )
         .await?;
-    Ok(Some(PredUpdate {
-        model: model.reference(),
-        from,
-        to: last,
-        rows: added,
-    }))
+    Ok(Some((
+        PredUpdate {
+            model: model.reference(),
+            from,
+            to: last,
+            rows: added,
+        },
+        combined,
+    )))
 }

@@ -1,7 +1,7 @@
 //! One routine (and the first one, `init`): the steps of the
 //! [module docs](super), and the record it leaves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,8 +9,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use task_store::{NewRecord, RecordStatus, UpdateRecord};
+use task_store::{NewRecord, RecordId, RecordStatus, UpdateRecord};
 use taskpool_pipeline::calendar::Calendar;
+use taskpool_pipeline::frame::Frame;
 
 use super::lock::RoutineLock;
 use super::manager::OnlineManager;
@@ -148,13 +149,15 @@ pub(crate) async fn visible(base: &DataSpec, as_of: Date) -> Result<Visible, Job
     })
 }
 
-/// Run the routine on `seen` (the lock is held; the state is read anew).
+/// Run the routine on `seen` from `before`, the state read under the lock
+/// `lock`.
 ///
 /// # Errors
 /// Training, prediction, store and data errors.
 pub(crate) async fn run(
     manager: &OnlineManager,
     seen: &Visible,
+    before: &OnlineState,
     overwrite: bool,
     started: Instant,
     lock: &RoutineLock,
@@ -166,7 +169,6 @@ pub(crate) async fn run(
     let events = manager.events();
 
     // 1. Tasks: each strategy's windows not trained yet.
-    let before = OnlineState::load(&*records, experiment).await?;
     let mut generated = Vec::new();
     for mut task in plan.job.generate(calendar)? {
         task["dataset"]["kwargs"]["data"] = serde_json::to_value(&seen.spec)
@@ -202,7 +204,8 @@ pub(crate) async fn run(
     let train_phase_seconds = training.elapsed().as_secs_f64();
     let train_seconds = model_work_seconds(&trained, phase_start, Timestamp::now());
 
-    // New models predicted their test rows up to as-of when trained.
+    // New models predicted their test rows up to as-of when trained. From
+    // here on the routine keeps `state` as it writes it (no reading back).
     let mut state = OnlineState::load(&*records, experiment).await?;
     let mut trained_refs = Vec::new();
     for model in state.models.iter_mut().filter(|m| m.pred_end.is_none()) {
@@ -225,6 +228,7 @@ pub(crate) async fn run(
 
     // 3. Prediction updates: each model up to the last date it serves.
     let mut updated = Vec::new();
+    let mut preds: HashMap<RecordId, Frame> = HashMap::new();
     for strategy in &strategies {
         let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
         for (model, until) in strategy.serves_until(&models, seen.as_of, calendar) {
@@ -241,9 +245,18 @@ pub(crate) async fn run(
                 until,
             )
             .await?;
-            updated.extend(update);
+            if let Some((update, pred)) = update {
+                preds.insert(model.id, pred);
+                updated.push((model.id, update));
+            }
         }
     }
+    for (id, update) in &updated {
+        if let Some(model) = state.models.iter_mut().find(|m| m.id == *id) {
+            model.pred_end = Some(update.to);
+        }
+    }
+    let updated: Vec<PredUpdate> = updated.into_iter().map(|(_, u)| u).collect();
     if !updated.is_empty() {
         events(JobEvent::PredictionsUpdated {
             models: updated.len(),
@@ -254,6 +267,7 @@ pub(crate) async fn run(
     // 4. Online marking: the latest window of each strategy.
     let mut online = Vec::new();
     let mut taken_offline = Vec::new();
+    let mut marked = Vec::new();
     for strategy in &strategies {
         let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
         let chosen = strategy.online_model(&models).map(|m| m.id);
@@ -274,12 +288,17 @@ pub(crate) async fn run(
                         UpdateRecord::new(model.id).tag(TAG_ONLINE, wanted),
                     )
                     .await?;
+                marked.push((model.id, wanted));
             }
+        }
+    }
+    for (id, wanted) in marked {
+        if let Some(model) = state.models.iter_mut().find(|m| m.id == id) {
+            model.status = Some(wanted.to_string());
         }
     }
 
     // 5. Signals: the new dates (every date when overwriting).
-    let state = OnlineState::load(&*records, experiment).await?;
     let since = if overwrite { None } else { state.signal_end() };
     let signal = signals::compute(
         &*records,
@@ -288,6 +307,7 @@ pub(crate) async fn run(
         &state,
         since,
         plan.job.ensemble,
+        &preds,
     )
     .await?;
 
@@ -328,7 +348,7 @@ pub(crate) async fn run(
 async fn write_record(
     manager: &OnlineManager,
     summary: &RoutineSummary,
-    signal: Option<taskpool_pipeline::frame::Frame>,
+    signal: Option<Frame>,
 ) -> Result<(), JobError> {
     let records = manager.records();
     let experiment = manager.plan().job.experiment.as_str();

@@ -4,8 +4,10 @@
 //! dates a routine adds; and the whole signal assembled from the routine
 //! records.
 
+use std::collections::HashMap;
+
 use jiff::civil::Date;
-use task_store::RecordStore;
+use task_store::{RecordId, RecordStore};
 use taskpool_pipeline::ensemble::RollingEnsemble;
 use taskpool_pipeline::frame::Frame;
 
@@ -30,7 +32,8 @@ fn after(frame: &Frame, after: Option<Date>) -> Frame {
 }
 
 /// The signal on the dates after `since` (every date for `None`), from the
-/// predictions of each strategy's models in `state`; `None` when no model
+/// predictions of each strategy's models in `state` (taken from `known`
+/// when there, read from the store otherwise); `None` when no model
 /// predicted such a date.
 ///
 /// # Errors
@@ -42,6 +45,7 @@ pub(crate) async fn compute(
     state: &OnlineState,
     since: Option<Date>,
     ensemble: EnsembleKind,
+    known: &HashMap<RecordId, Frame>,
 ) -> Result<Option<Frame>, JobError> {
     let mut per_strategy = Vec::with_capacity(strategies.len());
     for strategy in strategies {
@@ -55,8 +59,13 @@ pub(crate) async fn compute(
             .collect();
         let mut frames = Vec::with_capacity(models.len());
         for model in models {
-            let pred = Frame::decode(&records.get_artifact(experiment, model.id, PRED).await?)?;
-            let new = after(&pred, since);
+            let new = match known.get(&model.id) {
+                Some(pred) => after(pred, since),
+                None => after(
+                    &Frame::decode(&records.get_artifact(experiment, model.id, PRED).await?)?,
+                    since,
+                ),
+            };
             if !new.is_empty() {
                 frames.push(new);
             }
