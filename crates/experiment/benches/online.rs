@@ -40,10 +40,10 @@ async fn bench() {
     config.trainer.mode = TrainerMode::InProcess;
     config.report.dir = Some(dir.path().join("report"));
     config.report.plot = false;
-    config.store = Some(format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ));
+    config.store = Some(
+        std::env::var("ONLINE_BENCH_STORE")
+            .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display())),
+    );
     let plan = JobPlan::new(&config, None).expect("plan");
     let store = taskpool::open(config.store.as_deref().unwrap())
         .await
