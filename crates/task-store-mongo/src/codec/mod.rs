@@ -25,7 +25,7 @@ mod fields;
 pub(crate) mod value;
 
 pub(crate) use fields::{Fields, Owner};
-use value::{append_json, from_bson};
+use value::{Encoded, from_bson};
 
 /// The largest document a MongoDB server stores (16 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
@@ -86,13 +86,19 @@ pub(crate) fn errors_array(errors: &[ErrorEntry]) -> Bson {
 pub(crate) fn task_raw(task: &Task) -> Result<RawDocumentBuf> {
     let mut d = RawDocumentBuf::new();
     d.append(cstr!("_id"), oid(task.id));
-    append_json(&mut d, cstr!("def"), &task.def)?;
-    append_json(&mut d, cstr!("filter"), &task.filter)?;
+    let def = Encoded::new(&task.def)?;
+    def.append_to(&mut d, cstr!("def"));
+    // The filter is the definition unless the caller gave one: encode once.
+    if task.filter == task.def {
+        def.append_to(&mut d, cstr!("filter"));
+    } else {
+        Encoded::new(&task.filter)?.append_to(&mut d, cstr!("filter"));
+    }
     d.append(cstr!("key"), task.key.as_str());
     d.append(cstr!("status"), task.status.as_str());
     d.append(cstr!("priority"), task.priority);
     if let Some(res) = &task.res {
-        append_json(&mut d, cstr!("res"), res)?;
+        Encoded::new(res)?.append_to(&mut d, cstr!("res"));
     }
     d.append(cstr!("attempts"), i64::from(task.attempts));
     d.append(cstr!("max_attempts"), i64::from(task.max_attempts));

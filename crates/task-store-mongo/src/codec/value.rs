@@ -44,19 +44,28 @@ pub(crate) fn to_bson(value: &Value) -> Result<Bson> {
     Bson::try_from(raw).map_err(unencodable)
 }
 
-/// Append `value` to `doc` under `key`, in the stored form [`to_bson`]
-/// gives it, written straight as BSON bytes (no `Bson` tree in between: the
-/// bulk path of `create`).
-///
-/// # Errors
-/// `InvalidInput` for an integer outside the `i64` range.
-pub(crate) fn append_json(doc: &mut RawDocumentBuf, key: &CStr, value: &Value) -> Result<()> {
-    match raw(value, false)? {
-        Raw::Scalar(v) => doc.append(key, v),
-        Raw::Document(d) => doc.append(key, d),
-        Raw::Array(a) => doc.append(key, a),
+/// A JSON value encoded in the stored form [`to_bson`] gives it, written
+/// straight as BSON bytes (no `Bson` tree in between: the bulk path of
+/// `create`), ready to be appended to documents.
+pub(crate) struct Encoded<'a>(Raw<'a>);
+
+impl Encoded<'_> {
+    /// Encode `value`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an integer outside the `i64` range.
+    pub(crate) fn new(value: &Value) -> Result<Encoded<'_>> {
+        raw(value, false).map(Encoded)
     }
-    Ok(())
+
+    /// Append the value to `doc` under `key`.
+    pub(crate) fn append_to(&self, doc: &mut RawDocumentBuf, key: &CStr) {
+        match &self.0 {
+            Raw::Scalar(v) => doc.append(key, *v),
+            Raw::Document(d) => doc.append(key, d),
+            Raw::Array(a) => doc.append(key, a),
+        }
+    }
 }
 
 /// A JSON value in its stored form: a scalar borrowing the value's string,
@@ -96,7 +105,7 @@ fn raw(value: &Value, in_array: bool) -> Result<Raw<'_>> {
                 let key = escaped(key);
                 // Escaped keys hold no NUL, the one byte a BSON key cannot.
                 let key = <&CStr>::try_from(key.as_ref()).map_err(unencodable)?;
-                append_json(&mut doc, key, value)?;
+                Encoded::new(value)?.append_to(&mut doc, key);
             }
             Raw::Document(doc)
         }
