@@ -34,8 +34,9 @@ def run_qlib(url, n, fetch, repeat, server):
     return report
 
 
-def run_taskpool(root, url, n, fetch, repeat):
-    """Run the Rust side; returns its JSON report."""
+def run_taskpool(root, url, n, fetch, repeat, binary=None):
+    """Run the Rust side (`cargo bench`, or the bench executable `binary`);
+    returns its JSON report."""
     env = dict(os.environ)
     env.update(
         TASKPOOL_BENCH_MONGODB_URL=url,
@@ -43,8 +44,9 @@ def run_taskpool(root, url, n, fetch, repeat):
         QLIB_BENCH_FETCH=str(fetch),
         QLIB_BENCH_STAT_REPEAT=str(repeat),
     )
+    command = [binary, "--bench"] if binary else ["cargo", "bench", "-q", "-p", "taskpool", "--bench", "qlib_workloads"]
     out = subprocess.run(
-        ["cargo", "bench", "-q", "-p", "taskpool", "--bench", "qlib_workloads"],
+        command,
         cwd=root,
         env=env,
         check=True,
@@ -65,6 +67,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=5, help="stat calls (median)")
     parser.add_argument("--runs", type=int, default=3, help="runs of both sides (medians)")
     parser.add_argument("--json", help="also write every run's reports to this file")
+    parser.add_argument("--taskpool-bin", help="run this qlib_workloads executable (e.g. a copy of an older build) instead of cargo bench")
     args = parser.parse_args()
     url = os.environ["TASKPOOL_BENCH_MONGODB_URL"]
     server = qlib_bench.ServerCpu()
@@ -73,7 +76,7 @@ def main():
     for run in range(args.runs):
         qlib = run_qlib(url, args.n, args.fetch, args.repeat, server)
         print(f"run {run + 1} qlib:     {json.dumps(qlib)}", file=sys.stderr)
-        tp = run_taskpool(args.root, url, args.n, args.fetch, args.repeat)
+        tp = run_taskpool(args.root, url, args.n, args.fetch, args.repeat, args.taskpool_bin)
         print(f"run {run + 1} taskpool: {json.dumps(tp)}", file=sys.stderr)
         if qlib["stat_total"] != tp["stat_total"]:
             raise RuntimeError(f"the pools differ: {qlib['stat_total']} vs {tp['stat_total']} tasks")
