@@ -38,8 +38,10 @@ def mongo_taskpool(url, n, fetch, server):
     import taskpool
 
     database_url = qlib_bench.with_database(url, "py_bench_taskpool")
-    taskpool.open(database_url).drop_pool("py_bench")
     tm = taskpool.TaskManager("py_bench", store=database_url)
+    # Through the manager's own (shared) store: a store remembers the pools
+    # whose indexes it made, and forgets one only when it drops it itself.
+    tm.store.drop_pool("py_bench")
     return qlib_bench.workloads(tm, n, fetch, server)
 
 

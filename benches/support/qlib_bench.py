@@ -120,13 +120,13 @@ def median(runs, key):
 
 def print_table(rows, left, right, left_runs, right_runs):
     """A Markdown table: per row (label, key), the median wall times of both
-    sides, the ratio of the medians, each run's ratio, and the server CPU
+    sides (`left` is Qlib's, `right` taskpool's), the ratio of the medians, each run's ratio, and the server CPU
     medians when measured."""
     cpu = any(f"{key}_server_cpu_s" in run for _, key in rows for run in left_runs + right_runs)
-    head = f"| workload | {left} (s) | {right} (s) | {left} / {right} | ratio per run |"
+    head = f"| workload | {left} (s) | {right} (s) | Qlib / taskpool (medians) | ratio per run |"
     line = "|---|---:|---:|---:|---|"
     if cpu:
-        head += f" server CPU, {left} (s) | server CPU, {right} (s) |"
+        head += " server CPU, Qlib side (s) | server CPU, taskpool side (s) |"
         line += "---:|---:|"
     print(head)
     print(line)
