@@ -123,8 +123,9 @@ fn raw_date(t: Timestamp) -> DateTime {
 }
 
 fn raw_bson(value: Bson) -> Result<RawBson> {
-    RawBson::try_from(value)
-        .map_err(|e| MongoError::Unstorable(format!("cannot encode a task field as BSON: {e}")).into())
+    RawBson::try_from(value).map_err(|e| {
+        MongoError::Unstorable(format!("cannot encode a task field as BSON: {e}")).into()
+    })
 }
 
 /// Encode a document, refusing one larger than [`MAX_DOCUMENT_BYTES`].
