@@ -7,7 +7,7 @@
 //! | 2 | bad usage or bad input (arguments, files, queries, store URL) |
 //! | 3 | not found |
 //! | 4 | store unavailable |
-//! | 130 | interrupted by SIGINT/SIGTERM (`run`, `worker`): unfinished tasks were handed back; run again to continue |
+//! | 130 | interrupted by SIGINT/SIGTERM (`run`, `worker`, `online`): unfinished tasks were handed back; run again to continue |
 
 use std::fmt;
 use std::process::ExitCode;
@@ -23,12 +23,12 @@ pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 /// The store is unavailable.
 pub const UNAVAILABLE: u8 = 4;
-/// Interrupted by SIGINT/SIGTERM before the end (`run`, `worker`): unfinished tasks
+/// Interrupted by SIGINT/SIGTERM before the end (`run`, `worker`, `online`): unfinished tasks
 /// were handed back. 128 + SIGINT, as a shell reports a Ctrl-C.
 pub const INTERRUPTED: u8 = 130;
 
 /// The exit-code table, for `--help`.
-pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 operation failed, 2 bad usage or bad input, 3 not found, 4 store unavailable, 130 interrupted by SIGINT/SIGTERM (run, worker).";
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 operation failed, 2 bad usage or bad input, 3 not found, 4 store unavailable, 130 interrupted by SIGINT/SIGTERM (run, worker, online).";
 
 /// An error that says its own exit code: bad input ([`USAGE`], see
 /// [`bad_input`]) or an interruption ([`INTERRUPTED`], see [`interrupted`]).

@@ -167,7 +167,7 @@ pub type EnsembleRow = Map<String, Value>;
 pub struct OnlineRoutineJson {
     /// The routine: `as_of ran note trained online taken_offline updated
     /// signal_start signal_end signal_rows overwrite data train_seconds
-    /// total_seconds`.
+    /// train_phase_seconds total_seconds`.
     #[serde(flatten)]
     pub routine: RoutineSummary,
     /// The online report directory.
@@ -179,7 +179,8 @@ pub struct OnlineRoutineJson {
 /// `online simulate`: every routine and where the time went, and the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct OnlineSimulateJson {
-    /// `start end routines trained wall_seconds train_seconds orchestration_seconds`.
+    /// `start end routines trained wall_seconds train_seconds
+    /// train_phase_seconds orchestration_seconds`.
     #[serde(flatten)]
     pub simulate: SimulateSummary,
     /// The online report directory.

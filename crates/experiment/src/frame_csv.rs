@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 
 use jiff::civil::Date;
 use task_store::{Error, Result};
-use taskpool_pipeline::frame::{DATETIME, Frame, INSTRUMENT};
+use taskpool_pipeline::frame::{DATETIME, Frame, INSTRUMENT, Interner};
 
 /// Read a frame from CSV (see the [module docs](self)). Rows keep file order.
 ///
@@ -42,6 +42,7 @@ pub fn read_csv(reader: impl Read) -> Result<Frame> {
     let mut frame = Frame::new(fields[2..].iter().copied())
         .map_err(|e| Error::invalid_input(format!("line 1: {}", e.message())))?;
     let mut values = vec![0.0; fields.len() - 2];
+    let mut names = Interner::default();
     for record in csv.records() {
         let record = record.map_err(csv_error)?;
         let line = record.position().map_or(0, |p| p.line());
@@ -56,7 +57,7 @@ pub fn read_csv(reader: impl Read) -> Result<Frame> {
         for (j, v) in values.iter_mut().enumerate() {
             *v = parse_value(&record[j + 2]).map_err(|m| at(fields[j + 2], m))?;
         }
-        frame.push_row(datetime, instrument, &values)?;
+        frame.push_row(datetime, names.intern(instrument), &values)?;
     }
     Ok(frame)
 }
@@ -108,7 +109,7 @@ fn write_rows(
     for row in (0..frame.len()).filter(|&r| keep(r)) {
         fields.clear();
         fields.push(frame.datetimes()[row].to_string());
-        fields.push(frame.instruments()[row].clone());
+        fields.push(frame.instruments()[row].to_string());
         fields.extend(
             frame
                 .columns()
@@ -191,7 +192,7 @@ mod tests {
         .unwrap();
         assert_eq!(f.len(), 3);
         assert_eq!(f.datetimes()[1], date(2017, 1, 4));
-        assert_eq!(f.instruments()[1], "SZ000001");
+        assert_eq!(&*f.instruments()[1], "SZ000001");
         let score = f.column("score").unwrap();
         assert_eq!(score[0], 0.5);
         assert!(score[1].is_nan() && score[2].is_nan());

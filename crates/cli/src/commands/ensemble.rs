@@ -109,7 +109,7 @@ fn row_json(frame: &Frame, row: usize) -> EnsembleRow {
     );
     map.insert(
         "instrument".into(),
-        Value::String(frame.instruments()[row].clone()),
+        Value::String(frame.instruments()[row].to_string()),
     );
     for column in frame.columns() {
         let value =

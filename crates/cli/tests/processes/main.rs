@@ -9,6 +9,7 @@ mod support;
 
 mod ferretdb_restart;
 mod mongodb_workers;
+mod online_processes;
 mod run_signals;
 mod worker_children;
 mod worker_processes;

@@ -1,5 +1,7 @@
 //! The feature/label table: one row per (date, instrument), sorted by date.
 
+use std::sync::Arc;
+
 use jiff::civil::Date;
 
 use super::bars::{Bar, Bars};
@@ -15,11 +17,55 @@ pub struct Dataset {
     pub instruments: Vec<String>,
     dates: Vec<Date>,
     rows_instrument: Vec<u32>,
-    features: Vec<f64>,
+    features: Features,
     labels: Vec<f64>,
     norm_labels: Vec<f64>,
     /// The date of each row's instrument's next bar (the label's date).
     next_dates: Vec<Option<Date>>,
+}
+
+/// The row-major feature table, shared by a dataset and the datasets cut
+/// from it ([`Dataset::up_to`]): a cut sees the first `len` values and
+/// copies none (online routines cut the whole data at every as-of date).
+#[derive(Clone, Default)]
+struct Features {
+    values: Arc<Vec<f64>>,
+    len: usize,
+}
+
+impl Features {
+    fn as_slice(&self) -> &[f64] {
+        &self.values[..self.len]
+    }
+
+    /// The first `len` values, sharing the table.
+    fn cut(&self, len: usize) -> Features {
+        Features {
+            values: Arc::clone(&self.values),
+            len: len.min(self.len),
+        }
+    }
+}
+
+impl From<Vec<f64>> for Features {
+    fn from(values: Vec<f64>) -> Features {
+        Features {
+            len: values.len(),
+            values: Arc::new(values),
+        }
+    }
+}
+
+impl PartialEq for Features {
+    fn eq(&self, other: &Features) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl std::fmt::Debug for Features {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
 }
 
 /// A contiguous run of dataset rows (one date range).
@@ -67,11 +113,12 @@ impl Dataset {
         let width = FEATURE_NAMES.len();
         let series: Vec<&[Bar]> = bars.by_instrument().collect();
         let capacity = bars.bars.len().saturating_sub(WARM_UP * series.len());
+        let mut features = Vec::with_capacity(capacity * width);
         let mut ds = Dataset {
             instruments: bars.instruments.clone(),
             dates: Vec::with_capacity(capacity),
             rows_instrument: Vec::with_capacity(capacity),
-            features: Vec::with_capacity(capacity * width),
+            features: Features::default(),
             labels: Vec::with_capacity(capacity),
             norm_labels: Vec::new(),
             next_dates: Vec::with_capacity(capacity),
@@ -85,14 +132,16 @@ impl Dataset {
                 if let Some(f) = features_at(bars, *t) {
                     ds.dates.push(date);
                     ds.rows_instrument.push(bars[*t].instrument);
-                    ds.features.extend_from_slice(&f);
+                    features.extend_from_slice(&f);
                     ds.labels.push(label_at(bars, *t));
                     ds.next_dates.push(bars.get(*t + 1).map(|b| b.date));
                 }
                 *t += 1;
             }
         }
-        ds.normalize();
+        normalize_features(&ds.dates, &mut features);
+        ds.features = Features::from(features);
+        ds.normalize_all_labels();
         ds
     }
 
@@ -100,8 +149,10 @@ impl Dataset {
     /// `until`, derived from this one: the rows up to `until` (features use
     /// past bars only, and are z-scored per date, so they are the same),
     /// with the labels whose next bar is after `until` unknown and the
-    /// normalised labels computed again. Online routines use it instead of
-    /// computing every feature again.
+    /// normalised labels of their dates computed again (the other dates'
+    /// labels are unchanged, and so are their normalised labels). Online
+    /// routines use it instead of computing every feature again; the cut
+    /// shares the feature table.
     pub fn up_to(&self, until: Date) -> Dataset {
         let n = self.dates.partition_point(|d| *d <= until);
         let f = FEATURE_NAMES.len();
@@ -118,45 +169,41 @@ impl Dataset {
             instruments: self.instruments.clone(),
             dates: self.dates[..n].to_vec(),
             rows_instrument: self.rows_instrument[..n].to_vec(),
-            features: self.features[..n * f].to_vec(),
+            features: self.features.cut(n * f),
             labels,
-            norm_labels: Vec::new(),
+            norm_labels: self.norm_labels[..n].to_vec(),
             next_dates,
         };
-        ds.norm_labels = ds.normalized_labels();
+        let mut hidden: Vec<Date> = (0..n)
+            .filter(|&r| ds.next_dates[r].is_none() && self.next_dates[r].is_some())
+            .map(|r| ds.dates[r])
+            .collect();
+        hidden.dedup();
+        for date in hidden {
+            let start = ds.dates.partition_point(|d| *d < date);
+            let end = ds.dates.partition_point(|d| *d <= date);
+            ds.normalize_labels(start..end);
+        }
         ds
     }
 
-    /// The labels z-scored across instruments on each date.
-    fn normalized_labels(&self) -> Vec<f64> {
-        let mut norm_labels = self.labels.clone();
+    /// The normalised labels: the labels z-scored across instruments on
+    /// each date.
+    fn normalize_all_labels(&mut self) {
+        self.norm_labels = vec![f64::NAN; self.labels.len()];
         let mut start = 0;
         while start < self.dates.len() {
             let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
-            let idx: Vec<usize> = (start..end).collect();
-            zscore_in_place(&mut norm_labels, &idx, f64::INFINITY);
+            self.normalize_labels(start..end);
             start = end;
         }
-        norm_labels
     }
 
-    fn normalize(&mut self) {
-        let f = FEATURE_NAMES.len();
-        let mut start = 0;
-        while start < self.dates.len() {
-            let end = start + self.dates[start..].partition_point(|d| *d == self.dates[start]);
-            for col in 0..f {
-                let idx: Vec<usize> = (start..end).map(|r| r * f + col).collect();
-                zscore_in_place(&mut self.features, &idx, 5.0);
-            }
-            start = end;
-        }
-        for v in &mut self.features {
-            if !v.is_finite() {
-                *v = 0.0;
-            }
-        }
-        self.norm_labels = self.normalized_labels();
+    /// The normalised labels of the rows `rows` (one date's).
+    fn normalize_labels(&mut self, rows: std::ops::Range<usize>) {
+        self.norm_labels[rows.clone()].copy_from_slice(&self.labels[rows.clone()]);
+        let idx: Vec<usize> = rows.collect();
+        zscore_in_place(&mut self.norm_labels, &idx, f64::INFINITY);
     }
 
     /// Every date with at least one row, sorted.
@@ -177,9 +224,29 @@ impl Dataset {
         Rows {
             dates: &self.dates[lo..hi],
             instruments: &self.rows_instrument[lo..hi],
-            features: &self.features[lo * f..hi * f],
+            features: &self.features.as_slice()[lo * f..hi * f],
             labels: &self.labels[lo..hi],
             norm_labels: &self.norm_labels[lo..hi],
+        }
+    }
+}
+
+/// Z-score each feature across the rows of each date (`dates` sorted, one
+/// per row of `features`), clipped to ±5; values that are not finite become 0.
+fn normalize_features(dates: &[Date], features: &mut [f64]) {
+    let f = FEATURE_NAMES.len();
+    let mut start = 0;
+    while start < dates.len() {
+        let end = start + dates[start..].partition_point(|d| *d == dates[start]);
+        for col in 0..f {
+            let idx: Vec<usize> = (start..end).map(|r| r * f + col).collect();
+            zscore_in_place(features, &idx, 5.0);
+        }
+        start = end;
+    }
+    for v in features.iter_mut() {
+        if !v.is_finite() {
+            *v = 0.0;
         }
     }
 }

@@ -192,7 +192,6 @@ pub struct MarketData {
     pub dataset: Dataset,
     /// Every date with a bar (the calendar task generation rolls over).
     pub calendar: Calendar,
-    index: HashMap<String, u32>,
 }
 
 impl MarketData {
@@ -204,17 +203,9 @@ impl MarketData {
         let calendar = Calendar::from_dates(bars.dates()).map_err(|_| DataError::Empty {
             path: source.to_string(),
         })?;
-        let dataset = Dataset::from_bars(bars);
-        let index = dataset
-            .instruments
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (name.clone(), i as u32))
-            .collect();
         Ok(MarketData {
-            dataset,
+            dataset: Dataset::from_bars(bars),
             calendar,
-            index,
         })
     }
 
@@ -235,7 +226,6 @@ impl MarketData {
         Ok(MarketData {
             dataset: self.dataset.up_to(until),
             calendar,
-            index: self.index.clone(),
         })
     }
 
@@ -251,12 +241,46 @@ impl MarketData {
         )
     }
 
-    /// The raw label (next return) of `instrument` on `date`, if known.
-    pub fn label(&self, date: Date, instrument: &str) -> Option<f64> {
+    /// A copy of the raw labels, without the features.
+    pub fn labels(&self) -> Labels {
+        let rows = self.dataset.rows(None, None);
+        Labels {
+            index: self
+                .dataset
+                .instruments
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (name.clone(), i as u32))
+                .collect(),
+            dates: rows.dates.to_vec(),
+            instruments: rows.instruments.to_vec(),
+            labels: rows.labels.to_vec(),
+        }
+    }
+}
+
+/// The raw labels (next returns) of loaded data, without its features: all
+/// that measuring predictions needs. While worker processes train,
+/// `taskpool run` keeps these instead of the whole data, whose features are
+/// most of its memory (16 bytes per row here against about 120 there).
+#[derive(Debug, Clone)]
+pub struct Labels {
+    index: HashMap<String, u32>,
+    /// Sorted, one per row.
+    dates: Vec<Date>,
+    /// Instrument index of each row, ascending within a date.
+    instruments: Vec<u32>,
+    labels: Vec<f64>,
+}
+
+impl Labels {
+    /// The label of `instrument` on `date`, if known.
+    pub fn get(&self, date: Date, instrument: &str) -> Option<f64> {
         let idx = *self.index.get(instrument)?;
-        let rows = self.dataset.rows(Some(date), Some(date));
-        let at = rows.instruments.binary_search(&idx).ok()?;
-        Some(rows.labels[at]).filter(|l| l.is_finite())
+        let lo = self.dates.partition_point(|d| *d < date);
+        let hi = lo + self.dates[lo..].partition_point(|d| *d == date);
+        let at = self.instruments[lo..hi].binary_search(&idx).ok()?;
+        Some(self.labels[lo + at]).filter(|l| l.is_finite())
     }
 }
 
@@ -289,6 +313,13 @@ pub fn load(spec: &DataSpec) -> Result<Arc<MarketData>, DataError> {
             cached(spec, || full.up_to(&spec.describe(), until))
         }
     }
+}
+
+/// Drop this process's cached copy of the data of `spec`: its memory is
+/// freed once no caller holds it. A later [`load`] loads it again.
+pub fn forget(spec: &DataSpec) {
+    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(cached, _)| cached != spec);
 }
 
 fn lookup(spec: &DataSpec) -> Option<Arc<MarketData>> {
@@ -397,12 +428,35 @@ mod tests {
     }
 
     #[test]
-    fn label_finds_the_next_return() {
+    fn labels_find_the_next_return_of_every_row() {
         let data = load(&small()).unwrap();
+        let labels = data.labels();
         let rows = data.dataset.rows(None, None);
-        let name = &data.dataset.instruments[rows.instruments[0] as usize];
-        assert_eq!(data.label(rows.dates[0], name), Some(rows.labels[0]));
-        assert_eq!(data.label(rows.dates[0], "NOPE"), None);
+        for (i, (&date, &inst)) in rows.dates.iter().zip(rows.instruments).enumerate() {
+            let name = &data.dataset.instruments[inst as usize];
+            let want = Some(rows.labels[i]).filter(|l| l.is_finite());
+            assert_eq!(labels.get(date, name), want);
+        }
+        assert_eq!(labels.get(rows.dates[0], "NOPE"), None);
+        let before = rows.dates[0].yesterday().unwrap();
+        let name = &data.dataset.instruments[0];
+        assert_eq!(labels.get(before, name), None);
+    }
+
+    #[test]
+    fn forget_drops_the_cached_copy() {
+        let spec = DataSpec::Synthetic {
+            instruments: 2,
+            days: 20,
+            start: jiff::civil::date(2021, 1, 1),
+            seed: 9,
+            until: None,
+        };
+        let a = load(&spec).unwrap();
+        forget(&spec);
+        let b = load(&spec).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(a.calendar.len(), b.calendar.len());
     }
 
     #[test]

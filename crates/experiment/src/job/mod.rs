@@ -40,7 +40,7 @@ pub(crate) mod results;
 pub mod ridge_task;
 pub(crate) mod runner;
 pub mod task_def;
-mod train;
+pub(crate) mod train;
 
 pub use config::JobConfig;
 pub use error::JobError;

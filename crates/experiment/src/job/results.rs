@@ -15,7 +15,7 @@ use taskpool_pipeline::frame::Frame;
 
 use super::config::EnsembleKind;
 use super::error::JobError;
-use super::market::MarketData;
+use super::market::Labels;
 use super::ridge_task::{PRED, SCORE, TAG_MODEL, TAG_TEST_END, TAG_TEST_START};
 use crate::metrics::evaluate;
 
@@ -116,7 +116,7 @@ pub(crate) async fn collect(
     experiment: &str,
     ids: &[TaskId],
     models: Vec<String>,
-    data: &MarketData,
+    labels: &Labels,
     ensemble: EnsembleKind,
 ) -> Result<Results, JobError> {
     let wanted: HashSet<TaskId> = ids.iter().copied().collect();
@@ -176,12 +176,12 @@ pub(crate) async fn collect(
         let frame = frames.remove(model).ok_or_else(|| {
             JobError::Collect(format!("no predictions were collected for model {model}"))
         })?;
-        series.push(measure(model, &frame, data)?);
+        series.push(measure(model, &frame, labels)?);
         ordered.push(frame);
     }
     let signal = combine_models(&ordered, ensemble)?;
     let ensemble = match (ensemble, &signal) {
-        (EnsembleKind::Average, Some(combined)) => Some(measure(ENSEMBLE, combined, data)?),
+        (EnsembleKind::Average, Some(combined)) => Some(measure(ENSEMBLE, combined, labels)?),
         _ => None,
     };
     Ok(Results {
@@ -246,24 +246,24 @@ fn window_result(record: &Record) -> Result<WindowResult, JobError> {
 }
 
 /// The IC statistics of the predictions in `frame` (sorted by date) against
-/// the labels of `data`.
+/// `labels`.
 pub(crate) fn measure(
     name: &str,
     frame: &Frame,
-    data: &MarketData,
+    labels: &Labels,
 ) -> Result<SeriesResult, JobError> {
     let score = frame.column(SCORE).ok_or_else(|| {
         JobError::Collect(format!(
             "the predictions of {name} have no {SCORE:?} column"
         ))
     })?;
-    let labels: Vec<f64> = frame
+    let truth: Vec<f64> = frame
         .datetimes()
         .iter()
         .zip(frame.instruments())
-        .map(|(d, i)| data.label(*d, i).unwrap_or(f64::NAN))
+        .map(|(d, i)| labels.get(*d, i).unwrap_or(f64::NAN))
         .collect();
-    let (daily, m) = evaluate(frame.datetimes(), score, &labels, &labels);
+    let (daily, m) = evaluate(frame.datetimes(), score, &truth, &truth);
     Ok(SeriesResult {
         name: name.to_string(),
         ic: finite(m.ic),

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use task_store::record::flatten_params;
 use task_store::{NewRecord, RecordStatus, RecordStore, UpdateRecord};
@@ -33,6 +36,27 @@ pub const TAG_MODEL: &str = "model";
 pub const TAG_TEST_START: &str = "test_start";
 /// The record tag holding the test window's last day (absent when open).
 pub const TAG_TEST_END: &str = "test_end";
+/// The key of a task's result holding its [`ModelWork`].
+pub const RES_MODEL_WORK: &str = "model_work";
+
+/// When a task fitted and predicted (the built-in ridge or the model's
+/// program), in its result under [`RES_MODEL_WORK`]: loading the data and
+/// storing the record are not part of it. Online routines measure their
+/// training time with it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ModelWork {
+    /// When the fit began (the clock of the worker's machine).
+    pub start: Timestamp,
+    /// How long fitting and predicting took.
+    pub seconds: f64,
+}
+
+impl ModelWork {
+    /// The model work in the result `res` of a task, if it has one.
+    pub fn of(res: &Value) -> Option<ModelWork> {
+        serde_json::from_value(res.get(RES_MODEL_WORK)?.clone()).ok()
+    }
+}
 
 /// What training one task produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,10 +133,17 @@ pub(crate) fn score_frame(
     rows: &Rows<'_>,
     scores: Vec<f64>,
 ) -> Result<Frame, String> {
+    // One allocation per instrument, shared by its rows.
+    let shared: Vec<Arc<str>> = data
+        .dataset
+        .instruments
+        .iter()
+        .map(|name| Arc::from(name.as_str()))
+        .collect();
     let names = rows
         .instruments
         .iter()
-        .map(|&i| data.dataset.instruments[i as usize].clone())
+        .map(|&i| Arc::clone(&shared[i as usize]))
         .collect();
     Frame::from_columns(rows.dates.to_vec(), names, [(SCORE.to_string(), scores)])
         .map_err(|e| e.to_string())
@@ -149,7 +180,8 @@ pub(crate) fn add_metrics(
 /// `running` and becomes `finished` once its artifact is written, so a
 /// crash in between never leaves a finished record without predictions.
 ///
-/// Returns the task's result: `{"record", "experiment", "metrics"}`.
+/// Returns the task's result: `{"record", "experiment", "metrics",
+/// "model_work"}` ([`ModelWork`]).
 ///
 /// # Errors
 /// A message (the task's error) for a bad definition, unloadable data, a
@@ -161,6 +193,8 @@ pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Val
         .await
         .map_err(|e| format!("loading the data stopped: {e}"))?
         .map_err(|e| e.to_string())?;
+    let start = Timestamp::now();
+    let began = Instant::now();
     let trained = if def.model.class == COMMAND {
         command_model::train(&def, data, &input).await?
     } else {
@@ -168,6 +202,10 @@ pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Val
         tokio::task::spawn_blocking(move || train(&for_training, &data))
             .await
             .map_err(|e| format!("training stopped: {e}"))??
+    };
+    let work = ModelWork {
+        start,
+        seconds: began.elapsed().as_secs_f64(),
     };
     let segments = def.dataset.kwargs.segments;
     let mut tags = BTreeMap::from([(TAG_MODEL.to_string(), def.model.name.clone())]);
@@ -215,6 +253,7 @@ pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Val
         "record": record.id.to_string(),
         "experiment": def.experiment,
         "metrics": trained.metrics,
+        RES_MODEL_WORK: work,
     }))
 }
 

@@ -77,6 +77,14 @@ pub async fn run_job(
     let planned = plan.tasks(&data.calendar)?;
     let defs = planned.tasks;
     let models = model_names(&defs)?;
+    let labels = data.labels();
+    if matches!(launch, Launch::Processes(_)) {
+        // Worker processes load the data themselves; from here on this
+        // process needs only the labels (issue 22: keeping the features
+        // too put it past 1 GB at research scale).
+        drop(data);
+        market::forget(&plan.data);
+    }
 
     if options.fresh {
         let records = drop_everything(&store, plan).await?;
@@ -104,7 +112,7 @@ pub async fn run_job(
             &plan.experiment,
             &ids,
             models,
-            &data,
+            &labels,
             plan.ensemble,
         ) => results?,
         () = options.shutdown.requested() => return Err(interrupted().await),

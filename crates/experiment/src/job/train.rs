@@ -21,6 +21,7 @@ use taskpool_pipeline::worker::{
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::error::JobError;
@@ -28,8 +29,13 @@ use super::events::{Events, JobEvent};
 use super::plan::TrainerPlan;
 use super::ridge_task;
 
-/// How often the pool is looked at while training.
+/// The longest pause between two looks at the pool while training: a worker
+/// of this process wakes the wait as soon as it settles a task, and the
+/// pause starts at [`FIRST_POLL`] and doubles (for worker processes and
+/// tasks other processes hold).
 const POLL: Duration = Duration::from_millis(200);
+/// The first pause between two looks at the pool.
+const FIRST_POLL: Duration = Duration::from_millis(5);
 /// How many of a worker process's last stderr lines an error quotes.
 const STDERR_TAIL: usize = 5;
 
@@ -66,10 +72,14 @@ pub async fn run_worker(
     config: WorkerConfig,
     shutdown: &Shutdown,
 ) -> task_store::Result<WorkerReport> {
+    built_in_worker(store, config)?.run(shutdown).await
+}
+
+/// A worker running the built-in task function.
+fn built_in_worker(store: Arc<dyn Store>, config: WorkerConfig) -> task_store::Result<Worker> {
     let records: Arc<dyn RecordStore> = store.clone();
     let tasks: Arc<dyn TaskStore> = store;
-    let worker = Worker::new(tasks, config, ridge_task::task_fn(records))?;
-    worker.run(shutdown).await
+    Worker::new(tasks, config, ridge_task::task_fn(records))
 }
 
 /// Train the tasks `ids` of `pool`: start the workers, report progress
@@ -91,8 +101,12 @@ pub(crate) async fn train(
     shutdown: &Shutdown,
 ) -> Result<(), JobError> {
     let query = Query::ids(ids);
+    // The in-process worker wakes the wait each time it settles a task.
+    let wake = Arc::new(Notify::new());
     let options = WaitOptions {
         poll: POLL,
+        first_poll: Some(FIRST_POLL),
+        wake: Some(Arc::clone(&wake)),
         timeout: trainer.timeout,
         pending: vec![task_store::Status::Waiting, task_store::Status::Running],
         ..WaitOptions::default()
@@ -122,7 +136,7 @@ pub(crate) async fn train(
     };
     let outcome = match launch {
         Launch::InProcess => {
-            work_here(store, local(trainer.workers), &mut waiting, shutdown).await?
+            work_here(store, local(trainer.workers), &mut waiting, &wake, shutdown).await?
         }
         Launch::Processes(command) => {
             let mut children = spawn(command, trainer.workers, ids, events).await?;
@@ -137,7 +151,7 @@ pub(crate) async fn train(
                     // or by one that died and whose lease has not expired yet:
                     // keep working here until the pool is done.
                     tracing::info!("all worker processes exited with tasks pending; continuing in process");
-                    work_here(store, local(1), &mut waiting, shutdown).await?
+                    work_here(store, local(1), &mut waiting, &wake, shutdown).await?
                 }
                 () = shutdown.requested() => {
                     children.stop(shutdown).await;
@@ -173,23 +187,26 @@ pub(crate) async fn interrupted(
     }
 }
 
-/// Run an in-process worker (following the pool) until `waiting` ends, or
-/// until `shutdown` stops it (`None`).
+/// Run an in-process worker (following the pool, notifying `wake` as it
+/// settles tasks) until `waiting` ends, or until `shutdown` stops it
+/// (`None`).
 async fn work_here<F>(
     store: Arc<dyn Store>,
     config: WorkerConfig,
     waiting: &mut std::pin::Pin<&mut F>,
+    wake: &Notify,
     shutdown: &Shutdown,
 ) -> Result<Option<WaitOutcome>, JobError>
 where
     F: std::future::Future<Output = task_store::Result<WaitOutcome>>,
 {
+    let worker = built_in_worker(store, config)?;
     // The worker's own switch: pulled when the pool is finished, or relayed
     // from `shutdown`.
     let stop = Shutdown::new();
     let work = async {
         tokio::select! {
-            worked = run_worker(store, config, &stop) => worked,
+            worked = worker.run_waking(&stop, wake) => worked,
             never = relay(shutdown, &stop) => match never {},
         }
     };

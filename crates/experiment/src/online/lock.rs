@@ -13,7 +13,7 @@ use task_store::{
     CreateParams, ErrorKind, HeartbeatParams, Query, ResetParams, ReturnParams, Status, TaskId,
     TaskStore, TaskStoreExt,
 };
-use taskpool_pipeline::worker::new_worker_id;
+use taskpool_pipeline::worker::{Shutdown, new_worker_id};
 use tokio::task::JoinHandle;
 
 use crate::job::{Events, JobError, JobEvent};
@@ -29,10 +29,13 @@ pub(crate) struct RoutineLock {
     token: String,
     lost: Arc<AtomicBool>,
     heartbeat: JoinHandle<()>,
+    /// The holder this process waited for before it got the lock.
+    waited_for: Option<String>,
 }
 
 impl RoutineLock {
-    /// Wait until this process holds the lock of `experiment` in `pool`.
+    /// Wait until this process holds the lock of `experiment` in `pool`;
+    /// `None` when `shutdown` was requested first.
     ///
     /// # Errors
     /// Store errors.
@@ -42,7 +45,8 @@ impl RoutineLock {
         experiment: &str,
         lease: Duration,
         events: &Events,
-    ) -> Result<RoutineLock, JobError> {
+        shutdown: &Shutdown,
+    ) -> Result<Option<RoutineLock>, JobError> {
         let def = json!({"online_lock": experiment});
         let created = store
             .create(pool, CreateParams::new([def]))
@@ -53,8 +57,11 @@ impl RoutineLock {
             })?;
         let id = created.id;
         let owner = new_worker_id();
-        let mut told = false;
+        let mut waited_for: Option<String> = None;
         loop {
+            if shutdown.is_requested() {
+                return Ok(None);
+            }
             let claimed = store
                 .claim_one(pool, Status::Waiting, &owner, lease, Query::ids(&[id]))
                 .await?;
@@ -72,24 +79,30 @@ impl RoutineLock {
                     lease,
                     Arc::clone(&lost),
                 ));
-                return Ok(RoutineLock {
+                return Ok(Some(RoutineLock {
                     store,
                     pool: pool.to_string(),
                     id,
                     token,
                     lost,
                     heartbeat,
-                });
+                    waited_for,
+                }));
             }
             let task = store.get(pool, id).await?;
             match task.status {
                 Status::Running => {
-                    if !told {
-                        told = true;
+                    if waited_for.is_none() {
                         let holder = task.lease.map(|l| l.owner).unwrap_or_default();
-                        events(JobEvent::RoutineBusy { owner: holder });
+                        events(JobEvent::RoutineBusy {
+                            owner: holder.clone(),
+                        });
+                        waited_for = Some(holder);
                     }
-                    tokio::time::sleep(POLL).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(POLL) => {}
+                        () = shutdown.requested() => return Ok(None),
+                    }
                 }
                 // A lock that failed (its holders died past its attempts) or
                 // was changed by hand is made claimable again.
@@ -106,6 +119,12 @@ impl RoutineLock {
                 }
             }
         }
+    }
+
+    /// The holder (`host:pid:n`) this process waited for before it got the
+    /// lock, if it had to wait.
+    pub(crate) fn waited_for(&self) -> Option<&str> {
+        self.waited_for.as_deref()
     }
 
     /// Whether the lease was lost (a heartbeat found it taken): the routine

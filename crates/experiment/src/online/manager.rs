@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use jiff::civil::Date;
 use serde::Serialize;
 use task_store::record::validate_experiment_name;
-use task_store::{RecordStore, Store, TaskStore, validate_pool_name};
+use task_store::{Query, RecordStore, Store, TaskStore, validate_pool_name};
 use taskpool_pipeline::calendar::Calendar;
 use taskpool_pipeline::frame::Frame;
 use taskpool_pipeline::trainer::Trainer;
@@ -24,6 +24,7 @@ use crate::job::config::{EnsembleKind, JobConfig};
 use crate::job::market::{self, DataSpec, check_growth};
 use crate::job::runner::launch_for;
 use crate::job::task_def::TaskDef;
+use crate::job::train;
 use crate::job::{Events, JobError, JobEvent, JobPlan, WorkerCommand};
 
 /// The suffix of the online pool and experiment names.
@@ -104,9 +105,16 @@ pub struct SimulateSummary {
     pub trained: usize,
     /// Seconds the simulation took.
     pub wall_seconds: f64,
-    /// Seconds spent training.
+    /// Seconds of model work: the tasks fitting and predicting
+    /// ([`RoutineSummary::train_seconds`], summed over the routines).
     pub train_seconds: f64,
-    /// Everything else: data, prediction updates, signals, the store.
+    /// Seconds of the routines' training steps as a whole
+    /// ([`RoutineSummary::train_phase_seconds`]): the model work plus
+    /// creating, claiming and waiting for the tasks and storing their
+    /// records.
+    pub train_phase_seconds: f64,
+    /// Everything but the model work: the training steps' overhead, data,
+    /// prediction updates, signals, the state in the store, the lock.
     pub orchestration_seconds: f64,
 }
 
@@ -114,7 +122,7 @@ impl SimulateSummary {
     /// One line: routines, windows trained, and the time split.
     pub fn describe(&self) -> String {
         format!(
-            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.2}s training, {:.2}s orchestration = {:.1}%)",
+            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.2}s model work, {:.2}s orchestration = {:.1}%, of which {:.2}s in the training steps)",
             self.routines.len(),
             self.start,
             self.end,
@@ -122,7 +130,8 @@ impl SimulateSummary {
             self.wall_seconds,
             self.train_seconds,
             self.orchestration_seconds,
-            100.0 * self.orchestration_seconds / self.wall_seconds.max(1e-9)
+            100.0 * self.orchestration_seconds / self.wall_seconds.max(1e-9),
+            (self.train_phase_seconds - self.train_seconds).max(0.0)
         )
     }
 }
@@ -201,14 +210,18 @@ impl OnlineManager {
     }
 
     /// [`JobError::Interrupted`] once a shutdown was requested.
-    pub(crate) fn check_shutdown(&self) -> Result<(), JobError> {
+    pub(crate) async fn check_shutdown(&self) -> Result<(), JobError> {
         if self.shutdown.is_requested() {
-            return Err(JobError::Interrupted {
-                signal: self.shutdown.signal(),
-                stat: None,
-            });
+            return Err(self.interrupted().await);
         }
         Ok(())
+    }
+
+    /// [`JobError::Interrupted`] with the counts of the online pool's tasks
+    /// (every window trained so far, and the ones handed back).
+    pub(crate) async fn interrupted(&self) -> JobError {
+        let tasks: Arc<dyn TaskStore> = self.store.clone();
+        train::interrupted(&*tasks, &self.plan.job.pool, &Query::All, &self.shutdown).await
     }
 
     /// First training (Qlib's `first_train`): every window up to `as_of`
@@ -273,6 +286,7 @@ impl OnlineManager {
         dates.dedup();
         let mut routines = Vec::with_capacity(dates.len());
         for (i, date) in dates.into_iter().enumerate() {
+            self.check_shutdown().await?;
             let initialised = i > 0 || self.state().await?.last_routine().is_some();
             let step = if initialised {
                 Step::Routine
@@ -283,12 +297,14 @@ impl OnlineManager {
         }
         let wall_seconds = began.elapsed().as_secs_f64();
         let train_seconds: f64 = routines.iter().map(|r| r.train_seconds).sum();
+        let train_phase_seconds: f64 = routines.iter().map(|r| r.train_phase_seconds).sum();
         Ok(SimulateSummary {
             start,
             end,
             trained: routines.iter().map(|r| r.trained.len()).sum(),
             wall_seconds,
             train_seconds,
+            train_phase_seconds,
             orchestration_seconds: (wall_seconds - train_seconds).max(0.0),
             routines,
         })
@@ -365,8 +381,12 @@ impl OnlineManager {
             &self.plan.job.experiment,
             self.plan.job.trainer.lease.max(Duration::from_secs(3)),
             &self.events,
+            &self.shutdown,
         )
         .await?;
+        let Some(lock) = lock else {
+            return Err(self.interrupted().await);
+        };
         let result = self
             .locked_step(step, as_of, overwrite, started, &lock)
             .await;
@@ -392,14 +412,17 @@ impl OnlineManager {
         let state = self.state().await?;
         match (step, state.last_routine()) {
             (_, Some(last)) if last.summary.as_of >= as_of => {
-                return Ok(RoutineSummary::nothing(
-                    as_of,
-                    format!(
+                let note = match lock.waited_for() {
+                    Some(holder) => format!(
+                        "waited for another routine of this experiment ({holder}); the last routine ran as of {}: nothing left to do as of {as_of}",
+                        last.summary.as_of
+                    ),
+                    None => format!(
                         "the last routine ran as of {}: nothing to do as of {as_of}",
                         last.summary.as_of
                     ),
-                    &state,
-                ));
+                };
+                return Ok(RoutineSummary::nothing(as_of, note, &state));
             }
             (Step::Init, Some(last)) => {
                 return Err(JobError::Online(format!(

@@ -77,7 +77,7 @@ pub async fn write(manager: &OnlineManager) -> Result<(PathBuf, Vec<String>), Jo
         files.push(SIGNALS_FILE.to_string());
         // Labels known at the last routine.
         let seen = visible(&manager.plan().job.data, last).await?;
-        ic = Some(measure("signal", signal, &seen.data)?);
+        ic = Some(measure("signal", signal, &seen.data.labels())?);
     }
     let mut out = String::new();
     let _ = writeln!(out, "# taskpool online: {}\n", status.experiment);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +21,7 @@ use super::state::{
     TAG_KIND, TAG_ONLINE, TAG_PRED_END,
 };
 use super::strategy::RollingStrategy;
+use super::trainer::model_work_seconds;
 use crate::job::market::{self, DataSpec, Fingerprint, MarketData};
 use crate::job::runner::model_names;
 use crate::job::task_def::TaskDef;
@@ -78,8 +80,14 @@ pub struct RoutineSummary {
     pub overwrite: bool,
     /// The data file as this routine read it (`null` for synthetic data).
     pub data: Option<Fingerprint>,
-    /// Seconds spent training.
+    /// Seconds of model work: the tasks fitting and predicting (the union
+    /// of their intervals, so side-by-side tasks count once), without
+    /// creating, claiming, loading data, storing or waiting.
     pub train_seconds: f64,
+    /// Seconds of the training step as a whole: creating the tasks, waiting
+    /// for the workers, the model work, storing the records.
+    #[serde(default)]
+    pub train_phase_seconds: f64,
     /// Seconds the routine took.
     pub total_seconds: f64,
 }
@@ -106,6 +114,7 @@ impl RoutineSummary {
             overwrite: false,
             data: None,
             train_seconds: 0.0,
+            train_phase_seconds: 0.0,
             total_seconds: 0.0,
         }
     }
@@ -178,11 +187,20 @@ pub(crate) async fn run(
 
     // 2. Training (a delayed trainer's second phase included).
     let training = Instant::now();
+    let phase_start = Timestamp::now();
     let trainer = manager.trainer();
-    let trained = trainer.train(new_tasks).await.map_err(train_error)?;
-    trainer.end_train(trained).await.map_err(train_error)?;
-    let train_seconds = training.elapsed().as_secs_f64();
-    manager.check_shutdown()?;
+    let trained = match trainer.train(new_tasks).await {
+        Ok(trained) => trainer.end_train(trained).await,
+        Err(e) => Err(e),
+    };
+    // A stop makes the trainer fail (its workers hand their tasks back):
+    // that is an interruption, not a failed training. After a stop nothing
+    // more is written: the windows trained so far are kept, and the next
+    // routine goes on from them.
+    manager.check_shutdown().await?;
+    let trained = trained.map_err(train_error)?;
+    let train_phase_seconds = training.elapsed().as_secs_f64();
+    let train_seconds = model_work_seconds(&trained, phase_start, Timestamp::now());
 
     // New models predicted their test rows up to as-of when trained.
     let mut state = OnlineState::load(&*records, experiment).await?;
@@ -291,6 +309,7 @@ pub(crate) async fn run(
         overwrite,
         data: seen.fingerprint.clone(),
         train_seconds,
+        train_phase_seconds,
         total_seconds: 0.0,
     };
     if lock.is_lost() {
@@ -325,6 +344,10 @@ async fn write_record(
                     ("trained".to_string(), summary.trained.len() as f64),
                     ("signal_rows".to_string(), summary.signal_rows as f64),
                     ("train_seconds".to_string(), summary.train_seconds),
+                    (
+                        "train_phase_seconds".to_string(),
+                        summary.train_phase_seconds,
+                    ),
                     ("total_seconds".to_string(), summary.total_seconds),
                 ]),
                 tags: BTreeMap::from([

@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use jiff::Timestamp;
 use serde_json::Value;
 use task_store::{Query, Store, TaskStoreExt};
 use taskpool_pipeline::trainer::{TrainError, TrainedTask, Trainer};
 use taskpool_pipeline::worker::Shutdown;
 
+use crate::job::ridge_task::ModelWork;
 use crate::job::runner::{create_and_train, model_names};
 use crate::job::{Events, JobError, JobPlan, Launch};
 
@@ -43,6 +45,36 @@ impl PoolTrainer {
             shutdown,
         }
     }
+}
+
+/// Seconds of model work of `trained` ([`ModelWork`] in their results)
+/// between `from` and `to`: the union of their intervals, so that tasks
+/// trained side by side count once, and work before `from` (a window
+/// trained earlier by another routine) does not count.
+pub(crate) fn model_work_seconds(trained: &[TrainedTask], from: Timestamp, to: Timestamp) -> f64 {
+    let mut spans: Vec<(f64, f64)> = trained
+        .iter()
+        .filter_map(|t| ModelWork::of(&t.res))
+        .map(|w| {
+            let start = w.start.as_duration().as_secs_f64();
+            (start, start + w.seconds)
+        })
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (from, to) = (
+        from.as_duration().as_secs_f64(),
+        to.as_duration().as_secs_f64(),
+    );
+    let mut total = 0.0;
+    let mut covered = from;
+    for (start, end) in spans {
+        let (start, end) = (start.max(covered), end.min(to));
+        if end > start {
+            total += end - start;
+            covered = end;
+        }
+    }
+    total
 }
 
 fn train_error(e: JobError) -> TrainError {
@@ -96,5 +128,50 @@ impl Trainer for PoolTrainer {
 
     fn is_delay(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::{SignedDuration, Timestamp};
+    use serde_json::json;
+    use task_store::Status;
+    use taskpool_pipeline::trainer::TrainedTask;
+
+    use super::model_work_seconds;
+    use crate::job::ridge_task::{ModelWork, RES_MODEL_WORK};
+
+    fn at(seconds: f64) -> Timestamp {
+        Timestamp::UNIX_EPOCH + SignedDuration::from_secs_f64(seconds)
+    }
+
+    fn task(start: f64, seconds: f64) -> TrainedTask {
+        let work = ModelWork {
+            start: at(start),
+            seconds,
+        };
+        TrainedTask {
+            id: None,
+            def: json!({}),
+            status: Status::Done,
+            res: json!({ RES_MODEL_WORK: work }),
+        }
+    }
+
+    #[test]
+    fn overlapping_tasks_count_once_and_work_outside_the_phase_not_at_all() {
+        let trained = [
+            task(10.0, 2.0),
+            task(11.0, 2.0), // overlaps the first: 12 → 13 is new
+            task(20.0, 1.0),
+            task(1.0, 2.0), // before the phase
+            TrainedTask {
+                res: json!({"record": "r"}), // no model work recorded
+                ..task(0.0, 0.0)
+            },
+        ];
+        let seconds = model_work_seconds(&trained, at(5.0), at(20.5));
+        assert!((seconds - 3.5).abs() < 1e-6, "{seconds}");
+        assert_eq!(model_work_seconds(&[], at(0.0), at(1.0)), 0.0);
     }
 }

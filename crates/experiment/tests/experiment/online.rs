@@ -69,7 +69,7 @@ fn scores(frame: &Frame) -> HashMap<(Date, String), f64> {
         .iter()
         .zip(frame.instruments())
         .zip(column)
-        .map(|((d, i), s)| ((*d, i.clone()), *s))
+        .map(|((d, i), s)| ((*d, i.to_string()), *s))
         .collect()
 }
 

@@ -1,6 +1,6 @@
 //! [`RollingEnsemble`]: concatenate rolling windows.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use task_store::{Error, Result};
@@ -42,24 +42,92 @@ impl RollingEnsemble {
             .collect::<Result<Vec<_>>>()?;
         let mut order: Vec<usize> = (0..frames.len()).collect();
         order.sort_by_key(|&i| frames[i].min_datetime());
-        let mut winner: BTreeMap<(Date, &str), (usize, usize)> = BTreeMap::new();
-        for &fi in &order {
-            let f = &frames[fi];
-            for (ri, (d, inst)) in f.datetimes().iter().zip(f.instruments()).enumerate() {
-                winner.insert((*d, inst.as_str()), (fi, ri));
-            }
+        if let Some(joined) = concatenated(frames, &order, &names, &positions) {
+            return joined;
         }
+        // Every row as (frame, row), in the order in which later rows win;
+        // a stable sort by (datetime, instrument) keeps that order among
+        // equal entries, so the last of each run of equal entries wins. Two
+        // `u32`s per row: the frames themselves are the only copy of the
+        // names and values until the result is built.
+        let mut rows: Vec<(u32, u32)> = Vec::with_capacity(frames.iter().map(Frame::len).sum());
+        for &fi in &order {
+            let fi32 = u32::try_from(fi).map_err(|_| too_many())?;
+            let n = u32::try_from(frames[fi].len()).map_err(|_| too_many())?;
+            rows.extend((0..n).map(|ri| (fi32, ri)));
+        }
+        let entry = |&(fi, ri): &(u32, u32)| {
+            let f = &frames[fi as usize];
+            (f.datetimes()[ri as usize], &f.instruments()[ri as usize])
+        };
+        rows.sort_by(|a, b| entry(a).cmp(&entry(b)));
         let mut out = Frame::new(names.iter().copied())?;
         let mut row = vec![0.0; names.len()];
-        for ((d, inst), (fi, ri)) in winner {
+        for (at, pair) in rows.iter().enumerate() {
+            if rows
+                .get(at + 1)
+                .is_some_and(|next| entry(next) == entry(pair))
+            {
+                continue;
+            }
+            let (fi, ri) = (pair.0 as usize, pair.1 as usize);
             let columns = frames[fi].columns();
             for (v, &pos) in row.iter_mut().zip(&positions[fi]) {
                 *v = columns[pos].values()[ri];
             }
-            out.push_row(d, inst, &row)?;
+            let (d, inst) = entry(pair);
+            out.push_row(d, Arc::clone(inst), &row)?;
         }
         Ok(out)
     }
+}
+
+fn too_many() -> Error {
+    Error::invalid_input("RollingEnsemble takes fewer than 2^32 frames and rows per frame")
+}
+
+/// The combination when no row needs choosing: each frame sorted with no
+/// repeated entry, and in `order` (by first date) each frame's dates after
+/// the previous one's — consecutive windows that do not overlap, as online
+/// routines append them. The frames are concatenated (columns in the order
+/// of `names`) without a map of every row. `None` otherwise.
+fn concatenated(
+    frames: &[Frame],
+    order: &[usize],
+    names: &[&str],
+    positions: &[Vec<usize>],
+) -> Option<Result<Frame>> {
+    let mut last: Option<Date> = None;
+    for &fi in order {
+        let f = &frames[fi];
+        if !f.is_sorted_unique() {
+            return None;
+        }
+        if let (Some(before), Some(first)) = (last, f.datetimes().first())
+            && *first <= before
+        {
+            return None;
+        }
+        last = f.datetimes().last().copied().or(last);
+    }
+    let n = frames.iter().map(Frame::len).sum();
+    let mut datetime = Vec::with_capacity(n);
+    let mut instrument = Vec::with_capacity(n);
+    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(n); names.len()];
+    for &fi in order {
+        let f = &frames[fi];
+        datetime.extend_from_slice(f.datetimes());
+        instrument.extend_from_slice(f.instruments());
+        for (column, &pos) in columns.iter_mut().zip(&positions[fi]) {
+            column.extend_from_slice(f.columns()[pos].values());
+        }
+    }
+    let names = names.iter().map(|n| (*n).to_string());
+    Some(Frame::from_columns(
+        datetime,
+        instrument,
+        names.zip(columns),
+    ))
 }
 
 fn column_positions(names: &[&str], frame: &Frame, index: usize) -> Result<Vec<usize>> {

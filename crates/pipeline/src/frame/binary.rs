@@ -22,6 +22,7 @@
 //! trailing bytes, invalid dates, indexes or UTF-8) with `InvalidInput`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use task_store::{Error, Result};
@@ -51,8 +52,9 @@ impl Frame {
             .instrument
             .iter()
             .map(|i| {
-                *dictionary.entry(i.as_str()).or_insert_with(|| {
-                    names.push(i.as_str());
+                let name: &str = i;
+                *dictionary.entry(name).or_insert_with(|| {
+                    names.push(name);
                     (names.len() - 1) as u32
                 })
             })
@@ -96,7 +98,10 @@ impl Frame {
         let names = (0..ncols).map(|_| r.string()).collect::<Result<Vec<_>>>()?;
         let n = usize::try_from(r.u64()?).map_err(|_| bad("row count too large"))?;
         let k = r.u32()? as usize;
-        let dictionary = (0..k).map(|_| r.string()).collect::<Result<Vec<_>>>()?;
+        // Every row of one instrument shares the dictionary entry's allocation.
+        let dictionary = (0..k)
+            .map(|_| r.string().map(Arc::<str>::from))
+            .collect::<Result<Vec<_>>>()?;
         // Check the fixed-size remainder before allocating for it.
         let rest = n
             .checked_mul(8 + 8 * ncols)
@@ -120,7 +125,7 @@ impl Frame {
                 let i = r.u32()? as usize;
                 dictionary
                     .get(i)
-                    .cloned()
+                    .map(Arc::clone)
                     .ok_or_else(|| bad(&format!("instrument index {i} out of range")))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -12,6 +12,8 @@ use task_store::{
     TaskStoreExt,
 };
 
+use tokio::sync::Notify;
+
 use super::{TaskFailure, TrainError, TrainedTask, Trainer};
 use crate::worker::{
     Backoff, DEFAULT_GRACE, DEFAULT_LEASE, Phase, Shutdown, TaskFn, WaitOptions, WaitOutcome,
@@ -124,14 +126,19 @@ impl Pooled {
         } else {
             None
         };
+        let wake = Arc::new(Notify::new());
         let options = WaitOptions {
             pending,
+            wake: match &worker {
+                Some(_) => Some(Arc::clone(&wake)),
+                None => self.options.wait.wake.clone(),
+            },
             ..self.options.wait.clone()
         };
         let shutdown = Shutdown::new();
         let work = async {
             match &worker {
-                Some(worker) => worker.run(&shutdown).await.map(Some),
+                Some(worker) => worker.run_waking(&shutdown, &wake).await.map(Some),
                 None => Ok(None),
             }
         };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use task_store::{ClaimParams, Error, ErrorKind, RecordStore, Result, TaskStore};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::attempt::{AttemptContext, run_attempt};
@@ -215,6 +215,31 @@ impl Worker {
             Some(error) => Err(error),
             None => Ok(state.report),
         }
+    }
+
+    /// [`run`](Worker::run), notifying `wake` each time the worker claims
+    /// or settles tasks, and when it stops: a [`wait`](super::wait) in the same process with
+    /// [`WaitOptions::wake`](super::WaitOptions::wake) set to it looks at
+    /// the pool as soon as this worker finished a task, instead of at its
+    /// next poll.
+    ///
+    /// # Errors
+    /// As [`run`](Worker::run).
+    pub async fn run_waking(&self, shutdown: &Shutdown, wake: &Notify) -> Result<WorkerReport> {
+        let mut progress = self.progress();
+        let forward = async {
+            while progress.changed().await.is_ok() {
+                wake.notify_one();
+            }
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        let report = tokio::select! {
+            report = self.run(shutdown) => report,
+            never = forward => match never {},
+        };
+        // The last settle may not have been forwarded before `run` returned.
+        wake.notify_one();
+        report
     }
 
     /// Shutdown: let running tasks finish within the grace period (or until

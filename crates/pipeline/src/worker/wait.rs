@@ -8,13 +8,24 @@ use task_store::{
     Query, QueryParams, Result, SharedClock, Stat, Status, SystemClock, TaskId, TaskStore,
     Timestamp,
 };
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// How [`wait`] waits.
 #[derive(Debug, Clone)]
 pub struct WaitOptions {
-    /// Pause between two looks at the pool.
+    /// Pause between two looks at the pool (the longest pause, with
+    /// [`first_poll`](WaitOptions::first_poll)).
     pub poll: Duration,
+    /// The first pause: doubled after each look up to `poll`, and taken
+    /// again after a look that found fewer tasks pending, so that a wait
+    /// for short tasks ends soon after they do without looking often at a
+    /// pool whose tasks take long. `None`: always `poll`.
+    pub first_poll: Option<Duration>,
+    /// Look again as soon as this is notified (say, by a worker of this
+    /// process each time it settles a task), without waiting out the pause.
+    /// A notification that comes during a look is kept for the next pause.
+    pub wake: Option<Arc<Notify>>,
     /// Give up after this long; `None` waits for ever.
     pub timeout: Option<Duration>,
     /// The statuses that still count as unfinished. Default: waiting, running
@@ -29,6 +40,8 @@ impl Default for WaitOptions {
     fn default() -> WaitOptions {
         WaitOptions {
             poll: Duration::from_secs(1),
+            first_poll: None,
+            wake: None,
             timeout: None,
             pending: vec![Status::Waiting, Status::Running, Status::PartDone],
             clock: Arc::new(SystemClock),
@@ -85,7 +98,9 @@ pub enum WaitOutcome {
 
 /// Wait until no task of `pool` matching `query` is in a pending status.
 ///
-/// Looks at the pool every `poll` with a server-side [`TaskStore::stat`]; when
+/// Looks at the pool every `poll` (see [`WaitOptions::first_poll`] and
+/// [`WaitOptions::wake`] for looking sooner) with a server-side
+/// [`TaskStore::stat`]; when
 /// tasks are `running` it also lists them to find expired leases. Every look
 /// is handed to `progress` (the CLI draws a progress bar from it), including
 /// the first and the last.
@@ -104,23 +119,41 @@ pub async fn wait(
     mut progress: impl FnMut(&WaitProgress) + Send,
 ) -> Result<WaitOutcome> {
     let deadline = options.timeout.map(|t| Instant::now() + t);
+    let first = options
+        .first_poll
+        .map_or(options.poll, |f| f.min(options.poll));
+    let mut next = first;
+    let mut pending_before = None;
     loop {
         let look = look(store, pool, query, options).await?;
         progress(&look);
         if look.pending == 0 {
             return Ok(WaitOutcome::Finished(look.stat));
         }
+        if pending_before.is_some_and(|before| look.pending < before) {
+            next = first;
+        }
+        pending_before = Some(look.pending);
         let pause = match deadline {
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Ok(WaitOutcome::TimedOut(look));
                 }
-                left.min(options.poll)
+                left.min(next)
             }
-            None => options.poll,
+            None => next,
         };
-        tokio::time::sleep(pause).await;
+        next = next.saturating_mul(2).min(options.poll);
+        match &options.wake {
+            Some(wake) => {
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = wake.notified() => {}
+                }
+            }
+            None => tokio::time::sleep(pause).await,
+        }
     }
 }
 

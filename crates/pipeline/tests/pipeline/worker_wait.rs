@@ -138,3 +138,54 @@ async fn wait_on_a_query_matching_nothing_returns_at_once() {
         .unwrap();
     assert_eq!(outcome, WaitOutcome::Finished(Default::default()));
 }
+
+#[tokio::test(start_paused = true)]
+async fn wait_backs_off_from_the_first_poll_to_poll() {
+    let (store, clock) = memory_store();
+    create(&store, vec![json!(1)], 3).await;
+    let opts = WaitOptions {
+        poll: Duration::from_secs(8),
+        first_poll: Some(Duration::from_secs(1)),
+        timeout: Some(Duration::from_secs(20)),
+        ..options(&clock)
+    };
+    let began = tokio::time::Instant::now();
+    let mut looks = Vec::new();
+    let outcome = wait(&*store, POOL, &Query::All, &opts, |_| {
+        looks.push(began.elapsed().as_secs())
+    })
+    .await
+    .unwrap();
+    assert!(matches!(outcome, WaitOutcome::TimedOut(_)), "{outcome:?}");
+    // Pauses of 1, 2, 4, 8 (the longest), then the 5 seconds left.
+    assert_eq!(looks, [0, 1, 3, 7, 15, 20]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_of_this_process_wakes_the_wait_when_it_settles_tasks() {
+    let (store, clock) = memory_store();
+    create(&store, (0..3).map(|i| json!({"i": i})).collect(), 3).await;
+    let task_fn =
+        taskpool_pipeline::worker::from_async(|_: TaskInput| async { Ok::<_, String>(json!(1)) });
+    let worker = Worker::new(store.clone(), config(), task_fn).unwrap();
+    let wake = Arc::new(tokio::sync::Notify::new());
+    // Without the wake-up this wait would look again only after an hour
+    // (of tokio's paused clock, which moves only when everything is idle).
+    let opts = WaitOptions {
+        poll: Duration::from_secs(3600),
+        wake: Some(Arc::clone(&wake)),
+        ..options(&clock)
+    };
+    let began = tokio::time::Instant::now();
+    let shutdown = Shutdown::new();
+    let (worked, outcome) = tokio::join!(
+        worker.run_waking(&shutdown, &wake),
+        wait(&*store, POOL, &Query::All, &opts, |_| {})
+    );
+    assert_eq!(worked.unwrap().committed, 3);
+    let WaitOutcome::Finished(stat) = outcome.unwrap() else {
+        panic!("the wait did not finish")
+    };
+    assert_eq!(stat.done, 3);
+    assert!(began.elapsed() < opts.poll, "{:?}", began.elapsed());
+}
