@@ -9,6 +9,10 @@
 //!   `QLIB_BENCH_FETCH` times (Qlib: `safe_fetch_task` + `commit_task_res`);
 //! - `stat`: the median of `QLIB_BENCH_STAT_REPEAT` stats (Qlib: `task_stat`).
 //!
+//! With `TASKPOOL_BENCH_SERVER_PID`, each workload also reports the CPU time
+//! the server process spent on it (`KEY_server_cpu_s`), and the report holds
+//! the load average at the start (`load`).
+//!
 //! Needs `TASKPOOL_BENCH_MONGODB_URL` (or `TASKPOOL_TEST_MONGODB_URL`);
 //! without it, it prints why and exits (so `cargo bench` passes without a server).
 
@@ -26,6 +30,11 @@ const POOL: &str = "vs_qlib";
 
 fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
+}
+
+/// The server CPU seconds used since `before` (a [`settings::server_cpu_seconds`] reading).
+fn server_cpu_since(before: Option<f64>) -> Option<f64> {
+    Some(settings::server_cpu_seconds()? - before?)
 }
 
 fn main() {
@@ -46,16 +55,22 @@ fn main() {
             .expect("open the MongoDB store");
         store.drop_pool(POOL).await.expect("drop the pool");
 
+        let load = settings::load_average();
         let batches = defs::create_batches(0..n);
+        let cpu = settings::server_cpu_seconds();
         let started = Instant::now();
         let new_first = run::create_all(&store, POOL, batches).await;
         let create_first = started.elapsed();
+        let create_first_cpu = server_cpu_since(cpu);
 
         let batches = defs::create_batches(n / 2..n / 2 + n);
+        let cpu = settings::server_cpu_seconds();
         let started = Instant::now();
         let new_second = run::create_all(&store, POOL, batches).await;
         let create_second = started.elapsed();
+        let create_second_cpu = server_cpu_since(cpu);
 
+        let cpu = settings::server_cpu_seconds();
         let started = Instant::now();
         for _ in 0..fetch {
             let task = store
@@ -73,6 +88,7 @@ fn main() {
             store.commit(POOL, commit).await.expect("commit");
         }
         let fetch_commit = started.elapsed();
+        let fetch_commit_cpu = server_cpu_since(cpu);
 
         let mut stats = Vec::with_capacity(repeat);
         let mut total = 0;
@@ -84,14 +100,18 @@ fn main() {
         stats.sort();
         json!({
             "n": n,
+            "load": load,
             "new_first": new_first,
             "new_second": new_second,
             "create_first_s": seconds(create_first),
             "create_second_s": seconds(create_second),
+            "create_first_server_cpu_s": create_first_cpu,
+            "create_second_server_cpu_s": create_second_cpu,
+            "fetch_commit_server_cpu_s": fetch_commit_cpu,
             "fetch": fetch,
             "fetch_commit_s": seconds(fetch_commit),
             "stat_total": total,
-            "stat_median_s": seconds(stats[stats.len() / 2]),
+            "stat_s": seconds(stats[stats.len() / 2]),
         })
     });
     println!("{report}");

@@ -9,6 +9,12 @@ restarts the store's server mid-run. Then checks:
 
 - every task is `done`, exactly once, by its last lease holder: the stored
   result names the attempt that produced it and equals the task's attempts;
+- nothing acknowledged is lost: every commit a worker logged as
+  acknowledged ("task committed", logged after the store's answer) is the
+  task's stored result (the result names the worker process), and no task
+  has two acknowledged commits. `--not-atomic` (FerretDB, whose updates are
+  read-modify-write without a lock) reports the overwritten ones instead of
+  failing on them;
 - every task was executed at least once (executions are logged by the task
   command itself, outside the store), and how many ran more than once;
 - `stat` equals the counts of a full query;
@@ -21,7 +27,9 @@ and exits 1 if any check failed.
 import argparse
 import json
 import os
+import glob
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -34,11 +42,15 @@ POOL = "soak"
 MAX_ATTEMPTS = "1000"
 
 # The task command: log the execution (outside the store), answer with the
-# attempt as the result. No shell features beyond sh itself.
+# attempt and the worker process ($PPID of `sh -c`) as the result. No shell
+# features beyond sh itself.
 TASK_SCRIPT = (
     'printf "%s %s\\n" "$TASKPOOL_TASK_ID" "$TASKPOOL_ATTEMPT" >> "$SOAK_LOG"; '
-    'printf \'{"attempt": %s}\' "$TASKPOOL_ATTEMPT"'
+    'printf \'{"attempt": %s, "worker": %s}\' "$TASKPOOL_ATTEMPT" "$PPID"'
 )
+
+# What a worker logs (at -v) once the store acknowledged a commit.
+COMMITTED = re.compile(r"task committed task=([0-9a-f]+)")
 
 
 def taskpool(args, store, check=True, **kw):
@@ -87,14 +99,29 @@ def create_tasks(store, n, create_kills, workdir, report):
 
 
 def start_worker(store, log, lease):
+    """A worker process; its log goes to worker-PID.log next to `log`."""
     env = dict(os.environ, SOAK_LOG=log)
-    return subprocess.Popen(
-        [ARGS.bin, "--store", store, "-t", POOL, "-q", "worker", "--concurrency", "2",
-         "--lease", f"{lease}s", "--", "sh", "-c", TASK_SCRIPT],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    env.pop("TASKPOOL_LOG", None)
+    with tempfile.NamedTemporaryFile(dir=os.path.dirname(log), prefix="starting-", delete=False) as err:
+        proc = subprocess.Popen(
+            [ARGS.bin, "--store", store, "-t", POOL, "-v", "worker", "--concurrency", "2",
+             "--lease", f"{lease}s", "--", "sh", "-c", TASK_SCRIPT],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+    os.rename(err.name, os.path.join(os.path.dirname(log), f"worker-{proc.pid}.log"))
+    return proc
+
+
+def acknowledged_commits(workdir):
+    """(task id, worker pid) of every commit a worker logged as acknowledged."""
+    acks = []
+    for path in glob.glob(os.path.join(workdir, "worker-*.log")):
+        pid = int(os.path.basename(path)[len("worker-"):-len(".log")])
+        with open(path, errors="replace") as f:
+            acks.extend((m.group(1), pid) for m in map(COMMITTED.search, f) if m)
+    return acks
 
 
 def undone(store):
@@ -206,6 +233,19 @@ def check(store, log, n, report):
             stale += 1
         if t["_id"] not in executions:
             not_run += 1
+    stored = {t["_id"]: (t.get("res") or {}).get("worker") for t in tasks}
+    acks = acknowledged_commits(os.path.dirname(log))
+    overwritten = sum(1 for tid, pid in acks if stored.get(tid) != pid)
+    per_task = {}
+    for tid, _ in acks:
+        per_task[tid] = per_task.get(tid, 0) + 1
+    report["acked_commits"] = len(acks)
+    report["acked_overwritten"] = overwritten
+    twice = sum(1 for c in per_task.values() if c > 1)
+    if (overwritten or twice) and not ARGS.not_atomic:
+        report["failures"].append(
+            f"{overwritten} acknowledged commits lost (not the stored result), "
+            f"{twice} tasks with two or more acknowledged commits")
     report["done"] = counts.get("done", 0)
     report["ran_twice_or_more"] = sum(1 for runs in executions.values() if len(runs) > 1)
     report["executions"] = sum(len(runs) for runs in executions.values())
@@ -254,5 +294,8 @@ if __name__ == "__main__":
     parser.add_argument("--restart-cmd", help="shell command that restarts the store's server")
     parser.add_argument("--restart-after", type=float, default=10.0)
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--not-atomic", action="store_true",
+                        help="the server's updates are not atomic (FerretDB v1): report "
+                             "acknowledged commits it overwrote instead of failing")
     ARGS = parser.parse_args()
     sys.exit(main())

@@ -7,9 +7,10 @@ MongoDB-wire server and the Rust baseline). Two parts:
 1. On one MongoDB-wire server (different databases): Qlib's TaskManager and
    taskpool's Python TaskManager each create N definitions into an empty
    pool, create N again (half of them duplicates), then run a
-   safe_fetch_task + commit_task_res loop F times. Prints both timings and
-   Qlib time / taskpool time.
-2. On SQLite: the same store operations through the Python binding (the
+   safe_fetch_task + commit_task_res loop F times; `--runs` times, the two
+   sides alternating. Prints the medians, Qlib time / taskpool time and the
+   server's CPU time per workload (benches/support/qlib_bench.py).
+2. On SQLite (skipped with `--skip-sqlite`): the same store operations through the Python binding (the
    native Store, and TaskManager's fetch/commit with its background
    heartbeat) and through the Rust API (the `python_binding` bench target);
    prints µs per call and the difference (the binding's overhead).
@@ -23,54 +24,25 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "qlib"))
-from compare import task_def  # noqa: E402  (the definitions of every bench)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import qlib_bench  # noqa: E402  (benches/support/qlib_bench.py)
+from qlib_bench import task_def  # noqa: E402  (the definitions of every bench)
 
 
-def mongo_qlib(url, n, fetch):
-    from qlib.config import C
-    from qlib.workflow.task.manage import TaskManager
-
-    C["mongo"] = {"task_url": url, "task_db_name": "py_bench_qlib"}
-    tm = TaskManager(task_pool="py_bench")
-    tm.task_pool.drop()
-    return workloads(tm, n, fetch)
+def mongo_qlib(url, n, fetch, server):
+    tm = qlib_bench.qlib_manager(url, "py_bench_qlib", "py_bench")
+    return qlib_bench.workloads(tm, n, fetch, server)
 
 
-def mongo_taskpool(url, n, fetch):
+def mongo_taskpool(url, n, fetch, server):
     import taskpool
 
-    database_url = with_database(url, "py_bench_taskpool")
-    taskpool.open(database_url).drop_pool("py_bench")
+    database_url = qlib_bench.with_database(url, "py_bench_taskpool")
     tm = taskpool.TaskManager("py_bench", store=database_url)
-    return workloads(tm, n, fetch)
-
-
-def workloads(tm, n, fetch):
-    """The same calls on either TaskManager."""
-    started = time.perf_counter()
-    tm.create_task([task_def(s) for s in range(n)])
-    create_first = time.perf_counter() - started
-    started = time.perf_counter()
-    tm.create_task([task_def(s) for s in range(n // 2, n // 2 + n)])
-    create_second = time.perf_counter() - started
-    started = time.perf_counter()
-    for _ in range(fetch):
-        with tm.safe_fetch_task() as task:
-            if task is None:
-                raise RuntimeError("no waiting task to fetch")
-            tm.commit_task_res(task, {"ic": 0.05})
-    fetch_commit = time.perf_counter() - started
-    total = sum(tm.task_stat().values())
-    return {"create_first_s": create_first, "create_second_s": create_second, "fetch_commit_s": fetch_commit, "total": total}
-
-
-def with_database(url, database):
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+    # Through the manager's own (shared) store: a store remembers the pools
+    # whose indexes it made, and forgets one only when it drops it itself.
+    tm.store.drop_pool("py_bench")
+    return qlib_bench.workloads(tm, n, fetch, server)
 
 
 def sqlite_python(n, fetch, repeat):
@@ -130,27 +102,37 @@ def main():
     parser.add_argument("--n", type=int, default=1000, help="definitions per create pass")
     parser.add_argument("--fetch", type=int, default=200, help="fetch/commit round trips")
     parser.add_argument("--repeat", type=int, default=200, help="stat/get calls (overhead part)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of both MongoDB sides (medians)")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only the MongoDB part (no cargo bench)")
     parser.add_argument("--json", help="also write every report to this file")
     args = parser.parse_args()
     url = os.environ["TASKPOOL_BENCH_MONGODB_URL"]
+    server = qlib_bench.ServerCpu()
 
-    qlib = mongo_qlib(url, args.n, args.fetch)
-    print(f"qlib:     {json.dumps(qlib)}", file=sys.stderr)
-    tp = mongo_taskpool(url, args.n, args.fetch)
-    print(f"taskpool: {json.dumps(tp)}", file=sys.stderr)
-    if qlib["total"] != tp["total"]:
-        raise RuntimeError(f"the pools differ: {qlib['total']} vs {tp['total']} tasks")
+    qlib_runs, tp_runs = [], []
+    for run in range(args.runs):
+        qlib = mongo_qlib(url, args.n, args.fetch, server)
+        print(f"run {run + 1} qlib:     {json.dumps(qlib)}", file=sys.stderr)
+        tp = mongo_taskpool(url, args.n, args.fetch, server)
+        print(f"run {run + 1} taskpool: {json.dumps(tp)}", file=sys.stderr)
+        if qlib["total"] != tp["total"]:
+            raise RuntimeError(f"the pools differ: {qlib['total']} vs {tp['total']} tasks")
+        qlib_runs.append(qlib)
+        tp_runs.append(tp)
 
-    print(f"\nMongoDB-wire server, {tp['total']} tasks at the end\n")
-    print("| workload | Qlib TaskManager (s) | taskpool Python TaskManager (s) | Qlib / taskpool |")
-    print("|---|---:|---:|---:|")
-    for name, key in [
-        (f"create {args.n} (empty pool)", "create_first_s"),
-        (f"create {args.n} (half duplicates)", "create_second_s"),
-        (f"safe_fetch_task + commit_task_res x{args.fetch}", "fetch_commit_s"),
-    ]:
-        print(f"| {name} | {qlib[key]:.3f} | {tp[key]:.4f} | {qlib[key] / tp[key]:.1f}x |")
+    print(f"\nMongoDB-wire server, {tp_runs[0]['total']} tasks at the end\n")
+    rows = [(label.format(n=args.n, fetch=args.fetch), key) for key, label in qlib_bench.WORKLOADS]
+    qlib_bench.print_table(rows, "Qlib TaskManager", "taskpool Python TaskManager", qlib_runs, tp_runs)
+    report = {"qlib": qlib_runs, "taskpool": tp_runs}
+    if not args.skip_sqlite:
+        report.update(overhead(args))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
 
+
+def overhead(args):
+    """Part 2: the binding against the Rust API on SQLite; returns both reports."""
     py = sqlite_python(args.n, args.fetch, args.repeat)
     print(f"python:   {json.dumps(py)}", file=sys.stderr)
     rust = sqlite_rust(args.root, args.n, args.fetch, args.repeat)
@@ -169,9 +151,7 @@ def main():
     for name, rust_key, py_key in rows:
         r, p = rust[rust_key] * 1e6, py[py_key] * 1e6
         print(f"| {name} | {r:.0f} | {p:.0f} | {p - r:+.0f} | {p / r:.2f} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"qlib": qlib, "taskpool": tp, "python": py, "rust": rust}, f, indent=1)
+    return {"python": py, "rust": rust}
 
 
 if __name__ == "__main__":

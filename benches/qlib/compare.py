@@ -4,7 +4,9 @@ Run through run.sh (it prepares the virtualenv, the server and the build).
 The Qlib side calls TaskManager.create_task, a safe_fetch_task /
 commit_task_res loop and task_stat; the taskpool side is the Rust bench
 `qlib_workloads` (benches/qlib_workloads.rs), run with the same sizes and the
-same task definitions. Prints both timings and Qlib time / taskpool time.
+same task definitions. Each of `--runs` runs does both sides, one after the
+other; prints the medians and Qlib time / taskpool time (see
+benches/support/qlib_bench.py).
 """
 
 import argparse
@@ -15,72 +17,26 @@ import subprocess
 import sys
 import time
 
-
-def task_def(seed):
-    """The definition benches/support/defs.rs makes for `seed`."""
-    return {
-        "model": {
-            "class": "LGBModel",
-            "module_path": "qlib.contrib.model.gbdt",
-            "kwargs": {"learning_rate": 0.05, "num_leaves": 64, "seed": seed},
-        },
-        "dataset": {
-            "class": "DatasetH",
-            "handler": "Alpha158",
-            "segments": {
-                "train": ["2008-01-01", "2014-12-31"],
-                "valid": ["2015-01-01", "2016-12-31"],
-                "test": ["2017-01-01", "2020-08-01"],
-            },
-        },
-        "seed": seed,
-    }
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import qlib_bench  # noqa: E402  (benches/support/qlib_bench.py)
 
 
-def run_qlib(url, database, n, fetch, repeat):
+def run_qlib(url, n, fetch, repeat, server):
     """Time the workloads through Qlib's TaskManager."""
-    from qlib.config import C
-    from qlib.workflow.task.manage import TaskManager
-
-    C["mongo"] = {"task_url": url, "task_db_name": database}
-    tm = TaskManager(task_pool="vs_taskpool")
-    tm.task_pool.drop()
-
-    started = time.perf_counter()
-    tm.create_task([task_def(s) for s in range(n)])
-    create_first = time.perf_counter() - started
-
-    started = time.perf_counter()
-    tm.create_task([task_def(s) for s in range(n // 2, n // 2 + n)])
-    create_second = time.perf_counter() - started
-
-    started = time.perf_counter()
-    for _ in range(fetch):
-        with tm.safe_fetch_task() as task:
-            if task is None:
-                raise RuntimeError("no waiting task to fetch")
-            tm.commit_task_res(task, {"ic": 0.05})
-    fetch_commit = time.perf_counter() - started
-
+    tm = qlib_bench.qlib_manager(url, "qlib_vs_taskpool", "vs_taskpool")
+    report = qlib_bench.workloads(tm, n, fetch, server)
     stats = []
-    total = 0
     for _ in range(max(repeat, 1)):
         started = time.perf_counter()
-        total = sum(tm.task_stat().values())
+        report["stat_total"] = sum(tm.task_stat().values())
         stats.append(time.perf_counter() - started)
-    return {
-        "n": n,
-        "create_first_s": create_first,
-        "create_second_s": create_second,
-        "fetch": fetch,
-        "fetch_commit_s": fetch_commit,
-        "stat_total": total,
-        "stat_median_s": statistics.median(stats),
-    }
+    report["stat_s"] = statistics.median(stats)
+    return report
 
 
-def run_taskpool(root, url, n, fetch, repeat):
-    """Run the Rust side; returns its JSON report."""
+def run_taskpool(root, url, n, fetch, repeat, binary=None):
+    """Run the Rust side (`cargo bench`, or the bench executable `binary`);
+    returns its JSON report."""
     env = dict(os.environ)
     env.update(
         TASKPOOL_BENCH_MONGODB_URL=url,
@@ -88,8 +44,9 @@ def run_taskpool(root, url, n, fetch, repeat):
         QLIB_BENCH_FETCH=str(fetch),
         QLIB_BENCH_STAT_REPEAT=str(repeat),
     )
+    command = [binary, "--bench"] if binary else ["cargo", "bench", "-q", "-p", "taskpool", "--bench", "qlib_workloads"]
     out = subprocess.run(
-        ["cargo", "bench", "-q", "-p", "taskpool", "--bench", "qlib_workloads"],
+        command,
         cwd=root,
         env=env,
         check=True,
@@ -108,31 +65,30 @@ def main():
     parser.add_argument("--n", type=int, default=1000, help="definitions per create pass")
     parser.add_argument("--fetch", type=int, default=200, help="fetch/commit round trips")
     parser.add_argument("--repeat", type=int, default=5, help="stat calls (median)")
-    parser.add_argument("--json", help="also write both reports to this file")
+    parser.add_argument("--runs", type=int, default=3, help="runs of both sides (medians)")
+    parser.add_argument("--json", help="also write every run's reports to this file")
+    parser.add_argument("--taskpool-bin", help="run this qlib_workloads executable (e.g. a copy of an older build) instead of cargo bench")
     args = parser.parse_args()
     url = os.environ["TASKPOOL_BENCH_MONGODB_URL"]
+    server = qlib_bench.ServerCpu()
 
-    qlib = run_qlib(url, "qlib_vs_taskpool", args.n, args.fetch, args.repeat)
-    print(f"qlib:     {json.dumps(qlib)}", file=sys.stderr)
-    tp = run_taskpool(args.root, url, args.n, args.fetch, args.repeat)
-    print(f"taskpool: {json.dumps(tp)}", file=sys.stderr)
-    if qlib["stat_total"] != tp["stat_total"]:
-        raise RuntimeError(f"the pools differ: {qlib['stat_total']} vs {tp['stat_total']} tasks")
+    qlib_runs, tp_runs = [], []
+    for run in range(args.runs):
+        qlib = run_qlib(url, args.n, args.fetch, args.repeat, server)
+        print(f"run {run + 1} qlib:     {json.dumps(qlib)}", file=sys.stderr)
+        tp = run_taskpool(args.root, url, args.n, args.fetch, args.repeat, args.taskpool_bin)
+        print(f"run {run + 1} taskpool: {json.dumps(tp)}", file=sys.stderr)
+        if qlib["stat_total"] != tp["stat_total"]:
+            raise RuntimeError(f"the pools differ: {qlib['stat_total']} vs {tp['stat_total']} tasks")
+        qlib_runs.append(qlib)
+        tp_runs.append(tp)
 
-    rows = [
-        (f"create {args.n} (empty pool)", "create_first_s", args.n),
-        (f"create {args.n} (half duplicates)", "create_second_s", args.n),
-        (f"fetch+commit x{args.fetch}", "fetch_commit_s", args.fetch),
-        (f"stat ({tp['stat_total']} tasks, median of {args.repeat})", "stat_median_s", 1),
-    ]
-    print("| workload | Qlib TaskManager (s) | taskpool mongo (s) | Qlib / taskpool |")
-    print("|---|---:|---:|---:|")
-    for name, key, _ in rows:
-        ratio = qlib[key] / tp[key] if tp[key] > 0 else float("inf")
-        print(f"| {name} | {qlib[key]:.3f} | {tp[key]:.4f} | {ratio:.1f}x |")
+    rows = [(label.format(n=args.n, fetch=args.fetch), key) for key, label in qlib_bench.WORKLOADS]
+    rows.append((f"stat ({tp_runs[0]['stat_total']} tasks, median of {args.repeat})", "stat"))
+    qlib_bench.print_table(rows, "Qlib TaskManager", "taskpool mongo", qlib_runs, tp_runs)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"qlib": qlib, "taskpool": tp}, f, indent=1)
+            json.dump({"qlib": qlib_runs, "taskpool": tp_runs}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -86,3 +86,29 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("build the tokio runtime")
 }
+
+/// CPU seconds (user + system) the MongoDB-wire server process has used so
+/// far: `/proc/PID/stat` of `TASKPOOL_BENCH_SERVER_PID` (set by
+/// `benches/support/qlib-bench.sh`); `None` when unset or unreadable.
+/// Unlike wall time, a workload's server CPU does not depend on the load.
+pub fn server_cpu_seconds() -> Option<f64> {
+    let pid = std::env::var("TASKPOOL_BENCH_SERVER_PID").ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is the
+    // 3rd field of the file, utime the 14th and stime the 15th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (per_second > 0).then(|| ticks / per_second as f64)
+}
+
+/// The 1-minute load average (`/proc/loadavg`), if readable.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

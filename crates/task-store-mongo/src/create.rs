@@ -12,7 +12,7 @@ use mongodb::error::ErrorKind as DriverKind;
 use task_store::transition::PreparedBatch;
 use task_store::{CreateParams, Created, Error, Result, Status, TaskId};
 
-use crate::codec::{encode_checked, task_doc};
+use crate::codec::task_raw;
 use crate::error::DUPLICATE_KEY;
 use crate::store::MongoStore;
 
@@ -37,7 +37,7 @@ impl MongoStore {
         let docs = batch
             .tasks
             .iter()
-            .map(|t| encode_checked(&task_doc(t)?, &format!("task {}", t.id)))
+            .map(task_raw)
             .collect::<Result<Vec<_>>>()?;
         self.ensure_pool(pool, &coll).await?;
         let mut existing = vec![None; batch.tasks.len()];

@@ -13,8 +13,14 @@
 //!   (one writer per version, and every read of a record) and
 //!   `{live: 1, experiment: 1}` (experiments).
 //!
-//! A store creates the indexes of a collection once, before its first write
-//! to it.
+//! A store checks a pool's indexes before every create into it, and creates
+//! the records collection's indexes once, before its first write to it.
+//! Pools are checked every time because another store (another process, or
+//! `taskpool pools drop`) may have dropped the pool since: the next insert
+//! would then make a new collection without the unique `key` index, and
+//! dedupe would silently stop (two creates of one definition made two
+//! tasks). The check is one `listIndexes` per create call, whatever its
+//! number of definitions.
 //!
 //! `listIndexes` first; then, for a new collection, one `createIndexes` with
 //! all its indexes (two round trips in all, which is what the first create
@@ -41,8 +47,8 @@ use crate::error::{NAMESPACE_NOT_FOUND, server_code};
 use crate::store::MongoStore;
 
 impl MongoStore {
-    /// Create the pool's indexes (and so its collection), once per pool per
-    /// store.
+    /// Create the indexes the pool lacks (and so its collection): before
+    /// every create into it, see the module docs.
     pub(crate) async fn ensure_pool(&self, pool: &str, coll: &Collection<Document>) -> Result<()> {
         let indexes = vec![
             IndexModel::builder()
@@ -65,12 +71,14 @@ impl MongoStore {
                 .keys(doc! {"finished_at": -1, "_id": -1})
                 .build(),
         ];
-        self.ensure_indexes(
-            coll,
-            indexes,
-            &format!("creating the indexes of pool {pool:?}"),
-        )
-        .await
+        create_missing(coll, indexes)
+            .await
+            .map_err(self.err(&format!("creating the indexes of pool {pool:?}")))?;
+        self.known
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pool.to_string());
+        Ok(())
     }
 
     /// Create the records collection's indexes, once per store.
@@ -107,12 +115,6 @@ impl MongoStore {
             .await
             .map_err(self.err(what))?;
         ready.insert(coll.name().to_string());
-        if let Some(pool) = coll.name().strip_prefix(crate::POOL_COLLECTION_PREFIX) {
-            self.known
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(pool.to_string());
-        }
         Ok(())
     }
 }

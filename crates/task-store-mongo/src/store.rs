@@ -46,8 +46,9 @@ pub struct MongoStore {
     pub(crate) clock: SharedClock,
     /// The injected clock moved onto the server's (lease times).
     pub(crate) time: ServerTime,
-    /// Collections whose indexes this store has checked or created. Held
-    /// while doing so, so one store checks each collection once.
+    /// The records collection once this store has checked or created its
+    /// indexes (pools are checked at every create: see `indexes`). Held
+    /// while doing so, so one store checks it once.
     pub(crate) ready: Mutex<HashSet<String>>,
     /// Pools this store has seen to exist.
     pub(crate) known: std::sync::Mutex<HashSet<String>>,
@@ -128,10 +129,9 @@ impl MongoStore {
         &self.artifacts
     }
 
-    /// Forget that `pool` has its indexes (it is being dropped).
+    /// Forget `pool` (it is being dropped).
     pub(crate) async fn forget_pool(&self, pool: &str) {
         self.lock_known().remove(pool);
-        self.ready.lock().await.remove(&collection_name(pool));
     }
 
     /// The error for a fenced write that matched nothing: the task is gone

@@ -21,6 +21,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use serde_json::{Value, json};
 
 /// The environment variable that sets the inputs per property.
 pub const CASES_VAR: &str = "TASKPOOL_FUZZ_CASES";
@@ -111,6 +112,23 @@ pub fn mutated(valid: &'static [&'static str]) -> impl Strategy<Value = String> 
         .prop_map(|(text, edits)| mutate(text, &edits))
 }
 
+/// A JSON scalar, the leaf of the JSON inputs the properties build: null, a
+/// boolean, any `i64`, `u64` or `f64` (NaN and the infinities become null,
+/// as JSON has no such numbers), or a string of up to `max_chars` characters
+/// other than a newline, each of the six equally often.
+pub fn json_scalar(max_chars: usize) -> impl Strategy<Value = Value> {
+    let text = proptest::string::string_regex(&format!(".{{0,{max_chars}}}"))
+        .expect("`.{0,N}` is a valid regular expression");
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        text.prop_map(Value::String),
+    ]
+}
+
 /// Fails unless `message` is a non-empty single line (what the CLI prints
 /// after `error:` for bad input).
 ///
@@ -137,6 +155,31 @@ mod tests {
         assert_eq!(mutate("", &[(7, 0, 0), (7, 2, b'x')]), "");
         assert_eq!(mutate("", &[(7, 1, b'x')]), "x");
         assert_eq!(mutate("a", &[(0, 2, 0xff)]), "\u{fffd}");
+    }
+
+    #[test]
+    fn json_scalar_yields_every_kind_of_scalar_and_short_strings() {
+        use proptest::strategy::ValueTree;
+
+        let mut runner = TestRunner::new_with_rng(Config::default(), rng(7));
+        let strategy = json_scalar(3);
+        let mut kinds = std::collections::BTreeSet::new();
+        for _ in 0..2_000 {
+            let value = strategy.new_tree(&mut runner).unwrap().current();
+            if let Value::String(s) = &value {
+                assert!(s.chars().count() <= 3 && !s.contains('\n'), "{s:?}");
+            }
+            assert!(!value.is_array() && !value.is_object(), "{value}");
+            kinds.insert(match value {
+                Value::Null => "null",
+                Value::Bool(_) => "bool",
+                Value::Number(n) if n.is_i64() => "i64",
+                Value::Number(n) if n.is_u64() => "u64",
+                Value::Number(_) => "f64",
+                _ => "string",
+            });
+        }
+        assert_eq!(kinds.len(), 6, "{kinds:?}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value, json};
-use task_store::fuzz::{mutated, one_line, runner};
+use task_store::fuzz::{json_scalar, mutated, one_line, runner};
 use taskpool::pipeline::calendar::Calendar;
 use taskpool::pipeline::generate::{RollingGen, Step, TaskGen, task_generator};
 use taskpool::store::{CreateParams, ErrorKind, MemoryStore, TaskStore};
@@ -41,19 +41,8 @@ const TEMPLATES: &[&str] = &[
 
 const FORMATS: [Format; 3] = [Format::JsonArray, Format::JsonLines, Format::Yaml];
 
-fn scalar() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<u64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| json!(f)),
-        ".{0,10}".prop_map(Value::String),
-    ]
-}
-
 fn json_value() -> impl Strategy<Value = Value> {
-    scalar().prop_recursive(4, 24, 4, |inner| {
+    json_scalar(10).prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::vec((".{0,6}", inner), 0..4)
@@ -65,15 +54,19 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// A scalar nested 28 to 36 levels deep in arrays and objects, around the
 /// stores' depth limit of 32.
 fn deep_value() -> impl Strategy<Value = Value> {
-    (scalar(), prop::collection::vec(any::<bool>(), 28..37)).prop_map(|(leaf, levels)| {
-        levels.into_iter().fold(leaf, |inner, array| {
-            if array {
-                Value::Array(vec![inner])
-            } else {
-                json!({ "k": inner })
-            }
+    (
+        json_scalar(10),
+        prop::collection::vec(any::<bool>(), 28..37),
+    )
+        .prop_map(|(leaf, levels)| {
+            levels.into_iter().fold(leaf, |inner, array| {
+                if array {
+                    Value::Array(vec![inner])
+                } else {
+                    json!({ "k": inner })
+                }
+            })
         })
-    })
 }
 
 /// A list of items (mostly objects) written in one of the formats, read as
@@ -191,7 +184,7 @@ fn date() -> impl Strategy<Value = Value> {
     prop_oneof![
         8 => select(DATES).prop_map(|d| json!(d)),
         2 => Just(Value::Null),
-        1 => scalar(),
+        1 => json_scalar(10),
     ]
 }
 

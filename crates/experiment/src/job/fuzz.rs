@@ -20,7 +20,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value, json};
-use task_store::fuzz::{mutated, one_line, runner};
+use task_store::fuzz::{json_scalar, mutated, one_line, runner};
 use taskpool_pipeline::calendar::Calendar;
 
 use super::{JobConfig, JobError, JobPlan};
@@ -89,20 +89,9 @@ fn check(
     }
 }
 
-fn scalar() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<u64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| json!(f)),
-        ".{0,10}".prop_map(Value::String),
-    ]
-}
-
 /// `good` most of the time, else any scalar (a wrong type or value).
 fn or_junk<S: Strategy<Value = Value>>(good: S) -> impl Strategy<Value = Value> {
-    prop_oneof![60 => good, 1 => scalar()]
+    prop_oneof![60 => good, 1 => json_scalar(10)]
 }
 
 /// One of `good` most of the time, one of `bad` some of the time, now and
@@ -318,7 +307,7 @@ fn config() -> impl Strategy<Value = Value> {
                     vec![json!({"ensemble": "mean"})],
                 ),
             ),
-            option::weighted(0.05, (".{1,8}", scalar())),
+            option::weighted(0.05, (".{1,8}", json_scalar(10))),
         ),
     )
         .prop_map(

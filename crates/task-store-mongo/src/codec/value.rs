@@ -19,6 +19,9 @@
 //! same way (see [`escape_key`]), a query path can never name a key holding
 //! `.` or starting with `$`, and queries never look inside arrays.
 
+use std::borrow::Cow;
+
+use mongodb::bson::raw::{CStr, RawArrayBuf, RawBson, RawBsonRef, RawDocumentBuf, cstr};
 use mongodb::bson::{Bson, Document};
 use serde_json::{Map, Number, Value};
 use task_store::Result;
@@ -26,59 +29,103 @@ use task_store::Result;
 use crate::error::MongoError;
 
 /// The key of the document that stands for an array nested in an array.
-const NESTED_ARRAY_KEY: &str = "%array";
+const NESTED_ARRAY_KEY: &CStr = cstr!("%array");
 
 /// A JSON value as BSON.
 ///
 /// # Errors
 /// `InvalidInput` for an integer outside the `i64` range.
 pub(crate) fn to_bson(value: &Value) -> Result<Bson> {
-    to_bson_in(value, false)
+    let raw = match raw(value, false)? {
+        Raw::Scalar(v) => return Bson::try_from(v).map_err(unencodable),
+        Raw::Document(d) => RawBson::Document(d),
+        Raw::Array(a) => RawBson::Array(a),
+    };
+    Bson::try_from(raw).map_err(unencodable)
 }
 
-fn to_bson_in(value: &Value, in_array: bool) -> Result<Bson> {
+/// A JSON value encoded in the stored form [`to_bson`] gives it, written
+/// straight as BSON bytes (no `Bson` tree in between: the bulk path of
+/// `create`), ready to be appended to documents.
+pub(crate) struct Encoded<'a>(Raw<'a>);
+
+impl Encoded<'_> {
+    /// Encode `value`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an integer outside the `i64` range.
+    pub(crate) fn new(value: &Value) -> Result<Encoded<'_>> {
+        raw(value, false).map(Encoded)
+    }
+
+    /// Append the value to `doc` under `key`.
+    pub(crate) fn append_to(&self, doc: &mut RawDocumentBuf, key: &CStr) {
+        match &self.0 {
+            Raw::Scalar(v) => doc.append(key, *v),
+            Raw::Document(d) => doc.append(key, d),
+            Raw::Array(a) => doc.append(key, a),
+        }
+    }
+}
+
+/// A JSON value in its stored form: a scalar borrowing the value's string,
+/// or an encoded document or array.
+enum Raw<'a> {
+    Scalar(RawBsonRef<'a>),
+    Document(RawDocumentBuf),
+    Array(RawArrayBuf),
+}
+
+fn raw(value: &Value, in_array: bool) -> Result<Raw<'_>> {
     Ok(match value {
-        Value::Null => Bson::Null,
-        Value::Bool(b) => Bson::Boolean(*b),
-        Value::Number(n) => number_to_bson(n)?,
-        Value::String(s) => Bson::String(s.clone()),
+        Value::Null => Raw::Scalar(RawBsonRef::Null),
+        Value::Bool(b) => Raw::Scalar(RawBsonRef::Boolean(*b)),
+        Value::Number(n) => Raw::Scalar(number_to_bson(n)?),
+        Value::String(s) => Raw::Scalar(RawBsonRef::String(s)),
         Value::Array(items) => {
-            let array = Bson::Array(
-                items
-                    .iter()
-                    .map(|item| to_bson_in(item, true))
-                    .collect::<Result<_>>()?,
-            );
+            let mut array = RawArrayBuf::new();
+            for item in items {
+                match raw(item, true)? {
+                    Raw::Scalar(v) => array.push(v),
+                    Raw::Document(d) => array.push(d),
+                    Raw::Array(a) => array.push(a),
+                }
+            }
             if in_array {
-                let mut wrapper = Document::new();
-                wrapper.insert(NESTED_ARRAY_KEY, array);
-                Bson::Document(wrapper)
+                let mut wrapper = RawDocumentBuf::new();
+                wrapper.append(NESTED_ARRAY_KEY, array);
+                Raw::Document(wrapper)
             } else {
-                array
+                Raw::Array(array)
             }
         }
-        Value::Object(map) => Bson::Document(object_to_document(map)?),
+        Value::Object(map) => {
+            let mut doc = RawDocumentBuf::new();
+            for (key, value) in map {
+                let key = escaped(key);
+                // Escaped keys hold no NUL, the one byte a BSON key cannot.
+                let key = <&CStr>::try_from(key.as_ref()).map_err(unencodable)?;
+                Encoded::new(value)?.append_to(&mut doc, key);
+            }
+            Raw::Document(doc)
+        }
     })
 }
 
-fn object_to_document(map: &Map<String, Value>) -> Result<Document> {
-    let mut doc = Document::new();
-    for (key, value) in map {
-        doc.insert(escape_key(key), to_bson_in(value, false)?);
-    }
-    Ok(doc)
+fn unencodable(e: impl std::fmt::Display) -> task_store::Error {
+    MongoError::Unstorable(format!("a value cannot be encoded as BSON: {e}")).into()
 }
 
-fn number_to_bson(n: &Number) -> Result<Bson> {
+fn number_to_bson(n: &Number) -> Result<RawBsonRef<'static>> {
     if let Some(i) = n.as_i64() {
-        Ok(Bson::Int64(i))
+        Ok(RawBsonRef::Int64(i))
     } else if n.is_u64() {
         Err(MongoError::Unstorable(format!(
             "the integer {n} does not fit in MongoDB's 64-bit signed integers"
         ))
         .into())
     } else {
-        Ok(Bson::Double(n.as_f64().unwrap_or(f64::NAN)))
+        Ok(RawBsonRef::Double(n.as_f64().unwrap_or(f64::NAN)))
     }
 }
 
@@ -118,7 +165,7 @@ pub(crate) fn from_bson(value: &Bson) -> Result<Value> {
 
 fn from_array_element(value: &Bson) -> Result<Value> {
     match value {
-        Bson::Document(doc) if doc.len() == 1 => match doc.get(NESTED_ARRAY_KEY) {
+        Bson::Document(doc) if doc.len() == 1 => match doc.get(NESTED_ARRAY_KEY.as_str()) {
             Some(inner @ Bson::Array(_)) => from_bson(inner),
             _ => from_bson(value),
         },
@@ -136,6 +183,15 @@ fn document_to_object(doc: &Document) -> Result<Map<String, Value>> {
 
 /// The stored form of an object key (see the module docs).
 pub(crate) fn escape_key(key: &str) -> String {
+    escaped(key).into_owned()
+}
+
+/// [`escape_key`], borrowing the key when it needs no escape (most keys).
+fn escaped(key: &str) -> Cow<'_, str> {
+    let special = |(i, c): (usize, char)| matches!(c, '%' | '.' | '\0') || (c == '$' && i == 0);
+    if !key.char_indices().any(special) {
+        return Cow::Borrowed(key);
+    }
     let mut out = String::with_capacity(key.len());
     for (i, c) in key.char_indices() {
         match c {
@@ -146,7 +202,7 @@ pub(crate) fn escape_key(key: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// An object key as [`escape_key`] stored it, back.

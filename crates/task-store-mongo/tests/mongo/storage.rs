@@ -72,6 +72,35 @@ async fn create_into_existing_pool_from_second_store_succeeds() {
     assert_eq!(store_stat_total(&first).await, 2);
 }
 
+/// Regression: a store remembered that a pool had its indexes after another
+/// store dropped the pool, so its next create made a new collection without
+/// the unique `key` index and dedupe silently stopped (seen in the Python
+/// bench: 2,000 tasks from 1,000 definitions created twice).
+#[tokio::test]
+async fn create_after_another_store_dropped_the_pool_still_dedupes() {
+    let test = "create_after_another_store_dropped_the_pool_still_dedupes";
+    let Some((first, db)) = store_and_db(test).await else {
+        return;
+    };
+    let url = support::server_url(test).expect("checked by store_and_db");
+    first.create_one("p", json!({"a": 1})).await.unwrap();
+    let options = MongoOptions::default().database(first.database().to_string());
+    let second = MongoStore::open(&url, Arc::new(SystemClock), options)
+        .await
+        .unwrap();
+    second.drop_pool("p").await.unwrap();
+    assert!(first.create_one("p", json!({"a": 1})).await.unwrap().new);
+    assert!(!first.create_one("p", json!({"a": 1})).await.unwrap().new);
+    assert_eq!(store_stat_total(&first).await, 1);
+    let coll = db.collection::<Document>(&format!("{POOL_COLLECTION_PREFIX}p"));
+    assert!(
+        coll.list_index_names()
+            .await
+            .unwrap()
+            .contains(&"key_1".to_string())
+    );
+}
+
 async fn store_stat_total(store: &MongoStore) -> u64 {
     store.stat("p", &Query::All).await.unwrap().total()
 }
