@@ -71,6 +71,11 @@ impl MongoStore {
                 .keys(doc! {"finished_at": -1, "_id": -1})
                 .build(),
         ];
+        // One check at a time per store: concurrent creators into a new
+        // pool would each send every index, and FerretDB drops the
+        // connection (failing the others' inserts too) when two or more of
+        // them already exist (see the module docs).
+        let _one_at_a_time = self.ready.lock().await;
         create_missing(coll, indexes)
             .await
             .map_err(self.err(&format!("creating the indexes of pool {pool:?}")))?;

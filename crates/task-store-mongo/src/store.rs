@@ -48,7 +48,8 @@ pub struct MongoStore {
     pub(crate) time: ServerTime,
     /// The records collection once this store has checked or created its
     /// indexes (pools are checked at every create: see `indexes`). Held
-    /// while doing so, so one store checks it once.
+    /// while checking or creating any collection's indexes, so a store does
+    /// it one collection at a time, and the records collection once.
     pub(crate) ready: Mutex<HashSet<String>>,
     /// Pools this store has seen to exist.
     pub(crate) known: std::sync::Mutex<HashSet<String>>,
