@@ -33,12 +33,15 @@
 //!   BSON converted exactly from JSON (integers as `Int64`, floats as
 //!   `Double`; keys MongoDB refuses are escaped, nested arrays wrapped: see
 //!   the `codec::value` module).
-//! - Opening a pool for writing creates, once per pool per store, the
-//!   indexes `{status: 1, priority: -1, _id: 1}` (claim), unique `{key: 1}`
-//!   (create) and `{"lease.expires_at": 1}` (expired leases) that are
-//!   missing: `listIndexes` first, then one `createIndexes` per missing
-//!   index (FerretDB v1 drops the connection when one command names several
-//!   existing indexes; see the `indexes` module).
+//! - Every create into a pool first creates the pool's indexes that are
+//!   missing (`{status: 1, priority: -1, _id: 1}` for claims, unique
+//!   `{key: 1}` for race-free create, `{"lease.expires_at": 1}` for expired
+//!   leases, and one per query order): `listIndexes`, then `createIndexes`
+//!   for what is missing. It checks at every create, not once, because
+//!   another process may have dropped the pool since, and a re-created
+//!   collection without the unique key would silently stop dedupe. A store
+//!   checks one collection at a time (FerretDB v1 drops the connection when
+//!   one command names several existing indexes; see the `indexes` module).
 //! - Records of every experiment live in the collection [`RECORD_COLLECTION`],
 //!   one document per version of a record; artifact bytes are GridFS files
 //!   in the bucket [`ARTIFACT_BUCKET`] (`artifacts.files`,
