@@ -13,7 +13,8 @@
 //! A [`JobKind::Short`] job (claim, heartbeat, commit, return, replace, a
 //! small create, record create and update) becomes *pending*; its future
 //! yields once, so that the writes in flight with it (the other commits of
-//! a batch awaited together, other workers' writes) become pending too, and
+//! a batch awaited together, other workers' writes) become pending too
+//! (unless the last groups held one job each: see [`Yields`]), and
 //! then combines: if nothing is queued for the connection thread and the
 //! mutex is free (`try_lock`), it takes up to [`MAX_GROUP`] pending jobs,
 //! its own and others', and runs them as one group on its own thread:
@@ -102,6 +103,8 @@ struct Shared {
     pending: Mutex<Vec<Box<dyn Job>>>,
     /// Jobs queued for the connection thread and not yet started.
     queued: AtomicUsize,
+    /// Whether a short job yields before combining.
+    yields: Yields,
     busy_timeout: Duration,
     location: Location,
 }
@@ -193,6 +196,7 @@ impl ConnectionThread {
                         conn: Mutex::new(conn),
                         pending: Mutex::new(Vec::new()),
                         queued: AtomicUsize::new(0),
+                        yields: Yields::default(),
                         busy_timeout: options.busy_timeout,
                         location,
                     });
@@ -230,8 +234,11 @@ impl ConnectionThread {
             self.shared.push_pending(job);
             // Let the writes in flight alongside this one (the other commits
             // of a batch, other workers' writes) become pending too, so that
-            // one transaction commits them all.
-            YieldOnce::default().await;
+            // one transaction commits them all; unless the last groups show
+            // that nothing joins (see `Yields`).
+            if self.shared.yields.before_combining() {
+                YieldOnce::default().await;
+            }
             self.combine();
         } else {
             self.submit(job)?;
@@ -261,6 +268,7 @@ impl ConnectionThread {
             if group.is_empty() {
                 return;
             }
+            shared.yields.learn(group.len());
             let mut replies = Vec::with_capacity(group.len());
             match shared.begin_without_waiting(&conn) {
                 Ok(true) => group::run_group(&mut conn, &mut group, &shared.location, &mut replies),
@@ -381,6 +389,62 @@ fn run_pending(shared: &Shared, mut group: VecDeque<Box<dyn Job>>, replies: &mut
 /// The most groups a caller runs for others before it hands the pending
 /// short jobs to the connection thread.
 const COMBINE_ROUNDS: usize = 4;
+
+/// How many groups of one job in a row, combined on callers' threads, make
+/// short jobs stop yielding before they combine.
+const ALONE_BEFORE_SKIPPING: usize = 8;
+
+/// While short jobs skip the yield, one in this many yields anyway, to find
+/// out whether writes in flight together have appeared.
+const PROBE_EVERY: usize = 16;
+
+/// Whether a short job yields before it combines, learned from the groups
+/// combined on callers' threads.
+///
+/// The yield lets the writes in flight with a job become pending, so that
+/// one transaction commits them all; but it costs a trip through the
+/// caller's scheduler (tokio wakes another worker thread to look for work),
+/// which for one worker committing one task at a time is a large part of
+/// the operation (BENCHMARKS.md, issue 22). So after
+/// [`ALONE_BEFORE_SKIPPING`] groups in a row that held only their own job,
+/// short jobs run at once, except one in [`PROBE_EVERY`], which still
+/// yields: as soon as a group holds more than one job (writes in flight
+/// together, or other threads' writes pending), every job yields again.
+/// Only the grouping depends on this, never what a job does or when it is
+/// answered (after its `COMMIT`, as always).
+#[derive(Default)]
+struct Yields {
+    /// Groups of one job in a row.
+    alone: AtomicUsize,
+    /// Short jobs started since skipping began (picks the probes).
+    skipped: AtomicUsize,
+}
+
+impl Yields {
+    /// Whether the next short job yields before combining.
+    fn before_combining(&self) -> bool {
+        self.alone.load(Ordering::Relaxed) < ALONE_BEFORE_SKIPPING
+            || self
+                .skipped
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(PROBE_EVERY)
+    }
+
+    /// A caller took a group of `jobs` pending jobs.
+    fn learn(&self, jobs: usize) {
+        if jobs > 1 {
+            self.alone.store(0, Ordering::Relaxed);
+        } else if self.alone.load(Ordering::Relaxed) < ALONE_BEFORE_SKIPPING {
+            self.alone.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether short jobs skip the yield now.
+    #[cfg(test)]
+    fn skipping(&self) -> bool {
+        self.alone.load(Ordering::Relaxed) >= ALONE_BEFORE_SKIPPING
+    }
+}
 
 /// A future that is pending once (waking its task at once), then ready: the
 /// other futures of the same task and the tasks already scheduled run in

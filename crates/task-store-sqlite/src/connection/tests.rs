@@ -395,3 +395,70 @@ fn short_jobs_in_flight_together_commit_in_one_transaction_on_the_callers_thread
     }
     assert_eq!(rows(&thread), [3, 4, 5]);
 }
+
+#[test]
+fn short_jobs_one_at_a_time_skip_the_yield_and_in_flight_ones_group_again() {
+    use futures::future::join_all;
+
+    let thread = started();
+    assert!(!thread.shared.yields.skipping());
+    for x in 0..ALONE_BEFORE_SKIPPING as i64 {
+        assert_eq!(
+            run_short(&thread, insert_reporting_thread(x)).unwrap(),
+            thread::current().id()
+        );
+    }
+    // Every group held one job: the next jobs run at once.
+    assert!(thread.shared.yields.skipping());
+    let first = ALONE_BEFORE_SKIPPING as i64;
+    let last = first + 2 * PROBE_EVERY as i64;
+    // Writes in flight together: until a probe yields, each runs alone (and
+    // commits), then the probe's group takes every job pending with it.
+    let together = (first..last).map(|x| thread.run(JobKind::Short, insert_reporting_thread(x)));
+    for ran_on in futures::executor::block_on(join_all(together)) {
+        assert_eq!(ran_on.unwrap(), thread::current().id());
+    }
+    assert!(!thread.shared.yields.skipping());
+    assert_eq!(rows(&thread), (0..last).collect::<Vec<_>>());
+}
+
+#[test]
+fn short_jobs_from_many_threads_all_commit_whether_they_yield_or_not() {
+    let thread = std::sync::Arc::new(started());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    // Four tasks one write at a time and four with 8 writes in flight, so
+    // that jobs run alone, in groups, on callers' threads and on the
+    // connection thread, with and without the yield.
+    let writers = (0..8i64).map(|w| {
+        let thread = std::sync::Arc::clone(&thread);
+        runtime.spawn(async move {
+            for round in 0..25i64 {
+                let base = (w * 25 + round) * 8;
+                if w % 2 == 0 {
+                    for x in base..base + 8 {
+                        thread
+                            .run(JobKind::Short, insert_reporting_thread(x))
+                            .await?;
+                    }
+                } else {
+                    let writes = (base..base + 8)
+                        .map(|x| thread.run(JobKind::Short, insert_reporting_thread(x)));
+                    for written in futures::future::join_all(writes).await {
+                        written?;
+                    }
+                }
+            }
+            Ok::<_, SqliteError>(())
+        })
+    });
+    let writers: Vec<_> = writers.collect();
+    runtime.block_on(async {
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+    });
+    assert_eq!(rows(&thread), (0..8 * 25 * 8).collect::<Vec<_>>());
+}
