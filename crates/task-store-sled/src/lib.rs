@@ -137,6 +137,7 @@
 
 mod admin;
 mod artifacts;
+mod batch;
 mod claim;
 pub mod codec;
 mod counts;
