@@ -309,3 +309,6 @@ pub(crate) fn answer<T>(
     // A caller that stopped waiting no longer needs the answer.
     let _ = reply.send(answer);
 }
+
+#[cfg(test)]
+mod tests;
