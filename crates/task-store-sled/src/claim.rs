@@ -62,7 +62,7 @@ pub(crate) struct ClaimWrite {
 
 impl ClaimWrite {
     /// A claim of `params` on pool `pool`, answering through `reply`.
-    pub(crate) fn new(
+    pub(crate) fn queued(
         pool: &str,
         params: ClaimParams,
         reply: oneshot::Sender<Result<Vec<Task>>>,
@@ -248,7 +248,6 @@ impl Inner {
                 }
             }
         }
-        drop(next_indexed);
         for &id in &picks {
             taken.take(id);
         }

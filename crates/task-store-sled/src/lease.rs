@@ -83,7 +83,7 @@ pub(crate) struct LeaseWrite<C: LeaseChange> {
 
 impl<C: LeaseChange> LeaseWrite<C> {
     /// The write `change` on pool `pool`, answering through `reply`.
-    pub(crate) fn new(
+    pub(crate) fn queued(
         pool: &str,
         change: C,
         reply: oneshot::Sender<Result<C::Out>>,

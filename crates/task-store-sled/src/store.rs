@@ -134,22 +134,22 @@ impl TaskBackend for SledStore {
     }
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
-        self.queue(|reply| ClaimWrite::new(pool, params, reply))
+        self.queue(|reply| ClaimWrite::queued(pool, params, reply))
             .await
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
-        self.queue(|reply| LeaseWrite::new(pool, params, reply))
+        self.queue(|reply| LeaseWrite::queued(pool, params, reply))
             .await
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
-        self.queue(|reply| LeaseWrite::new(pool, params, reply))
+        self.queue(|reply| LeaseWrite::queued(pool, params, reply))
             .await
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        self.queue(|reply| LeaseWrite::new(pool, params, reply))
+        self.queue(|reply| LeaseWrite::queued(pool, params, reply))
             .await
     }
 

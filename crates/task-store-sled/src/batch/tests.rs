@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::json;
 use task_store::query::Query;
 use task_store::{
-    ClaimParams, CommitParams, CreateParams, ErrorKind, HeartbeatParams, ManualClock, NewTask,
-    ReturnParams, Status, Task, TaskStore, Timestamp, Clock,
+    ClaimParams, Clock, CommitParams, CreateParams, ErrorKind, HeartbeatParams, ManualClock,
+    NewTask, ReturnParams, Status, Task, TaskStore, Timestamp,
 };
 use tokio::sync::oneshot;
 
@@ -105,7 +105,7 @@ async fn a_stale_lease_fails_only_its_own_write_in_a_batch() {
     let (back_to, hand_back) = oneshot::channel();
     let (claim_to, claimed) = oneshot::channel();
     let writes = vec![
-        LeaseWrite::new(
+        LeaseWrite::queued(
             POOL,
             CommitParams {
                 id: done.id,
@@ -115,7 +115,7 @@ async fn a_stale_lease_fails_only_its_own_write_in_a_batch() {
             },
             commit_to,
         ),
-        LeaseWrite::new(
+        LeaseWrite::queued(
             POOL,
             CommitParams {
                 id: stale.id,
@@ -125,7 +125,7 @@ async fn a_stale_lease_fails_only_its_own_write_in_a_batch() {
             },
             stale_to,
         ),
-        LeaseWrite::new(
+        LeaseWrite::queued(
             POOL,
             HeartbeatParams {
                 id: beat.id,
@@ -134,7 +134,7 @@ async fn a_stale_lease_fails_only_its_own_write_in_a_batch() {
             },
             beat_to,
         ),
-        LeaseWrite::new(
+        LeaseWrite::queued(
             POOL,
             ReturnParams {
                 id: back.id,
@@ -144,7 +144,7 @@ async fn a_stale_lease_fails_only_its_own_write_in_a_batch() {
             },
             back_to,
         ),
-        ClaimWrite::new(POOL, claim("v", 2), claim_to),
+        ClaimWrite::queued(POOL, claim("v", 2), claim_to),
     ];
     f.clock.advance(Duration::from_secs(1));
     let now = f.clock.now();
@@ -160,7 +160,11 @@ async fn a_stale_lease_fails_only_its_own_write_in_a_batch() {
     let claimed = answer(claimed).unwrap();
     assert_eq!(claimed.len(), 2);
     for task in &claimed {
-        assert!(held.iter().all(|h| h.id != task.id), "{} claimed twice", task.id);
+        assert!(
+            held.iter().all(|h| h.id != task.id),
+            "{} claimed twice",
+            task.id
+        );
         assert_eq!(store.get(POOL, task.id).await.unwrap(), *task);
     }
 
@@ -170,7 +174,11 @@ async fn a_stale_lease_fails_only_its_own_write_in_a_batch() {
         (done.status, done.res),
         (Status::Done, Some(json!({"r": 1})))
     );
-    assert_eq!(get(stale.id).await.unwrap(), *stale, "the stale write wrote nothing");
+    assert_eq!(
+        get(stale.id).await.unwrap(),
+        *stale,
+        "the stale write wrote nothing"
+    );
     let beat = get(beat.id).await.unwrap();
     assert_eq!(beat.lease.unwrap().expires_at, now + 2 * LEASE);
     assert_eq!(get(back.id).await.unwrap().status, Status::Waiting);
@@ -191,7 +199,7 @@ async fn claims_in_one_batch_take_different_tasks_in_claim_order() {
     let (mut writes, mut answers) = (Vec::new(), Vec::new());
     for owner in ["a", "b", "c"] {
         let (to, answered) = oneshot::channel();
-        writes.push(ClaimWrite::new(POOL, claim(owner, 2), to));
+        writes.push(ClaimWrite::queued(POOL, claim(owner, 2), to));
         answers.push(answered);
     }
     assert_eq!(run_as_one_batch(store, writes), 1);
@@ -233,8 +241,8 @@ async fn a_write_failing_after_it_wrote_fails_alone_and_the_batch_commits() {
     let (claim_to, claimed) = oneshot::channel();
     let (commit_to, committed) = oneshot::channel();
     let writes = vec![
-        ClaimWrite::new(POOL, claim("v", 2), claim_to),
-        LeaseWrite::new(
+        ClaimWrite::queued(POOL, claim("v", 2), claim_to),
+        LeaseWrite::queued(
             POOL,
             CommitParams {
                 id: held.id,
@@ -270,7 +278,7 @@ async fn a_batch_of_failed_writes_does_not_sync() {
         result: json!({}),
         status: Status::Done,
     };
-    let writes = vec![LeaseWrite::new(POOL, stale, to)];
+    let writes = vec![LeaseWrite::queued(POOL, stale, to)];
     assert_eq!(run_as_one_batch(store, writes), 0);
     assert_eq!(answer(committed).unwrap_err().kind(), ErrorKind::LeaseLost);
 }
