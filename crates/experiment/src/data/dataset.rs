@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use jiff::SignedDuration;
 use jiff::civil::Date;
 
 use super::bars::{Bar, Bars};
@@ -11,7 +12,7 @@ use super::features::{FEATURE_NAMES, WARM_UP, features_at, label_at};
 ///
 /// Features are z-scored across instruments on each date (a cross-sectional
 /// transform: it uses only that date's values) and clipped to ±5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Dataset {
     /// Instrument names (rows refer to them by index).
     pub instruments: Vec<String>,
@@ -21,7 +22,86 @@ pub struct Dataset {
     labels: Vec<f64>,
     norm_labels: Vec<f64>,
     /// The date of each row's instrument's next bar (the label's date).
-    next_dates: Vec<Option<Date>>,
+    next_dates: NextDates,
+    /// The longest time from a row's date to its next bar: only rows
+    /// dated within this of a cut's end can lose their label to the cut.
+    max_gap: SignedDuration,
+}
+
+impl Dataset {
+    /// The columns that make the dataset what it is, for `Debug` and `==`
+    /// (a cut's shared columns and bounds seen through).
+    #[allow(clippy::type_complexity)]
+    fn parts(
+        &self,
+    ) -> (
+        &[String],
+        &[Date],
+        &[u32],
+        &[f64],
+        &[f64],
+        &[f64],
+        Vec<Option<Date>>,
+    ) {
+        (
+            &self.instruments,
+            self.dates.as_slice(),
+            self.rows_instrument.as_slice(),
+            self.features.as_slice(),
+            &self.labels,
+            &self.norm_labels,
+            (0..self.next_dates.len()).map(|r| self.next_dates.get(r)).collect(),
+        )
+    }
+}
+
+impl PartialEq for Dataset {
+    fn eq(&self, other: &Dataset) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (instruments, dates, rows_instrument, features, labels, norm_labels, next_dates) =
+            self.parts();
+        f.debug_struct("Dataset")
+            .field("instruments", &instruments)
+            .field("dates", &dates)
+            .field("rows_instrument", &rows_instrument)
+            .field("features", &features)
+            .field("labels", &labels)
+            .field("norm_labels", &norm_labels)
+            .field("next_dates", &next_dates)
+            .finish()
+    }
+}
+
+/// The rows' next bar dates, shared by a dataset and its cuts: a cut sees
+/// the dates up to its end only (a later bar is not visible to it).
+#[derive(Clone, Default)]
+struct NextDates {
+    values: Column<Option<Date>>,
+    until: Option<Date>,
+}
+
+impl NextDates {
+    fn len(&self) -> usize {
+        self.values.len
+    }
+
+    /// Row `r`'s next bar date, if this dataset sees it.
+    fn get(&self, r: usize) -> Option<Date> {
+        self.values.as_slice()[r].filter(|d| self.until.is_none_or(|until| *d <= until))
+    }
+
+    /// The first `len` rows, seeing the dates up to `until` only.
+    fn cut(&self, len: usize, until: Date) -> NextDates {
+        NextDates {
+            values: self.values.cut(len),
+            until: Some(self.until.map_or(until, |u| u.min(until))),
+        }
+    }
 }
 
 /// A column shared by a dataset and the datasets cut from it
@@ -131,8 +211,10 @@ impl Dataset {
             features: Column::default(),
             labels: Vec::with_capacity(capacity),
             norm_labels: Vec::new(),
-            next_dates: Vec::with_capacity(capacity),
+            next_dates: NextDates::default(),
+            max_gap: SignedDuration::ZERO,
         };
+        let mut next_dates = Vec::with_capacity(capacity);
         let mut cursors = vec![0usize; series.len()];
         for date in bars.dates() {
             for (bars, t) in series.iter().zip(cursors.iter_mut()) {
@@ -144,7 +226,11 @@ impl Dataset {
                     rows_instrument.push(bars[*t].instrument);
                     features.extend_from_slice(&f);
                     ds.labels.push(label_at(bars, *t));
-                    ds.next_dates.push(bars.get(*t + 1).map(|b| b.date));
+                    let next = bars.get(*t + 1).map(|b| b.date);
+                    if let Some(next) = next {
+                        ds.max_gap = ds.max_gap.max(next.duration_since(date));
+                    }
+                    next_dates.push(next);
                 }
                 *t += 1;
             }
@@ -153,6 +239,10 @@ impl Dataset {
         ds.dates = Column::from(dates);
         ds.rows_instrument = Column::from(rows_instrument);
         ds.features = Column::from(features);
+        ds.next_dates = NextDates {
+            values: Column::from(next_dates),
+            until: None,
+        };
         ds.normalize_all_labels();
         ds
     }
@@ -163,20 +253,30 @@ impl Dataset {
     /// with the labels whose next bar is after `until` unknown and the
     /// normalised labels of their dates computed again (the other dates'
     /// labels are unchanged, and so are their normalised labels). Online
-    /// routines use it instead of computing every feature again; the cut
-    /// shares the feature table.
+    /// routines use it instead of computing every feature again.
+    ///
+    /// The cut shares the feature table, the rows' dates, instruments and
+    /// next bar dates; it copies the labels and normalised labels (16 B a
+    /// row, which it changes) and looks for the labels it hides only among
+    /// the rows dated within the longest gap between two bars of the end.
     pub fn up_to(&self, until: Date) -> Dataset {
-        let n = self.dates.as_slice().partition_point(|d| *d <= until);
+        let dates = self.dates.as_slice();
+        let n = dates.partition_point(|d| *d <= until);
         let f = FEATURE_NAMES.len();
-        let next_dates: Vec<Option<Date>> = self.next_dates[..n]
-            .iter()
-            .map(|d| d.filter(|d| *d <= until))
-            .collect();
-        let labels = self.labels[..n]
-            .iter()
-            .zip(&next_dates)
-            .map(|(label, next)| if next.is_some() { *label } else { f64::NAN })
-            .collect();
+        let next_dates = self.next_dates.cut(n, until);
+        // A row hides its label when its next bar is after `until`: its
+        // date is then within `max_gap` before `until`.
+        let first = until
+            .checked_sub(self.max_gap)
+            .map_or(0, |earliest| dates.partition_point(|d| *d < earliest));
+        let mut labels = self.labels[..n].to_vec();
+        let mut hidden: Vec<Date> = Vec::new();
+        for r in first..n {
+            if next_dates.get(r).is_none() && self.next_dates.get(r).is_some() {
+                labels[r] = f64::NAN;
+                hidden.push(dates[r]);
+            }
+        }
         let mut ds = Dataset {
             instruments: self.instruments.clone(),
             dates: self.dates.cut(n),
@@ -185,14 +285,10 @@ impl Dataset {
             labels,
             norm_labels: self.norm_labels[..n].to_vec(),
             next_dates,
+            max_gap: self.max_gap,
         };
-        let mut hidden: Vec<Date> = (0..n)
-            .filter(|&r| ds.next_dates[r].is_none() && self.next_dates[r].is_some())
-            .map(|r| ds.dates.as_slice()[r])
-            .collect();
         hidden.dedup();
         for date in hidden {
-            let dates = ds.dates.as_slice();
             let (start, end) = (
                 dates.partition_point(|d| *d < date),
                 dates.partition_point(|d| *d <= date),
@@ -323,11 +419,18 @@ mod tests {
             days: 60,
             ..SyntheticSpec::default()
         });
-        // One instrument stops early: its last rows' next bars are missing.
-        bars.bars
-            .retain(|b| b.instrument != 2 || b.date < jiff::civil::date(2019, 3, 1));
+        // One instrument stops early: its last rows' next bars are missing;
+        // another pauses for two weeks: a cut inside the pause hides the
+        // label of its last bar before it, days before the cut's end.
+        bars.bars.retain(|b| {
+            (b.instrument != 2 || b.date < jiff::civil::date(2019, 3, 1))
+                && (b.instrument != 3
+                    || b.date < jiff::civil::date(2019, 2, 6)
+                    || b.date > jiff::civil::date(2019, 2, 20))
+        });
         let full = Dataset::from_bars(&bars);
         for until in [
+            jiff::civil::date(2019, 2, 12),
             jiff::civil::date(2019, 2, 20),
             jiff::civil::date(2019, 3, 4),
         ] {

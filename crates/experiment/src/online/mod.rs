@@ -51,3 +51,4 @@ pub use state::{
 };
 pub use strategy::RollingStrategy;
 pub use trainer::PoolTrainer;
+
