@@ -50,7 +50,9 @@ impl Dataset {
             self.features.as_slice(),
             &self.labels,
             &self.norm_labels,
-            (0..self.next_dates.len()).map(|r| self.next_dates.get(r)).collect(),
+            (0..self.next_dates.len())
+                .map(|r| self.next_dates.get(r))
+                .collect(),
         )
     }
 }

@@ -51,4 +51,3 @@ pub use state::{
 };
 pub use strategy::RollingStrategy;
 pub use trainer::PoolTrainer;
-

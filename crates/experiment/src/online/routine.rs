@@ -262,7 +262,11 @@ pub(crate) async fn run(
     let mut updated = Vec::new();
     let mut preds: HashMap<RecordId, Frame> = HashMap::new();
     let mut predicting = Vec::new();
-    for (id, done) in futures::future::try_join_all(jobs).await?.into_iter().flatten() {
+    for (id, done) in futures::future::try_join_all(jobs)
+        .await?
+        .into_iter()
+        .flatten()
+    {
         preds.insert(id, done.pred);
         predicting.push(done.work);
         updated.push((id, done.update));

@@ -52,7 +52,11 @@ impl PoolTrainer {
 /// trained side by side count once, and work before `from` (a window
 /// trained earlier by another routine) does not count.
 pub(crate) fn model_work_seconds(trained: &[TrainedTask], from: Timestamp, to: Timestamp) -> f64 {
-    union_seconds(trained.iter().filter_map(|t| ModelWork::of(&t.res)), from, to)
+    union_seconds(
+        trained.iter().filter_map(|t| ModelWork::of(&t.res)),
+        from,
+        to,
+    )
 }
 
 /// Seconds covered by the intervals of `work` between `from` and `to`
