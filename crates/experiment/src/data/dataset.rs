@@ -1,5 +1,7 @@
 //! The feature/label table: one row per (date, instrument), sorted by date.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
@@ -19,8 +21,8 @@ pub struct Dataset {
     dates: Column<Date>,
     rows_instrument: Column<u32>,
     features: Column<f64>,
-    labels: Vec<f64>,
-    norm_labels: Vec<f64>,
+    labels: Labels,
+    norm_labels: Labels,
     /// The date of each row's instrument's next bar (the label's date).
     next_dates: NextDates,
     /// The longest time from a row's date to its next bar: only rows
@@ -39,17 +41,18 @@ impl Dataset {
         &[Date],
         &[u32],
         &[f64],
-        &[f64],
-        &[f64],
+        Cow<'_, [f64]>,
+        Cow<'_, [f64]>,
         Vec<Option<Date>>,
     ) {
+        let all = 0..self.labels.len();
         (
             &self.instruments,
             self.dates.as_slice(),
             self.rows_instrument.as_slice(),
             self.features.as_slice(),
-            &self.labels,
-            &self.norm_labels,
+            self.labels.slice(all.clone()),
+            self.norm_labels.slice(all),
             (0..self.next_dates.len())
                 .map(|r| self.next_dates.get(r))
                 .collect(),
@@ -106,11 +109,72 @@ impl NextDates {
     }
 }
 
+/// A label column shared by a dataset and its cuts: the values of the rows
+/// before `split` are the shared column's, the rest (the rows a cut
+/// changes: those whose next bar it hides, and their dates) its own `tail`.
+#[derive(Clone, Default)]
+struct Labels {
+    shared: Column<f64>,
+    tail: Vec<f64>,
+}
+
+impl Labels {
+    /// A column of its own.
+    fn whole(values: Vec<f64>) -> Labels {
+        Labels {
+            shared: Column::from(values),
+            tail: Vec::new(),
+        }
+    }
+
+    fn split(&self) -> usize {
+        self.shared.len
+    }
+
+    fn len(&self) -> usize {
+        self.split() + self.tail.len()
+    }
+
+    fn get(&self, r: usize) -> f64 {
+        match r.checked_sub(self.split()) {
+            Some(t) => self.tail[t],
+            None => self.shared.as_slice()[r],
+        }
+    }
+
+    /// The rows `rows`: borrowed, unless they run across the split.
+    fn slice(&self, rows: Range<usize>) -> Cow<'_, [f64]> {
+        let split = self.split();
+        if rows.end <= split {
+            Cow::Borrowed(&self.shared.as_slice()[rows])
+        } else if rows.start >= split {
+            Cow::Borrowed(&self.tail[rows.start - split..rows.end - split])
+        } else {
+            Cow::Owned(rows.map(|r| self.get(r)).collect())
+        }
+    }
+
+    /// The first `n` rows, those from `split` on (`split <= n`) copied to
+    /// change them: the rows before are shared when this column has them
+    /// in its shared part (always for a cut of the whole data).
+    fn cut(&self, split: usize, n: usize) -> Labels {
+        let shared = if split <= self.split() {
+            self.shared.cut(split)
+        } else {
+            Column::from((0..split).map(|r| self.get(r)).collect::<Vec<_>>())
+        };
+        Labels {
+            shared,
+            tail: (split..n).map(|r| self.get(r)).collect(),
+        }
+    }
+}
+
 /// A column shared by a dataset and the datasets cut from it
 /// ([`Dataset::up_to`]): a cut sees the first `len` values and copies none
 /// (online routines cut the whole data at every as-of date). The feature
 /// table (row-major), the rows' dates and their instruments are such
-/// columns; the labels are copied, since a cut changes some of them.
+/// columns; the labels are [`Labels`], since a cut changes some of them.
 #[derive(Clone)]
 struct Column<T> {
     values: Arc<Vec<T>>,
@@ -159,7 +223,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Column<T> {
 }
 
 /// A contiguous run of dataset rows (one date range).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Rows<'a> {
     /// Date of each row.
     pub dates: &'a [Date],
@@ -167,10 +231,11 @@ pub struct Rows<'a> {
     pub instruments: &'a [u32],
     /// Row-major features, `FEATURE_NAMES.len()` per row.
     pub features: &'a [f64],
-    /// The raw label (next return); NaN where unknown.
-    pub labels: &'a [f64],
+    /// The raw label (next return); NaN where unknown (borrowed from the
+    /// dataset, copied only for rows across a cut's shared and own labels).
+    pub labels: Cow<'a, [f64]>,
     /// The label z-scored across instruments on each date (the training target).
-    pub norm_labels: &'a [f64],
+    pub norm_labels: Cow<'a, [f64]>,
 }
 
 impl Rows<'_> {
@@ -211,12 +276,13 @@ impl Dataset {
             dates: Column::default(),
             rows_instrument: Column::default(),
             features: Column::default(),
-            labels: Vec::with_capacity(capacity),
-            norm_labels: Vec::new(),
+            labels: Labels::default(),
+            norm_labels: Labels::default(),
             next_dates: NextDates::default(),
             max_gap: SignedDuration::ZERO,
         };
         let mut next_dates = Vec::with_capacity(capacity);
+        let mut labels = Vec::with_capacity(capacity);
         let mut cursors = vec![0usize; series.len()];
         for date in bars.dates() {
             for (bars, t) in series.iter().zip(cursors.iter_mut()) {
@@ -227,7 +293,7 @@ impl Dataset {
                     dates.push(date);
                     rows_instrument.push(bars[*t].instrument);
                     features.extend_from_slice(&f);
-                    ds.labels.push(label_at(bars, *t));
+                    labels.push(label_at(bars, *t));
                     let next = bars.get(*t + 1).map(|b| b.date);
                     if let Some(next) = next {
                         ds.max_gap = ds.max_gap.max(next.duration_since(date));
@@ -245,7 +311,16 @@ impl Dataset {
             values: Column::from(next_dates),
             until: None,
         };
-        ds.normalize_all_labels();
+        let mut norm_labels = vec![f64::NAN; labels.len()];
+        let dates = ds.dates.as_slice();
+        let mut start = 0;
+        while start < dates.len() {
+            let end = start + dates[start..].partition_point(|d| *d == dates[start]);
+            normalize_labels(&labels[start..end], &mut norm_labels[start..end]);
+            start = end;
+        }
+        ds.labels = Labels::whole(labels);
+        ds.norm_labels = Labels::whole(norm_labels);
         ds
     }
 
@@ -271,53 +346,34 @@ impl Dataset {
         let first = until
             .checked_sub(self.max_gap)
             .map_or(0, |earliest| dates.partition_point(|d| *d < earliest));
-        let mut labels = self.labels[..n].to_vec();
+        let mut labels = self.labels.cut(first, n);
         let mut hidden: Vec<Date> = Vec::new();
         for r in first..n {
             if next_dates.get(r).is_none() && self.next_dates.get(r).is_some() {
-                labels[r] = f64::NAN;
+                labels.tail[r - first] = f64::NAN;
                 hidden.push(dates[r]);
             }
         }
-        let mut ds = Dataset {
+        let mut norm_labels = self.norm_labels.cut(first, n);
+        hidden.dedup();
+        for date in hidden {
+            // Rows of a hidden date are all at or after `first`.
+            let (start, end) = (
+                dates.partition_point(|d| *d < date) - first,
+                dates.partition_point(|d| *d <= date) - first,
+            );
+            normalize_labels(&labels.tail[start..end], &mut norm_labels.tail[start..end]);
+        }
+        Dataset {
             instruments: self.instruments.clone(),
             dates: self.dates.cut(n),
             rows_instrument: self.rows_instrument.cut(n),
             features: self.features.cut(n * f),
             labels,
-            norm_labels: self.norm_labels[..n].to_vec(),
+            norm_labels,
             next_dates,
             max_gap: self.max_gap,
-        };
-        hidden.dedup();
-        for date in hidden {
-            let (start, end) = (
-                dates.partition_point(|d| *d < date),
-                dates.partition_point(|d| *d <= date),
-            );
-            ds.normalize_labels(start..end);
         }
-        ds
-    }
-
-    /// The normalised labels: the labels z-scored across instruments on
-    /// each date.
-    fn normalize_all_labels(&mut self) {
-        self.norm_labels = vec![f64::NAN; self.labels.len()];
-        let mut start = 0;
-        while start < self.dates.len {
-            let dates = self.dates.as_slice();
-            let end = start + dates[start..].partition_point(|d| *d == dates[start]);
-            self.normalize_labels(start..end);
-            start = end;
-        }
-    }
-
-    /// The normalised labels of the rows `rows` (one date's).
-    fn normalize_labels(&mut self, rows: std::ops::Range<usize>) {
-        self.norm_labels[rows.clone()].copy_from_slice(&self.labels[rows.clone()]);
-        let idx: Vec<usize> = rows.collect();
-        zscore_in_place(&mut self.norm_labels, &idx, f64::INFINITY);
     }
 
     /// Every date with at least one row, sorted.
@@ -338,10 +394,18 @@ impl Dataset {
             dates: &dates[lo..hi],
             instruments: &self.rows_instrument.as_slice()[lo..hi],
             features: &self.features.as_slice()[lo * f..hi * f],
-            labels: &self.labels[lo..hi],
-            norm_labels: &self.norm_labels[lo..hi],
+            labels: self.labels.slice(lo..hi),
+            norm_labels: self.norm_labels.slice(lo..hi),
         }
     }
+}
+
+/// The normalised labels of one date's rows: `labels` z-scored across
+/// them, into `out`.
+fn normalize_labels(labels: &[f64], out: &mut [f64]) {
+    out.copy_from_slice(labels);
+    let idx: Vec<usize> = (0..out.len()).collect();
+    zscore_in_place(out, &idx, f64::INFINITY);
 }
 
 /// Z-score each feature across the rows of each date (`dates` sorted, one
