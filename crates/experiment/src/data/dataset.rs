@@ -348,10 +348,11 @@ impl Dataset {
             .map_or(0, |earliest| dates.partition_point(|d| *d < earliest));
         let mut labels = self.labels.cut(first, n);
         let mut hidden: Vec<Date> = Vec::new();
-        for r in first..n {
+        let rows = (first..n).zip(labels.tail.iter_mut().zip(&dates[first..n]));
+        for (r, (label, date)) in rows {
             if next_dates.get(r).is_none() && self.next_dates.get(r).is_some() {
-                labels.tail[r - first] = f64::NAN;
-                hidden.push(dates[r]);
+                *label = f64::NAN;
+                hidden.push(*date);
             }
         }
         let mut norm_labels = self.norm_labels.cut(first, n);
