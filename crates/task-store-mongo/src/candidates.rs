@@ -39,6 +39,9 @@ pub(crate) struct Candidates {
     lists: Mutex<HashMap<String, Vec<CandidateList>>>,
     /// Counts `forget` calls: a list read before one is not installed.
     generation: AtomicU64,
+    /// Held while reading a list, so the claims of this store that find no
+    /// list read one, not one each (they wait and use it).
+    pub(crate) reading: futures::lock::Mutex<()>,
 }
 
 /// Which claims a list serves: the claim status and the claim's query (its
@@ -78,6 +81,14 @@ impl Candidates {
             rand::rng().random_range(0..=spread)
         };
         list.ids.remove(at)
+    }
+
+    /// Whether `pool` has a list for `key` with candidates left at `now`.
+    pub(crate) fn has(&self, pool: &str, key: &ListKey, now: Timestamp) -> bool {
+        self.lock().get(pool).is_some_and(|ls| {
+            ls.iter()
+                .any(|l| &l.key == key && now < l.valid_until && !l.ids.is_empty())
+        })
     }
 
     /// The generation to pass to [`Candidates::put`] for a list read from
@@ -165,9 +176,11 @@ mod tests {
     fn candidates_come_in_list_order_until_the_list_is_empty() {
         let c = Candidates::default();
         c.put("p", key("q"), (ids(3), 0), at(1000), at(0));
+        assert!(c.has("p", &key("q"), at(10)));
         let taken: Vec<_> = std::iter::from_fn(|| c.next("p", &key("q"), at(10))).collect();
         assert_eq!(taken, ids(3));
         assert_eq!(c.next("p", &key("q"), at(10)), None);
+        assert!(!c.has("p", &key("q"), at(10)));
     }
 
     #[test]

@@ -241,7 +241,9 @@ impl MongoStore {
     }
 
     /// Read the next candidate list for `key` (at least the tasks this claim
-    /// still needs), with its validity; `false` if nothing is claimable.
+    /// still needs), with its validity; `false` if nothing is claimable. One
+    /// read at a time per store: a claim that waited for another's read uses
+    /// the list that read installed.
     async fn read_candidates(
         &self,
         claim: &Claim<'_>,
@@ -250,6 +252,11 @@ impl MongoStore {
         query: &Filter,
         have: usize,
     ) -> Result<bool> {
+        let _reading = self.candidates.reading.lock().await;
+        if self.candidates.has(claim.pool, key, claim.now) {
+            // Another claim of this store read it while this one waited.
+            return Ok(true);
+        }
         let what = "reading claim candidates";
         let generation = self.candidates.generation();
         let limit = self.claim_batch.max(claim.params.n - have);
