@@ -98,12 +98,13 @@ fn take_own_options(url: &str) -> Result<(String, OwnOptions)> {
     let mut kept = Vec::new();
     for pair in url[q + 1..].split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let number = || {
+        let number = || -> Result<u64> {
             value.parse::<u64>().map_err(|_| {
                 MongoError::BadUrl(format!(
                     "invalid MongoDB URL {}: {key} must be a whole number, not {value:?}",
                     redact_url(url)
                 ))
+                .into()
             })
         };
         if key.eq_ignore_ascii_case("claimBatch") {
