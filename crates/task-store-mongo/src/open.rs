@@ -44,7 +44,10 @@ impl MongoStore {
         let claim_batch_max_age = options
             .claim_batch_max_age
             .or(own.claim_batch_max_age)
-            .unwrap_or(DEFAULT_CLAIM_BATCH_MAX_AGE);
+            .unwrap_or(DEFAULT_CLAIM_BATCH_MAX_AGE)
+            // A list must outlive the claim call that read it (its clock
+            // reading is fixed): 0 is taken as 1 ms.
+            .max(Duration::from_millis(1));
         let mut conn = connect(&driver_url, options).await?;
         conn.shown_url = redact_url(url);
         let time =

@@ -44,7 +44,8 @@ pub struct MongoOptions {
     /// How long a list of candidates is used at most (on the store's
     /// clock): another process's new task or priority change is seen by
     /// this store's claims up to this late. `None`: the URL's
-    /// `claimBatchMaxAgeMS`, else [`DEFAULT_CLAIM_BATCH_MAX_AGE`].
+    /// `claimBatchMaxAgeMS`, else [`DEFAULT_CLAIM_BATCH_MAX_AGE`]; at least
+    /// 1 ms (a list is read and used within one claim call).
     pub claim_batch_max_age: Option<Duration>,
 }
 

@@ -179,6 +179,30 @@ async fn batch_claim_hands_each_task_out_once_to_concurrent_stores() {
 }
 
 #[tokio::test]
+async fn batch_claim_with_a_zero_max_age_reads_at_every_claim() {
+    let test = "batch_claim_with_a_zero_max_age_reads_at_every_claim";
+    let Some(url) = support::server_url(test) else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_800_000_000_000)));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{sep}claimBatchMaxAgeMS=0");
+    let a = support::fresh_store_with(&url, clock.clone(), support::options_for(test)).await;
+    let b = MongoStore::open(&url, clock.clone(), support::options_for(test))
+        .await
+        .unwrap();
+    let low = create(&a, &["low1", "low2", "low3", "low4"], 0).await;
+    // A list is usable within the call that read it.
+    let two: Vec<TaskId> = claim(&a, 2).await.into_iter().map(|t| t.id).collect();
+    assert_eq!(two, low[..2]);
+    // One millisecond on, another store's more urgent task is seen.
+    let urgent = create(&b, &["urgent"], 10).await;
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(claim_one(&a).await, urgent[0]);
+    assert_eq!(claim_one(&a).await, low[2]);
+}
+
+#[tokio::test]
 async fn claim_batch_one_in_the_url_claims_in_exact_order_across_stores() {
     let test = "claim_batch_one_in_the_url_claims_in_exact_order_across_stores";
     let Some(url) = support::server_url(test) else {
