@@ -131,6 +131,24 @@ async fn batch_claim_takes_expired_leases_without_waiting_for_the_max_age() {
 }
 
 #[tokio::test]
+async fn batch_claim_takes_back_its_own_expired_lease_first() {
+    let Some((a, _b, clock)) =
+        two_stores("batch_claim_takes_back_its_own_expired_lease_first").await
+    else {
+        return;
+    };
+    let ids = create(&a, &["t1", "t2", "t3"], 0).await;
+    // A's list is read in the same call that leases t1 (so the read cannot
+    // see that lease): the lease A hands out caps the list.
+    let mut params = ClaimParams::new("a", Duration::from_millis(100));
+    params.n = 1;
+    assert_eq!(a.claim(POOL, params).await.unwrap()[0].id, ids[0]);
+    clock.advance(Duration::from_millis(100));
+    assert_eq!(claim_one(&a).await, ids[0]);
+    assert_eq!(claim_one(&a).await, ids[1]);
+}
+
+#[tokio::test]
 async fn batch_claim_hands_each_task_out_once_to_concurrent_stores() {
     let test = "batch_claim_hands_each_task_out_once_to_concurrent_stores";
     let Some(url) = support::server_url(test) else {
