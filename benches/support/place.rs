@@ -154,7 +154,10 @@ impl Place {
                     .expect("open the sled store"),
             ),
             Place::Mongo { url, database } => {
-                let options = MongoOptions::default().database(database.clone());
+                let mut options = MongoOptions::default().database(database.clone());
+                if let Some(batch) = settings::mongo_claim_batch() {
+                    options = options.claim_batch(batch);
+                }
                 Arc::new(
                     MongoStore::open(url, clock, options)
                         .await

@@ -33,6 +33,18 @@ pub fn mongodb_url() -> Option<String> {
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
 }
 
+/// The MongoDB store's claim batch (`MongoOptions::claim_batch`):
+/// `TASKPOOL_BENCH_MONGO_CLAIM_BATCH`, else the store's default. `1` gives
+/// the sorted `findAndModify` per claim (the claim before the batch claim).
+pub fn mongo_claim_batch() -> Option<usize> {
+    std::env::var("TASKPOOL_BENCH_MONGO_CLAIM_BATCH")
+        .ok()
+        .map(|v| {
+            v.parse()
+                .expect("TASKPOOL_BENCH_MONGO_CLAIM_BATCH is a number")
+        })
+}
+
 /// The backends to benchmark: `TASKPOOL_BENCH_BACKENDS` (comma-separated
 /// names among memory, sqlite, sled, mongo), else memory, SQLite, sled, and
 /// MongoDB when its URL is set.

@@ -167,7 +167,7 @@ pub type EnsembleRow = Map<String, Value>;
 pub struct OnlineRoutineJson {
     /// The routine: `as_of ran note trained online taken_offline updated
     /// signal_start signal_end signal_rows overwrite data train_seconds
-    /// train_phase_seconds total_seconds`.
+    /// train_phase_seconds predict_seconds total_seconds`.
     #[serde(flatten)]
     pub routine: RoutineSummary,
     /// The online report directory.
@@ -180,7 +180,7 @@ pub struct OnlineRoutineJson {
 #[derive(Debug, Clone, Serialize)]
 pub struct OnlineSimulateJson {
     /// `start end routines trained wall_seconds train_seconds
-    /// train_phase_seconds orchestration_seconds`.
+    /// predict_seconds train_phase_seconds orchestration_seconds`.
     #[serde(flatten)]
     pub simulate: SimulateSummary,
     /// The online report directory.

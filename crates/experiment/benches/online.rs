@@ -5,11 +5,12 @@
 //! trained in one go); then how many windows a routine trains after one new
 //! quarter of data.
 //!
-//! Training is the model work: the tasks fitting and predicting (the union
-//! of their intervals, from the `model_work` of their results).
-//! Orchestration is the rest of the wall time, including creating, claiming
-//! and waiting for the tasks and storing their records (printed apart as
-//! "in the training steps").
+//! Model work is the models fitting and predicting: the training tasks'
+//! (the union of their intervals, from the `model_work` of their results)
+//! and the prediction updates' `predict` (printed apart). Orchestration is
+//! the rest of the wall time, including creating, claiming and waiting for
+//! the tasks and storing their records (printed apart as "in the training
+//! steps").
 //!
 //! `cargo bench -p taskpool-experiment --bench online` (release build; a
 //! SQLite store in a temporary directory, or the store URL in

@@ -1,27 +1,71 @@
-//! `claim`: one `find_one_and_update` per task, reclaim folded into its
-//! filter; expired tasks without attempts left failed by a periodic sweep.
+//! `claim`: candidates read in batches, each claimed by `_id` with one
+//! conditional `find_one_and_update` whose filter re-checks everything the
+//! claim requires; reclaim folded into that filter; expired tasks without
+//! attempts left failed by a periodic sweep.
 //!
-//! ## The hot path: one round trip per claimed task
+//! ## What a task is claimable by
 //!
-//! Each `find_one_and_update` atomically picks the best claimable task and
-//! moves it to `running` under a fresh lease, so on MongoDB a task is never
-//! handed to two live leases. Its filter is
+//! The claim filter is
 //!
 //! ```text
 //! {$or: [{status: FROM},
 //!        {status: "running", "lease.from_status": FROM, "lease.expires_at": {$lte: NOW}}]}
 //! ```
 //!
-//! (and the claim's query), sorted `{priority: -1, _id: 1}`. On MongoDB both
-//! branches are equality matches on `status` over the `{status: 1,
-//! priority: -1, _id: 1}` index, which yields each branch in sort order, so
-//! the plan is a merge of two index scans (`SORT_MERGE` in `explain`), no
-//! in-memory sort: the first branch reads from the best task on, the second
-//! reads the pool's `running` tasks (as many as there are workers). A claim
-//! of `n` tasks is `n` such round trips at most, stopping at the first miss;
-//! each task is claimed atomically, the batch as a whole is not, which is all
-//! the contract asks. No projection is sent (FerretDB rejects one on
-//! `findAndModify`). `NOW` is the server's time (see `server_time`).
+//! and the claim's query; `NOW` is the server's time (see `server_time`).
+//! Each `find_one_and_update` with it atomically moves one task to
+//! `running` under a fresh lease, so a task is never handed to two live
+//! leases. No projection is sent (FerretDB rejects one on `findAndModify`).
+//!
+//! ## The hot path: the batch claim ([`MongoOptions::claim_batch`](crate::MongoOptions), default 32)
+//!
+//! A claim takes the next id from the store's candidate list for the pool,
+//! claim status and query (see `candidates`), and claims it with the filter
+//! above plus `{_id: ID}` (no sort: at most one document matches). A
+//! candidate that another process took, or that no longer matches, matches
+//! nothing and is skipped; correctness never depends on the list. When there
+//! is no valid list, one `find` reads the ids of the best
+//! `max(claim_batch, n still wanted)` claimable tasks, sorted `{priority:
+//! -1, _id: 1}` (projection `_id` only); an empty read ends the claim. So a
+//! worker's steady state is the claim and the commit per task plus one
+//! sorted read per `claim_batch` tasks, where a sorted `find_one_and_update`
+//! per task (`claim_batch = 1`) sorted the claimable tasks for every task:
+//!
+//! - On MongoDB both are cheap: the sorted read is a merge of two index
+//!   scans of `{status: 1, priority: -1, _id: 1}` (`SORT_MERGE`, one per
+//!   `$or` branch, each an equality on `status`), the claim by `_id` an
+//!   `_id` index lookup.
+//! - mongo-java-server uses an index only for a filter whose keys are
+//!   exactly a unique index's (`{_id: X}` alone, say) and ignores
+//!   non-unique indexes, so every claim filter scans the pool, and a sorted
+//!   one then sorts every match (a full, stable sort, even with a limit):
+//!   at 80,000 waiting tasks ~150 ms per sorted claim. A claim by `_id`
+//!   still scans, but its `_id` key comes first and every other document
+//!   fails on it, so it costs a fraction of a sort (BENCHMARKS.md). FerretDB
+//!   v1 evaluates such filters in Go after reading the pool either way.
+//!
+//! Order: within one store, candidates are claimed in the list's order, and
+//! the list is dropped whenever this store writes something that can make a
+//! task claimable or change the order (create, prioritize, reset, return,
+//! replace, remove, drop, a commit to `waiting` or `part_done`), so a store
+//! sees its own changes at once. The list is also dropped at the first
+//! lease expiry it does not cover (the earliest live lease from `FROM`
+//! matching the query when it was read, and every lease this store hands
+//! out), so an expired lease is reclaimed as soon as without a list. What a
+//! list can miss is another process's new task, priority change, reset or
+//! return: those are seen at the latest
+//! [`MongoOptions::claim_batch_max_age`](crate::MongoOptions) (default 1 s)
+//! after they happened, or when the list runs out. Several processes that
+//! read the same list collide on its head at most once each: after a
+//! process found a candidate taken, it picks among its first `misses + 1`
+//! candidates at random. `claim_batch = 1` (URL `claimBatch=1`) claims with
+//! one sorted `find_one_and_update` per task instead: exact order across
+//! processes.
+//!
+//! A claim of `n` tasks is `n` claims by `_id` (plus a read when the list
+//! runs out: the read asks for at least the tasks still wanted); each task is
+//! claimed atomically, the batch as a whole is not, which is all the
+//! contract asks.
 //!
 //! The update returns the document as it was before, so the claim knows the
 //! lease it replaced. A task taken through the second branch whose attempts
@@ -49,14 +93,40 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use mongodb::Collection;
+use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use task_store::transition::{self, is_expired_and_exhausted, new_lease_token};
 use task_store::{ClaimParams, Lease, Result, Status, Task, Timestamp};
 
-use crate::codec::{count, date, errors_array, lease_doc, oid, status, task_from_doc};
+use crate::candidates::ListKey;
+use crate::codec::{
+    Fields, Owner, count, date, errors_array, lease_doc, oid, status, task_from_doc,
+};
 use crate::store::MongoStore;
 use crate::translate::{Filter, translate};
+
+/// What one claim call works on.
+struct Claim<'a> {
+    pool: &'a str,
+    coll: &'a Collection<Document>,
+    params: &'a ClaimParams,
+    /// The server's time for the whole call.
+    now: Timestamp,
+}
+
+/// The claim filter of candidate `id`: `_id` first (mongo-java-server
+/// matches the keys in order, so every other task fails at its first key),
+/// then everything the claim requires, re-checked on the server.
+fn by_id(id: ObjectId, filter: &Document) -> Document {
+    let mut d = doc! {"_id": id};
+    if filter.contains_key("_id") {
+        d.insert("$and", vec![Bson::Document(filter.clone())]);
+    } else {
+        d.extend(filter.clone());
+    }
+    d
+}
 
 /// How often, at most, a store sweeps a pool for expired exhausted tasks
 /// unless [`MongoOptions::sweep_interval`](crate::MongoOptions) says otherwise.
@@ -81,35 +151,43 @@ impl MongoStore {
                 "lease.expires_at": {"$lte": date(now)},
             }),
         ]);
-        let Some(filter) = Filter::all([claimable, query]).into_document() else {
+        let key = ListKey {
+            from: params.from,
+            query: format!("{:?}", params.query),
+        };
+        let Some(filter) = Filter::all([claimable, query.clone()]).into_document() else {
             return Ok(Vec::new());
+        };
+        let claim = Claim {
+            pool,
+            coll: &coll,
+            params: &params,
+            now,
         };
         let mut claimed = Vec::with_capacity(params.n.min(1024));
         while claimed.len() < params.n {
-            let token = new_lease_token();
-            let lease = Lease {
-                owner: params.owner.clone(),
-                token: token.clone(),
-                expires_at: now + params.lease,
-                from_status: params.from,
-            };
-            let update = doc! {
-                "$set": {
-                    "status": status(Status::Running),
-                    "lease": lease_doc(&lease),
-                    "started_at": date(now),
-                    "updated_at": date(now),
-                },
-                "$inc": {"attempts": 1_i64},
-            };
-            let found = coll
-                .find_one_and_update(filter.clone(), update)
-                .sort(doc! {"priority": -1, "_id": 1})
-                .return_document(ReturnDocument::Before)
-                .await
-                .map_err(self.err("claiming a task"))?;
-            let Some(before) = found else {
-                break;
+            let (before, token) = if self.claim_batch <= 1 {
+                let Some(found) = self.claim_one(&claim, filter.clone(), true).await? else {
+                    break;
+                };
+                found
+            } else {
+                let Some(id) = self.candidates.next(pool, &key, now) else {
+                    if !self
+                        .read_candidates(&claim, &key, &filter, &query, claimed.len())
+                        .await?
+                    {
+                        break;
+                    }
+                    continue;
+                };
+                let Some(found) = self.claim_one(&claim, by_id(id, &filter), false).await? else {
+                    // Taken or changed by another process (this store pops
+                    // what it claims, and drops its lists when it writes).
+                    self.candidates.missed(pool, &key);
+                    continue;
+                };
+                found
             };
             let mut task = task_from_doc(&before)?;
             if is_expired_and_exhausted(&task, now) {
@@ -119,7 +197,133 @@ impl MongoStore {
             transition::claim(&mut task, &params.owner, token, params.lease, now);
             claimed.push(self.time.localize(task));
         }
+        if !claimed.is_empty() && self.claim_batch > 1 {
+            self.candidates.leased(pool, now + params.lease);
+        }
         Ok(claimed)
+    }
+
+    /// One `findAndModify` that leases the first task matching `filter`
+    /// (sorted by priority then `_id` if `sorted`) under a fresh token: the
+    /// task as it was before, and the token.
+    async fn claim_one(
+        &self,
+        claim: &Claim<'_>,
+        filter: Document,
+        sorted: bool,
+    ) -> Result<Option<(Document, String)>> {
+        let params = claim.params;
+        let token = new_lease_token();
+        let lease = Lease {
+            owner: params.owner.clone(),
+            token: token.clone(),
+            expires_at: claim.now + params.lease,
+            from_status: params.from,
+        };
+        let update = doc! {
+            "$set": {
+                "status": status(Status::Running),
+                "lease": lease_doc(&lease),
+                "started_at": date(claim.now),
+                "updated_at": date(claim.now),
+            },
+            "$inc": {"attempts": 1_i64},
+        };
+        let mut action = claim
+            .coll
+            .find_one_and_update(filter, update)
+            .return_document(ReturnDocument::Before);
+        if sorted {
+            action = action.sort(doc! {"priority": -1, "_id": 1});
+        }
+        let found = action.await.map_err(self.err("claiming a task"))?;
+        Ok(found.map(|before| (before, token)))
+    }
+
+    /// Read the next candidate list for `key` (at least the tasks this claim
+    /// still needs), with its validity; `false` if nothing is claimable. One
+    /// read at a time per store: a claim that waited for another's read uses
+    /// the list that read installed.
+    async fn read_candidates(
+        &self,
+        claim: &Claim<'_>,
+        key: &ListKey,
+        filter: &Document,
+        query: &Filter,
+        have: usize,
+    ) -> Result<bool> {
+        let _reading = self.candidates.reading.lock().await;
+        if self.candidates.has(claim.pool, key, claim.now) {
+            // Another claim of this store read it while this one waited.
+            return Ok(true);
+        }
+        let what = "reading claim candidates";
+        let generation = self.candidates.generation();
+        let limit = self.claim_batch.max(claim.params.n - have);
+        let found: Vec<Document> = claim
+            .coll
+            .find(filter.clone())
+            .sort(doc! {"priority": -1, "_id": 1})
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .projection(doc! {"_id": 1})
+            .await
+            .map_err(self.err(what))?
+            .try_collect()
+            .await
+            .map_err(self.err(what))?;
+        if found.is_empty() {
+            return Ok(false);
+        }
+        let ids = found
+            .iter()
+            .map(|d| Fields::new(d, Owner::task_of(d)).object_id("_id"))
+            .collect::<Result<Vec<_>>>()?;
+        let mut valid_until = claim.now + self.claim_batch_max_age;
+        if let Some(expiry) = self.next_lease_expiry(claim, query).await? {
+            valid_until = valid_until.min(expiry);
+        }
+        self.candidates.put(
+            claim.pool,
+            key.clone(),
+            (ids, generation),
+            valid_until,
+            claim.now,
+        );
+        Ok(true)
+    }
+
+    /// When the first live lease taken from the claim's status (among the
+    /// tasks matching its query) expires: the task is claimable again then,
+    /// so a candidate list must not outlive it.
+    async fn next_lease_expiry(
+        &self,
+        claim: &Claim<'_>,
+        query: &Filter,
+    ) -> Result<Option<Timestamp>> {
+        let live = Filter::Doc(doc! {
+            "status": status(Status::Running),
+            "lease.from_status": status(claim.params.from),
+            "lease.expires_at": {"$gt": date(claim.now)},
+        });
+        let Some(filter) = Filter::all([live, query.clone()]).into_document() else {
+            return Ok(None);
+        };
+        let what = "reading the next lease expiry";
+        let first = claim
+            .coll
+            .find_one(filter)
+            .sort(doc! {"lease.expires_at": 1})
+            .projection(doc! {"lease": 1})
+            .await
+            .map_err(self.err(what))?;
+        let Some(d) = first else {
+            return Ok(None);
+        };
+        let fields = Fields::new(&d, Owner::task_of(&d));
+        fields
+            .nested(fields.document("lease")?)
+            .time("expires_at")
+            .map(Some)
     }
 
     /// Whether this store should sweep `pool` now (and if so, notes that it

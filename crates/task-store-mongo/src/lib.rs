@@ -53,12 +53,18 @@
 //! - `create`: one unordered `insert_many` per batch; keys that already exist
 //!   fail with a duplicate-key error and are resolved to the existing tasks
 //!   with one `find`. The unique index makes concurrent creators race-free.
-//! - `claim`: one `find_one_and_update` per task (sorted by priority then
-//!   `_id`), whose filter also takes expired leases from the claim's status;
-//!   expired tasks with no attempts left are failed by a sweep each store
-//!   runs at most every [`MongoOptions::sweep_interval`] per pool. A worker's
-//!   steady state is two round trips per task: the claim and the commit. See
-//!   the `claim` module.
+//! - `claim`: the ids of the best claimable tasks (sorted by priority then
+//!   `_id`) are read once per [`MongoOptions::claim_batch`] tasks, and each
+//!   is claimed by one `find_one_and_update` on its `_id` whose filter
+//!   re-checks everything the claim requires (status or an expired lease from
+//!   the claim's status, the query), so a candidate another process took is
+//!   skipped. Another process's new tasks and priority changes are seen up to
+//!   [`MongoOptions::claim_batch_max_age`] (default 1 s) late; this store's
+//!   own at once. Expired tasks with no attempts left are failed by a sweep
+//!   each store runs at most every [`MongoOptions::sweep_interval`] per pool.
+//!   A worker's steady state is two round trips per task (the claim and the
+//!   commit) plus one read per batch. See the `claim` and `candidates`
+//!   modules.
 //! - Lease times are on the server's clock: the store measures the offset of
 //!   its clock from the server's and callers still see their own clock (see
 //!   the `server_time` module and the crate README for the tolerance).
@@ -104,7 +110,8 @@
 //!
 //! `options` ([`MongoOptions`]), `open` (URL parsing, connecting,
 //! [`MongoStore::open`]), `store` (the struct and the `TaskBackend` impl),
-//! `create`, `claim`, `lease` (heartbeat, commit, return), `read` (get,
+//! `create`, `claim`, `candidates` (the batch claim's candidate lists),
+//! `lease` (heartbeat, commit, return), `read` (get,
 //! query, stat, pools), `admin` (remove, reset, prioritize, replace, drop),
 //! `records` (the `RecordBackend` impl), `artifacts`, `codec` (the task
 //! document, the JSON ⇄ BSON value codec, the typed field reader),
@@ -114,6 +121,7 @@
 
 mod admin;
 mod artifacts;
+mod candidates;
 mod claim;
 mod codec;
 mod create;
@@ -133,7 +141,10 @@ pub use artifacts::ARTIFACT_BUCKET;
 pub use claim::DEFAULT_SWEEP_INTERVAL;
 pub use codec::MAX_DOCUMENT_BYTES;
 pub use open::URL_SCHEMES;
-pub use options::{DEFAULT_CLOCK_REFRESH, DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
+pub use options::{
+    DEFAULT_CLAIM_BATCH, DEFAULT_CLAIM_BATCH_MAX_AGE, DEFAULT_CLOCK_REFRESH, DEFAULT_DATABASE,
+    DEFAULT_TIMEOUT, MongoOptions,
+};
 pub use records::RECORD_COLLECTION;
 pub use store::{MongoStore, POOL_COLLECTION_PREFIX};
 pub use task_store::redact_url;

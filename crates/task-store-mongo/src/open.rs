@@ -11,8 +11,12 @@ use task_store::redact::{Secrets, redact_url};
 use task_store::{Result, SharedClock};
 
 use crate::artifacts::ARTIFACT_BUCKET;
+use crate::candidates::Candidates;
 use crate::error::{MongoError, is_unreachable};
-use crate::options::{DEFAULT_DATABASE, DEFAULT_TIMEOUT, MongoOptions};
+use crate::options::{
+    DEFAULT_CLAIM_BATCH, DEFAULT_CLAIM_BATCH_MAX_AGE, DEFAULT_DATABASE, DEFAULT_TIMEOUT,
+    MongoOptions,
+};
 use crate::server_time::ServerTime;
 use crate::store::MongoStore;
 
@@ -31,7 +35,21 @@ impl MongoStore {
     /// credentials; `Unavailable` if no server answers in time.
     pub async fn open(url: &str, clock: SharedClock, options: MongoOptions) -> Result<MongoStore> {
         let (clock_refresh, sweep_interval) = (options.clock_refresh, options.sweep_interval);
-        let conn = connect(url, options).await?;
+        let (driver_url, own) = take_own_options(url)?;
+        let claim_batch = options
+            .claim_batch
+            .or(own.claim_batch)
+            .unwrap_or(DEFAULT_CLAIM_BATCH)
+            .max(1);
+        let claim_batch_max_age = options
+            .claim_batch_max_age
+            .or(own.claim_batch_max_age)
+            .unwrap_or(DEFAULT_CLAIM_BATCH_MAX_AGE)
+            // A list must outlive the claim call that read it (its clock
+            // reading is fixed): 0 is taken as 1 ms.
+            .max(Duration::from_millis(1));
+        let mut conn = connect(&driver_url, options).await?;
+        conn.shown_url = redact_url(url);
         let time =
             ServerTime::measure(&conn.db, clock.clone(), clock_refresh, &conn.secrets).await?;
         let artifacts = conn.db.gridfs_bucket(
@@ -50,9 +68,70 @@ impl MongoStore {
             known: std::sync::Mutex::new(HashSet::new()),
             swept: std::sync::Mutex::new(HashMap::new()),
             sweep_interval,
+            candidates: Candidates::default(),
+            claim_batch,
+            claim_batch_max_age,
             artifacts,
         })
     }
+}
+
+/// taskpool's own URL options (not MongoDB's): `claimBatch` and
+/// `claimBatchMaxAgeMS` (case-insensitive, like MongoDB's).
+#[derive(Debug, Default, PartialEq)]
+struct OwnOptions {
+    claim_batch: Option<usize>,
+    claim_batch_max_age: Option<Duration>,
+}
+
+/// Split taskpool's own options off `url`: the URL for the driver (which
+/// rejects options it does not know) and the options.
+///
+/// # Errors
+/// `Config` for a value that is not a whole number (`claimBatch` at least 1).
+fn take_own_options(url: &str) -> Result<(String, OwnOptions)> {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let hosts_from = url[after_scheme..]
+        .rfind('@')
+        .map_or(after_scheme, |i| after_scheme + i + 1);
+    let Some(q) = url[hosts_from..].find('?').map(|i| hosts_from + i) else {
+        return Ok((url.to_string(), OwnOptions::default()));
+    };
+    let mut own = OwnOptions::default();
+    let mut kept = Vec::new();
+    for pair in url[q + 1..].split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = || -> Result<u64> {
+            value.parse::<u64>().map_err(|_| {
+                MongoError::BadUrl(format!(
+                    "invalid MongoDB URL {}: {key} must be a whole number, not {value:?}",
+                    redact_url(url)
+                ))
+                .into()
+            })
+        };
+        if key.eq_ignore_ascii_case("claimBatch") {
+            let n = number()?;
+            if n == 0 {
+                return Err(MongoError::BadUrl(format!(
+                    "invalid MongoDB URL {}: claimBatch must be at least 1",
+                    redact_url(url)
+                ))
+                .into());
+            }
+            own.claim_batch = Some(usize::try_from(n).unwrap_or(usize::MAX));
+        } else if key.eq_ignore_ascii_case("claimBatchMaxAgeMS") {
+            own.claim_batch_max_age = Some(Duration::from_millis(number()?));
+        } else {
+            kept.push(pair);
+        }
+    }
+    let mut driver_url = url[..q].to_string();
+    if !kept.is_empty() {
+        driver_url.push('?');
+        driver_url.push_str(&kept.join("&"));
+    }
+    Ok((driver_url, own))
 }
 
 /// A connected client: what [`MongoStore`] is built from.
@@ -198,6 +277,35 @@ mod tests {
             options.server_selection_timeout,
             Some(Duration::from_millis(500))
         );
+    }
+
+    #[test]
+    fn own_options_are_taken_out_of_the_url() {
+        let (url, own) =
+            take_own_options("mongodb://u:p?@h/db?w=1&claimbatch=8&claimBatchMaxAgeMS=250")
+                .unwrap();
+        assert_eq!(url, "mongodb://u:p?@h/db?w=1");
+        assert_eq!(
+            own,
+            OwnOptions {
+                claim_batch: Some(8),
+                claim_batch_max_age: Some(Duration::from_millis(250)),
+            }
+        );
+        let (url, own) = take_own_options("mongodb://h/?claimBatch=1").unwrap();
+        assert_eq!((url.as_str(), own.claim_batch), ("mongodb://h/", Some(1)));
+        let (url, own) = take_own_options("mongodb://h/db").unwrap();
+        assert_eq!(
+            (url.as_str(), own),
+            ("mongodb://h/db", OwnOptions::default())
+        );
+        for bad in [
+            "mongodb://h/?claimBatch=0",
+            "mongodb://h/?claimBatchMaxAgeMS=1s",
+        ] {
+            let e = take_own_options(bad).unwrap_err();
+            assert_eq!(e.kind(), task_store::ErrorKind::Config, "{bad}");
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! The URL's own options (`serverSelectionTimeoutMS`, `replicaSet`,
 //! `w`, `authSource`, …) are MongoDB's connection-string options, parsed by
-//! the driver; a field set here overrides the URL.
+//! the driver; taskpool's own (`claimBatch`, `claimBatchMaxAgeMS`) are taken
+//! out of the URL before it reaches the driver. A field set here overrides
+//! the URL.
 
 use std::time::Duration;
 
@@ -33,7 +35,27 @@ pub struct MongoOptions {
     /// attempts left (on the store's clock). Default
     /// [`DEFAULT_SWEEP_INTERVAL`](crate::DEFAULT_SWEEP_INTERVAL).
     pub sweep_interval: Duration,
+    /// How many candidates a claim reads at once (the batch claim: one
+    /// sorted read per this many tasks, then one conditional claim by `_id`
+    /// per task); `1`: every claim is one sorted `findAndModify`, exact order
+    /// across processes. `None`: the URL's `claimBatch`, else
+    /// [`DEFAULT_CLAIM_BATCH`]. See the `claim` module.
+    pub claim_batch: Option<usize>,
+    /// How long a list of candidates is used at most (on the store's
+    /// clock): another process's new task or priority change is seen by
+    /// this store's claims up to this late. `None`: the URL's
+    /// `claimBatchMaxAgeMS`, else [`DEFAULT_CLAIM_BATCH_MAX_AGE`]; at least
+    /// 1 ms (a list is read and used within one claim call).
+    pub claim_batch_max_age: Option<Duration>,
 }
+
+/// How many candidates a claim reads at once unless [`MongoOptions`] or the
+/// URL (`claimBatch`) say otherwise.
+pub const DEFAULT_CLAIM_BATCH: usize = 32;
+
+/// How long a claim's candidate list is used at most unless
+/// [`MongoOptions`] or the URL (`claimBatchMaxAgeMS`) say otherwise.
+pub const DEFAULT_CLAIM_BATCH_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// How often a store re-measures the server's clock unless
 /// [`MongoOptions::clock_refresh`] says otherwise.
@@ -46,6 +68,8 @@ impl Default for MongoOptions {
             database: None,
             clock_refresh: Some(DEFAULT_CLOCK_REFRESH),
             sweep_interval: crate::DEFAULT_SWEEP_INTERVAL,
+            claim_batch: None,
+            claim_batch_max_age: None,
         }
     }
 }
@@ -70,6 +94,21 @@ impl MongoOptions {
     #[must_use]
     pub fn sweep_interval(mut self, interval: Duration) -> MongoOptions {
         self.sweep_interval = interval;
+        self
+    }
+
+    /// These options with `claim_batch` set (at least 1; `1` turns the
+    /// batch claim off).
+    #[must_use]
+    pub fn claim_batch(mut self, batch: usize) -> MongoOptions {
+        self.claim_batch = Some(batch.max(1));
+        self
+    }
+
+    /// These options with `claim_batch_max_age` set.
+    #[must_use]
+    pub fn claim_batch_max_age(mut self, max_age: Duration) -> MongoOptions {
+        self.claim_batch_max_age = Some(max_age);
         self
     }
 

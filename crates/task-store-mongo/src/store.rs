@@ -18,6 +18,7 @@ use task_store::{
     TaskBackend, TaskId, Timestamp, validate_pool_name,
 };
 
+use crate::candidates::Candidates;
 use crate::codec::{oid, task_from_doc};
 use crate::error::MongoError;
 use crate::records::RECORD_COLLECTION;
@@ -58,6 +59,12 @@ pub struct MongoStore {
     pub(crate) swept: std::sync::Mutex<HashMap<String, Timestamp>>,
     /// How often, at most, to sweep a pool.
     pub(crate) sweep_interval: Duration,
+    /// The candidate lists of the batch claim (see `candidates`).
+    pub(crate) candidates: Candidates,
+    /// How many candidates a claim reads at once (1: no batch claim).
+    pub(crate) claim_batch: usize,
+    /// How long a candidate list is used at most.
+    pub(crate) claim_batch_max_age: Duration,
     /// The GridFS bucket of artifact bytes.
     pub(crate) artifacts: GridFsBucket,
 }
@@ -199,6 +206,10 @@ impl fmt::Debug for MongoStore {
     }
 }
 
+/// Every write that can make a task claimable or change the claim order
+/// drops the pool's candidate lists (`candidates`), so this store's next
+/// claim reads the pool again; claims, heartbeats and commits to `done` keep
+/// them.
 #[async_trait]
 impl TaskBackend for MongoStore {
     fn capabilities(&self) -> Capabilities {
@@ -206,7 +217,9 @@ impl TaskBackend for MongoStore {
     }
 
     async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
-        self.create_tasks(pool, params).await
+        let created = self.create_tasks(pool, params).await;
+        self.candidates.forget(pool);
+        created
     }
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
@@ -218,11 +231,19 @@ impl TaskBackend for MongoStore {
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
-        self.commit_task(pool, params).await
+        // Only a commit to `done` leaves nothing claimable behind.
+        let requeues = params.status != Status::Done;
+        let committed = self.commit_task(pool, params).await;
+        if requeues {
+            self.candidates.forget(pool);
+        }
+        committed
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        self.return_task_to(pool, params).await
+        let returned = self.return_task_to(pool, params).await;
+        self.candidates.forget(pool);
+        returned
     }
 
     async fn get(&self, pool: &str, id: TaskId) -> Result<Task> {
@@ -238,19 +259,27 @@ impl TaskBackend for MongoStore {
     }
 
     async fn remove(&self, pool: &str, query: &Query) -> Result<u64> {
-        self.remove_tasks(pool, query).await
+        let removed = self.remove_tasks(pool, query).await;
+        self.candidates.forget(pool);
+        removed
     }
 
     async fn reset_status(&self, pool: &str, params: ResetParams) -> Result<u64> {
-        self.reset_tasks(pool, params).await
+        let reset = self.reset_tasks(pool, params).await;
+        self.candidates.forget(pool);
+        reset
     }
 
     async fn prioritize(&self, pool: &str, query: &Query, priority: i64) -> Result<u64> {
-        self.prioritize_tasks(pool, query, priority).await
+        let changed = self.prioritize_tasks(pool, query, priority).await;
+        self.candidates.forget(pool);
+        changed
     }
 
     async fn replace(&self, pool: &str, params: ReplaceParams) -> Result<Task> {
-        self.replace_task(pool, params).await
+        let replaced = self.replace_task(pool, params).await;
+        self.candidates.forget(pool);
+        replaced
     }
 
     async fn pools(&self) -> Result<Vec<String>> {
@@ -258,6 +287,8 @@ impl TaskBackend for MongoStore {
     }
 
     async fn drop_pool(&self, pool: &str) -> Result<bool> {
-        self.drop_pool_named(pool).await
+        let dropped = self.drop_pool_named(pool).await;
+        self.candidates.forget(pool);
+        dropped
     }
 }

@@ -47,6 +47,9 @@ pub(crate) enum SledError {
     /// The blocking thread an operation ran on failed.
     #[error("the sled blocking thread failed")]
     Thread(#[source] tokio::task::JoinError),
+    /// The batch writer stopped before it answered (it panicked).
+    #[error("the sled batch writer stopped before it applied this write")]
+    WriterGone,
     /// No task `id` in the pool.
     #[error("no task {id} in pool {pool:?}")]
     TaskNotFound { pool: String, id: TaskId },
@@ -85,9 +88,10 @@ impl SledError {
                 _ => ErrorKind::Backend,
             },
             SledError::UnknownVersion { .. } | SledError::Url(_) => ErrorKind::Config,
-            SledError::Corrupt(_) | SledError::Encode { .. } | SledError::Thread(_) => {
-                ErrorKind::Backend
-            }
+            SledError::Corrupt(_)
+            | SledError::Encode { .. }
+            | SledError::Thread(_)
+            | SledError::WriterGone => ErrorKind::Backend,
             SledError::TaskNotFound { .. }
             | SledError::RecordNotFound { .. }
             | SledError::ArtifactNotFound { .. } => ErrorKind::NotFound,

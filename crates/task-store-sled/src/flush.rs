@@ -124,6 +124,12 @@ impl Flusher {
         }
     }
 
+    /// How many syncs ran so far.
+    #[cfg(test)]
+    pub(crate) fn syncs(&self) -> u64 {
+        self.lock().syncs
+    }
+
     /// `Db::flush`, then `fdatasync` of sled's log file.
     fn sync(&self) -> Result<()> {
         self.db.flush().map_err(SledError::Sled)?;

@@ -146,6 +146,14 @@ pub fn claim_prefix(prefix: &[u8], status: Status) -> Vec<u8> {
     key
 }
 
+/// The first claim-index key after every key of one status of a pool (the
+/// end of the range that starts at [`claim_prefix`]).
+pub fn claim_prefix_end(prefix: &[u8], status: Status) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    key.push(status_code(status) + 1);
+    key
+}
+
 /// The claim-index key of a task: pool · status · priority desc · id.
 pub fn claim_key(prefix: &[u8], status: Status, priority: i64, id: TaskId) -> Vec<u8> {
     let mut key = claim_prefix(prefix, status);
@@ -369,5 +377,12 @@ mod tests {
         let (pool, suffix) = split_pool(&key).unwrap();
         assert_eq!(pool, "p");
         assert_eq!(parse_claim_suffix(suffix), Some((Status::PartDone, -3, id)));
+        let (start, end) = (
+            claim_prefix(&pool_prefix("p"), Status::PartDone),
+            claim_prefix_end(&pool_prefix("p"), Status::PartDone),
+        );
+        assert!(start <= key && key < end);
+        let next = claim_key(&pool_prefix("p"), Status::Done, i64::MAX, id);
+        assert!(end <= next);
     }
 }

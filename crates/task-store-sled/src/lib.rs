@@ -14,7 +14,8 @@
 //! The same concern has the same file name in every backend crate:
 //! `options.rs` ([`SledOptions`]), `open.rs` ([`SledStore::open`], the URL,
 //! [`URL_SCHEMES`]), `store.rs` (the struct and the `TaskBackend` impl, which
-//! sends each operation to a blocking thread), `create.rs`, `claim.rs`,
+//! queues claims and lease writes for the batch writer and sends every other
+//! operation to a blocking thread), `create.rs`, `claim.rs`,
 //! `lease.rs` (heartbeat, commit, return), `read.rs` (get, query, stat,
 //! pools), `admin.rs` (remove, reset_status, prioritize, replace,
 //! drop_pool), `records/` (the `RecordBackend` impl and record operations),
@@ -23,7 +24,8 @@
 //! [`layout`] (trees and keys), `tx.rs` (transactions and index upkeep),
 //! `counts.rs` (per-pool counts), `id_range.rs` (the id range of a query),
 //! `integrity.rs` ([`SledStore::check_integrity`]), `lock.rs` (one process
-//! per database), `flush.rs` (group commit).
+//! per database), `batch/` (claims and lease writes applied in batches),
+//! `flush.rs` (group sync).
 //!
 //! ## Layout
 //!
@@ -48,9 +50,10 @@
 //!
 //! ## Transactions
 //!
-//! Every task write is one sled transaction over the six task trees that
-//! re-reads the tasks it changes, applies the transition, and rewrites the
-//! task, all its index entries and its pool's counts together. sled 0.34
+//! Every task write runs inside one sled transaction over the six task trees
+//! that re-reads the tasks it changes, applies the transition, and rewrites
+//! the task, all its index entries and its pool's counts together (claims
+//! and lease writes share one transaction per batch, see *Batched writes*). sled 0.34
 //! runs transactions under a process-wide write lock and seals each one as a
 //! single batch in its log, so concurrent claims never hand a task to two
 //! leases, and a crash never leaves an index or a count disagreeing with a
@@ -64,7 +67,10 @@
 //! expired leases with no attempts left, collecting the others) and the claim
 //! index under (pool, from) in priority order, merges both by (priority desc,
 //! id), evaluates the query on the decoded candidates, and claims the first
-//! `n` in one transaction that re-checks each of them. `stat` of a whole pool
+//! `n` in the batch's transaction, which re-checks each of them. Claims of
+//! one batch plan one after the other and pass over what the claims before
+//! them took (a claim of every task also moves a cursor, so the next one's
+//! walk starts after the entries already taken). `stat` of a whole pool
 //! (or of a query on status alone) is one read of the pool's counts.
 //!
 //! `query` and `stat` walk only the tasks in the query's `_id` range (the
@@ -103,11 +109,31 @@
 //! test checks.) All sled calls run on tokio's blocking
 //! threads.
 //!
-//! Writers share those syncs (group commit, `flush.rs`): a writer that
+//! Writers share those syncs (group sync, `flush.rs`): a writer that
 //! finishes its transaction while a sync runs joins the next batch, and one
-//! sync then acknowledges the whole batch. With several workers, or a
-//! worker's concurrent commits, a sync (about 0.3 ms) is paid per batch
-//! rather than per write; a lone writer syncs at once, as before.
+//! sync then acknowledges the whole batch. A lone writer syncs at once.
+//!
+//! ## Batched writes
+//!
+//! Claims, heartbeats, commits and returns, the writes of every worker's
+//! loop, go further (`batch/`): they wait in one queue, and one writer (a
+//! blocking thread started by the first write queued while none runs, and
+//! stopping when the queue is empty) applies every queued write, up to 1024,
+//! in one sled transaction, in queue order, then asks for one sync that
+//! starts after it, then answers each caller. The callers await a oneshot
+//! and hold no thread while they wait; writes that arrive while a batch runs
+//! form the next one. So with several workers, or a worker whose commits are
+//! in flight together, a batch of B writes pays one transaction's fixed cost
+//! and one sync (about 0.3 ms) instead of B of each. Each write keeps its own
+//! outcome: a stale lease or a missing task fails that write alone, before it
+//! writes anything; a write that fails after writing (a task that does not
+//! decode in the middle of a claim) aborts the transaction, which runs again
+//! without it. A storage error of the transaction or a failed sync fails the
+//! whole batch (each of its writes may or may not be on disk). Nothing is
+//! answered before its sync has ended, so the promise is the one above. The
+//! writer answers a batch only after letting go of the store, so a caller
+//! that drops its last handle once answered can open the directory again at
+//! once.
 //!
 //! ## Memory
 //!
@@ -137,6 +163,7 @@
 
 mod admin;
 mod artifacts;
+mod batch;
 mod claim;
 pub mod codec;
 mod counts;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use task_store::{Result, SharedClock};
 
+use crate::batch::WriteQueue;
 use crate::error::SledError;
 use crate::flush::Flusher;
 use crate::layout;
@@ -96,6 +97,7 @@ impl Inner {
         let inner = Inner {
             trees,
             flusher: Flusher::new(db, data_file, data_path),
+            writes: WriteQueue::default(),
             clock,
             bulk: RwLock::new(()),
             path,

@@ -1,6 +1,7 @@
 //! [`SledStore`]: the struct, its `Display`, the [`TaskBackend`] impl that
-//! dispatches every operation to a blocking thread, and the plumbing every
-//! operation uses (the bulk lock, the flush before acknowledging).
+//! queues claims and lease writes for the batch writer ([`crate::batch`])
+//! and sends every other operation to a blocking thread, and the plumbing
+//! every operation uses (the bulk lock, the flush before acknowledging).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,11 @@ use task_store::{
     TaskId, Timestamp,
 };
 
+use crate::batch::WriteQueue;
+use crate::claim::ClaimWrite;
 use crate::error::SledError;
 use crate::flush::Flusher;
+use crate::lease::LeaseWrite;
 use crate::lock::DirLock;
 
 /// The name of sled's log file inside the database directory.
@@ -48,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) trees: Trees,
     /// Makes writes durable before they are acknowledged (group commit).
     pub(crate) flusher: Flusher,
+    /// Claims and lease writes waiting to be applied in batches.
+    pub(crate) writes: WriteQueue,
     pub(crate) clock: SharedClock,
     /// Single-task writes and claims take it shared; operations that select
     /// tasks by scanning (remove, reset, prioritize, drop, integrity check)
@@ -128,23 +134,23 @@ impl TaskBackend for SledStore {
     }
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {
-        let pool = pool.to_string();
-        self.blocking(move |s| s.claim(&pool, &params)).await
+        self.queue(|reply| ClaimWrite::queued(pool, params, reply))
+            .await
     }
 
     async fn heartbeat(&self, pool: &str, params: HeartbeatParams) -> Result<Timestamp> {
-        let pool = pool.to_string();
-        self.blocking(move |s| s.heartbeat(&pool, &params)).await
+        self.queue(|reply| LeaseWrite::queued(pool, params, reply))
+            .await
     }
 
     async fn commit(&self, pool: &str, params: CommitParams) -> Result<()> {
-        let pool = pool.to_string();
-        self.blocking(move |s| s.commit(&pool, &params)).await
+        self.queue(|reply| LeaseWrite::queued(pool, params, reply))
+            .await
     }
 
     async fn return_task(&self, pool: &str, params: ReturnParams) -> Result<Status> {
-        let pool = pool.to_string();
-        self.blocking(move |s| s.return_task(&pool, &params)).await
+        self.queue(|reply| LeaseWrite::queued(pool, params, reply))
+            .await
     }
 
     async fn get(&self, pool: &str, id: TaskId) -> Result<Task> {

@@ -14,7 +14,7 @@ use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
     TransactionalTree,
 };
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use task_store::{Error, Result, Stat, Status, Task, TaskId};
@@ -44,15 +44,22 @@ impl Inner {
     /// Run `body` as one sled transaction over the task trees, then write
     /// the count changes of its writes.
     pub(crate) fn transact<T>(&self, body: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
+        finish(self.transact_raw(body))
+    }
+
+    /// [`Inner::transact`], with sled's outcome as it is (an abort apart
+    /// from a storage error).
+    pub(crate) fn transact_raw<T>(
+        &self,
+        body: impl Fn(&Tx<'_>) -> TxResult<T>,
+    ) -> std::result::Result<T, TransactionError<Error>> {
         let t = &self.trees;
-        finish(
-            (&t.tasks, &t.claim, &t.keys, &t.expiry, &t.pools, &t.counts).transaction(|trees| {
-                let tx = Tx::new(trees);
-                let out = body(&tx)?;
-                tx.write_counts()?;
-                Ok(out)
-            }),
-        )
+        (&t.tasks, &t.claim, &t.keys, &t.expiry, &t.pools, &t.counts).transaction(|trees| {
+            let tx = Tx::new(trees);
+            let out = body(&tx)?;
+            tx.write_counts()?;
+            Ok(out)
+        })
     }
 }
 
@@ -78,6 +85,8 @@ pub(crate) struct Tx<'a> {
     /// How this transaction changes each pool's counts (by pool prefix,
     /// indexed by status code), written by [`Tx::write_counts`].
     deltas: RefCell<BTreeMap<Vec<u8>, [i64; 5]>>,
+    /// Whether the transaction wrote a task.
+    wrote: Cell<bool>,
 }
 
 /// The expiry-index key of a task, if it is running under a lease.
@@ -106,7 +115,13 @@ impl<'a> Tx<'a> {
             pools,
             counts,
             deltas: RefCell::default(),
+            wrote: Cell::new(false),
         }
+    }
+
+    /// Whether the transaction wrote (or deleted) a task so far.
+    pub(crate) fn wrote(&self) -> bool {
+        self.wrote.get()
     }
 
     /// Count `n` more (or fewer) tasks of `status` in the pool.
@@ -200,6 +215,7 @@ impl<'a> Tx<'a> {
             Err(e) => return abort(e),
         };
         self.tasks.insert(layout::task_key(prefix, new.id), bytes)?;
+        self.wrote.set(true);
 
         if old.map(|o| o.status) != Some(new.status) {
             if let Some(old) = old {
@@ -244,6 +260,7 @@ impl<'a> Tx<'a> {
     /// Delete a task and its index entries.
     pub(crate) fn delete(&self, prefix: &[u8], task: &Task) -> TxResult<()> {
         self.count(prefix, task.status, -1);
+        self.wrote.set(true);
         self.tasks.remove(layout::task_key(prefix, task.id))?;
         self.claim.remove(claim_entry(prefix, task))?;
         self.keys

@@ -101,13 +101,16 @@
 //! one transaction; deleting a record deletes its artifacts in the same
 //! transaction; updates read, apply the core's rule and write back inside one
 //! `BEGIN IMMEDIATE` transaction, so concurrent updates from any process are
-//! never lost. The WAL file is truncated back to 8 MiB after a checkpoint
+//! never lost. Checkpoints (every 1000 WAL pages, as SQLite's automatic one)
+//! run on a thread of the store's own, so no commit waits for one. The WAL
+//! file is truncated back to 8 MiB after a checkpoint
 //! (`journal_size_limit`), so a large artifact does not leave a WAL of its
 //! size beside the database; pages freed by deleted artifacts are reused by
 //! later writes (the file itself does not shrink without `VACUUM`).
 
 mod admin;
 mod artifacts;
+mod checkpoint;
 mod claim;
 mod codec;
 mod connection;

@@ -1,6 +1,7 @@
 //! Opening a store: the `sqlite://` URL, then the connection (refuse
 //! unusable files without writing to them, then WAL, busy timeout,
-//! durability and migrations) on the store's connection thread.
+//! durability, migrations and the checkpoint thread) on the store's
+//! connection thread.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, MAIN_DB, OpenFlags};
 use task_store::SharedClock;
 
+use crate::checkpoint;
 use crate::connection::ConnectionThread;
 use crate::error::{Result, SqliteError};
 use crate::options::{Durability, SqliteOptions};
@@ -95,8 +97,9 @@ impl fmt::Display for Location {
 }
 
 /// The size, in bytes, the WAL file is truncated to when it is reset after a
-/// checkpoint (`PRAGMA journal_size_limit`): twice the WAL that SQLite's
-/// automatic checkpoint (every 1000 pages) lets grow in normal use.
+/// checkpoint (`PRAGMA journal_size_limit`): twice the WAL that a
+/// checkpoint every [`checkpoint::CHECKPOINT_PAGES`] pages lets grow in
+/// normal use.
 const JOURNAL_SIZE_LIMIT: i64 = 8 << 20;
 
 /// How many distinct statements each connection keeps prepared.
@@ -122,13 +125,17 @@ pub(crate) fn connect(location: &Location, options: &SqliteOptions) -> Result<Co
         )));
     }
     schema::check(&conn, &name)?;
-    if let Location::File(_) = location {
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(store = %name, mode, "WAL is not available; using the rollback journal");
+    let wal = match location {
+        Location::File(_) => {
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(store = %name, mode, "WAL is not available; using the rollback journal");
+            }
+            mode.eq_ignore_ascii_case("wal")
         }
-    }
+        Location::Memory => false,
+    };
     let synchronous = match options.durability {
         Durability::Process => "NORMAL",
         Durability::PowerLoss => "FULL",
@@ -145,6 +152,9 @@ pub(crate) fn connect(location: &Location, options: &SqliteOptions) -> Result<Co
     // looked at, such as the `LIMIT ?` of every claim and query: each call
     // would parse and plan the statement again (see BENCHMARKS.md).
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    if let (true, Location::File(path)) = (wal, location) {
+        checkpoint::hand_off(&mut conn, path, &name, JOURNAL_SIZE_LIMIT)?;
+    }
     Ok(conn)
 }
 

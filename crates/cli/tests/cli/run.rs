@@ -106,7 +106,7 @@ fn direct_daily_ics(dataset: &Dataset, windows: &[Window]) -> Vec<Vec<Vec<(Date,
                 .iter()
                 .map(|(_, alpha)| {
                     Ridge { alpha: *alpha }
-                        .fit(train.features, f, train.norm_labels)
+                        .fit(train.features, f, &train.norm_labels)
                         .unwrap()
                         .predict(test.features)
                 })

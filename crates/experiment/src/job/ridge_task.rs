@@ -98,7 +98,7 @@ pub fn train(def: &TaskDef, data: &MarketData) -> Result<Trained, String> {
     .fit(
         train_rows.features,
         FEATURE_NAMES.len(),
-        train_rows.norm_labels,
+        &train_rows.norm_labels,
     )
     .map_err(|e| format!("fitting on the train segment: {e}"))?;
     let mut metrics = BTreeMap::new();
@@ -109,9 +109,9 @@ pub fn train(def: &TaskDef, data: &MarketData) -> Result<Trained, String> {
         return Err("the test segment has no rows".to_string());
     }
     let mut test_pred = Vec::new();
-    for (prefix, part) in [("valid", valid_rows), ("test", test_rows)] {
+    for (prefix, part) in [("valid", &valid_rows), ("test", &test_rows)] {
         let pred = model.predict(part.features);
-        add_metrics(&mut metrics, prefix, &part, &pred);
+        add_metrics(&mut metrics, prefix, part, &pred);
         if prefix == "test" {
             test_pred = pred;
         }
@@ -157,7 +157,7 @@ pub(crate) fn add_metrics(
     rows: &Rows<'_>,
     pred: &[f64],
 ) {
-    let (_, m) = evaluate(rows.dates, pred, rows.labels, rows.norm_labels);
+    let (_, m) = evaluate(rows.dates, pred, &rows.labels, &rows.norm_labels);
     for (name, value) in [
         ("ic", m.ic),
         ("rank_ic", m.rank_ic),

@@ -105,16 +105,22 @@ pub struct SimulateSummary {
     pub trained: usize,
     /// Seconds the simulation took.
     pub wall_seconds: f64,
-    /// Seconds of model work: the tasks fitting and predicting
+    /// Seconds of model work in training: the tasks fitting and predicting
     /// ([`RoutineSummary::train_seconds`], summed over the routines).
     pub train_seconds: f64,
+    /// Seconds of model work in the prediction updates: the models
+    /// predicting the new dates ([`RoutineSummary::predict_seconds`], summed
+    /// over the routines).
+    pub predict_seconds: f64,
     /// Seconds of the routines' training steps as a whole
     /// ([`RoutineSummary::train_phase_seconds`]): the model work plus
     /// creating, claiming and waiting for the tasks and storing their
     /// records.
     pub train_phase_seconds: f64,
-    /// Everything but the model work: the training steps' overhead, data,
-    /// prediction updates, signals, the state in the store, the lock.
+    /// Everything but the model work (`train_seconds` and
+    /// `predict_seconds`): the training steps' overhead, data, reading and
+    /// storing the prediction updates, signals, the state in the store, the
+    /// lock.
     pub orchestration_seconds: f64,
 }
 
@@ -122,13 +128,15 @@ impl SimulateSummary {
     /// One line: routines, windows trained, and the time split.
     pub fn describe(&self) -> String {
         format!(
-            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.2}s model work, {:.2}s orchestration = {:.1}%, of which {:.2}s in the training steps)",
+            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.3}s model work = {:.3}s training + {:.3}s prediction updates, {:.3}s orchestration = {:.1}%, of which {:.3}s in the training steps)",
             self.routines.len(),
             self.start,
             self.end,
             self.trained,
             self.wall_seconds,
+            self.train_seconds + self.predict_seconds,
             self.train_seconds,
+            self.predict_seconds,
             self.orchestration_seconds,
             100.0 * self.orchestration_seconds / self.wall_seconds.max(1e-9),
             (self.train_phase_seconds - self.train_seconds).max(0.0)
@@ -298,14 +306,16 @@ impl OnlineManager {
         let wall_seconds = began.elapsed().as_secs_f64();
         let train_seconds: f64 = routines.iter().map(|r| r.train_seconds).sum();
         let train_phase_seconds: f64 = routines.iter().map(|r| r.train_phase_seconds).sum();
+        let predict_seconds: f64 = routines.iter().map(|r| r.predict_seconds).sum();
         Ok(SimulateSummary {
             start,
             end,
             trained: routines.iter().map(|r| r.trained.len()).sum(),
             wall_seconds,
             train_seconds,
+            predict_seconds,
             train_phase_seconds,
-            orchestration_seconds: (wall_seconds - train_seconds).max(0.0),
+            orchestration_seconds: (wall_seconds - train_seconds - predict_seconds).max(0.0),
             routines,
         })
     }

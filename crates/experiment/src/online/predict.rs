@@ -8,9 +8,16 @@
 //! program runs again through the worker protocol with the test segment set
 //! to the new dates (it refits on its unchanged train segment), and its
 //! `pred.csv` is checked as in training.
+//!
+//! Predicting (the built-in model's `predict` and its frame, or the
+//! program's run) is model work, as fitting is: its [`ModelWork`] is
+//! returned with the update, and the routine counts it with the training
+//! tasks' (see `RoutineSummary::predict_seconds`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 use task_store::{RecordStore, UpdateRecord};
 use taskpool_pipeline::ensemble::RollingEnsemble;
@@ -22,15 +29,24 @@ use super::state::{ModelRecord, TAG_PRED_END};
 use crate::job::JobError;
 use crate::job::command_model;
 use crate::job::market::{DataSpec, MarketData};
-use crate::job::ridge_task::{MODEL, PRED, score_frame};
+use crate::job::ridge_task::{MODEL, ModelWork, PRED, score_frame};
 use crate::job::task_def::{COMMAND, TaskDef};
 use crate::model::RidgeModel;
 
+/// What one prediction update did.
+pub(crate) struct Updated {
+    /// The summary's entry.
+    pub update: PredUpdate,
+    /// The model's whole predictions as stored (the routine's signal step
+    /// uses them instead of reading them back).
+    pub pred: Frame,
+    /// When and how long the model predicted.
+    pub work: ModelWork,
+}
+
 /// Predict the dates of `data` after `model`'s last prediction up to `to`,
 /// append them to its `pred` artifact and move its `pred_end` tag; `None`
-/// when there is no such date. Also returns the model's whole predictions
-/// as stored (the routine's signal step uses them instead of reading them
-/// back).
+/// when there is no such date.
 ///
 /// # Errors
 /// [`JobError::Collect`] for a model whose definition or stored model does
@@ -42,7 +58,7 @@ pub(crate) async fn update(
     spec: &DataSpec,
     data: Arc<MarketData>,
     to: Date,
-) -> Result<Option<(PredUpdate, Frame)>, JobError> {
+) -> Result<Option<Updated>, JobError> {
     let from = match model.pred_end {
         Some(end) => end
             .tomorrow()
@@ -58,7 +74,21 @@ pub(crate) async fn update(
     };
     let bad = |what: String| JobError::Collect(format!("model record {}: {what}", model.id));
     let mut def = TaskDef::from_value(&model.task).map_err(bad)?;
-    let new = if def.model.class == COMMAND {
+    let fitted: Option<RidgeModel> = if def.model.class == COMMAND {
+        None
+    } else {
+        let bytes = records.get_artifact(experiment, model.id, MODEL).await?;
+        Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| bad(format!("artifact {MODEL:?} does not read: {e}")))?,
+        )
+    };
+    let start = Timestamp::now();
+    let began = Instant::now();
+    let new = if let Some(fitted) = fitted {
+        let scores = fitted.predict(rows.features);
+        score_frame(&data, &rows, scores).map_err(bad)?
+    } else {
         def.dataset.kwargs.data = spec.clone();
         def.dataset.kwargs.segments.test = [Some(from), Some(to)];
         let dir = tempfile::tempdir().map_err(|e| bad(format!("a temporary directory: {e}")))?;
@@ -75,12 +105,10 @@ pub(crate) async fn update(
             .await
             .map_err(|e| bad(format!("updating its predictions: {e}")))?
             .pred
-    } else {
-        let bytes = records.get_artifact(experiment, model.id, MODEL).await?;
-        let fitted: RidgeModel = serde_json::from_slice(&bytes)
-            .map_err(|e| bad(format!("artifact {MODEL:?} does not read: {e}")))?;
-        let scores = fitted.predict(rows.features);
-        score_frame(&data, &rows, scores).map_err(bad)?
+    };
+    let work = ModelWork {
+        start,
+        seconds: began.elapsed().as_secs_f64(),
     };
     let added = new.len();
     let old = Frame::decode(&records.get_artifact(experiment, model.id, PRED).await?)?;
@@ -94,13 +122,14 @@ pub(crate) async fn update(
             UpdateRecord::new(model.id).tag(TAG_PRED_END, last.to_string()),
         )
         .await?;
-    Ok(Some((
-        PredUpdate {
+    Ok(Some(Updated {
+        update: PredUpdate {
             model: model.reference(),
             from,
             to: last,
             rows: added,
         },
-        combined,
-    )))
+        pred: combined,
+        work,
+    }))
 }

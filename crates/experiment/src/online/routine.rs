@@ -22,7 +22,7 @@ use super::state::{
     TAG_KIND, TAG_ONLINE, TAG_PRED_END,
 };
 use super::strategy::RollingStrategy;
-use super::trainer::model_work_seconds;
+use super::trainer::{model_work_seconds, union_seconds};
 use crate::job::market::{self, DataSpec, Fingerprint, MarketData};
 use crate::job::runner::model_names;
 use crate::job::task_def::TaskDef;
@@ -89,6 +89,12 @@ pub struct RoutineSummary {
     /// for the workers, the model work, storing the records.
     #[serde(default)]
     pub train_phase_seconds: f64,
+    /// Seconds of model work in the prediction updates: the models
+    /// predicting the new dates (the built-in model's `predict` and its
+    /// prediction frame, or the program's run; the union of their
+    /// intervals), without reading or storing.
+    #[serde(default)]
+    pub predict_seconds: f64,
     /// Seconds the routine took.
     pub total_seconds: f64,
 }
@@ -116,6 +122,7 @@ impl RoutineSummary {
             data: None,
             train_seconds: 0.0,
             train_phase_seconds: 0.0,
+            predict_seconds: 0.0,
             total_seconds: 0.0,
         }
     }
@@ -226,9 +233,11 @@ pub(crate) async fn run(
         trained_refs.push(model.reference());
     }
 
-    // 3. Prediction updates: each model up to the last date it serves.
-    let mut updated = Vec::new();
-    let mut preds: HashMap<RecordId, Frame> = HashMap::new();
+    // 3. Prediction updates: each model up to the last date it serves, all
+    // at once (they touch different records).
+    let updating = Timestamp::now();
+    let store: &dyn task_store::RecordStore = &*records;
+    let mut jobs = Vec::new();
     for strategy in &strategies {
         let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
         for (model, until) in strategy.serves_until(&models, seen.as_of, calendar) {
@@ -236,21 +245,33 @@ pub(crate) async fn run(
             if model.pred_end.is_some_and(|end| end >= until) {
                 continue;
             }
-            let update = predict::update(
-                &*records,
-                experiment,
-                model,
-                &seen.spec,
-                Arc::clone(&seen.data),
-                until,
-            )
-            .await?;
-            if let Some((update, pred)) = update {
-                preds.insert(model.id, pred);
-                updated.push((model.id, update));
-            }
+            jobs.push(async move {
+                predict::update(
+                    store,
+                    experiment,
+                    model,
+                    &seen.spec,
+                    Arc::clone(&seen.data),
+                    until,
+                )
+                .await
+                .map(|u| u.map(|u| (model.id, u)))
+            });
         }
     }
+    let mut updated = Vec::new();
+    let mut preds: HashMap<RecordId, Frame> = HashMap::new();
+    let mut predicting = Vec::new();
+    for (id, done) in futures::future::try_join_all(jobs)
+        .await?
+        .into_iter()
+        .flatten()
+    {
+        preds.insert(id, done.pred);
+        predicting.push(done.work);
+        updated.push((id, done.update));
+    }
+    let predict_seconds = union_seconds(predicting, updating, Timestamp::now());
     for (id, update) in &updated {
         if let Some(model) = state.models.iter_mut().find(|m| m.id == *id) {
             model.pred_end = Some(update.to);
@@ -330,6 +351,7 @@ pub(crate) async fn run(
         data: seen.fingerprint.clone(),
         train_seconds,
         train_phase_seconds,
+        predict_seconds,
         total_seconds: 0.0,
     };
     if lock.is_lost() {
@@ -368,6 +390,7 @@ async fn write_record(
                         "train_phase_seconds".to_string(),
                         summary.train_phase_seconds,
                     ),
+                    ("predict_seconds".to_string(), summary.predict_seconds),
                     ("total_seconds".to_string(), summary.total_seconds),
                 ]),
                 tags: BTreeMap::from([

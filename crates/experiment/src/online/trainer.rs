@@ -52,9 +52,22 @@ impl PoolTrainer {
 /// trained side by side count once, and work before `from` (a window
 /// trained earlier by another routine) does not count.
 pub(crate) fn model_work_seconds(trained: &[TrainedTask], from: Timestamp, to: Timestamp) -> f64 {
-    let mut spans: Vec<(f64, f64)> = trained
-        .iter()
-        .filter_map(|t| ModelWork::of(&t.res))
+    union_seconds(
+        trained.iter().filter_map(|t| ModelWork::of(&t.res)),
+        from,
+        to,
+    )
+}
+
+/// Seconds covered by the intervals of `work` between `from` and `to`
+/// (overlapping intervals count once).
+pub(crate) fn union_seconds(
+    work: impl IntoIterator<Item = ModelWork>,
+    from: Timestamp,
+    to: Timestamp,
+) -> f64 {
+    let mut spans: Vec<(f64, f64)> = work
+        .into_iter()
         .map(|w| {
             let start = w.start.as_duration().as_secs_f64();
             (start, start + w.seconds)

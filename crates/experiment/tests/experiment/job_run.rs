@@ -54,11 +54,11 @@ fn direct_test_ic(plan: &JobPlan, alpha: f64, segs: [[Option<jiff::civil::Date>;
     let rows = |[s, e]: [Option<jiff::civil::Date>; 2]| data.dataset.rows(s, e);
     let train = rows(segs[0]);
     let model = Ridge { alpha }
-        .fit(train.features, FEATURE_NAMES.len(), train.norm_labels)
+        .fit(train.features, FEATURE_NAMES.len(), &train.norm_labels)
         .unwrap();
     let test = rows(segs[2]);
     let pred = model.predict(test.features);
-    evaluate(test.dates, &pred, test.labels, test.norm_labels)
+    evaluate(test.dates, &pred, &test.labels, &test.norm_labels)
         .1
         .ic
 }

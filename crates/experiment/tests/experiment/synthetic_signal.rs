@@ -17,10 +17,10 @@ fn ridge_on_synthetic_data_has_positive_out_of_sample_ic() {
     let train = ds.rows(Some(dates[0]), Some(dates[249]));
     let test = ds.rows(Some(dates[252]), Some(dates[370]));
     let model = Ridge { alpha: 1.0 }
-        .fit(train.features, FEATURE_NAMES.len(), train.norm_labels)
+        .fit(train.features, FEATURE_NAMES.len(), &train.norm_labels)
         .unwrap();
     let pred = model.predict(test.features);
-    let (daily, m) = evaluate(test.dates, &pred, test.labels, test.norm_labels);
+    let (daily, m) = evaluate(test.dates, &pred, &test.labels, &test.norm_labels);
     eprintln!(
         "out-of-sample IC {:.4}, rank IC {:.4}, days {}",
         m.ic, m.rank_ic, m.days

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use task_store::{Error, Result};
 
+use super::row_refs::{self, RowRef};
 use crate::collect::{Node, Process};
 use crate::frame::Frame;
 
@@ -107,26 +108,15 @@ fn shared_index(frames: &[Frame]) -> Option<Joined> {
     })
 }
 
-/// The join of any frames: every row of every frame as (frame, row),
+/// The join of any frames: every row of every frame as a [`RowRef`],
 /// sorted by (datetime, instrument), each run of equal entries one joined
-/// row. Two `u32`s per input row, plus one mapping it to its joined row:
-/// no map keyed by names, which cost about ten times as much at research
-/// scale (issue 22).
+/// row; plus one `u32` per input row mapping it to its joined row.
 ///
 /// # Errors
 /// `InvalidInput` for a frame with a repeated entry.
 fn outer_join(frames: &[Frame]) -> Result<Joined> {
-    let mut refs: Vec<(u32, u32)> = Vec::with_capacity(frames.iter().map(Frame::len).sum());
-    for (fi, f) in frames.iter().enumerate() {
-        let fi = u32::try_from(fi).map_err(|_| too_many())?;
-        let n = u32::try_from(f.len()).map_err(|_| too_many())?;
-        refs.extend((0..n).map(|ri| (fi, ri)));
-    }
-    let entry = |&(fi, ri): &(u32, u32)| {
-        let f = &frames[fi as usize];
-        (f.datetimes()[ri as usize], &f.instruments()[ri as usize])
-    };
-    refs.sort_by(|a, b| entry(a).cmp(&entry(b)).then(a.cmp(b)));
+    let refs = row_refs::sorted_by_entry(frames, 0..frames.len(), "AverageEnsemble")?;
+    let entry = |&r: &RowRef| row_refs::entry(frames, r);
     let mut rows: Vec<Vec<u32>> = frames.iter().map(|f| vec![0; f.len()]).collect();
     let mut dates: Vec<Date> = Vec::new();
     let mut instruments: Vec<Arc<str>> = Vec::new();

@@ -12,6 +12,7 @@
 mod average;
 mod group;
 mod rolling;
+mod row_refs;
 mod single_key;
 
 pub use average::{AverageEnsemble, SCORE};

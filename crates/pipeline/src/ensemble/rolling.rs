@@ -5,6 +5,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use task_store::{Error, Result};
 
+use super::row_refs::{self, RowRef};
 use crate::collect::{Node, Process};
 use crate::frame::Frame;
 
@@ -45,22 +46,10 @@ impl RollingEnsemble {
         if let Some(joined) = concatenated(frames, &order, &names, &positions) {
             return joined;
         }
-        // Every row as (frame, row), in the order in which later rows win;
-        // a stable sort by (datetime, instrument) keeps that order among
-        // equal entries, so the last of each run of equal entries wins. Two
-        // `u32`s per row: the frames themselves are the only copy of the
-        // names and values until the result is built.
-        let mut rows: Vec<(u32, u32)> = Vec::with_capacity(frames.iter().map(Frame::len).sum());
-        for &fi in &order {
-            let fi32 = u32::try_from(fi).map_err(|_| too_many())?;
-            let n = u32::try_from(frames[fi].len()).map_err(|_| too_many())?;
-            rows.extend((0..n).map(|ri| (fi32, ri)));
-        }
-        let entry = |&(fi, ri): &(u32, u32)| {
-            let f = &frames[fi as usize];
-            (f.datetimes()[ri as usize], &f.instruments()[ri as usize])
-        };
-        rows.sort_by(|a, b| entry(a).cmp(&entry(b)));
+        // Every row, in the order in which later rows win; the sort is
+        // stable, so the last of each run of equal entries wins.
+        let rows = row_refs::sorted_by_entry(frames, order, "RollingEnsemble")?;
+        let entry = |&r: &RowRef| row_refs::entry(frames, r);
         let mut out = Frame::new(names.iter().copied())?;
         let mut row = vec![0.0; names.len()];
         for (at, pair) in rows.iter().enumerate() {
@@ -80,10 +69,6 @@ impl RollingEnsemble {
         }
         Ok(out)
     }
-}
-
-fn too_many() -> Error {
-    Error::invalid_input("RollingEnsemble takes fewer than 2^32 frames and rows per frame")
 }
 
 /// The combination when no row needs choosing: each frame sorted with no

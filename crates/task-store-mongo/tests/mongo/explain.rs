@@ -1,4 +1,5 @@
-//! `explain` of the hot queries (claim, stat, query by status), as the crate
+//! `explain` of the hot queries (claim candidates, claim by `_id`, the
+//! sorted claim of `claimBatch=1`, stat, query by status), as the crate
 //! README documents them. On a real MongoDB the plans must use the pool's
 //! indexes (no collection scan for claim and query by status); the test
 //! servers here have no query planner worth the name (FerretDB v1 answers
@@ -7,6 +8,7 @@
 
 use std::sync::Arc;
 
+use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use serde_json::json;
 use task_store::{CreateParams, SystemClock, TaskStore};
@@ -17,9 +19,26 @@ use super::support::{self, Server};
 /// The hot queries as the store sends them (`src/claim.rs`, `src/read.rs`).
 fn hot_queries(collection: &str) -> Vec<(&'static str, Document)> {
     let now = DateTime::now();
+    let claimable = doc! {"$or": [
+        {"status": "waiting"},
+        {"status": "running", "lease.from_status": "waiting", "lease.expires_at": {"$lte": now}},
+    ]};
+    let mut by_id = doc! {"_id": ObjectId::new()};
+    by_id.extend(claimable.clone());
     vec![
         (
-            "claim",
+            "claim candidates",
+            doc! {"find": collection, "filter": claimable,
+            "sort": {"priority": -1, "_id": 1}, "limit": 32_i64, "projection": {"_id": 1}},
+        ),
+        (
+            "claim by _id",
+            doc! {"findAndModify": collection, "query": by_id,
+                "update": {"$set": {"status": "running"}, "$inc": {"attempts": 1_i64}},
+            },
+        ),
+        (
+            "claim with claimBatch=1",
             doc! {"findAndModify": collection,
                 "query": {"$or": [
                     {"status": "waiting"},

@@ -1,9 +1,10 @@
 //! The MongoDB backend's tests, in one binary: the shared conformance suites
-//! (tasks and records), the storage layout, `explain` of the hot queries, GridFS artifacts, record
+//! (tasks and records), the batch claim, the storage layout, `explain` of the hot queries, GridFS artifacts, record
 //! versions, errors and secrets, and the randomised query translation, each
 //! test in its own database on the server `support` finds.
 
 mod artifacts;
+mod batch_claim;
 mod conformance;
 mod errors;
 mod explain;
