@@ -37,7 +37,10 @@
 //! caller's thread when nothing is queued for the thread, the mutex is free
 //! and so is SQLite's write lock, as a raw rusqlite call would: one worker
 //! committing one task at a time pays no cross-thread wake-up. The short
-//! writes in flight at the same time (pending) run together, as one group,
+//! writes in flight at the same time (pending) usually run together, as one
+//! group (after a long run of lone writes a caller stops yielding to wait
+//! for others, and one write in 16 probes for them again: see
+//! `connection`),
 //! on whichever caller finds the connection free, or on the connection
 //! thread when it holds the connection or another connection holds the
 //! write lock. Reads and large or bulk writes run on the connection thread;
