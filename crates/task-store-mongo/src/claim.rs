@@ -99,10 +99,11 @@ use mongodb::options::ReturnDocument;
 use task_store::transition::{self, is_expired_and_exhausted, new_lease_token};
 use task_store::{ClaimParams, Lease, Result, Status, Task, Timestamp};
 
-use crate::candidates::ListKey;
+use crate::candidates::{Candidate, ListKey};
 use crate::codec::{
     Fields, Owner, count, date, errors_array, lease_doc, oid, status, task_from_doc,
 };
+use crate::lease::fenced;
 use crate::store::MongoStore;
 use crate::translate::{Filter, translate};
 
@@ -126,6 +127,15 @@ fn by_id(id: ObjectId, filter: &Document) -> Document {
         d.extend(filter.clone());
     }
     d
+}
+
+/// The claim filter of a free candidate (it had the claim's status `from`
+/// when read) of a claim without a query: `{_id, status}`, the first
+/// branch of the claim filter and all a claim without a query requires of
+/// such a task. Its keys are exactly [`CLAIM_BY_ID_KEYS`](crate::indexes::CLAIM_BY_ID_KEYS), one of the lookup
+/// indexes (see the module docs).
+pub(crate) fn free_by_id(id: ObjectId, from: Status) -> Document {
+    doc! {"_id": id, "status": status(from)}
 }
 
 /// How often, at most, a store sweeps a pool for expired exhausted tasks
@@ -172,7 +182,7 @@ impl MongoStore {
                 };
                 found
             } else {
-                let Some(id) = self.candidates.next(pool, &key, now) else {
+                let Some(candidate) = self.candidates.next(pool, &key, now) else {
                     if !self
                         .read_candidates(&claim, &key, &filter, &query, claimed.len())
                         .await?
@@ -181,7 +191,12 @@ impl MongoStore {
                     }
                     continue;
                 };
-                let Some(found) = self.claim_one(&claim, by_id(id, &filter), false).await? else {
+                let by = if candidate.free && matches!(query, Filter::Always) {
+                    free_by_id(candidate.id, params.from)
+                } else {
+                    by_id(candidate.id, &filter)
+                };
+                let Some(found) = self.claim_one(&claim, by, false).await? else {
                     // Taken or changed by another process (this store pops
                     // what it claims, and drops its lists when it writes).
                     self.candidates.missed(pool, &key);
@@ -260,26 +275,36 @@ impl MongoStore {
         let what = "reading claim candidates";
         let generation = self.candidates.generation();
         let limit = self.claim_batch.max(claim.params.n - have);
-        let found: Vec<Document> = claim
-            .coll
-            .find(filter.clone())
-            .sort(doc! {"priority": -1, "_id": 1})
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .projection(doc! {"_id": 1})
-            .await
-            .map_err(self.err(what))?
-            .try_collect()
-            .await
-            .map_err(self.err(what))?;
+        let read = async {
+            claim
+                .coll
+                .find(filter.clone())
+                .sort(doc! {"priority": -1, "_id": 1})
+                .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+                .projection(doc! {"_id": 1, "status": 1})
+                .await
+                .map_err(self.err(what))?
+                .try_collect::<Vec<Document>>()
+                .await
+                .map_err(self.err(what))
+        };
+        // Both reads at once: one round trip of waiting, not two.
+        let (found, expiry) = futures::try_join!(read, self.next_lease_expiry(claim, query))?;
         if found.is_empty() {
             return Ok(false);
         }
+        let from = status(claim.params.from);
         let ids = found
             .iter()
-            .map(|d| Fields::new(d, Owner::task_of(d)).object_id("_id"))
+            .map(|d| {
+                Ok(Candidate {
+                    id: Fields::new(d, Owner::task_of(d)).object_id("_id")?,
+                    free: d.get("status") == Some(&from),
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut valid_until = claim.now + self.claim_batch_max_age;
-        if let Some(expiry) = self.next_lease_expiry(claim, query).await? {
+        if let Some(expiry) = expiry {
             valid_until = valid_until.min(expiry);
         }
         self.candidates.put(
@@ -393,8 +418,7 @@ impl MongoStore {
         token: &str,
         now: Timestamp,
     ) -> Result<()> {
-        let fence =
-            doc! {"_id": oid(task.id), "status": status(Status::Running), "lease.token": token};
+        let fence = fenced(task.id, token);
         self.write_failed(pool, coll, task, fence, now).await
     }
 
