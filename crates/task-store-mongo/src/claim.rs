@@ -19,17 +19,30 @@
 //!
 //! ## The hot path: the batch claim ([`MongoOptions::claim_batch`](crate::MongoOptions), default 32)
 //!
-//! A claim takes the next id from the store's candidate list for the pool,
-//! claim status and query (see `candidates`), and claims it with the filter
-//! above plus `{_id: ID}` (no sort: at most one document matches). A
-//! candidate that another process took, or that no longer matches, matches
-//! nothing and is skipped; correctness never depends on the list. When there
-//! is no valid list, one `find` reads the ids of the best
-//! `max(claim_batch, n still wanted)` claimable tasks, sorted `{priority:
-//! -1, _id: 1}` (projection `_id` only); an empty read ends the claim. So a
-//! worker's steady state is the claim and the commit per task plus one
-//! sorted read per `claim_batch` tasks, where a sorted `find_one_and_update`
-//! per task (`claim_batch = 1`) sorted the claimable tasks for every task:
+//! A claim takes the next candidate from the store's candidate list for the
+//! pool, claim status and query (see `candidates`), and claims it by `_id`
+//! (no sort: at most one document matches) with one of two filters:
+//!
+//! - a candidate that had the claim's status when the list was read (a
+//!   *free* candidate), for a claim without a query: `{_id: ID, status:
+//!   FROM}`, the first branch of the claim filter, which is all such a claim
+//!   requires of it. Its keys are exactly those of the optional lookup
+//!   index `{_id: 1, status: 1}` (see `indexes`), so mongo-java-server looks
+//!   the task up instead of scanning the pool;
+//! - otherwise (a candidate whose lease had expired, or a claim with a
+//!   query): `{_id: ID}` plus the whole filter above and the query, all
+//!   re-checked on the server.
+//!
+//! A candidate that another process took, or that no longer matches,
+//! matches nothing and is skipped; correctness never depends on the list.
+//! When there is no valid list, one `find` reads the ids and statuses of
+//! the best `max(claim_batch, n still wanted)` claimable tasks, sorted
+//! `{priority: -1, _id: 1}` (projection `_id`, `status`), while a second
+//! `find` at the same time reads the first live lease's expiry (below); an
+//! empty read ends the claim. So a worker's steady state is the claim and
+//! the commit per task plus one sorted read per `claim_batch` tasks, where a
+//! sorted `find_one_and_update` per task (`claim_batch = 1`) sorted the
+//! claimable tasks for every task:
 //!
 //! - On MongoDB both are cheap: the sorted read is a merge of two index
 //!   scans of `{status: 1, priority: -1, _id: 1}` (`SORT_MERGE`, one per
@@ -37,12 +50,15 @@
 //!   `_id` index lookup.
 //! - mongo-java-server uses an index only for a filter whose keys are
 //!   exactly a unique index's (`{_id: X}` alone, say) and ignores
-//!   non-unique indexes, so every claim filter scans the pool, and a sorted
-//!   one then sorts every match (a full, stable sort, even with a limit):
-//!   at 80,000 waiting tasks ~150 ms per sorted claim. A claim by `_id`
-//!   still scans, but its `_id` key comes first and every other document
-//!   fails on it, so it costs a fraction of a sort (BENCHMARKS.md). FerretDB
-//!   v1 evaluates such filters in Go after reading the pool either way.
+//!   non-unique indexes, so every sorted filter scans the pool and then
+//!   sorts every match (a full, stable sort, even with a limit): at 80,000
+//!   waiting tasks ~150 ms per sorted claim, ~115 ms per candidate read. The
+//!   claim of a free candidate and the lease-fenced writes (commit,
+//!   heartbeat, return) are looked up through the lookup indexes when the
+//!   store creates them ([`MongoOptions::lookup_indexes`](crate::MongoOptions),
+//!   URL `lookupIndexes=true`); without them they scan the collection up to
+//!   the task (BENCHMARKS.md). FerretDB v1 evaluates such filters in Go
+//!   after reading the pool either way.
 //!
 //! Order: within one store, candidates are claimed in the list's order, and
 //! the list is dropped whenever this store writes something that can make a
