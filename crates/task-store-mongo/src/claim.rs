@@ -64,10 +64,13 @@
 //! the list is dropped whenever this store writes something that can make a
 //! task claimable or change the order (create, prioritize, reset, return,
 //! replace, remove, drop, a commit to `waiting` or `part_done`), so a store
-//! sees its own changes at once. The list is also dropped at the first
+//! sees its own changes at once. The list is also rechecked at the first
 //! lease expiry it does not cover (the earliest live lease from `FROM`
 //! matching the query when it was read, and every lease this store hands
-//! out), so an expired lease is reclaimed as soon as without a list. What a
+//! out), so an expired lease is reclaimed as soon as without a list: at
+//! that expiry the store rechecks (two unsorted reads: is any lease from
+//! `FROM` expired? when does the next live one expire?) and re-reads the
+//! list only if one has expired (see `candidates`). What a
 //! list can miss is another process's new task, priority change, reset or
 //! return: those are seen at the latest
 //! [`MongoOptions::claim_batch_max_age`](crate::MongoOptions) (default 1 s)
@@ -115,7 +118,7 @@ use mongodb::options::ReturnDocument;
 use task_store::transition::{self, is_expired_and_exhausted, new_lease_token};
 use task_store::{ClaimParams, Lease, Result, Status, Task, Timestamp};
 
-use crate::candidates::{Candidate, ListKey};
+use crate::candidates::{Candidate, ListKey, Next};
 use crate::codec::{
     Fields, Owner, count, date, errors_array, lease_doc, oid, status, task_from_doc,
 };
@@ -198,14 +201,21 @@ impl MongoStore {
                 };
                 found
             } else {
-                let Some(candidate) = self.candidates.next(pool, &key, now) else {
-                    if !self
-                        .read_candidates(&claim, &key, &filter, &query, claimed.len())
-                        .await?
-                    {
-                        break;
+                let candidate = match self.candidates.next(pool, &key, now) {
+                    Next::Take(candidate) => candidate,
+                    Next::Recheck => {
+                        self.recheck_candidates(&claim, &key, &query).await?;
+                        continue;
                     }
-                    continue;
+                    Next::Read => {
+                        if !self
+                            .read_candidates(&claim, &key, &filter, &query, claimed.len())
+                            .await?
+                        {
+                            break;
+                        }
+                        continue;
+                    }
                 };
                 let by = if candidate.free && matches!(query, Filter::Always) {
                     free_by_id(candidate.id, params.from)
@@ -319,18 +329,59 @@ impl MongoStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut valid_until = claim.now + self.claim_batch_max_age;
-        if let Some(expiry) = expiry {
-            valid_until = valid_until.min(expiry);
-        }
+        let valid_until = claim.now + self.claim_batch_max_age;
+        let recheck_at = expiry.unwrap_or(valid_until);
         self.candidates.put(
             claim.pool,
             key.clone(),
             (ids, generation),
-            valid_until,
+            (valid_until, recheck_at),
             claim.now,
         );
         Ok(true)
+    }
+
+    /// Recheck the list for `key` (see `candidates`): drop it if a lease
+    /// from the claim's status (matching the query) has expired, else keep
+    /// it until the next live lease's expiry. One recheck at a time per
+    /// store, like a read; a claim that waited for another's uses its result.
+    async fn recheck_candidates(
+        &self,
+        claim: &Claim<'_>,
+        key: &ListKey,
+        query: &Filter,
+    ) -> Result<()> {
+        let _reading = self.candidates.reading.lock().await;
+        let Some(generation) = self.candidates.begin_recheck(claim.pool, key, claim.now) else {
+            return Ok(());
+        };
+        let expired = Filter::Doc(doc! {
+            "status": status(Status::Running),
+            "lease.from_status": status(claim.params.from),
+            "lease.expires_at": {"$lte": date(claim.now)},
+        });
+        let what = "checking for expired leases";
+        let probe = async {
+            let Some(filter) = Filter::all([expired, query.clone()]).into_document() else {
+                return Ok(false);
+            };
+            let found = claim
+                .coll
+                .find_one(filter)
+                .projection(doc! {"_id": 1})
+                .await
+                .map_err(self.err(what))?;
+            Ok(found.is_some())
+        };
+        let (any_expired, expiry) =
+            futures::try_join!(probe, self.next_lease_expiry(claim, query))?;
+        if any_expired {
+            self.candidates.drop_list(claim.pool, key);
+        } else {
+            self.candidates
+                .rechecked(claim.pool, key, generation, expiry);
+        }
+        Ok(())
     }
 
     /// When the first live lease taken from the claim's status (among the
