@@ -7,7 +7,8 @@
 #
 # SOAK_PARTS names the parts to run (default all: sqlite ferretdb
 # mongo-java-server fuzz). SOAK_JAVA_URL_OPTIONS are taskpool's URL options
-# for mongo-java-server (default lookupIndexes=true; set it empty for none). FerretDB runs SOAK_FERRETDB_TASKS_PER_WORKER
+# for mongo-java-server (default
+# lookupIndexes=true&claimBatch=256&claimBatchMaxAgeMS=10000; empty: none). FerretDB runs SOAK_FERRETDB_TASKS_PER_WORKER
 # tasks per worker (default 25) under a SOAK_FERRETDB_LEASE-second lease
 # (default 30); the other stores use 2 s leases. FerretDB v1 scans and sorts
 # the whole collection for every claim and its findAndModify is not atomic,
@@ -39,8 +40,12 @@ ferret_lease=${SOAK_FERRETDB_LEASE:-30}
 java_per_worker=${SOAK_JAVA_TASKS_PER_WORKER:-$per_worker}
 # taskpool's URL options for mongo-java-server: the lookup indexes, which that
 # server needs to find a task by `_id` without scanning the pool
-# (crates/task-store-mongo/README.md, "Index use of the hot queries").
-java_url_options=${SOAK_JAVA_URL_OPTIONS-lookupIndexes=true}
+# (crates/task-store-mongo/README.md, "Index use of the hot queries"); 256
+# candidates per read and lists kept up to 10 s, because each candidate read
+# sorts the whole pool there (at 80,000 tasks ~115 ms of server CPU) and 8
+# stores share the server. Nothing is created during the drain, so the longer
+# list age changes no order the soak could see.
+java_url_options=${SOAK_JAVA_URL_OPTIONS-lookupIndexes=true&claimBatch=256&claimBatchMaxAgeMS=10000}
 fuzz_cases=${SOAK_FUZZ_CASES:-1000000}
 parts=" ${SOAK_PARTS:-sqlite ferretdb mongo-java-server fuzz} "
 part() { [[ "$parts" == *" $1 "* ]]; }

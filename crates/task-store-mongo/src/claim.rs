@@ -386,7 +386,7 @@ impl MongoStore {
 
     /// When the first live lease taken from the claim's status (among the
     /// tasks matching its query) expires: the task is claimable again then,
-    /// so a candidate list must not outlive it.
+    /// so a candidate list is rechecked by then.
     async fn next_lease_expiry(
         &self,
         claim: &Claim<'_>,
