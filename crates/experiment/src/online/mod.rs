@@ -33,6 +33,7 @@
 //! heartbeated), so two routines started at once run one after the other,
 //! and the second finds nothing left to do.
 
+mod ahead;
 mod lock;
 mod manager;
 mod predict;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use task_store::{NewRecord, RecordId, RecordStatus, UpdateRecord};
 use taskpool_pipeline::calendar::Calendar;
 use taskpool_pipeline::frame::Frame;
+use taskpool_pipeline::trainer::Trainer;
 
 use super::lock::RoutineLock;
 use super::manager::OnlineManager;
@@ -23,7 +24,9 @@ use super::state::{
 };
 use super::strategy::RollingStrategy;
 use super::trainer::{model_work_seconds, union_seconds};
+use crate::job::JobPlan;
 use crate::job::market::{self, DataSpec, Fingerprint, MarketData};
+use crate::job::ridge_task::ModelWork;
 use crate::job::runner::model_names;
 use crate::job::task_def::TaskDef;
 use crate::job::{JobError, JobEvent};
@@ -156,19 +159,87 @@ pub(crate) async fn visible(base: &DataSpec, as_of: Date) -> Result<Visible, Job
     })
 }
 
-/// Run the routine on `seen` from `before`, the state read under the lock
-/// `lock`.
+/// The windows a routine works with: every window of the configuration on
+/// the calendar it sees, and the strategies (models) they belong to.
+pub(crate) struct Windows {
+    /// One strategy per model, in the configuration's order.
+    pub strategies: Vec<RollingStrategy>,
+    /// Every window, parsed and as the task definition it is created from.
+    generated: Vec<(TaskDef, Value)>,
+}
+
+impl Windows {
+    /// Every window of `job` on the calendar of `seen`, each task reading
+    /// the data as `seen` does (dates after its as-of hidden).
+    ///
+    /// # Errors
+    /// [`JobError::Config`] for a window that does not generate.
+    pub(crate) fn generate(job: &JobPlan, seen: &Visible) -> Result<Windows, JobError> {
+        let spec = serde_json::to_value(&seen.spec)
+            .map_err(|e| JobError::Collect(format!("encoding the data spec: {e}")))?;
+        let mut generated = Vec::new();
+        for mut task in job.generate(&seen.data.calendar)? {
+            task["dataset"]["kwargs"]["data"] = spec.clone();
+            let def = TaskDef::from_value(&task).map_err(|e| JobError::config("models", e))?;
+            generated.push((def, task));
+        }
+        let strategies =
+            model_names(&generated.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?
+                .into_iter()
+                .map(RollingStrategy::new)
+                .collect();
+        Ok(Windows {
+            strategies,
+            generated,
+        })
+    }
+
+    /// The tasks of each strategy's windows not trained yet: `trained`
+    /// gives the test starts of a strategy's trained windows.
+    pub(crate) fn new_tasks(&self, trained: impl Fn(&str) -> Vec<Date>) -> Vec<Value> {
+        self.strategies
+            .iter()
+            .flat_map(|s| s.prepare_tasks(&self.generated, &trained(s.name())))
+            .collect()
+    }
+}
+
+/// A routine that ran: what it did, and when models worked in it.
+pub(crate) struct Ran {
+    /// What it did.
+    pub summary: RoutineSummary,
+    /// The model work of the training tasks it got back (from their
+    /// results; tasks trained ahead may have worked before the routine).
+    pub training: Vec<ModelWork>,
+    /// The model work of its prediction updates.
+    pub predicting: Vec<ModelWork>,
+}
+
+impl Ran {
+    /// A routine with nothing to do.
+    pub(crate) fn nothing(summary: RoutineSummary) -> Ran {
+        Ran {
+            summary,
+            training: Vec::new(),
+            predicting: Vec::new(),
+        }
+    }
+}
+
+/// Run the routine on `seen` from `before` (the state read under the lock
+/// `lock`, [`OnlineState::before`] its as-of), training with `trainer`.
 ///
 /// # Errors
 /// Training, prediction, store and data errors.
 pub(crate) async fn run(
     manager: &OnlineManager,
+    trainer: &dyn Trainer,
     seen: &Visible,
     before: &OnlineState,
     overwrite: bool,
     started: Instant,
     lock: &RoutineLock,
-) -> Result<RoutineSummary, JobError> {
+) -> Result<Ran, JobError> {
     let plan = manager.plan();
     let records = manager.records();
     let experiment = plan.job.experiment.as_str();
@@ -176,28 +247,14 @@ pub(crate) async fn run(
     let events = manager.events();
 
     // 1. Tasks: each strategy's windows not trained yet.
-    let mut generated = Vec::new();
-    for mut task in plan.job.generate(calendar)? {
-        task["dataset"]["kwargs"]["data"] = serde_json::to_value(&seen.spec)
-            .map_err(|e| JobError::Collect(format!("encoding the data spec: {e}")))?;
-        let def = TaskDef::from_value(&task).map_err(|e| JobError::config("models", e))?;
-        generated.push((def, task));
-    }
-    let strategies: Vec<RollingStrategy> =
-        model_names(&generated.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?
-            .into_iter()
-            .map(RollingStrategy::new)
-            .collect();
-    let mut new_tasks = Vec::new();
-    for strategy in &strategies {
-        let trained: Vec<&ModelRecord> = before.models_of(strategy.name()).collect();
-        new_tasks.extend(strategy.prepare_tasks(&generated, &trained));
-    }
+    let windows = Windows::generate(&plan.job, seen)?;
+    let strategies = &windows.strategies;
+    let new_tasks =
+        windows.new_tasks(|strategy| before.models_of(strategy).map(|m| m.test_start).collect());
 
     // 2. Training (a delayed trainer's second phase included).
     let training = Instant::now();
     let phase_start = Timestamp::now();
-    let trainer = manager.trainer();
     let trained = match trainer.train(new_tasks).await {
         Ok(trained) => trainer.end_train(trained).await,
         Err(e) => Err(e),
@@ -210,13 +267,23 @@ pub(crate) async fn run(
     let trained = trained.map_err(train_error)?;
     let train_phase_seconds = training.elapsed().as_secs_f64();
     let train_seconds = model_work_seconds(&trained, phase_start, Timestamp::now());
+    let training_work: Vec<ModelWork> = trained
+        .iter()
+        .filter_map(|t| ModelWork::of(&t.res))
+        .collect();
 
-    // New models predicted their test rows up to as-of when trained. From
-    // here on the routine keeps `state` as it writes it (no reading back).
-    let mut state = OnlineState::load(&*records, experiment).await?;
+    // New models predicted their test rows up to the end of their data when
+    // trained. From here on the routine keeps `state` as it writes it (no
+    // reading back).
+    let mut state = OnlineState::load(&*records, experiment)
+        .await?
+        .up_to(seen.as_of);
     let mut trained_refs = Vec::new();
     for model in state.models.iter_mut().filter(|m| m.pred_end.is_none()) {
-        let last = model.test_end.map_or(seen.as_of, |end| end.min(seen.as_of));
+        let last = [model.test_end, model.data_until]
+            .into_iter()
+            .flatten()
+            .fold(seen.as_of, Date::min);
         let end = calendar
             .index_on_or_before(last)
             .and_then(|i| calendar.get(i))
@@ -238,7 +305,7 @@ pub(crate) async fn run(
     let updating = Timestamp::now();
     let store: &dyn task_store::RecordStore = &*records;
     let mut jobs = Vec::new();
-    for strategy in &strategies {
+    for strategy in strategies {
         let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
         for (model, until) in strategy.serves_until(&models, seen.as_of, calendar) {
             let Some(until) = until else { continue };
@@ -271,7 +338,7 @@ pub(crate) async fn run(
         predicting.push(done.work);
         updated.push((id, done.update));
     }
-    let predict_seconds = union_seconds(predicting, updating, Timestamp::now());
+    let predict_seconds = union_seconds(predicting.iter().copied(), updating, Timestamp::now());
     for (id, update) in &updated {
         if let Some(model) = state.models.iter_mut().find(|m| m.id == *id) {
             model.pred_end = Some(update.to);
@@ -289,7 +356,7 @@ pub(crate) async fn run(
     let mut online = Vec::new();
     let mut taken_offline = Vec::new();
     let mut marked = Vec::new();
-    for strategy in &strategies {
+    for strategy in strategies {
         let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
         let chosen = strategy.online_model(&models).map(|m| m.id);
         for model in models {
@@ -324,7 +391,7 @@ pub(crate) async fn run(
     let signal = signals::compute(
         &*records,
         experiment,
-        &strategies,
+        strategies,
         &state,
         since,
         plan.job.ensemble,
@@ -361,7 +428,11 @@ pub(crate) async fn run(
     }
     summary.total_seconds = started.elapsed().as_secs_f64();
     write_record(manager, &summary, signal).await?;
-    Ok(summary)
+    Ok(Ran {
+        summary,
+        training: training_work,
+        predicting,
+    })
 }
 
 /// Store the routine record: created `running`, its signal rows written,

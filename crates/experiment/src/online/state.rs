@@ -10,6 +10,7 @@ use task_store::{Record, RecordFilter, RecordId, RecordStatus, RecordStore};
 
 use super::routine::{ModelRef, RoutineSummary};
 use crate::job::JobError;
+use crate::job::market::DataSpec;
 use crate::job::ridge_task::{TAG_MODEL, TAG_TEST_END, TAG_TEST_START};
 
 /// The record tag saying whether a model is online (Qlib's `online_status`).
@@ -48,6 +49,9 @@ pub struct ModelRecord {
     pub status: Option<String>,
     /// The last date it predicted.
     pub pred_end: Option<Date>,
+    /// The last date of data its task could see (the as-of of the routine
+    /// that trained it; `None` for a task that saw all the data).
+    pub data_until: Option<Date>,
     /// The task definition it was trained from.
     pub task: Value,
 }
@@ -141,6 +145,27 @@ impl OnlineState {
         Ok(OnlineState { models, routines })
     }
 
+    /// The state a routine at `as_of` starts from: the models trained on
+    /// data before `as_of`, by earlier routines. A model trained on the data
+    /// of `as_of` itself is this routine's to train (it asks the pool for
+    /// it, and gets it back if it was trained already: by `simulate`
+    /// training ahead, or by an interrupted run of the same routine);
+    /// later ones are not visible at all.
+    pub fn before(mut self, as_of: Date) -> OnlineState {
+        self.models
+            .retain(|m| m.data_until.is_none_or(|d| d < as_of));
+        self
+    }
+
+    /// The models trained on data up to `as_of` (nothing later: a routine
+    /// never sees a model that `simulate` trained ahead for a later
+    /// routine).
+    pub fn up_to(mut self, as_of: Date) -> OnlineState {
+        self.models
+            .retain(|m| m.data_until.is_none_or(|d| d <= as_of));
+        self
+    }
+
     /// The last routine, if any.
     pub fn last_routine(&self) -> Option<&RoutineRecord> {
         self.routines.last()
@@ -182,8 +207,17 @@ fn model_record(record: &Record) -> Result<Option<ModelRecord>, JobError> {
         test_end: record.tags.get(TAG_TEST_END).map(|t| date(t)).transpose()?,
         status: record.tags.get(TAG_ONLINE).cloned(),
         pred_end: record.tags.get(TAG_PRED_END).map(|t| date(t)).transpose()?,
+        data_until: data_until(&record.task),
         task: record.task.clone(),
     }))
+}
+
+/// The last date of data the task `task` sees (its data spec's `until`).
+fn data_until(task: &Value) -> Option<Date> {
+    let spec = task.pointer("/dataset/kwargs/data")?;
+    serde_json::from_value::<DataSpec>(spec.clone())
+        .ok()?
+        .until()
 }
 
 /// `taskpool online status`: what is online and how far the signal goes.

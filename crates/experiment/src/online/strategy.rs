@@ -29,21 +29,18 @@ impl RollingStrategy {
 
     /// Qlib's `prepare_tasks` (and `first_tasks` when nothing is trained):
     /// this model's windows among `generated` (every window on the routine's
-    /// calendar, with their definitions) that `trained` does not have yet.
-    /// A window is known by its test start: one trained while its end was
-    /// open (past the data of its routine) is not trained again once later
-    /// data closes it.
-    pub fn prepare_tasks(
-        &self,
-        generated: &[(TaskDef, Value)],
-        trained: &[&ModelRecord],
-    ) -> Vec<Value> {
+    /// calendar, with their definitions) whose test start is not among
+    /// `trained` (the test starts of the windows trained already). A window
+    /// is known by its test start: one trained while its end was open (past
+    /// the data of its routine) is not trained again once later data closes
+    /// it.
+    pub fn prepare_tasks(&self, generated: &[(TaskDef, Value)], trained: &[Date]) -> Vec<Value> {
         generated
             .iter()
             .filter(|(def, _)| def.model.name == self.name)
             .filter(|(def, _)| {
                 let start = def.dataset.kwargs.segments.test[0];
-                !trained.iter().any(|m| Some(m.test_start) == start)
+                !trained.iter().any(|t| Some(*t) == start)
             })
             .map(|(_, task)| task.clone())
             .collect()
