@@ -240,3 +240,45 @@ pub struct OnlineStatus {
     /// Models trained so far.
     pub models: usize,
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::{Date, date};
+    use serde_json::Value;
+    use task_store::RecordId;
+
+    use super::{ModelRecord, OnlineState};
+
+    fn id(n: u8) -> RecordId {
+        RecordId::from_bytes([n; 12])
+    }
+
+    fn model(n: u8, test_start: Date, data_until: Date) -> ModelRecord {
+        ModelRecord {
+            id: id(n),
+            strategy: "ridge".to_string(),
+            test_start,
+            test_end: None,
+            status: None,
+            pred_end: None,
+            data_until: Some(data_until),
+            task: Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_routine_sees_models_of_earlier_data_and_its_own_after_training() {
+        let (q1, q2, q3) = (date(2021, 1, 4), date(2021, 4, 1), date(2021, 7, 1));
+        let state = OnlineState {
+            models: vec![model(1, q1, q1), model(2, q2, q2), model(3, q3, q3)],
+            routines: Vec::new(),
+        };
+        let ids = |s: OnlineState| s.models.iter().map(|m| m.id).collect::<Vec<_>>();
+        // Before training at q2: only what earlier routines trained.
+        assert_eq!(ids(state.clone().before(q2)), [id(1)]);
+        // After training at q2: its own window too, never q3's (trained
+        // ahead for a later routine).
+        assert_eq!(ids(state.clone().up_to(q2)), [id(1), id(2)]);
+        assert_eq!(ids(state.up_to(date(2021, 6, 30))).len(), 2);
+    }
+}
