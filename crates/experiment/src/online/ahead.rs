@@ -92,3 +92,106 @@ pub(crate) async fn start(
         train::train_ahead(Arc::clone(store), &job.pool, &ids, &job.trainer, shutdown)?;
     Ok(Some((Launch::Ahead(ahead), worker)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use jiff::civil::date;
+    use task_store::{MemoryStore, Query, Store, TaskStore};
+    use taskpool_pipeline::worker::Shutdown;
+
+    use crate::job::{JobConfig, no_events};
+    use crate::online::{OnlineManager, OnlineOptions, OnlinePlan, OnlineState};
+
+    fn manager(store: &Arc<dyn Store>, report: &std::path::Path) -> OnlineManager {
+        let yaml = format!(
+            "
+pool: ahead_test
+data: {{synthetic: {{instruments: 20, days: 660, start: 2019-01-01, seed: 5}}}}
+models: [{{name: ridge, class: ridge}}, {{name: strong, class: ridge, kwargs: {{alpha: 1000.0}}}}]
+segments:
+  train: [null, 2020-06-30]
+  valid: [2020-07-01, 2020-09-30]
+  test: [2020-10-01, null]
+rolling: {{step: 3m, trunc_days: 2}}
+trainer: {{mode: in_process, workers: 2, max_attempts: 1}}
+report: {{dir: {}, plot: false}}
+",
+            report.display()
+        );
+        let config = JobConfig::from_yaml(&yaml).unwrap();
+        let options = OnlineOptions {
+            worker_command: None,
+            events: no_events(),
+            shutdown: Shutdown::new(),
+        };
+        OnlineManager::new(
+            OnlinePlan::new(&config, None).unwrap(),
+            Arc::clone(store),
+            options,
+        )
+        .unwrap()
+    }
+
+    /// The worst case for look-ahead: every window of every routine trained
+    /// ahead (their model records all written) before the first routine
+    /// runs, as an interrupted `simulate` leaves them. Each routine still
+    /// puts online and predicts with models of its past only, and the
+    /// signal is the one of a simulate from scratch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn routines_after_everything_was_trained_ahead_see_only_their_past() {
+        let dir = tempfile::tempdir().unwrap();
+        let (start, end) = (date(2020, 10, 1), date(2021, 6, 30));
+        let reference = {
+            let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+            let online = manager(&store, dir.path()).train_ahead(false);
+            online.simulate(start, end).await.unwrap();
+            online.signal().await.unwrap().unwrap()
+        };
+
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let online = manager(&store, dir.path()).train_ahead(false);
+        let job = &online.plan().job;
+        let dates = online.simulate_dates(start, end).await.unwrap();
+        let tasks = super::plan(job, &dates, &OnlineState::default())
+            .await
+            .unwrap();
+        assert_eq!(tasks.len(), 6, "3 windows × 2 models");
+        let (_, worker) = super::start(online.store(), job, tasks, &Shutdown::new())
+            .await
+            .unwrap()
+            .unwrap();
+        let pool: Arc<dyn TaskStore> = store.clone();
+        while pool.stat(&job.pool, &Query::All).await.unwrap().done < 6 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        worker.finish().await.unwrap();
+        assert!(
+            online.state().await.unwrap().models.is_empty(),
+            "no routine yet"
+        );
+
+        let simulated = online.simulate(start, end).await.unwrap();
+        let state = online.state().await.unwrap();
+        let seen_until = |record: &str| {
+            state
+                .models
+                .iter()
+                .find(|m| m.id.to_string() == record)
+                .and_then(|m| m.data_until)
+                .unwrap()
+        };
+        assert_eq!(simulated.trained, 6);
+        for routine in &simulated.routines {
+            for model in &routine.trained {
+                assert_eq!(seen_until(&model.record), routine.as_of);
+            }
+            for model in routine.online.iter().chain(&routine.taken_offline) {
+                assert!(seen_until(&model.record) <= routine.as_of, "{routine:?}");
+            }
+        }
+        assert_eq!(online.signal().await.unwrap().unwrap(), reference);
+    }
+}

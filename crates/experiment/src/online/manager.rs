@@ -234,6 +234,11 @@ impl OnlineManager {
         &self.plan
     }
 
+    /// The store.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// The store's records.
     pub(crate) fn records(&self) -> Arc<dyn RecordStore> {
         self.store.clone()
@@ -306,23 +311,8 @@ impl OnlineManager {
             ));
         }
         let began = Instant::now();
-        let full = self.full_calendar().await?;
-        let start = as_of_on(&full, start)?;
-        let end = as_of_on(&full, end)?;
-        let seen = routine::visible(&self.plan.job.data, end).await?;
-        let mut dates: Vec<Date> = self
-            .plan
-            .job
-            .generate(&seen.data.calendar)?
-            .iter()
-            .filter_map(|t| TaskDef::from_value(t).ok())
-            .filter_map(|d| d.dataset.kwargs.segments.test[0])
-            .filter(|d| *d > start && *d <= end)
-            .collect();
-        dates.push(start);
-        dates.push(end);
-        dates.sort();
-        dates.dedup();
+        let dates = self.simulate_dates(start, end).await?;
+        let (start, end) = (dates[0], dates[dates.len() - 1]);
         let from = Timestamp::now();
         let (ran, trained_ahead) = self.routines_of_simulate(&dates).await?;
         let to = Timestamp::now();
@@ -345,6 +335,33 @@ impl OnlineManager {
             trained_ahead,
             routines,
         })
+    }
+
+    /// The as-of dates of `simulate`'s routines: `start` and `end` put on
+    /// the calendar, and every rolling window's test start between them.
+    pub(crate) async fn simulate_dates(
+        &self,
+        start: Date,
+        end: Date,
+    ) -> Result<Vec<Date>, JobError> {
+        let full = self.full_calendar().await?;
+        let start = as_of_on(&full, start)?;
+        let end = as_of_on(&full, end)?;
+        let seen = routine::visible(&self.plan.job.data, end).await?;
+        let mut dates: Vec<Date> = self
+            .plan
+            .job
+            .generate(&seen.data.calendar)?
+            .iter()
+            .filter_map(|t| TaskDef::from_value(t).ok())
+            .filter_map(|d| d.dataset.kwargs.segments.test[0])
+            .filter(|d| *d > start && *d <= end)
+            .collect();
+        dates.push(start);
+        dates.push(end);
+        dates.sort();
+        dates.dedup();
+        Ok(dates)
     }
 
     /// The routines of `simulate` at `dates`, training ahead when the
