@@ -231,17 +231,29 @@ pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Val
         .create_record(&def.experiment, new)
         .await
         .map_err(store_err)?;
-    records
-        .put_artifact(&def.experiment, record.id, PRED, trained.pred.encode())
-        .await
-        .map_err(store_err)?;
-    if let Some(model) = &trained.model {
-        let json = serde_json::to_vec(model).map_err(|e| format!("encoding the model: {e}"))?;
-        records
-            .put_artifact(&def.experiment, record.id, MODEL, json)
-            .await
-            .map_err(store_err)?;
-    }
+    // The two artifacts side by side (a store may write them in one
+    // transaction); the record is finished only once both are written.
+    let model = match &trained.model {
+        Some(model) => {
+            Some(serde_json::to_vec(model).map_err(|e| format!("encoding the model: {e}"))?)
+        }
+        None => None,
+    };
+    let put_model = async {
+        match model {
+            Some(json) => {
+                records
+                    .put_artifact(&def.experiment, record.id, MODEL, json)
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
+    futures::try_join!(
+        records.put_artifact(&def.experiment, record.id, PRED, trained.pred.encode()),
+        put_model
+    )
+    .map_err(store_err)?;
     records
         .update_record(
             &def.experiment,

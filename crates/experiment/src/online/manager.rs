@@ -235,6 +235,7 @@ impl OnlineManager {
     }
 
     /// The store.
+    #[cfg(test)]
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

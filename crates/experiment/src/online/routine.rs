@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use task_store::{NewRecord, RecordId, RecordStatus, UpdateRecord};
+use task_store::{NewRecord, RecordId, RecordStatus, RecordStore, UpdateRecord};
 use taskpool_pipeline::calendar::Calendar;
 use taskpool_pipeline::frame::Frame;
 use taskpool_pipeline::trainer::Trainer;
@@ -194,6 +194,15 @@ impl Windows {
         })
     }
 
+    /// The test starts of the windows of `strategy`.
+    pub(crate) fn test_starts(&self, strategy: &str) -> Vec<Date> {
+        self.generated
+            .iter()
+            .filter(|(def, _)| def.model.name == strategy)
+            .filter_map(|(def, _)| def.dataset.kwargs.segments.test[0])
+            .collect()
+    }
+
     /// The tasks of each strategy's windows not trained yet: `trained`
     /// gives the test starts of a strategy's trained windows.
     pub(crate) fn new_tasks(&self, trained: impl Fn(&str) -> Vec<Date>) -> Vec<Value> {
@@ -252,19 +261,37 @@ pub(crate) async fn run(
     let new_tasks =
         windows.new_tasks(|strategy| before.models_of(strategy).map(|m| m.test_start).collect());
 
-    // 2. Training (a delayed trainer's second phase included).
+    // 2. Training (a delayed trainer's second phase included), and beside
+    // it the prediction updates of the models trained before: each serves
+    // up to the day before the next window's start, known from the
+    // windows, whether that window is trained yet or not.
+    let starts: HashMap<&str, Vec<Date>> = strategies
+        .iter()
+        .map(|s| {
+            let mut starts = windows.test_starts(s.name());
+            starts.extend(before.models_of(s.name()).map(|m| m.test_start));
+            (s.name(), starts)
+        })
+        .collect();
     let training = Instant::now();
     let phase_start = Timestamp::now();
-    let trained = match trainer.train(new_tasks).await {
-        Ok(trained) => trainer.end_train(trained).await,
-        Err(e) => Err(e),
-    };
+    let asked_for_nothing = new_tasks.is_empty();
+    let (trained, early) = tokio::join!(
+        async {
+            match trainer.train(new_tasks).await {
+                Ok(trained) => trainer.end_train(trained).await,
+                Err(e) => Err(e),
+            }
+        },
+        update_predictions(&*records, experiment, strategies, &starts, before, seen)
+    );
     // A stop makes the trainer fail (its workers hand their tasks back):
     // that is an interruption, not a failed training. After a stop nothing
     // more is written: the windows trained so far are kept, and the next
     // routine goes on from them.
     manager.check_shutdown().await?;
     let trained = trained.map_err(train_error)?;
+    let mut updated = early?;
     let train_phase_seconds = training.elapsed().as_secs_f64();
     let train_seconds = model_work_seconds(&trained, phase_start, Timestamp::now());
     let training_work: Vec<ModelWork> = trained
@@ -272,12 +299,26 @@ pub(crate) async fn run(
         .filter_map(|t| ModelWork::of(&t.res))
         .collect();
 
+    // The tasks wrote the new model records; with no task, nothing was
+    // written and the state is the one the routine started from. From here
+    // on the routine keeps `state` as it writes it (no reading back).
+    let mut state = if asked_for_nothing {
+        before.clone()
+    } else {
+        OnlineState::load(&*records, experiment)
+            .await?
+            .up_to(seen.as_of)
+    };
+    let moved = |state: &mut OnlineState, updated: &[(RecordId, predict::Updated)]| {
+        for (id, done) in updated {
+            if let Some(model) = state.models.iter_mut().find(|m| m.id == *id) {
+                model.pred_end = Some(done.update.to);
+            }
+        }
+    };
+    moved(&mut state, &updated);
     // New models predicted their test rows up to the end of their data when
-    // trained. From here on the routine keeps `state` as it writes it (no
-    // reading back).
-    let mut state = OnlineState::load(&*records, experiment)
-        .await?
-        .up_to(seen.as_of);
+    // trained.
     let mut trained_refs = Vec::new();
     for model in state.models.iter_mut().filter(|m| m.pred_end.is_none()) {
         let last = [model.test_end, model.data_until]
@@ -300,50 +341,21 @@ pub(crate) async fn run(
         trained_refs.push(model.reference());
     }
 
-    // 3. Prediction updates: each model up to the last date it serves, all
-    // at once (they touch different records).
-    let updating = Timestamp::now();
-    let store: &dyn task_store::RecordStore = &*records;
-    let mut jobs = Vec::new();
-    for strategy in strategies {
-        let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
-        for (model, until) in strategy.serves_until(&models, seen.as_of, calendar) {
-            let Some(until) = until else { continue };
-            if model.pred_end.is_some_and(|end| end >= until) {
-                continue;
-            }
-            jobs.push(async move {
-                predict::update(
-                    store,
-                    experiment,
-                    model,
-                    &seen.spec,
-                    Arc::clone(&seen.data),
-                    until,
-                )
-                .await
-                .map(|u| u.map(|u| (model.id, u)))
-            });
-        }
-    }
-    let mut updated = Vec::new();
+    // 3. Prediction updates of whatever is still behind (the new models
+    // predicted up to the end of their data when trained: usually nothing).
+    let late = update_predictions(&*records, experiment, strategies, &starts, &state, seen).await?;
+    moved(&mut state, &late);
+    updated.extend(late);
     let mut preds: HashMap<RecordId, Frame> = HashMap::new();
     let mut predicting = Vec::new();
-    for (id, done) in futures::future::try_join_all(jobs)
-        .await?
-        .into_iter()
-        .flatten()
-    {
+    let mut updates = Vec::new();
+    for (id, done) in updated {
         preds.insert(id, done.pred);
         predicting.push(done.work);
-        updated.push((id, done.update));
+        updates.push((id, done.update));
     }
-    let predict_seconds = union_seconds(predicting.iter().copied(), updating, Timestamp::now());
-    for (id, update) in &updated {
-        if let Some(model) = state.models.iter_mut().find(|m| m.id == *id) {
-            model.pred_end = Some(update.to);
-        }
-    }
+    let predict_seconds = union_seconds(predicting.iter().copied(), phase_start, Timestamp::now());
+    let updated = updates;
     let updated: Vec<PredUpdate> = updated.into_iter().map(|(_, u)| u).collect();
     if !updated.is_empty() {
         events(JobEvent::PredictionsUpdated {
@@ -433,6 +445,49 @@ pub(crate) async fn run(
         training: training_work,
         predicting,
     })
+}
+
+/// Update the predictions of `state`'s models that are behind: each up
+/// to the last date it serves (`starts`: each strategy's window test
+/// starts), all at once (they touch different records).
+async fn update_predictions(
+    records: &dyn RecordStore,
+    experiment: &str,
+    strategies: &[RollingStrategy],
+    starts: &HashMap<&str, Vec<Date>>,
+    state: &OnlineState,
+    seen: &Visible,
+) -> Result<Vec<(RecordId, predict::Updated)>, JobError> {
+    let mut jobs = Vec::new();
+    for strategy in strategies {
+        let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
+        let starts = starts.get(strategy.name()).map_or(&[][..], Vec::as_slice);
+        for (model, until) in
+            strategy.serves_until(&models, starts, seen.as_of, &seen.data.calendar)
+        {
+            let Some(until) = until else { continue };
+            if model.pred_end.is_some_and(|end| end >= until) {
+                continue;
+            }
+            jobs.push(async move {
+                predict::update(
+                    records,
+                    experiment,
+                    model,
+                    &seen.spec,
+                    Arc::clone(&seen.data),
+                    until,
+                )
+                .await
+                .map(|u| u.map(|u| (model.id, u)))
+            });
+        }
+    }
+    Ok(futures::future::try_join_all(jobs)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// Store the routine record: created `running`, its signal rows written,

@@ -51,23 +51,26 @@ impl RollingStrategy {
         models.iter().copied().max_by_key(|m| m.test_start)
     }
 
-    /// The last date each of `models` (this strategy's, by test start)
-    /// serves on a routine at `as_of`: the trading day before the next
-    /// window's start, or `as_of` for the latest window.
+    /// The last date each of `models` (this strategy's) serves on a routine
+    /// at `as_of`: the trading day before the next window's start (the
+    /// first of `starts`, every window's test start this routine knows,
+    /// after the model's), or `as_of` for the latest window. `None` when
+    /// that is before the model's first test day.
     pub fn serves_until<'a>(
         &self,
         models: &[&'a ModelRecord],
+        starts: &[Date],
         as_of: Date,
         calendar: &Calendar,
     ) -> Vec<(&'a ModelRecord, Option<Date>)> {
         models
             .iter()
-            .enumerate()
-            .map(|(i, model)| {
-                let end = match models.get(i + 1) {
+            .map(|model| {
+                let next = starts.iter().filter(|s| **s > model.test_start).min();
+                let end = match next {
                     None => Some(as_of),
                     Some(next) => calendar
-                        .index_on_or_after(next.test_start)
+                        .index_on_or_after(*next)
                         .checked_sub(1)
                         .and_then(|i| calendar.get(i))
                         .map(|d| d.min(as_of)),
