@@ -391,24 +391,39 @@ impl OnlineManager {
         Ok((self.routines_at(dates, &*self.trainer).await?, false))
     }
 
-    /// One routine at each of `dates` (`init` first on an empty state),
-    /// training with `trainer`.
+    /// One routine at each of `dates` (on the calendar; `init` first on an
+    /// empty state), training with `trainer`, all under one hold of the
+    /// routine lock.
     async fn routines_at(
         &self,
         dates: &[Date],
         trainer: &dyn Trainer,
     ) -> Result<Vec<Ran>, JobError> {
+        // One lock for all the routines: they run one after the other, and
+        // no routine of another process runs between them.
+        let lock = self.lock().await?;
         let mut ran = Vec::with_capacity(dates.len());
-        for (i, &date) in dates.iter().enumerate() {
-            self.check_shutdown().await?;
-            let initialised = i > 0 || self.state().await?.last_routine().is_some();
-            let step = if initialised {
-                Step::Routine
-            } else {
-                Step::Init
-            };
-            ran.push(self.step(step, Some(date), false, trainer).await?);
+        let result = async {
+            for (i, &date) in dates.iter().enumerate() {
+                self.check_shutdown().await?;
+                let initialised = i > 0 || self.state().await?.last_routine().is_some();
+                let step = if initialised {
+                    Step::Routine
+                } else {
+                    Step::Init
+                };
+                let started = Instant::now();
+                let one = self
+                    .locked_step(step, date, false, started, &lock, trainer)
+                    .await?;
+                self.announce(&one);
+                ran.push(one);
+            }
+            Ok::<_, JobError>(())
         }
+        .await;
+        lock.release().await?;
+        result?;
         Ok(ran)
     }
 
@@ -483,6 +498,21 @@ impl OnlineManager {
         let started = Instant::now();
         let full = self.full_calendar().await?;
         let as_of = as_of_on(&full, as_of.unwrap_or(full.last()))?;
+        let lock = self.lock().await?;
+        let result = self
+            .locked_step(step, as_of, overwrite, started, &lock, trainer)
+            .await;
+        lock.release().await?;
+        let ran = result?;
+        self.announce(&ran);
+        Ok(ran)
+    }
+
+    /// Wait until this process holds the experiment's routine lock.
+    ///
+    /// # Errors
+    /// [`JobError::Interrupted`] on a shutdown first; store errors.
+    async fn lock(&self) -> Result<RoutineLock, JobError> {
         let tasks: Arc<dyn TaskStore> = self.store.clone();
         let lock = RoutineLock::acquire(
             tasks,
@@ -493,14 +523,14 @@ impl OnlineManager {
             &self.shutdown,
         )
         .await?;
-        let Some(lock) = lock else {
-            return Err(self.interrupted().await);
-        };
-        let result = self
-            .locked_step(step, as_of, overwrite, started, &lock, trainer)
-            .await;
-        lock.release().await?;
-        let ran = result?;
+        match lock {
+            Some(lock) => Ok(lock),
+            None => Err(self.interrupted().await),
+        }
+    }
+
+    /// Tell the events a routine finished.
+    fn announce(&self, ran: &Ran) {
         let summary = &ran.summary;
         (self.events)(JobEvent::RoutineFinished {
             as_of: summary.as_of,
@@ -508,7 +538,6 @@ impl OnlineManager {
             signal_end: summary.signal_end,
             ran: summary.ran,
         });
-        Ok(ran)
     }
 
     async fn locked_step(

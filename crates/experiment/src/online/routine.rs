@@ -318,7 +318,9 @@ pub(crate) async fn run(
     };
     moved(&mut state, &updated);
     // New models predicted their test rows up to the end of their data when
-    // trained.
+    // trained. Their tags are written with the online marking (one write a
+    // model).
+    let mut tags = Tags::default();
     let mut trained_refs = Vec::new();
     for model in state.models.iter_mut().filter(|m| m.pred_end.is_none()) {
         let last = [model.test_end, model.data_until]
@@ -330,12 +332,7 @@ pub(crate) async fn run(
             .and_then(|i| calendar.get(i))
             .filter(|d| *d >= model.test_start);
         if let Some(end) = end {
-            records
-                .update_record(
-                    experiment,
-                    UpdateRecord::new(model.id).tag(TAG_PRED_END, end.to_string()),
-                )
-                .await?;
+            tags.set(model.id, TAG_PRED_END, end.to_string());
             model.pred_end = Some(end);
         }
         trained_refs.push(model.reference());
@@ -345,6 +342,10 @@ pub(crate) async fn run(
     // predicted up to the end of their data when trained: usually nothing).
     let late = update_predictions(&*records, experiment, strategies, &starts, &state, seen).await?;
     moved(&mut state, &late);
+    for (id, done) in &late {
+        // The update moved the tag; the one set above must not move it back.
+        tags.set(*id, TAG_PRED_END, done.update.to.to_string());
+    }
     updated.extend(late);
     let mut preds: HashMap<RecordId, Frame> = HashMap::new();
     let mut predicting = Vec::new();
@@ -382,16 +383,12 @@ pub(crate) async fn run(
                 (OFFLINE, model.is_online())
             };
             if changed {
-                records
-                    .update_record(
-                        experiment,
-                        UpdateRecord::new(model.id).tag(TAG_ONLINE, wanted),
-                    )
-                    .await?;
+                tags.set(model.id, TAG_ONLINE, wanted.to_string());
                 marked.push((model.id, wanted));
             }
         }
     }
+    tags.write(&*records, experiment).await?;
     for (id, wanted) in marked {
         if let Some(model) = state.models.iter_mut().find(|m| m.id == id) {
             model.status = Some(wanted.to_string());
@@ -445,6 +442,37 @@ pub(crate) async fn run(
         training: training_work,
         predicting,
     })
+}
+
+/// Tags to write on model records: one write a record, all at once.
+#[derive(Default)]
+struct Tags {
+    updates: Vec<UpdateRecord>,
+}
+
+impl Tags {
+    /// Set tag `name` of record `id` to `value`.
+    fn set(&mut self, id: RecordId, name: &str, value: String) {
+        let at = match self.updates.iter().position(|u| u.id == id) {
+            Some(at) => at,
+            None => {
+                self.updates.push(UpdateRecord::new(id));
+                self.updates.len() - 1
+            }
+        };
+        self.updates[at].tags.insert(name.to_string(), value);
+    }
+
+    /// Write them.
+    async fn write(self, records: &dyn RecordStore, experiment: &str) -> Result<(), JobError> {
+        futures::future::try_join_all(
+            self.updates
+                .into_iter()
+                .map(|update| records.update_record(experiment, update)),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// Update the predictions of `state`'s models that are behind: each up
