@@ -5,7 +5,10 @@ Creates WORKERS x TASKS_PER_WORKER tasks, keeps WORKERS `taskpool worker`
 processes draining them while SIGKILLing random workers (KILLS in all) and
 SIGSTOPping some past their lease (then SIGCONT), optionally SIGKILLs
 `taskpool create` mid-batch, copies a SQLite file while workers run, and
-restarts the store's server mid-run. Then checks:
+restarts the store's server mid-run, or, for a server that keeps nothing
+across a restart (mongo-java-server), before the work begins: the workers
+connect and drain one warm-up task each, the server restarts empty, and the
+same workers must then drain the real tasks. Then checks:
 
 - every task is `done`, exactly once, by its last lease holder: the stored
   result names the attempt that produced it and equals the task's attempts;
@@ -98,14 +101,17 @@ def create_tasks(store, n, create_kills, workdir, report):
     report["create_s"] = round(time.time() - start, 1)
 
 
-def start_worker(store, log, lease):
-    """A worker process; its log goes to worker-PID.log next to `log`."""
+def start_worker(store, log, lease, follow=False):
+    """A worker process; its log goes to worker-PID.log next to `log`. It
+    stops when nothing is claimable, unless it should `follow` (keep
+    polling until SIGTERM)."""
     env = dict(os.environ, SOAK_LOG=log)
     env.pop("TASKPOOL_LOG", None)
     with tempfile.NamedTemporaryFile(dir=os.path.dirname(log), prefix="starting-", delete=False) as err:
         proc = subprocess.Popen(
             [ARGS.bin, "--store", store, "-t", POOL, "-v", "worker", "--concurrency", "2",
-             "--lease", f"{lease}s", "--", "sh", "-c", TASK_SCRIPT],
+             "--lease", f"{lease}s"] + (["--follow", "--max-poll", "1s"] if follow else [])
+            + ["--", "sh", "-c", TASK_SCRIPT],
             stdout=subprocess.DEVNULL,
             stderr=err,
             env=env,
@@ -114,13 +120,15 @@ def start_worker(store, log, lease):
     return proc
 
 
-def acknowledged_commits(workdir):
-    """(task id, worker pid) of every commit a worker logged as acknowledged."""
+def acknowledged_commits(workdir, skip=frozenset()):
+    """(task id, worker pid) of every commit a worker logged as acknowledged,
+    except those of the tasks in `skip` (the warm-up's)."""
     acks = []
     for path in glob.glob(os.path.join(workdir, "worker-*.log")):
         pid = int(os.path.basename(path)[len("worker-"):-len(".log")])
         with open(path, errors="replace") as f:
-            acks.extend((m.group(1), pid) for m in map(COMMITTED.search, f) if m)
+            acks.extend((m.group(1), pid) for m in map(COMMITTED.search, f)
+                        if m and m.group(1) not in skip)
     return acks
 
 
@@ -133,11 +141,40 @@ def undone(store):
     return sum(counts.get(s, 0) for s in ("waiting", "running", "part_done"))
 
 
-def drain(store, workdir, report):
-    log = os.path.join(workdir, "executions.log")
+def warm_up(store, log, report):
+    """Workers that drained the warm-up tasks (one per worker), then a
+    server restart.
+
+    The restart empties an in-memory server: the pool the workers knew is
+    gone, and the real tasks are created after it. Returns the workers and
+    the warm-up tasks' ids (their commits are not the soak's).
+    """
+    defs = os.path.join(os.path.dirname(log), "warm-up.jsonl")
+    with open(defs, "w") as f:
+        for i in range(ARGS.workers):
+            f.write(json.dumps({"warm_up": i}) + "\n")
+    taskpool(["-q", "create", defs], store)
+    workers = [start_worker(store, log, ARGS.lease, follow=True) for _ in range(ARGS.workers)]
+    deadline = time.time() + 60
+    while undone(store) != 0:
+        if time.time() > deadline:
+            report["failures"].append("the warm-up tasks were not drained within 60 s")
+            break
+        time.sleep(0.5)
+    warm_ids = frozenset(t["_id"] for t in stored_tasks(store, ARGS.workers + 1))
+    report["warm_up_commits"] = len(acknowledged_commits(os.path.dirname(log)))
+    subprocess.run(ARGS.restart_before_work, shell=True, check=True)
+    report["restarts"] = 1
+    # The warm-up's executions are not the soak's.
     open(log, "w").close()
-    workers = [start_worker(store, log, ARGS.lease) for _ in range(ARGS.workers)]
-    kills = stops = copies = restarts = 0
+    return workers, warm_ids
+
+
+def drain(store, workdir, report, log, workers=None):
+    if workers is None:
+        workers = [start_worker(store, log, ARGS.lease) for _ in range(ARGS.workers)]
+    kills = stops = copies = 0
+    restarts = report.get("restarts", 0)
     stopped = []  # (proc, resume_at)
     start = time.time()
     next_action = start + 0.5
@@ -190,7 +227,6 @@ def drain(store, workdir, report):
         w.wait()
     report.update(drain_s=round(time.time() - start, 1), kills=kills, stops=stops,
                   copies=copies, restarts=restarts)
-    return log
 
 
 def snapshot_copy(path, workdir, report):
@@ -211,11 +247,17 @@ def snapshot_copy(path, workdir, report):
     return 1
 
 
-def check(store, log, n, report):
-    out = taskpool(["--json", "query", "{}", "--limit", str(n + 1)], store)
+def stored_tasks(store, limit):
+    """Up to `limit` tasks of the pool, as `taskpool --json query` prints them."""
+    out = taskpool(["--json", "query", "{}", "--limit", str(limit)], store)
     tasks = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     if len(tasks) == 1 and isinstance(tasks[0], list):
         tasks = tasks[0]
+    return tasks
+
+
+def check(store, log, n, report, warm_ids=frozenset(), warm_pids=frozenset()):
+    tasks = stored_tasks(store, n + 1)
     report["tasks"] = len(tasks)
     if len(tasks) != n:
         report["failures"].append(f"{len(tasks)} tasks stored, {n} created")
@@ -234,7 +276,13 @@ def check(store, log, n, report):
         if t["_id"] not in executions:
             not_run += 1
     stored = {t["_id"]: (t.get("res") or {}).get("worker") for t in tasks}
-    acks = acknowledged_commits(os.path.dirname(log))
+    acks = acknowledged_commits(os.path.dirname(log), skip=warm_ids)
+    if warm_ids:
+        # The warm-up's workers must have gone on through the restart.
+        through = {pid for _, pid in acks} & warm_pids
+        report["workers_through_restart"] = len(through)
+        if not through:
+            report["failures"].append("no worker committed a task after the server restart")
     overwritten = sum(1 for tid, pid in acks if stored.get(tid) != pid)
     per_task = {}
     for tid, _ in acks:
@@ -272,9 +320,15 @@ def main():
     report["workers"], report["planned_tasks"] = ARGS.workers, n
     with tempfile.TemporaryDirectory(prefix="taskpool-soak-") as workdir:
         taskpool(["drop-pool", POOL], ARGS.store, check=False)
+        log = os.path.join(workdir, "executions.log")
+        open(log, "w").close()
+        workers, warm_ids, warm_pids = None, frozenset(), frozenset()
+        if ARGS.restart_before_work:
+            workers, warm_ids = warm_up(ARGS.store, log, report)
+            warm_pids = frozenset(w.pid for w in workers)
         create_tasks(ARGS.store, n, ARGS.create_kills, workdir, report)
-        log = drain(ARGS.store, workdir, report)
-        check(ARGS.store, log, n, report)
+        drain(ARGS.store, workdir, report, log, workers)
+        check(ARGS.store, log, n, report, warm_ids, warm_pids)
     print(json.dumps(report))
     return 1 if report["failures"] else 0
 
@@ -293,6 +347,9 @@ if __name__ == "__main__":
     parser.add_argument("--create-kills", type=int, default=0)
     parser.add_argument("--restart-cmd", help="shell command that restarts the store's server")
     parser.add_argument("--restart-after", type=float, default=10.0)
+    parser.add_argument("--restart-before-work",
+                        help="shell command that restarts the store's server after a warm-up, "
+                             "before the tasks are created (for a server that keeps nothing)")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--not-atomic", action="store_true",
                         help="the server's updates are not atomic (FerretDB v1): report "

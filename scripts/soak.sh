@@ -21,7 +21,9 @@
 # SOAK_KILLS random workers are SIGKILLed and a few SIGSTOPped past their
 # lease; SQLite also gets SIGKILLs in the middle of `taskpool create` and a
 # `cp` of its file while workers write; FerretDB is killed and restarted on
-# the same data directory mid-run. Then the parser fuzz properties run with
+# the same data directory mid-run; mongo-java-server, which keeps nothing
+# across a restart, is killed and restarted on its port after the workers
+# connected and drained a warm-up task each, before the tasks are created. Then the parser fuzz properties run with
 # SOAK_FUZZ_CASES inputs each. Prints one summary table; exits 1 if anything
 # was lost, done twice or inconsistent.
 set -euo pipefail
@@ -43,11 +45,14 @@ part() { [[ "$parts" == *" $1 "* ]]; }
 step() { printf '\n==> %s\n' "$*" >&2; }
 results=$(mktemp)
 work=$(mktemp -d)
-# The FerretDB server's pid lives in a file: the restart mid-run replaces it.
+# The servers' pids live in files: a restart replaces them.
 ferret_pidfile="$work/ferretdb.pid"
+java_pidfile="$work/mongo-java-server.pid"
 cleanup() {
-    local pids=("${TASKPOOL_MONGO_JAVA_SERVER_PID:-}")
-    [[ -f "$ferret_pidfile" ]] && pids+=("$(cat "$ferret_pidfile")")
+    local pids=() file
+    for file in "$ferret_pidfile" "$java_pidfile"; do
+        [[ -f "$file" ]] && pids+=("$(cat "$file")")
+    done
     kill "${pids[@]}" 2>/dev/null || true
     rm -rf "$work" "${TASKPOOL_FERRETDB_DIR:-/nonexistent}"
 }
@@ -93,8 +98,15 @@ fi
 
 if part mongo-java-server; then
     if eval "$(bash ci/mongo-java-server/start.sh)"; then
+        echo "$TASKPOOL_MONGO_JAVA_SERVER_PID" >"$java_pidfile"
+        java_port=${TASKPOOL_TEST_MONGODB_URL#mongodb://127.0.0.1:}
+        java_port=${java_port%%/*}
+        # SIGKILL the server (by its pid) and start an empty one on the same port.
+        restart="kill -9 \$(cat '$java_pidfile'); sleep 1; \
+            eval \"\$(fixed_port=$java_port bash ci/mongo-java-server/start.sh)\" && \
+            echo \$TASKPOOL_MONGO_JAVA_SERVER_PID >'$java_pidfile'"
         soak mongodb-java-server "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true" \
-            "$java_per_worker"
+            "$java_per_worker" --restart-before-work "$restart"
     else
         echo '{"label": "mongodb-java-server", "failures": ["the server did not start"]}' >>"$results"
     fi
@@ -136,7 +148,7 @@ step "summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
 python3 - "$results" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
-cols = ["label", "planned_tasks", "done", "create_kills", "kills", "stops", "restarts", "copy",
+cols = ["label", "planned_tasks", "done", "create_kills", "kills", "stops", "restarts", "workers_through_restart", "copy",
         "ran_twice_or_more", "executions", "acked_commits", "acked_overwritten", "integrity", "drain_s", "properties", "cases_each", "seconds"]
 print("| " + " | ".join(cols + ["result"]) + " |")
 print("|" + "---|" * (len(cols) + 1))
