@@ -20,8 +20,9 @@ use serde_json::Value;
 use task_store::Store;
 use taskpool_pipeline::worker::Shutdown;
 
-use super::routine::{self, Windows};
+use super::routine::Windows;
 use super::state::OnlineState;
+use crate::job::market;
 use crate::job::runner;
 use crate::job::task_def::TaskDef;
 use crate::job::train::{self, AheadWorker};
@@ -41,15 +42,30 @@ pub(crate) async fn plan(
     state: &OnlineState,
 ) -> Result<Vec<Value>, JobError> {
     let last = state.last_routine().map(|r| r.summary.as_of);
+    let dates: Vec<Date> = dates
+        .iter()
+        .copied()
+        .filter(|date| last.is_none_or(|last| last < *date))
+        .collect();
+    let Some(&first) = dates.first() else {
+        return Ok(Vec::new());
+    };
+    // What each routine will see (`routine::visible`), without cutting the
+    // data for each: the spec (a file hashed once) with its as-of, and the
+    // calendar up to it.
+    let (spec, _) = job.data.visible(first)?;
+    let unbounded = job.data.unbounded();
+    let full = tokio::task::spawn_blocking(move || market::load(&unbounded))
+        .await
+        .map_err(|e| JobError::Workers(format!("loading the data stopped: {e}")))??;
+    let source = spec.describe();
     let mut planned: Vec<(String, Date)> = Vec::new();
     let mut tasks = Vec::new();
-    for &date in dates {
-        if last.is_some_and(|last| last >= date) {
-            continue;
-        }
-        let seen = routine::visible(&job.data, date).await?;
-        let before = state.clone().before(seen.as_of);
-        let new = Windows::generate(job, &seen)?.new_tasks(|strategy| {
+    for date in dates {
+        let calendar = market::calendar_up_to(&full.calendar, &source, date)?;
+        let before = state.clone().before(date);
+        let windows = Windows::generate(job, &spec.with_until(date), &calendar)?;
+        let new = windows.new_tasks(|strategy| {
             before
                 .models_of(strategy)
                 .map(|m| m.test_start)

@@ -27,7 +27,6 @@ use super::trainer::{model_work_seconds, union_seconds};
 use crate::job::JobPlan;
 use crate::job::market::{self, DataSpec, Fingerprint, MarketData};
 use crate::job::ridge_task::ModelWork;
-use crate::job::runner::model_names;
 use crate::job::task_def::TaskDef;
 use crate::job::{JobError, JobEvent};
 
@@ -169,25 +168,28 @@ pub(crate) struct Windows {
 }
 
 impl Windows {
-    /// Every window of `job` on the calendar of `seen`, each task reading
-    /// the data as `seen` does (dates after its as-of hidden).
+    /// Every window of `job` on `calendar` (a routine's), each task reading
+    /// the data of `spec` (the routine's: dates after its as-of hidden).
     ///
     /// # Errors
     /// [`JobError::Config`] for a window that does not generate.
-    pub(crate) fn generate(job: &JobPlan, seen: &Visible) -> Result<Windows, JobError> {
-        let spec = serde_json::to_value(&seen.spec)
+    pub(crate) fn generate(
+        job: &JobPlan,
+        spec: &DataSpec,
+        calendar: &Calendar,
+    ) -> Result<Windows, JobError> {
+        let spec = serde_json::to_value(spec)
             .map_err(|e| JobError::Collect(format!("encoding the data spec: {e}")))?;
         let mut generated = Vec::new();
-        for mut task in job.generate(&seen.data.calendar)? {
+        let mut strategies: Vec<RollingStrategy> = Vec::new();
+        for mut task in job.generate(calendar)? {
             task["dataset"]["kwargs"]["data"] = spec.clone();
             let def = TaskDef::from_value(&task).map_err(|e| JobError::config("models", e))?;
+            if !strategies.iter().any(|s| s.name() == def.model.name) {
+                strategies.push(RollingStrategy::new(def.model.name.clone()));
+            }
             generated.push((def, task));
         }
-        let strategies =
-            model_names(&generated.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?
-                .into_iter()
-                .map(RollingStrategy::new)
-                .collect();
         Ok(Windows {
             strategies,
             generated,
@@ -256,7 +258,7 @@ pub(crate) async fn run(
     let events = manager.events();
 
     // 1. Tasks: each strategy's windows not trained yet.
-    let windows = Windows::generate(&plan.job, seen)?;
+    let windows = Windows::generate(&plan.job, &seen.spec, calendar)?;
     let strategies = &windows.strategies;
     let new_tasks =
         windows.new_tasks(|strategy| before.models_of(strategy).map(|m| m.test_start).collect());
