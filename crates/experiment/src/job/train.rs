@@ -69,13 +69,14 @@ pub enum Launch {
 
 /// Tasks an in-process worker trains ahead of the waits for them:
 /// `taskpool online simulate` creates the training tasks of all its
-/// routines at once (each on the data of its own as-of) and trains them
-/// while the routines do their other steps; a routine then waits for its
-/// tasks ([`Launch::Ahead`]) instead of starting workers.
+/// routines (each on the data of its own as-of) and trains them while the
+/// routines do their other steps; a routine then waits for its tasks
+/// ([`Launch::Ahead`]) instead of starting workers.
 #[derive(Debug)]
 pub struct TrainingAhead {
-    /// The tasks the worker claims.
-    ids: HashSet<TaskId>,
+    /// The tasks the worker claims (it gets more with
+    /// [`AheadWorker::extend`]).
+    ids: Mutex<HashSet<TaskId>>,
     /// Notified each time the worker claims or settles a task.
     wake: Arc<Notify>,
     /// Requested once the worker stopped (for whatever reason).
@@ -85,23 +86,38 @@ pub struct TrainingAhead {
 impl TrainingAhead {
     /// Whether the worker trains every one of `ids` and still runs.
     fn covers(&self, ids: &[TaskId]) -> bool {
-        !self.ended.is_requested() && ids.iter().all(|id| self.ids.contains(id))
+        let known = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        !self.ended.is_requested() && ids.iter().all(|id| known.contains(id))
     }
 }
 
 /// The worker of a [`TrainingAhead`], running in its own tokio task until
 /// [`AheadWorker::finish`] (or until dropped: it is then told to stop).
 pub(crate) struct AheadWorker {
+    ahead: Arc<TrainingAhead>,
+    more: tokio::sync::mpsc::UnboundedSender<Vec<TaskId>>,
     stop: Shutdown,
-    handle: Option<JoinHandle<task_store::Result<WorkerReport>>>,
+    handle: Option<JoinHandle<task_store::Result<()>>>,
 }
 
 impl AheadWorker {
+    /// Train `ids` too, once the tasks given before are done.
+    pub(crate) fn extend(&self, ids: Vec<TaskId>) {
+        self.ahead
+            .ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids.iter().copied());
+        // A worker that stopped already does not train them: the routines
+        // train what it does not (see `covers`).
+        let _ = self.more.send(ids);
+    }
+
     /// Stop the worker (its running tasks finish) and wait for it.
     ///
     /// # Errors
     /// The worker's error.
-    pub(crate) async fn finish(mut self) -> Result<WorkerReport, JobError> {
+    pub(crate) async fn finish(mut self) -> Result<(), JobError> {
         self.stop.request(None);
         let handle = self
             .handle
@@ -119,35 +135,49 @@ impl Drop for AheadWorker {
     }
 }
 
-/// Start an in-process worker (`trainer.workers` tasks at once) training
-/// the tasks `ids` of `pool` in the order the store hands them out, until
+/// Start training the tasks `ids` of `pool` in process (`trainer.workers`
+/// tasks at once, in the order the store hands them out), then each batch
+/// [`AheadWorker::extend`] adds once the earlier ones are done, until
 /// [`AheadWorker::finish`] or `shutdown`; the [`TrainingAhead`] makes
 /// [`train`] wait for it.
-///
-/// # Errors
-/// As [`Worker::new`].
 pub(crate) fn train_ahead(
     store: Arc<dyn Store>,
     pool: &str,
-    ids: &[TaskId],
+    ids: Vec<TaskId>,
     trainer: &TrainerPlan,
     shutdown: &Shutdown,
-) -> Result<(Arc<TrainingAhead>, AheadWorker), JobError> {
-    let worker = built_in_worker(
-        store,
-        in_process_config(pool, Query::ids(ids), trainer, trainer.workers),
-    )?;
+) -> (Arc<TrainingAhead>, AheadWorker) {
     let ahead = Arc::new(TrainingAhead {
-        ids: ids.iter().copied().collect(),
+        ids: Mutex::new(ids.iter().copied().collect()),
         wake: Arc::new(Notify::new()),
         ended: Shutdown::new(),
     });
+    let (more, mut batches) = tokio::sync::mpsc::unbounded_channel();
     let stop = Shutdown::new();
     let handle = tokio::spawn({
         let (ahead, stop, shutdown) = (Arc::clone(&ahead), stop.clone(), shutdown.clone());
+        let (pool, trainer) = (pool.to_string(), trainer.clone());
         async move {
+            let worked = async {
+                let mut batch = Some(ids);
+                while let Some(ids) = batch.take() {
+                    let config = WorkerConfig {
+                        // Done once nothing of the batch is left.
+                        follow: false,
+                        ..in_process_config(&pool, Query::ids(&ids), &trainer, trainer.workers)
+                    };
+                    built_in_worker(Arc::clone(&store), config)?
+                        .run_waking(&stop, &ahead.wake)
+                        .await?;
+                    batch = tokio::select! {
+                        next = batches.recv() => next,
+                        () = stop.requested() => None,
+                    };
+                }
+                Ok(())
+            };
             let worked = tokio::select! {
-                worked = worker.run_waking(&stop, &ahead.wake) => worked,
+                worked = worked => worked,
                 never = relay(&shutdown, &stop) => match never {},
             };
             ahead.ended.request(None);
@@ -155,13 +185,15 @@ pub(crate) fn train_ahead(
             worked
         }
     });
-    Ok((
-        ahead,
+    (
+        Arc::clone(&ahead),
         AheadWorker {
+            ahead,
+            more,
             stop,
             handle: Some(handle),
         },
-    ))
+    )
 }
 
 /// The configuration of an in-process worker on the tasks of `query`.

@@ -18,53 +18,83 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use serde_json::Value;
 use task_store::Store;
+use taskpool_pipeline::calendar::Calendar;
 use taskpool_pipeline::worker::Shutdown;
 
 use super::routine::Windows;
 use super::state::OnlineState;
-use crate::job::market;
+use crate::job::market::{self, DataSpec};
 use crate::job::runner;
 use crate::job::task_def::TaskDef;
 use crate::job::train::{self, AheadWorker};
 use crate::job::{JobError, JobPlan, Launch};
 
-/// The training tasks the routines at `dates` (in order) will ask for,
-/// starting from `state` (the store's, every model in it): for each
-/// routine after the state's last one, the windows on its calendar that
-/// neither a model trained on earlier data nor an earlier routine of the
-/// list covers.
-///
-/// # Errors
-/// Data and configuration errors, as the routines would meet them.
-pub(crate) async fn plan(
-    job: &JobPlan,
-    dates: &[Date],
-    state: &OnlineState,
-) -> Result<Vec<Value>, JobError> {
-    let last = state.last_routine().map(|r| r.summary.as_of);
-    let dates: Vec<Date> = dates
-        .iter()
-        .copied()
-        .filter(|date| last.is_none_or(|last| last < *date))
-        .collect();
-    let Some(&first) = dates.first() else {
-        return Ok(Vec::new());
-    };
-    // What each routine will see (`routine::visible`), without cutting the
-    // data for each: the spec (a file hashed once) with its as-of, and the
-    // calendar up to it.
-    let (spec, _) = job.data.visible(first)?;
-    let unbounded = job.data.unbounded();
-    let full = tokio::task::spawn_blocking(move || market::load(&unbounded))
-        .await
-        .map_err(|e| JobError::Workers(format!("loading the data stopped: {e}")))??;
-    let source = spec.describe();
-    let mut planned: Vec<(String, Date)> = Vec::new();
-    let mut tasks = Vec::new();
-    for date in dates {
-        let calendar = market::calendar_up_to(&full.calendar, &source, date)?;
-        let before = state.clone().before(date);
-        let windows = Windows::generate(job, &spec.with_until(date), &calendar)?;
+/// What the routines of a `simulate` will train, routine by routine.
+struct Planner<'a> {
+    job: &'a JobPlan,
+    state: &'a OnlineState,
+    /// The as-of dates of the routines not planned yet.
+    dates: std::vec::IntoIter<Date>,
+    /// The data spec the routines' tasks carry (with their as-of).
+    spec: DataSpec,
+    /// The calendar of all the data.
+    full: Calendar,
+    /// The windows planned so far: (strategy, test start).
+    planned: Vec<(String, Date)>,
+}
+
+impl<'a> Planner<'a> {
+    /// The plan of routines at `dates` (in order) starting from `state`
+    /// (the store's, every model in it): those after the state's last
+    /// routine; `None` when there is none.
+    ///
+    /// # Errors
+    /// Data errors, as the routines would meet them.
+    async fn new(
+        job: &'a JobPlan,
+        dates: &[Date],
+        state: &'a OnlineState,
+    ) -> Result<Option<Planner<'a>>, JobError> {
+        let last = state.last_routine().map(|r| r.summary.as_of);
+        let dates: Vec<Date> = dates
+            .iter()
+            .copied()
+            .filter(|date| last.is_none_or(|last| last < *date))
+            .collect();
+        let Some(&first) = dates.first() else {
+            return Ok(None);
+        };
+        // What each routine will see (`routine::visible`), without cutting
+        // the data for each: the spec (a file hashed once) with its as-of,
+        // and the calendar up to it.
+        let (spec, _) = job.data.visible(first)?;
+        let unbounded = job.data.unbounded();
+        let full = tokio::task::spawn_blocking(move || market::load(&unbounded))
+            .await
+            .map_err(|e| JobError::Workers(format!("loading the data stopped: {e}")))??;
+        Ok(Some(Planner {
+            job,
+            state,
+            dates: dates.into_iter(),
+            spec,
+            full: full.calendar.clone(),
+            planned: Vec::new(),
+        }))
+    }
+
+    /// The training tasks the next routine will ask for: the windows on
+    /// its calendar that neither a model trained on earlier data nor an
+    /// earlier routine of the plan covers. `None` after the last routine.
+    fn next_routine(&mut self) -> Option<Result<Vec<Value>, JobError>> {
+        let date = self.dates.next()?;
+        Some(self.tasks_at(date))
+    }
+
+    fn tasks_at(&mut self, date: Date) -> Result<Vec<Value>, JobError> {
+        let calendar = market::calendar_up_to(&self.full, &self.spec.describe(), date)?;
+        let before = self.state.clone().before(date);
+        let windows = Windows::generate(self.job, &self.spec.with_until(date), &calendar)?;
+        let planned = &self.planned;
         let new = windows.new_tasks(|strategy| {
             before
                 .models_of(strategy)
@@ -80,32 +110,49 @@ pub(crate) async fn plan(
         for task in &new {
             let def = TaskDef::from_value(task).map_err(|e| JobError::config("models", e))?;
             if let Some(start) = def.dataset.kwargs.segments.test[0] {
-                planned.push((def.model.name, start));
+                self.planned.push((def.model.name, start));
             }
         }
-        tasks.extend(new);
+        Ok(new)
     }
-    Ok(tasks)
 }
 
-/// Create `tasks` in the plan's pool (one batch, deduplicated) and start
-/// the worker training them; the [`Launch`] makes routines wait for it.
-/// `None` when there is nothing to train.
+/// Create the training tasks the routines at `dates` will ask for, in the
+/// plan's pool (deduplicated), and start the worker training them; the
+/// [`Launch`] makes routines wait for it. The first routine's tasks train
+/// while the others are planned. `None` when there is nothing to train.
 ///
 /// # Errors
-/// Store errors.
+/// Data and configuration errors, as the routines would meet them; store
+/// errors.
 pub(crate) async fn start(
     store: &Arc<dyn Store>,
     job: &JobPlan,
-    tasks: Vec<Value>,
+    dates: &[Date],
+    state: &OnlineState,
     shutdown: &Shutdown,
 ) -> Result<Option<(Launch, AheadWorker)>, JobError> {
-    if tasks.is_empty() {
+    let Some(mut planner) = Planner::new(job, dates, state).await? else {
         return Ok(None);
+    };
+    let mut first = Vec::new();
+    while first.is_empty() {
+        match planner.next_routine() {
+            Some(tasks) => first = tasks?,
+            None => return Ok(None),
+        }
     }
-    let (ids, _) = runner::create(store, job, tasks).await?;
+    let (ids, _) = runner::create(store, job, first).await?;
     let (ahead, worker) =
-        train::train_ahead(Arc::clone(store), &job.pool, &ids, &job.trainer, shutdown)?;
+        train::train_ahead(Arc::clone(store), &job.pool, ids, &job.trainer, shutdown);
+    let mut rest = Vec::new();
+    while let Some(tasks) = planner.next_routine() {
+        rest.extend(tasks?);
+    }
+    if !rest.is_empty() {
+        let (ids, _) = runner::create(store, job, rest).await?;
+        worker.extend(ids);
+    }
     Ok(Some((Launch::Ahead(ahead), worker)))
 }
 
@@ -115,7 +162,7 @@ mod tests {
     use std::time::Duration;
 
     use jiff::civil::date;
-    use task_store::{MemoryStore, Query, Store, TaskStore};
+    use task_store::{MemoryStore, Query, Store, TaskStore, TaskStoreExt};
     use taskpool_pipeline::worker::Shutdown;
 
     use crate::job::{JobConfig, no_events};
@@ -171,15 +218,19 @@ report: {{dir: {}, plot: false}}
         let online = manager(&store, dir.path()).train_ahead(false);
         let job = &online.plan().job;
         let dates = online.simulate_dates(start, end).await.unwrap();
-        let tasks = super::plan(job, &dates, &OnlineState::default())
-            .await
-            .unwrap();
-        assert_eq!(tasks.len(), 6, "3 windows × 2 models");
-        let (_, worker) = super::start(online.store(), job, tasks, &Shutdown::new())
-            .await
-            .unwrap()
-            .unwrap();
+        let (_, worker) = super::start(
+            online.store(),
+            job,
+            &dates,
+            &OnlineState::default(),
+            &Shutdown::new(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let pool: Arc<dyn TaskStore> = store.clone();
+        let tasks = pool.query_all(&job.pool, Query::All).await.unwrap();
+        assert_eq!(tasks.len(), 6, "3 windows × 2 models");
         while pool.stat(&job.pool, &Query::All).await.unwrap().done < 6 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

@@ -370,9 +370,8 @@ impl OnlineManager {
     async fn routines_of_simulate(&self, dates: &[Date]) -> Result<(Vec<Ran>, bool), JobError> {
         if self.ahead {
             let state = OnlineState::load(&*self.records(), &self.plan.job.experiment).await?;
-            let tasks = ahead::plan(&self.plan.job, dates, &state).await?;
             if let Some((launch, worker)) =
-                ahead::start(&self.store, &self.plan.job, tasks, &self.shutdown).await?
+                ahead::start(&self.store, &self.plan.job, dates, &state, &self.shutdown).await?
             {
                 let trainer = PoolTrainer::new(
                     Arc::clone(&self.store),
