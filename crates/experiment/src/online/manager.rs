@@ -170,6 +170,8 @@ pub struct OnlineManager {
     trainer: Arc<dyn Trainer>,
     /// Where the default trainer trains.
     launch: Launch,
+    /// Whether `trainer` was given ([`OnlineManager::with_trainer`]).
+    custom_trainer: bool,
     /// Whether `simulate` trains ahead (the default trainer, in process).
     ahead: bool,
     events: Events,
@@ -201,6 +203,7 @@ impl OnlineManager {
             trainer,
             ahead: matches!(launch, Launch::InProcess),
             launch,
+            custom_trainer: false,
             events: options.events,
             shutdown: options.shutdown,
         })
@@ -211,6 +214,7 @@ impl OnlineManager {
     /// the plan's pool); `simulate` then trains routine by routine.
     pub fn with_trainer(mut self, trainer: Arc<dyn Trainer>) -> OnlineManager {
         self.trainer = trainer;
+        self.custom_trainer = true;
         self.ahead = false;
         self
     }
@@ -225,7 +229,7 @@ impl OnlineManager {
     /// trainer or worker processes `simulate` trains routine by routine
     /// whatever this says.
     pub fn train_ahead(mut self, ahead: bool) -> OnlineManager {
-        self.ahead = ahead && matches!(self.launch, Launch::InProcess);
+        self.ahead = ahead && !self.custom_trainer && matches!(self.launch, Launch::InProcess);
         self
     }
 
