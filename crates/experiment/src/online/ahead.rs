@@ -21,8 +21,8 @@ use task_store::Store;
 use taskpool_pipeline::calendar::Calendar;
 use taskpool_pipeline::worker::Shutdown;
 
-use super::routine::Windows;
 use super::state::OnlineState;
+use super::windows::Windows;
 use crate::job::market::{self, DataSpec};
 use crate::job::runner;
 use crate::job::task_def::TaskDef;

@@ -57,6 +57,7 @@ mod signals;
 mod state;
 mod strategy;
 mod trainer;
+mod windows;
 
 pub use manager::{OnlineManager, OnlineOptions, OnlinePlan, SimulateSummary};
 pub use routine::{ModelRef, PredUpdate, RoutineSummary};

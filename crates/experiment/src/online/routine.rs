@@ -22,12 +22,10 @@ use super::state::{
     KIND_ROUTINE, ModelRecord, OFFLINE, ONLINE, OnlineState, PARAM_ROUTINE, SIGNALS, TAG_AS_OF,
     TAG_KIND, TAG_ONLINE, TAG_PRED_END,
 };
-use super::strategy::RollingStrategy;
 use super::trainer::{model_work_seconds, union_seconds};
-use crate::job::JobPlan;
+use super::windows::Windows;
 use crate::job::market::{self, DataSpec, Fingerprint, MarketData};
 use crate::job::ridge_task::ModelWork;
-use crate::job::task_def::TaskDef;
 use crate::job::{JobError, JobEvent};
 
 /// A model in a routine's summary.
@@ -158,63 +156,6 @@ pub(crate) async fn visible(base: &DataSpec, as_of: Date) -> Result<Visible, Job
     })
 }
 
-/// The windows a routine works with: every window of the configuration on
-/// the calendar it sees, and the strategies (models) they belong to.
-pub(crate) struct Windows {
-    /// One strategy per model, in the configuration's order.
-    pub strategies: Vec<RollingStrategy>,
-    /// Every window, parsed and as the task definition it is created from.
-    generated: Vec<(TaskDef, Value)>,
-}
-
-impl Windows {
-    /// Every window of `job` on `calendar` (a routine's), each task reading
-    /// the data of `spec` (the routine's: dates after its as-of hidden).
-    ///
-    /// # Errors
-    /// [`JobError::Config`] for a window that does not generate.
-    pub(crate) fn generate(
-        job: &JobPlan,
-        spec: &DataSpec,
-        calendar: &Calendar,
-    ) -> Result<Windows, JobError> {
-        let spec = serde_json::to_value(spec)
-            .map_err(|e| JobError::Collect(format!("encoding the data spec: {e}")))?;
-        let mut generated = Vec::new();
-        let mut strategies: Vec<RollingStrategy> = Vec::new();
-        for mut task in job.generate(calendar)? {
-            task["dataset"]["kwargs"]["data"] = spec.clone();
-            let def = TaskDef::from_value(&task).map_err(|e| JobError::config("models", e))?;
-            if !strategies.iter().any(|s| s.name() == def.model.name) {
-                strategies.push(RollingStrategy::new(def.model.name.clone()));
-            }
-            generated.push((def, task));
-        }
-        Ok(Windows {
-            strategies,
-            generated,
-        })
-    }
-
-    /// The test starts of the windows of `strategy`.
-    pub(crate) fn test_starts(&self, strategy: &str) -> Vec<Date> {
-        self.generated
-            .iter()
-            .filter(|(def, _)| def.model.name == strategy)
-            .filter_map(|(def, _)| def.dataset.kwargs.segments.test[0])
-            .collect()
-    }
-
-    /// The tasks of each strategy's windows not trained yet: `trained`
-    /// gives the test starts of a strategy's trained windows.
-    pub(crate) fn new_tasks(&self, trained: impl Fn(&str) -> Vec<Date>) -> Vec<Value> {
-        self.strategies
-            .iter()
-            .flat_map(|s| s.prepare_tasks(&self.generated, &trained(s.name())))
-            .collect()
-    }
-}
-
 /// A routine that ran: what it did, and when models worked in it.
 pub(crate) struct Ran {
     /// What it did.
@@ -285,7 +226,7 @@ pub(crate) async fn run(
                 Err(e) => Err(e),
             }
         },
-        update_predictions(&*records, experiment, strategies, &starts, before, seen)
+        predict::update_behind(&*records, experiment, strategies, &starts, before, seen)
     );
     // A stop makes the trainer fail (its workers hand their tasks back):
     // that is an interruption, not a failed training. After a stop nothing
@@ -342,7 +283,8 @@ pub(crate) async fn run(
 
     // 3. Prediction updates of whatever is still behind (the new models
     // predicted up to the end of their data when trained: usually nothing).
-    let late = update_predictions(&*records, experiment, strategies, &starts, &state, seen).await?;
+    let late =
+        predict::update_behind(&*records, experiment, strategies, &starts, &state, seen).await?;
     moved(&mut state, &late);
     for (id, done) in &late {
         // The update moved the tag; the one set above must not move it back.
@@ -475,49 +417,6 @@ impl Tags {
         .await?;
         Ok(())
     }
-}
-
-/// Update the predictions of `state`'s models that are behind: each up
-/// to the last date it serves (`starts`: each strategy's window test
-/// starts), all at once (they touch different records).
-async fn update_predictions(
-    records: &dyn RecordStore,
-    experiment: &str,
-    strategies: &[RollingStrategy],
-    starts: &HashMap<&str, Vec<Date>>,
-    state: &OnlineState,
-    seen: &Visible,
-) -> Result<Vec<(RecordId, predict::Updated)>, JobError> {
-    let mut jobs = Vec::new();
-    for strategy in strategies {
-        let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
-        let starts = starts.get(strategy.name()).map_or(&[][..], Vec::as_slice);
-        for (model, until) in
-            strategy.serves_until(&models, starts, seen.as_of, &seen.data.calendar)
-        {
-            let Some(until) = until else { continue };
-            if model.pred_end.is_some_and(|end| end >= until) {
-                continue;
-            }
-            jobs.push(async move {
-                predict::update(
-                    records,
-                    experiment,
-                    model,
-                    &seen.spec,
-                    Arc::clone(&seen.data),
-                    until,
-                )
-                .await
-                .map(|u| u.map(|u| (model.id, u)))
-            });
-        }
-    }
-    Ok(futures::future::try_join_all(jobs)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
 }
 
 /// Store the routine record: created `running`, its signal rows written,
