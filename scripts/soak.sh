@@ -6,7 +6,8 @@
 #   SOAK_PARTS="ferretdb fuzz" bash scripts/soak.sh   # only some parts
 #
 # SOAK_PARTS names the parts to run (default all: sqlite ferretdb
-# mongo-java-server fuzz). FerretDB runs SOAK_FERRETDB_TASKS_PER_WORKER
+# mongo-java-server fuzz). SOAK_JAVA_URL_OPTIONS are taskpool's URL options
+# for mongo-java-server (default lookupIndexes=true; set it empty for none). FerretDB runs SOAK_FERRETDB_TASKS_PER_WORKER
 # tasks per worker (default 25) under a SOAK_FERRETDB_LEASE-second lease
 # (default 30); the other stores use 2 s leases. FerretDB v1 scans and sorts
 # the whole collection for every claim and its findAndModify is not atomic,
@@ -38,6 +39,10 @@ kills=${SOAK_KILLS:-100}
 ferret_per_worker=${SOAK_FERRETDB_TASKS_PER_WORKER:-25}
 ferret_lease=${SOAK_FERRETDB_LEASE:-30}
 java_per_worker=${SOAK_JAVA_TASKS_PER_WORKER:-$per_worker}
+# taskpool's URL options for mongo-java-server: the lookup indexes, which that
+# server needs to find a task by `_id` without scanning the pool
+# (crates/task-store-mongo/README.md, "Index use of the hot queries").
+java_url_options=${SOAK_JAVA_URL_OPTIONS-lookupIndexes=true}
 fuzz_cases=${SOAK_FUZZ_CASES:-1000000}
 parts=" ${SOAK_PARTS:-sqlite ferretdb mongo-java-server fuzz} "
 part() { [[ "$parts" == *" $1 "* ]]; }
@@ -105,7 +110,7 @@ if part mongo-java-server; then
         restart="kill -9 \$(cat '$java_pidfile'); sleep 1; \
             eval \"\$(fixed_port=$java_port bash ci/mongo-java-server/start.sh)\" && \
             echo \$TASKPOOL_MONGO_JAVA_SERVER_PID >'$java_pidfile'"
-        soak mongodb-java-server "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true" \
+        soak mongodb-java-server "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true${java_url_options:+&$java_url_options}" \
             "$java_per_worker" --restart-before-work "$restart"
     else
         echo '{"label": "mongodb-java-server", "failures": ["the server did not start"]}' >>"$results"
