@@ -9,7 +9,8 @@
 # mongo-java-server fuzz). SOAK_JAVA_URL_OPTIONS are taskpool's URL options
 # for mongo-java-server (default lookupIndexes=true; set it empty for none). FerretDB runs SOAK_FERRETDB_TASKS_PER_WORKER
 # tasks per worker (default 25) under a SOAK_FERRETDB_LEASE-second lease
-# (default 30); the other stores use 2 s leases. FerretDB v1 scans and sorts
+# (default 30); the other stores use 2 s leases. SOAK_DRAIN_TIMEOUT
+# (seconds, default 3600) bounds each drain. FerretDB v1 scans and sorts
 # the whole collection for every claim and its findAndModify is not atomic,
 # so concurrent claimers take the same task and, under 16 claimers, a claim
 # outlasts a 2 s lease: at 8 x 1,000 the drain stalls (docs/reliability.md,
@@ -36,6 +37,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TASKPOOL_CACHE/target}
 workers=${SOAK_WORKERS:-8}
 per_worker=${SOAK_TASKS_PER_WORKER:-10000}
 kills=${SOAK_KILLS:-100}
+drain_timeout=${SOAK_DRAIN_TIMEOUT:-3600}
 ferret_per_worker=${SOAK_FERRETDB_TASKS_PER_WORKER:-25}
 ferret_lease=${SOAK_FERRETDB_LEASE:-30}
 java_per_worker=${SOAK_JAVA_TASKS_PER_WORKER:-$per_worker}
@@ -74,7 +76,7 @@ soak() { # label store tasks-per-worker [extra soak.py options…]
     shift 3
     step "soak: $label ($workers workers x $tasks tasks, $kills kills)"
     python3 scripts/soak.py --bin "$bin" --store "$store" --label "$label" \
-        --workers "$workers" --tasks-per-worker "$tasks" --kills "$kills" "$@" |
+        --workers "$workers" --tasks-per-worker "$tasks" --kills "$kills" --timeout "$drain_timeout" "$@" |
         tee -a "$results" >&2 || true
 }
 
