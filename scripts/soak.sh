@@ -9,7 +9,8 @@
 # mongo-java-server fuzz). SOAK_JAVA_URL_OPTIONS are taskpool's URL options
 # for mongo-java-server (default lookupIndexes=true; set it empty for none). FerretDB runs SOAK_FERRETDB_TASKS_PER_WORKER
 # tasks per worker (default 25) under a SOAK_FERRETDB_LEASE-second lease
-# (default 30); the other stores use 2 s leases. SOAK_DRAIN_TIMEOUT
+# (default 30), mongo-java-server under a SOAK_JAVA_LEASE-second one
+# (default 2), SQLite under 2 s leases. SOAK_DRAIN_TIMEOUT
 # (seconds, default 3600) bounds each drain. FerretDB v1 scans and sorts
 # the whole collection for every claim and its findAndModify is not atomic,
 # so concurrent claimers take the same task and, under 16 claimers, a claim
@@ -41,6 +42,7 @@ drain_timeout=${SOAK_DRAIN_TIMEOUT:-3600}
 ferret_per_worker=${SOAK_FERRETDB_TASKS_PER_WORKER:-25}
 ferret_lease=${SOAK_FERRETDB_LEASE:-30}
 java_per_worker=${SOAK_JAVA_TASKS_PER_WORKER:-$per_worker}
+java_lease=${SOAK_JAVA_LEASE:-2}
 # taskpool's URL options for mongo-java-server: the lookup indexes, which that
 # server needs to find a task by `_id` without scanning the pool
 # (crates/task-store-mongo/README.md, "Index use of the hot queries").
@@ -113,7 +115,7 @@ if part mongo-java-server; then
             eval \"\$(fixed_port=$java_port bash ci/mongo-java-server/start.sh)\" && \
             echo \$TASKPOOL_MONGO_JAVA_SERVER_PID >'$java_pidfile'"
         soak mongodb-java-server "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true${java_url_options:+&$java_url_options}" \
-            "$java_per_worker" --restart-before-work "$restart"
+            "$java_per_worker" --lease "$java_lease" --restart-before-work "$restart"
     else
         echo '{"label": "mongodb-java-server", "failures": ["the server did not start"]}' >>"$results"
     fi
