@@ -7,10 +7,11 @@
 #
 # SOAK_PARTS names the parts to run (default all: sqlite ferretdb
 # mongo-java-server fuzz). SOAK_JAVA_URL_OPTIONS are taskpool's URL options
-# for mongo-java-server (default lookupIndexes=true; set it empty for none). FerretDB runs SOAK_FERRETDB_TASKS_PER_WORKER
+# for mongo-java-server (default below; set it empty for none). FerretDB
+# runs SOAK_FERRETDB_TASKS_PER_WORKER
 # tasks per worker (default 25) under a SOAK_FERRETDB_LEASE-second lease
 # (default 30), mongo-java-server under a SOAK_JAVA_LEASE-second one
-# (default 2), SQLite under 2 s leases. SOAK_DRAIN_TIMEOUT
+# (default 10), SQLite under 2 s leases. SOAK_DRAIN_TIMEOUT
 # (seconds, default 3600) bounds each drain. FerretDB v1 scans and sorts
 # the whole collection for every claim and its findAndModify is not atomic,
 # so concurrent claimers take the same task and, under 16 claimers, a claim
@@ -42,11 +43,14 @@ drain_timeout=${SOAK_DRAIN_TIMEOUT:-3600}
 ferret_per_worker=${SOAK_FERRETDB_TASKS_PER_WORKER:-25}
 ferret_lease=${SOAK_FERRETDB_LEASE:-30}
 java_per_worker=${SOAK_JAVA_TASKS_PER_WORKER:-$per_worker}
-java_lease=${SOAK_JAVA_LEASE:-2}
+java_lease=${SOAK_JAVA_LEASE:-10}
 # taskpool's URL options for mongo-java-server: the lookup indexes, which that
 # server needs to find a task by `_id` without scanning the pool
-# (crates/task-store-mongo/README.md, "Index use of the hot queries").
-java_url_options=${SOAK_JAVA_URL_OPTIONS-lookupIndexes=true}
+# (crates/task-store-mongo/README.md, "Index use of the hot queries"), and
+# candidate lists of 256 kept up to 10 s: each list read sorts the whole
+# pool there (80,000 tasks), and a list lives at most one lease, hence the
+# 10 s lease (docs/reliability.md).
+java_url_options=${SOAK_JAVA_URL_OPTIONS-lookupIndexes=true&claimBatch=256&claimBatchMaxAgeMS=10000}
 fuzz_cases=${SOAK_FUZZ_CASES:-1000000}
 parts=" ${SOAK_PARTS:-sqlite ferretdb mongo-java-server fuzz} "
 part() { [[ "$parts" == *" $1 "* ]]; }
