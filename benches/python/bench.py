@@ -34,10 +34,10 @@ def mongo_qlib(url, n, fetch, server):
     return qlib_bench.workloads(tm, n, fetch, server)
 
 
-def mongo_taskpool(url, n, fetch, server):
+def mongo_taskpool(url, n, fetch, server, options):
     import taskpool
 
-    database_url = qlib_bench.with_database(url, "py_bench_taskpool")
+    database_url = qlib_bench.with_options(qlib_bench.with_database(url, "py_bench_taskpool"), options)
     tm = taskpool.TaskManager("py_bench", store=database_url)
     # Through the manager's own (shared) store: a store remembers the pools
     # whose indexes it made, and forgets one only when it drops it itself.
@@ -105,15 +105,26 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="runs of both MongoDB sides (medians)")
     parser.add_argument("--skip-sqlite", action="store_true", help="only the MongoDB part (no cargo bench)")
     parser.add_argument("--json", help="also write every report to this file")
+    parser.add_argument(
+        "--taskpool-options",
+        default=None,
+        help="URL options of taskpool's store (default: lookupIndexes=true on mongo-java-server, "
+        "as the MongoDB crate's README advises for it; none elsewhere)",
+    )
     args = parser.parse_args()
     url = os.environ["TASKPOOL_BENCH_MONGODB_URL"]
+    options = args.taskpool_options
+    if options is None:
+        java = os.environ.get("TASKPOOL_BENCH_MONGODB_SERVER") == "mongo-java-server"
+        options = "lookupIndexes=true" if java else ""
+    print(f"taskpool's store URL options: {options or '(none)'}", file=sys.stderr)
     server = qlib_bench.ServerCpu()
 
     qlib_runs, tp_runs = [], []
     for run in range(args.runs):
         qlib = mongo_qlib(url, args.n, args.fetch, server)
         print(f"run {run + 1} qlib:     {json.dumps(qlib)}", file=sys.stderr)
-        tp = mongo_taskpool(url, args.n, args.fetch, server)
+        tp = mongo_taskpool(url, args.n, args.fetch, server, options)
         print(f"run {run + 1} taskpool: {json.dumps(tp)}", file=sys.stderr)
         if qlib["total"] != tp["total"]:
             raise RuntimeError(f"the pools differ: {qlib['total']} vs {tp['total']} tasks")

@@ -50,6 +50,15 @@ def with_database(url, database):
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
 
 
+def with_options(url, options):
+    """`url` with the URL options `options` (`a=1&b=2`, may be empty) added."""
+    if not options:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    query = f"{parts.query}&{options}" if parts.query else options
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
 def qlib_manager(url, database, pool):
     """Qlib's TaskManager on `database` of the server at `url`, its pool emptied."""
     from qlib.config import C

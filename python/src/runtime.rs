@@ -1,6 +1,16 @@
 //! The tokio runtime the extension owns, and the one way Python calls into
 //! it: [`run`] blocks the calling thread on a store future with the GIL
 //! released, so other Python threads (and the heartbeat tasks) keep going.
+//!
+//! The future runs on a runtime worker, not on the calling thread: the
+//! worker that waits in `epoll` for the socket is the one that polls it, so
+//! a store call wakes the calling thread once (when it is done). Polled on
+//! the calling thread (`Runtime::block_on`), every network read of the
+//! future woke a runtime worker for the I/O event, which then woke the
+//! calling thread to poll on, and each poll's wake of the driver's own tasks
+//! went back through the runtime's event fd (`strace -f -c`, BENCHMARKS.md):
+//! several cross-thread wake-ups per call, each a scheduling delay on a busy
+//! machine.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -51,10 +61,20 @@ pub fn runtime() -> PyResult<&'static Runtime> {
 /// The store's error as a `taskpool.TaskpoolError` subclass.
 pub fn run<F, T>(py: Python<'_>, future: F) -> PyResult<T>
 where
-    F: Future<Output = taskpool::store::Result<T>> + Send,
-    T: Send,
+    F: Future<Output = taskpool::store::Result<T>> + Send + 'static,
+    T: Send + 'static,
 {
     let runtime = runtime()?;
-    py.detach(|| runtime.block_on(future))
-        .map_err(|e| store_error(py, &e))
+    let (done, outcome) = std::sync::mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        // The receiver is gone only if the calling thread is.
+        let _ = done.send(future.await);
+    });
+    match py.detach(move || outcome.recv()) {
+        Ok(result) => result.map_err(|e| store_error(py, &e)),
+        // The task ended without sending: it panicked (the runtime logs it).
+        Err(_) => Err(PyRuntimeError::new_err(
+            "a taskpool store call panicked (a bug: please report it)",
+        )),
+    }
 }

@@ -52,11 +52,22 @@ pub(crate) struct ListKey {
     pub(crate) query: String,
 }
 
-/// One list of candidate ids, best first.
+/// One candidate of a list: its id, and whether it had the claim's status
+/// when the list was read (`free`; otherwise it was a `running` task whose
+/// lease had expired). A free candidate of a claim without a query is
+/// claimed with the filter `{_id, status}`, which the lookup indexes serve
+/// (see the `claim` module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Candidate {
+    pub(crate) id: ObjectId,
+    pub(crate) free: bool,
+}
+
+/// One list of candidates, best first.
 #[derive(Debug)]
 struct CandidateList {
     key: ListKey,
-    ids: VecDeque<ObjectId>,
+    ids: VecDeque<Candidate>,
     valid_until: Timestamp,
     /// Candidates of this list found taken by another process.
     misses: usize,
@@ -69,7 +80,7 @@ impl Candidates {
 
     /// Take the next candidate of `pool`'s list for `key`, if there is a
     /// list still valid at `now` (dropping it when it is empty or expired).
-    pub(crate) fn next(&self, pool: &str, key: &ListKey, now: Timestamp) -> Option<ObjectId> {
+    pub(crate) fn next(&self, pool: &str, key: &ListKey, now: Timestamp) -> Option<Candidate> {
         let mut lists = self.lock();
         let pool_lists = lists.get_mut(pool)?;
         pool_lists.retain(|l| now < l.valid_until && !l.ids.is_empty());
@@ -104,7 +115,7 @@ impl Candidates {
         &self,
         pool: &str,
         key: ListKey,
-        list: (Vec<ObjectId>, u64),
+        list: (Vec<Candidate>, u64),
         valid_until: Timestamp,
         now: Timestamp,
     ) {
@@ -164,8 +175,13 @@ mod tests {
         }
     }
 
-    fn ids(n: u8) -> Vec<ObjectId> {
-        (1..=n).map(|i| ObjectId::from_bytes([i; 12])).collect()
+    fn ids(n: u8) -> Vec<Candidate> {
+        (1..=n)
+            .map(|i| Candidate {
+                id: ObjectId::from_bytes([i; 12]),
+                free: i % 2 == 0,
+            })
+            .collect()
     }
 
     fn at(ms: i64) -> Timestamp {
@@ -237,7 +253,7 @@ mod tests {
             let picked = c.next("p", &key("q"), at(1)).unwrap();
             assert!(
                 ids(3).contains(&picked),
-                "{picked} is beyond the first three"
+                "{picked:?} is beyond the first three"
             );
         }
     }

@@ -19,17 +19,30 @@
 //!
 //! ## The hot path: the batch claim ([`MongoOptions::claim_batch`](crate::MongoOptions), default 32)
 //!
-//! A claim takes the next id from the store's candidate list for the pool,
-//! claim status and query (see `candidates`), and claims it with the filter
-//! above plus `{_id: ID}` (no sort: at most one document matches). A
-//! candidate that another process took, or that no longer matches, matches
-//! nothing and is skipped; correctness never depends on the list. When there
-//! is no valid list, one `find` reads the ids of the best
-//! `max(claim_batch, n still wanted)` claimable tasks, sorted `{priority:
-//! -1, _id: 1}` (projection `_id` only); an empty read ends the claim. So a
-//! worker's steady state is the claim and the commit per task plus one
-//! sorted read per `claim_batch` tasks, where a sorted `find_one_and_update`
-//! per task (`claim_batch = 1`) sorted the claimable tasks for every task:
+//! A claim takes the next candidate from the store's candidate list for the
+//! pool, claim status and query (see `candidates`), and claims it by `_id`
+//! (no sort: at most one document matches) with one of two filters:
+//!
+//! - a candidate that had the claim's status when the list was read (a
+//!   *free* candidate), for a claim without a query: `{_id: ID, status:
+//!   FROM}`, the first branch of the claim filter, which is all such a claim
+//!   requires of it. Its keys are exactly those of the optional lookup
+//!   index `{_id: 1, status: 1}` (see `indexes`), so mongo-java-server looks
+//!   the task up instead of scanning the pool;
+//! - otherwise (a candidate whose lease had expired, or a claim with a
+//!   query): `{_id: ID}` plus the whole filter above and the query, all
+//!   re-checked on the server.
+//!
+//! A candidate that another process took, or that no longer matches,
+//! matches nothing and is skipped; correctness never depends on the list.
+//! When there is no valid list, one `find` reads the ids and statuses of
+//! the best `max(claim_batch, n still wanted)` claimable tasks, sorted
+//! `{priority: -1, _id: 1}` (projection `_id`, `status`), while a second
+//! `find` at the same time reads the first live lease's expiry (below); an
+//! empty read ends the claim. So a worker's steady state is the claim and
+//! the commit per task plus one sorted read per `claim_batch` tasks, where a
+//! sorted `find_one_and_update` per task (`claim_batch = 1`) sorted the
+//! claimable tasks for every task:
 //!
 //! - On MongoDB both are cheap: the sorted read is a merge of two index
 //!   scans of `{status: 1, priority: -1, _id: 1}` (`SORT_MERGE`, one per
@@ -37,12 +50,15 @@
 //!   `_id` index lookup.
 //! - mongo-java-server uses an index only for a filter whose keys are
 //!   exactly a unique index's (`{_id: X}` alone, say) and ignores
-//!   non-unique indexes, so every claim filter scans the pool, and a sorted
-//!   one then sorts every match (a full, stable sort, even with a limit):
-//!   at 80,000 waiting tasks ~150 ms per sorted claim. A claim by `_id`
-//!   still scans, but its `_id` key comes first and every other document
-//!   fails on it, so it costs a fraction of a sort (BENCHMARKS.md). FerretDB
-//!   v1 evaluates such filters in Go after reading the pool either way.
+//!   non-unique indexes, so every sorted filter scans the pool and then
+//!   sorts every match (a full, stable sort, even with a limit): at 80,000
+//!   waiting tasks ~150 ms per sorted claim, ~115 ms per candidate read. The
+//!   claim of a free candidate and the lease-fenced writes (commit,
+//!   heartbeat, return) are looked up through the lookup indexes when the
+//!   store creates them ([`MongoOptions::lookup_indexes`](crate::MongoOptions),
+//!   URL `lookupIndexes=true`); without them they scan the collection up to
+//!   the task (BENCHMARKS.md). FerretDB v1 evaluates such filters in Go
+//!   after reading the pool either way.
 //!
 //! Order: within one store, candidates are claimed in the list's order, and
 //! the list is dropped whenever this store writes something that can make a
@@ -99,10 +115,11 @@ use mongodb::options::ReturnDocument;
 use task_store::transition::{self, is_expired_and_exhausted, new_lease_token};
 use task_store::{ClaimParams, Lease, Result, Status, Task, Timestamp};
 
-use crate::candidates::ListKey;
+use crate::candidates::{Candidate, ListKey};
 use crate::codec::{
     Fields, Owner, count, date, errors_array, lease_doc, oid, status, task_from_doc,
 };
+use crate::lease::fenced;
 use crate::store::MongoStore;
 use crate::translate::{Filter, translate};
 
@@ -126,6 +143,15 @@ fn by_id(id: ObjectId, filter: &Document) -> Document {
         d.extend(filter.clone());
     }
     d
+}
+
+/// The claim filter of a free candidate (it had the claim's status `from`
+/// when read) of a claim without a query: `{_id, status}`, the first
+/// branch of the claim filter and all a claim without a query requires of
+/// such a task. Its keys are exactly [`CLAIM_BY_ID_KEYS`](crate::indexes::CLAIM_BY_ID_KEYS), one of the lookup
+/// indexes (see the module docs).
+pub(crate) fn free_by_id(id: ObjectId, from: Status) -> Document {
+    doc! {"_id": id, "status": status(from)}
 }
 
 /// How often, at most, a store sweeps a pool for expired exhausted tasks
@@ -172,7 +198,7 @@ impl MongoStore {
                 };
                 found
             } else {
-                let Some(id) = self.candidates.next(pool, &key, now) else {
+                let Some(candidate) = self.candidates.next(pool, &key, now) else {
                     if !self
                         .read_candidates(&claim, &key, &filter, &query, claimed.len())
                         .await?
@@ -181,7 +207,12 @@ impl MongoStore {
                     }
                     continue;
                 };
-                let Some(found) = self.claim_one(&claim, by_id(id, &filter), false).await? else {
+                let by = if candidate.free && matches!(query, Filter::Always) {
+                    free_by_id(candidate.id, params.from)
+                } else {
+                    by_id(candidate.id, &filter)
+                };
+                let Some(found) = self.claim_one(&claim, by, false).await? else {
                     // Taken or changed by another process (this store pops
                     // what it claims, and drops its lists when it writes).
                     self.candidates.missed(pool, &key);
@@ -260,26 +291,36 @@ impl MongoStore {
         let what = "reading claim candidates";
         let generation = self.candidates.generation();
         let limit = self.claim_batch.max(claim.params.n - have);
-        let found: Vec<Document> = claim
-            .coll
-            .find(filter.clone())
-            .sort(doc! {"priority": -1, "_id": 1})
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .projection(doc! {"_id": 1})
-            .await
-            .map_err(self.err(what))?
-            .try_collect()
-            .await
-            .map_err(self.err(what))?;
+        let read = async {
+            claim
+                .coll
+                .find(filter.clone())
+                .sort(doc! {"priority": -1, "_id": 1})
+                .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+                .projection(doc! {"_id": 1, "status": 1})
+                .await
+                .map_err(self.err(what))?
+                .try_collect::<Vec<Document>>()
+                .await
+                .map_err(self.err(what))
+        };
+        // Both reads at once: one round trip of waiting, not two.
+        let (found, expiry) = futures::try_join!(read, self.next_lease_expiry(claim, query))?;
         if found.is_empty() {
             return Ok(false);
         }
+        let from = status(claim.params.from);
         let ids = found
             .iter()
-            .map(|d| Fields::new(d, Owner::task_of(d)).object_id("_id"))
+            .map(|d| {
+                Ok(Candidate {
+                    id: Fields::new(d, Owner::task_of(d)).object_id("_id")?,
+                    free: d.get("status") == Some(&from),
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut valid_until = claim.now + self.claim_batch_max_age;
-        if let Some(expiry) = self.next_lease_expiry(claim, query).await? {
+        if let Some(expiry) = expiry {
             valid_until = valid_until.min(expiry);
         }
         self.candidates.put(
@@ -393,8 +434,7 @@ impl MongoStore {
         token: &str,
         now: Timestamp,
     ) -> Result<()> {
-        let fence =
-            doc! {"_id": oid(task.id), "status": status(Status::Running), "lease.token": token};
+        let fence = fenced(task.id, token);
         self.write_failed(pool, coll, task, fence, now).await
     }
 

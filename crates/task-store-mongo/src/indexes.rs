@@ -9,9 +9,41 @@
 //!   one status by id), `{priority: -1, _id: 1}` (priority order) and
 //!   `{finished_at: -1, _id: -1}` (finished order). A pool made by an older
 //!   build gets the missing ones at this build's first write to it.
+//! - With [`MongoOptions::lookup_indexes`](crate::MongoOptions) (URL
+//!   `lookupIndexes=true`; off by default), the lookup indexes, below.
 //! - The records collection: unique `{experiment: 1, record: 1, version: 1}`
 //!   (one writer per version, and every read of a record) and
 //!   `{live: 1, experiment: 1}` (experiments).
+//!
+//! ## The lookup indexes (optional; for mongo-java-server)
+//!
+//! Two unique indexes led by `_id`: `{_id: 1, status: 1}`
+//! ([`CLAIM_BY_ID_KEYS`]) and `{_id: 1, status: 1, "lease.token": 1}`
+//! ([`FENCE_KEYS`]). `_id` makes each unique by itself, so they never
+//! reject a write. Their keys are exactly those of the two hot filters by
+//! `_id`: the claim of a candidate that had the claim's status when read
+//! (`{_id, status}`, for a claim without a query; see the `claim` module)
+//! and every lease-fenced write (`{_id, status: "running", "lease.token"}`:
+//! heartbeat, commit, return, failing an exhausted task just claimed).
+//!
+//! They exist for mongo-java-server, which uses an index for a filter only
+//! when the filter's keys are exactly a unique index's keys and its values
+//! plain (no operator; its `AbstractUniqueIndex.canHandle`), and ignores
+//! non-unique indexes: without them each of those filters scans the
+//! collection in insertion order up to the task, and done tasks stay in
+//! front of the waiting ones, so claims and commits get slower as a pool
+//! drains (about 20 ms each at 80,000 tasks; BENCHMARKS.md).
+//!
+//! MongoDB does not need them: it answers every filter holding `_id` from
+//! the `_id` index and checks the rest on the one document. There they only
+//! cost: an entry each in both indexes per task, and every claim, commit,
+//! heartbeat and return changes `status` or `lease.token`, so each of those
+//! writes updates both indexes besides the three the pool has anyway (for a
+//! claim or commit, two more index updates out of five). So they are off by
+//! default; turn them on (`lookupIndexes=true`) for mongo-java-server. A
+//! pool gets them at the first create with the option on; turning it off
+//! later leaves them in place (drop them with `dropIndex` if unwanted).
+//! FerretDB v1 takes them but scans anyway (it pushes down only `{_id: X}`).
 //!
 //! A store checks a pool's indexes before every create into it, and creates
 //! the records collection's indexes once, before its first write to it.
@@ -46,11 +78,37 @@ use task_store::Result;
 use crate::error::{NAMESPACE_NOT_FOUND, server_code};
 use crate::store::MongoStore;
 
+/// The keys of the lookup index (and of the filter) of a claim by `_id` of a
+/// free candidate: `claim::free_by_id`.
+pub(crate) const CLAIM_BY_ID_KEYS: [&str; 2] = ["_id", "status"];
+
+/// The keys of the lookup index (and of the filter) of a lease-fenced write:
+/// `lease::fenced`.
+pub(crate) const FENCE_KEYS: [&str; 3] = ["_id", "status", "lease.token"];
+
+/// The lookup indexes: unique, ascending, on [`CLAIM_BY_ID_KEYS`] and
+/// [`FENCE_KEYS`] (see the module docs).
+fn lookup_indexes() -> Vec<IndexModel> {
+    [&CLAIM_BY_ID_KEYS[..], &FENCE_KEYS[..]]
+        .into_iter()
+        .map(|keys| {
+            let keys: Document = keys
+                .iter()
+                .map(|k| ((*k).to_string(), Bson::Int32(1)))
+                .collect();
+            IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().unique(true).build())
+                .build()
+        })
+        .collect()
+}
+
 impl MongoStore {
     /// Create the indexes the pool lacks (and so its collection): before
     /// every create into it, see the module docs.
     pub(crate) async fn ensure_pool(&self, pool: &str, coll: &Collection<Document>) -> Result<()> {
-        let indexes = vec![
+        let mut indexes = vec![
             IndexModel::builder()
                 .keys(doc! {"status": 1, "priority": -1, "_id": 1})
                 .build(),
@@ -71,6 +129,9 @@ impl MongoStore {
                 .keys(doc! {"finished_at": -1, "_id": -1})
                 .build(),
         ];
+        if self.lookup_indexes {
+            indexes.extend(lookup_indexes());
+        }
         // One check at a time per store: concurrent creators into a new
         // pool would each send every index, and FerretDB drops the
         // connection (failing the others' inserts too) when two or more of
@@ -199,5 +260,37 @@ mod tests {
             key_pattern(&doc! {"b": 1, "a": 1})
         );
         assert_ne!(key_pattern(&doc! {"a": 1}), key_pattern(&doc! {"a": -1}));
+    }
+
+    fn keys(d: &Document) -> Vec<&str> {
+        d.keys().map(String::as_str).collect()
+    }
+
+    /// mongo-java-server uses a unique index only for a filter with exactly
+    /// its keys and plain values: the two hot filters by `_id` must keep
+    /// that shape.
+    #[test]
+    fn the_hot_filters_by_id_have_exactly_the_lookup_indexes_keys() {
+        let id = task_store::TaskId::from_bytes([7; 12]);
+        let fence = crate::lease::fenced(id, "token");
+        let claim = crate::claim::free_by_id(
+            mongodb::bson::oid::ObjectId::from_bytes([7; 12]),
+            task_store::Status::Waiting,
+        );
+        let indexes = lookup_indexes();
+        assert_eq!(keys(&indexes[0].keys), CLAIM_BY_ID_KEYS);
+        assert_eq!(keys(&indexes[1].keys), FENCE_KEYS);
+        assert_eq!(keys(&claim), CLAIM_BY_ID_KEYS);
+        assert_eq!(keys(&fence), FENCE_KEYS);
+        for filter in [claim, fence] {
+            assert!(
+                filter.values().all(|v| !matches!(v, Bson::Document(_))),
+                "no operators: {filter}"
+            );
+        }
+        for index in &indexes {
+            let unique = index.options.as_ref().and_then(|o| o.unique);
+            assert_eq!(unique, Some(true), "{:?}", index.keys);
+        }
     }
 }

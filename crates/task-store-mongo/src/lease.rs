@@ -16,8 +16,9 @@ use crate::codec::value::to_bson;
 use crate::codec::{count, date, encode_checked, errors_array, oid, status, task_from_doc};
 use crate::store::{MongoStore, not_found};
 
-/// The filter of a write by the holder of `token`.
-fn fenced(id: TaskId, token: &str) -> Document {
+/// The filter of a write by the holder of `token`. Its keys are exactly
+/// [`FENCE_KEYS`](crate::indexes::FENCE_KEYS), one of the lookup indexes.
+pub(crate) fn fenced(id: TaskId, token: &str) -> Document {
     doc! {"_id": oid(id), "status": status(Status::Running), "lease.token": token}
 }
 

@@ -65,6 +65,14 @@
 //!   A worker's steady state is two round trips per task (the claim and the
 //!   commit) plus one read per batch. See the `claim` and `candidates`
 //!   modules.
+//! - Optional lookup indexes ([`MongoOptions::lookup_indexes`], URL
+//!   `lookupIndexes=true`, off by default): unique `{_id, status}` and
+//!   `{_id, status, lease.token}`, whose keys are exactly those of the claim
+//!   of a free candidate and of the lease-fenced writes. mongo-java-server
+//!   uses an index only for such an exact match, so with them it looks those
+//!   tasks up instead of scanning the pool; MongoDB serves the same filters
+//!   from the `_id` index and would only pay their writes. See the `indexes`
+//!   module.
 //! - Lease times are on the server's clock: the store measures the offset of
 //!   its clock from the server's and callers still see their own clock (see
 //!   the `server_time` module and the crate README for the tolerance).

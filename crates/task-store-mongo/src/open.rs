@@ -48,6 +48,10 @@ impl MongoStore {
             // A list must outlive the claim call that read it (its clock
             // reading is fixed): 0 is taken as 1 ms.
             .max(Duration::from_millis(1));
+        let lookup_indexes = options
+            .lookup_indexes
+            .or(own.lookup_indexes)
+            .unwrap_or(false);
         let mut conn = connect(&driver_url, options).await?;
         conn.shown_url = redact_url(url);
         let time =
@@ -71,24 +75,28 @@ impl MongoStore {
             candidates: Candidates::default(),
             claim_batch,
             claim_batch_max_age,
+            lookup_indexes,
             artifacts,
         })
     }
 }
 
-/// taskpool's own URL options (not MongoDB's): `claimBatch` and
-/// `claimBatchMaxAgeMS` (case-insensitive, like MongoDB's).
+/// taskpool's own URL options (not MongoDB's): `claimBatch`,
+/// `claimBatchMaxAgeMS` and `lookupIndexes` (case-insensitive, like
+/// MongoDB's).
 #[derive(Debug, Default, PartialEq)]
 struct OwnOptions {
     claim_batch: Option<usize>,
     claim_batch_max_age: Option<Duration>,
+    lookup_indexes: Option<bool>,
 }
 
 /// Split taskpool's own options off `url`: the URL for the driver (which
 /// rejects options it does not know) and the options.
 ///
 /// # Errors
-/// `Config` for a value that is not a whole number (`claimBatch` at least 1).
+/// `Config` for a value that is not a whole number (`claimBatch` at least 1),
+/// or for `lookupIndexes` other than `true` or `false`.
 fn take_own_options(url: &str) -> Result<(String, OwnOptions)> {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     let hosts_from = url[after_scheme..]
@@ -122,6 +130,18 @@ fn take_own_options(url: &str) -> Result<(String, OwnOptions)> {
             own.claim_batch = Some(usize::try_from(n).unwrap_or(usize::MAX));
         } else if key.eq_ignore_ascii_case("claimBatchMaxAgeMS") {
             own.claim_batch_max_age = Some(Duration::from_millis(number()?));
+        } else if key.eq_ignore_ascii_case("lookupIndexes") {
+            own.lookup_indexes = Some(match value {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(MongoError::BadUrl(format!(
+                        "invalid MongoDB URL {}: lookupIndexes must be true or false, not {value:?}",
+                        redact_url(url)
+                    ))
+                    .into());
+                }
+            });
         } else {
             kept.push(pair);
         }
@@ -281,17 +301,21 @@ mod tests {
 
     #[test]
     fn own_options_are_taken_out_of_the_url() {
-        let (url, own) =
-            take_own_options("mongodb://u:p?@h/db?w=1&claimbatch=8&claimBatchMaxAgeMS=250")
-                .unwrap();
+        let (url, own) = take_own_options(
+            "mongodb://u:p?@h/db?w=1&claimbatch=8&claimBatchMaxAgeMS=250&lookupIndexes=true",
+        )
+        .unwrap();
         assert_eq!(url, "mongodb://u:p?@h/db?w=1");
         assert_eq!(
             own,
             OwnOptions {
                 claim_batch: Some(8),
                 claim_batch_max_age: Some(Duration::from_millis(250)),
+                lookup_indexes: Some(true),
             }
         );
+        let (_, own) = take_own_options("mongodb://h/?lookupindexes=false").unwrap();
+        assert_eq!(own.lookup_indexes, Some(false));
         let (url, own) = take_own_options("mongodb://h/?claimBatch=1").unwrap();
         assert_eq!((url.as_str(), own.claim_batch), ("mongodb://h/", Some(1)));
         let (url, own) = take_own_options("mongodb://h/db").unwrap();
@@ -302,6 +326,8 @@ mod tests {
         for bad in [
             "mongodb://h/?claimBatch=0",
             "mongodb://h/?claimBatchMaxAgeMS=1s",
+            "mongodb://h/?lookupIndexes=1",
+            "mongodb://h/?lookupIndexes",
         ] {
             let e = take_own_options(bad).unwrap_err();
             assert_eq!(e.kind(), task_store::ErrorKind::Config, "{bad}");

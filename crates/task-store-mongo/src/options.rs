@@ -3,8 +3,8 @@
 //!
 //! The URL's own options (`serverSelectionTimeoutMS`, `replicaSet`,
 //! `w`, `authSource`, …) are MongoDB's connection-string options, parsed by
-//! the driver; taskpool's own (`claimBatch`, `claimBatchMaxAgeMS`) are taken
-//! out of the URL before it reaches the driver. A field set here overrides
+//! the driver; taskpool's own (`claimBatch`, `claimBatchMaxAgeMS`,
+//! `lookupIndexes`) are taken out of the URL before it reaches the driver. A field set here overrides
 //! the URL.
 
 use std::time::Duration;
@@ -47,6 +47,15 @@ pub struct MongoOptions {
     /// `claimBatchMaxAgeMS`, else [`DEFAULT_CLAIM_BATCH_MAX_AGE`]; at least
     /// 1 ms (a list is read and used within one claim call).
     pub claim_batch_max_age: Option<Duration>,
+    /// Whether each pool gets the lookup indexes: unique compound indexes
+    /// led by `_id` whose keys are exactly those of the claim by `_id` and
+    /// of the lease-fenced writes (see the `indexes` module). Only servers
+    /// that use an index for nothing but an exact match of a unique index's
+    /// keys need them (mongo-java-server: without them every claim and
+    /// commit scans the pool); on MongoDB they add index writes to every
+    /// create, claim and commit and serve no read. `None`: the URL's
+    /// `lookupIndexes` (`true`/`false`), else off.
+    pub lookup_indexes: Option<bool>,
 }
 
 /// How many candidates a claim reads at once unless [`MongoOptions`] or the
@@ -70,6 +79,7 @@ impl Default for MongoOptions {
             sweep_interval: crate::DEFAULT_SWEEP_INTERVAL,
             claim_batch: None,
             claim_batch_max_age: None,
+            lookup_indexes: None,
         }
     }
 }
@@ -109,6 +119,13 @@ impl MongoOptions {
     #[must_use]
     pub fn claim_batch_max_age(mut self, max_age: Duration) -> MongoOptions {
         self.claim_batch_max_age = Some(max_age);
+        self
+    }
+
+    /// These options with `lookup_indexes` set.
+    #[must_use]
+    pub fn lookup_indexes(mut self, on: bool) -> MongoOptions {
+        self.lookup_indexes = Some(on);
         self
     }
 

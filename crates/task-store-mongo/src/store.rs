@@ -65,6 +65,8 @@ pub struct MongoStore {
     pub(crate) claim_batch: usize,
     /// How long a candidate list is used at most.
     pub(crate) claim_batch_max_age: Duration,
+    /// Whether pools get the lookup indexes (see `indexes`).
+    pub(crate) lookup_indexes: bool,
     /// The GridFS bucket of artifact bytes.
     pub(crate) artifacts: GridFsBucket,
 }

@@ -3,16 +3,25 @@
 
 use std::sync::Arc;
 
+use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use serde_json::json;
-use task_store::{Query, SystemClock, TaskStore, TaskStoreExt};
+use std::time::Duration;
+
+use task_store::{
+    ClaimParams, CommitParams, ErrorKind, HeartbeatParams, Query, Status, SystemClock, TaskStore,
+    TaskStoreExt,
+};
 use task_store_mongo::{MongoOptions, MongoStore, POOL_COLLECTION_PREFIX};
 
 use super::support;
 
+/// A fresh store on `test`'s database without the lookup indexes (the
+/// default), and the database.
 async fn store_and_db(test: &str) -> Option<(Arc<MongoStore>, mongodb::Database)> {
     let url = support::server_url(test)?;
-    let store = support::fresh_store(&url, test, Arc::new(SystemClock)).await;
+    let options = support::options_for(test).lookup_indexes(false);
+    let store = support::fresh_store_with(&url, Arc::new(SystemClock), options).await;
     let client = mongodb::Client::with_uri_str(&url).await.unwrap();
     let db = client.database(store.database());
     Some((store, db))
@@ -44,6 +53,79 @@ async fn create_makes_prefixed_collection_with_indexes() {
     assert!(stored.get_object_id("_id").is_ok());
     assert!(stored.get_datetime("created_at").is_ok());
     assert_eq!(stored.get_document("def").unwrap().get_i64("a").unwrap(), 1);
+}
+
+/// `lookupIndexes=true` adds the two unique indexes led by `_id` (their keys
+/// exactly the claim-by-`_id` and lease-fenced filters'), also to a pool made
+/// without them; claims, heartbeats and commits work under them.
+#[tokio::test]
+async fn lookup_indexes_are_unique_led_by_id_and_added_to_older_pools() {
+    let test = "lookup_indexes_are_unique_led_by_id_and_added_to_older_pools";
+    let Some((plain, db)) = store_and_db(test).await else {
+        return;
+    };
+    plain.create_one("rolling", json!({"a": 1})).await.unwrap();
+    drop(plain);
+    let url = support::server_url(test).unwrap();
+    let store = MongoStore::open(
+        &format!(
+            "{}{}lookupIndexes=true",
+            url,
+            if url.contains('?') { "&" } else { "?" }
+        ),
+        Arc::new(SystemClock),
+        support::options_for(test).lookup_indexes(true),
+    )
+    .await
+    .unwrap();
+    store.create_one("rolling", json!({"a": 2})).await.unwrap();
+    let coll = db.collection::<Document>(&format!("{POOL_COLLECTION_PREFIX}rolling"));
+    let indexes: Vec<mongodb::IndexModel> = coll
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    for keys in [
+        doc! {"_id": 1, "status": 1},
+        doc! {"_id": 1, "status": 1, "lease.token": 1},
+    ] {
+        let index = indexes
+            .iter()
+            .find(|i| i.keys.keys().eq(keys.keys()))
+            .unwrap_or_else(|| panic!("no index {keys} among {indexes:?}"));
+        let unique = index.options.as_ref().and_then(|o| o.unique);
+        assert_eq!(unique, Some(true), "{keys}");
+    }
+    let lease = Duration::from_secs(60);
+    let mut params = ClaimParams::new("w", lease);
+    params.n = 2;
+    let tasks = store.claim("rolling", params).await.unwrap();
+    assert_eq!(tasks.len(), 2);
+    for task in tasks {
+        let token = task.lease.as_ref().unwrap().token.clone();
+        let (id, heartbeat) = (
+            task.id,
+            HeartbeatParams {
+                id: task.id,
+                token: token.clone(),
+                lease,
+            },
+        );
+        store.heartbeat("rolling", heartbeat).await.unwrap();
+        let commit = |n: i64| CommitParams {
+            id,
+            token: token.clone(),
+            result: json!({"n": n}),
+            status: Status::Done,
+        };
+        store.commit("rolling", commit(1)).await.unwrap();
+        let stale = store.commit("rolling", commit(2)).await.unwrap_err();
+        assert_eq!(stale.kind(), ErrorKind::LeaseLost);
+    }
+    let stat = store.stat("rolling", &Query::All).await.unwrap();
+    assert_eq!((stat.total(), stat.done), (2, 2));
 }
 
 /// Regression: a second store (a new process, with its own index cache)
