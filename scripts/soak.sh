@@ -7,10 +7,12 @@
 #
 # SOAK_PARTS names the parts to run (default all: sqlite ferretdb
 # mongo-java-server fuzz). SOAK_JAVA_URL_OPTIONS are taskpool's URL options
-# for mongo-java-server (default
-# lookupIndexes=true&claimBatch=256&claimBatchMaxAgeMS=10000; empty: none).
-# FerretDB runs SOAK_FERRETDB_TASKS_PER_WORKER tasks per worker (default 25) under a SOAK_FERRETDB_LEASE-second lease
-# (default 30); the other stores use 2 s leases. FerretDB v1 scans and sorts
+# for mongo-java-server (default below; set it empty for none). FerretDB
+# runs SOAK_FERRETDB_TASKS_PER_WORKER
+# tasks per worker (default 25) under a SOAK_FERRETDB_LEASE-second lease
+# (default 30), mongo-java-server under a SOAK_JAVA_LEASE-second one
+# (default 10), SQLite under 2 s leases. SOAK_DRAIN_TIMEOUT
+# (seconds, default 3600) bounds each drain. FerretDB v1 scans and sorts
 # the whole collection for every claim and its findAndModify is not atomic,
 # so concurrent claimers take the same task and, under 16 claimers, a claim
 # outlasts a 2 s lease: at 8 x 1,000 the drain stalls (docs/reliability.md,
@@ -37,16 +39,19 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TASKPOOL_CACHE/target}
 workers=${SOAK_WORKERS:-8}
 per_worker=${SOAK_TASKS_PER_WORKER:-10000}
 kills=${SOAK_KILLS:-100}
+drain_timeout=${SOAK_DRAIN_TIMEOUT:-3600}
 ferret_per_worker=${SOAK_FERRETDB_TASKS_PER_WORKER:-25}
 ferret_lease=${SOAK_FERRETDB_LEASE:-30}
 java_per_worker=${SOAK_JAVA_TASKS_PER_WORKER:-$per_worker}
+java_lease=${SOAK_JAVA_LEASE:-10}
 # taskpool's URL options for mongo-java-server: the lookup indexes, which that
 # server needs to find a task by `_id` without scanning the pool
-# (crates/task-store-mongo/README.md, "Index use of the hot queries"); 256
-# candidates per read and lists kept up to 10 s, because each candidate read
-# sorts the whole pool there (at 80,000 tasks ~115 ms of server CPU) and 8
-# stores share the server. Nothing is created during the drain, so the longer
-# list age changes no order the soak could see.
+# (crates/task-store-mongo/README.md, "Index use of the hot queries"), and
+# candidate lists of 256 kept up to 10 s: each list read sorts the whole
+# pool there (80,000 tasks). A list is rechecked (two unsorted reads) at each
+# lease expiry it does not cover and re-read only if a lease expired; before
+# that recheck it was re-read at each one, hence the 10 s lease
+# (docs/reliability.md).
 java_url_options=${SOAK_JAVA_URL_OPTIONS-lookupIndexes=true&claimBatch=256&claimBatchMaxAgeMS=10000}
 fuzz_cases=${SOAK_FUZZ_CASES:-1000000}
 parts=" ${SOAK_PARTS:-sqlite ferretdb mongo-java-server fuzz} "
@@ -79,7 +84,7 @@ soak() { # label store tasks-per-worker [extra soak.py options…]
     shift 3
     step "soak: $label ($workers workers x $tasks tasks, $kills kills)"
     python3 scripts/soak.py --bin "$bin" --store "$store" --label "$label" \
-        --workers "$workers" --tasks-per-worker "$tasks" --kills "$kills" "$@" |
+        --workers "$workers" --tasks-per-worker "$tasks" --kills "$kills" --timeout "$drain_timeout" "$@" |
         tee -a "$results" >&2 || true
 }
 
@@ -116,7 +121,7 @@ if part mongo-java-server; then
             eval \"\$(fixed_port=$java_port bash ci/mongo-java-server/start.sh)\" && \
             echo \$TASKPOOL_MONGO_JAVA_SERVER_PID >'$java_pidfile'"
         soak mongodb-java-server "${TASKPOOL_TEST_MONGODB_URL%%\?*}soak?directConnection=true${java_url_options:+&$java_url_options}" \
-            "$java_per_worker" --restart-before-work "$restart"
+            "$java_per_worker" --lease "$java_lease" --restart-before-work "$restart"
     else
         echo '{"label": "mongodb-java-server", "failures": ["the server did not start"]}' >>"$results"
     fi

@@ -179,8 +179,9 @@ pub struct OnlineRoutineJson {
 /// `online simulate`: every routine and where the time went, and the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct OnlineSimulateJson {
-    /// `start end routines trained wall_seconds train_seconds
-    /// predict_seconds train_phase_seconds orchestration_seconds`.
+    /// `start end routines trained wall_seconds model_work_seconds
+    /// train_seconds predict_seconds train_phase_seconds
+    /// orchestration_seconds trained_ahead`.
     #[serde(flatten)]
     pub simulate: SimulateSummary,
     /// The online report directory.

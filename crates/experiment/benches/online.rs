@@ -6,11 +6,13 @@
 //! quarter of data.
 //!
 //! Model work is the models fitting and predicting: the training tasks'
-//! (the union of their intervals, from the `model_work` of their results)
-//! and the prediction updates' `predict` (printed apart). Orchestration is
-//! the rest of the wall time, including creating, claiming and waiting for
-//! the tasks and storing their records (printed apart as "in the training
-//! steps").
+//! (from the `model_work` of their results) and the prediction updates'
+//! `predict`, as the union of their intervals over the whole simulate (work
+//! side by side counts once). Orchestration is the rest of the wall time:
+//! whatever ran while no model worked (creating, claiming and waiting for
+//! the tasks, storing records, prediction updates' reads and writes,
+//! signals, the state, the lock). `simulate` trains ahead (the default),
+//! so most of the routines' own steps run beside the training.
 //!
 //! `cargo bench -p taskpool-experiment --bench online` (release build; a
 //! SQLite store in a temporary directory, or the store URL in

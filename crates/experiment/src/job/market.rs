@@ -139,6 +139,17 @@ impl DataSpec {
         }
     }
 
+    /// The same data with only the dates up to `until` visible.
+    pub fn with_until(&self, until: Date) -> DataSpec {
+        let mut spec = self.clone();
+        match &mut spec {
+            DataSpec::Synthetic { until: at, .. } | DataSpec::File { until: at, .. } => {
+                *at = Some(until);
+            }
+        }
+        spec
+    }
+
     /// The same data with every date visible (what `until` hides shown).
     pub fn unbounded(&self) -> DataSpec {
         let mut spec = self.clone();
@@ -216,16 +227,9 @@ impl MarketData {
     /// # Errors
     /// [`DataError::Empty`] when no bar is dated up to `until`.
     pub fn up_to(&self, source: &str, until: Date) -> Result<MarketData, DataError> {
-        let days = &self.calendar.days()[..self
-            .calendar
-            .index_on_or_after(until.tomorrow().unwrap_or(until))];
-        let calendar =
-            Calendar::from_dates(days.iter().copied()).map_err(|_| DataError::Empty {
-                path: source.to_string(),
-            })?;
         Ok(MarketData {
             dataset: self.dataset.up_to(until),
-            calendar,
+            calendar: calendar_up_to(&self.calendar, source, until)?,
         })
     }
 
@@ -257,6 +261,22 @@ impl MarketData {
             labels: rows.labels.to_vec(),
         }
     }
+}
+
+/// The days of `calendar` up to `until`: the calendar of the data of
+/// `source` cut there ([`MarketData::up_to`]).
+///
+/// # Errors
+/// [`DataError::Empty`] when no day is on or before `until`.
+pub fn calendar_up_to(
+    calendar: &Calendar,
+    source: &str,
+    until: Date,
+) -> Result<Calendar, DataError> {
+    let days = &calendar.days()[..calendar.index_on_or_after(until.tomorrow().unwrap_or(until))];
+    Calendar::from_dates(days.iter().copied()).map_err(|_| DataError::Empty {
+        path: source.to_string(),
+    })
 }
 
 /// The raw labels (next returns) of loaded data, without its features: all

@@ -49,4 +49,4 @@ pub use plan::{JobPlan, MIN_LABELLED_DAYS, PlannedTasks, SkippedWindow, TrainerP
 pub use report::JobSummary;
 pub use results::{ENSEMBLE, SeriesResult, WindowResult};
 pub use runner::{RunOptions, open_store, run_job};
-pub use train::{Launch, WorkerCommand, run_worker};
+pub use train::{Launch, TrainingAhead, WorkerCommand, run_worker};

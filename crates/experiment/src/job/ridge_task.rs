@@ -172,13 +172,14 @@ pub(crate) fn add_metrics(
 }
 
 /// Run one task: load its data (cached per process), [`train`] (or run the
-/// model's program: [`command_model`]), then store
-/// a record in the task's experiment: metrics, the definition's flattened
-/// parameters, tags [`TAG_MODEL`], [`TAG_TEST_START`], [`TAG_TEST_END`],
-/// the predictions as artifact [`PRED`] and a built-in model as artifact
-/// [`MODEL`]. The record is created
-/// `running` and becomes `finished` once its artifact is written, so a
-/// crash in between never leaves a finished record without predictions.
+/// model's program: [`command_model`]), and store a record in the task's
+/// experiment: the definition's flattened parameters, tags [`TAG_MODEL`],
+/// [`TAG_TEST_START`], [`TAG_TEST_END`], metrics, the predictions as
+/// artifact [`PRED`] and a built-in model as artifact [`MODEL`]. The record
+/// is created `running` while the model works (deleted again if the
+/// attempt fails) and becomes `finished`, with its metrics, once its
+/// artifacts are written, so a crash in between never leaves a finished
+/// record without predictions.
 ///
 /// Returns the task's result: `{"record", "experiment", "metrics",
 /// "model_work"}` ([`ModelWork`]).
@@ -188,25 +189,6 @@ pub(crate) fn add_metrics(
 /// failed fit or a store error.
 pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Value, String> {
     let def = TaskDef::from_value(&input.payload)?;
-    let spec = def.dataset.kwargs.data.clone();
-    let data = tokio::task::spawn_blocking(move || market::load(&spec))
-        .await
-        .map_err(|e| format!("loading the data stopped: {e}"))?
-        .map_err(|e| e.to_string())?;
-    let start = Timestamp::now();
-    let began = Instant::now();
-    let trained = if def.model.class == COMMAND {
-        command_model::train(&def, data, &input).await?
-    } else {
-        let for_training = def.clone();
-        tokio::task::spawn_blocking(move || train(&for_training, &data))
-            .await
-            .map_err(|e| format!("training stopped: {e}"))??
-    };
-    let work = ModelWork {
-        start,
-        seconds: began.elapsed().as_secs_f64(),
-    };
     let segments = def.dataset.kwargs.segments;
     let mut tags = BTreeMap::from([(TAG_MODEL.to_string(), def.model.name.clone())]);
     for (tag, date) in [
@@ -221,32 +203,56 @@ pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Val
         pool: input.pool.clone(),
         task_id: input.id,
         params: flatten_params(&input.payload),
-        task: input.payload,
-        metrics: trained.metrics.clone(),
+        task: input.payload.clone(),
         tags,
         ..NewRecord::default()
     };
     let store_err = |e: task_store::Error| format!("storing the record: {e}");
-    let record = records
-        .create_record(&def.experiment, new)
-        .await
-        .map_err(store_err)?;
+    // The record (`running`: its definition, parameters and tags are known
+    // now) is created while the model works; its metrics and artifacts
+    // follow.
+    let (record, trained) = tokio::join!(
+        records.create_record(&def.experiment, new),
+        work(&def, &input)
+    );
+    let record = record.map_err(store_err)?;
+    let (trained, work) = match trained {
+        Ok(trained) => trained,
+        Err(e) => {
+            // A failed attempt leaves no record.
+            if let Err(gone) = records.delete_record(&def.experiment, record.id).await {
+                tracing::warn!("deleting the record of a failed attempt: {gone}");
+            }
+            return Err(e);
+        }
+    };
+    // The two artifacts side by side (a store may write them in one
+    // transaction); the record is finished only once both are written.
+    let model = match &trained.model {
+        Some(model) => {
+            Some(serde_json::to_vec(model).map_err(|e| format!("encoding the model: {e}"))?)
+        }
+        None => None,
+    };
+    let put_model = async {
+        match model {
+            Some(json) => {
+                records
+                    .put_artifact(&def.experiment, record.id, MODEL, json)
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
+    futures::try_join!(
+        records.put_artifact(&def.experiment, record.id, PRED, trained.pred.encode()),
+        put_model
+    )
+    .map_err(store_err)?;
+    let mut finished = UpdateRecord::new(record.id).status(RecordStatus::Finished);
+    finished.metrics = trained.metrics.clone();
     records
-        .put_artifact(&def.experiment, record.id, PRED, trained.pred.encode())
-        .await
-        .map_err(store_err)?;
-    if let Some(model) = &trained.model {
-        let json = serde_json::to_vec(model).map_err(|e| format!("encoding the model: {e}"))?;
-        records
-            .put_artifact(&def.experiment, record.id, MODEL, json)
-            .await
-            .map_err(store_err)?;
-    }
-    records
-        .update_record(
-            &def.experiment,
-            UpdateRecord::new(record.id).status(RecordStatus::Finished),
-        )
+        .update_record(&def.experiment, finished)
         .await
         .map_err(store_err)?;
     Ok(json!({
@@ -255,6 +261,31 @@ pub async fn run_task(records: &dyn RecordStore, input: TaskInput) -> Result<Val
         "metrics": trained.metrics,
         RES_MODEL_WORK: work,
     }))
+}
+
+/// Load the data of `def` (cached per process) and train it: [`train`], or
+/// the model's program ([`command_model`]); with when the model worked.
+async fn work(def: &TaskDef, input: &TaskInput) -> Result<(Trained, ModelWork), String> {
+    let spec = def.dataset.kwargs.data.clone();
+    let data = tokio::task::spawn_blocking(move || market::load(&spec))
+        .await
+        .map_err(|e| format!("loading the data stopped: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let start = Timestamp::now();
+    let began = Instant::now();
+    let trained = if def.model.class == COMMAND {
+        command_model::train(def, data, input).await?
+    } else {
+        let for_training = def.clone();
+        tokio::task::spawn_blocking(move || train(&for_training, &data))
+            .await
+            .map_err(|e| format!("training stopped: {e}"))??
+    };
+    let work = ModelWork {
+        start,
+        seconds: began.elapsed().as_secs_f64(),
+    };
+    Ok((trained, work))
 }
 
 /// [`run_task`] as a worker's task function, writing records to `records`.

@@ -262,7 +262,7 @@ async fn drop_everything(store: &Arc<dyn Store>, plan: &JobPlan) -> Result<usize
 
 /// Create the tasks (deduplicated by content); put failed ones back to
 /// waiting. Returns the job's task ids (each once, in generation order).
-async fn create(
+pub(crate) async fn create(
     store: &Arc<dyn Store>,
     plan: &JobPlan,
     defs: Vec<serde_json::Value>,

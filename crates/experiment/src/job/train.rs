@@ -7,7 +7,7 @@
 //! the work, and a worker that dies loses its task only until its lease
 //! expires.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -54,12 +54,167 @@ pub struct WorkerCommand {
 }
 
 /// Where pending tasks are trained.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Launch {
     /// A worker inside this process, running `workers` tasks at once.
     InProcess,
     /// `workers` worker processes started with this command.
     Processes(WorkerCommand),
+    /// A worker of this process started beforehand trains them
+    /// ([`TrainingAhead`]): wait for it; train here (as
+    /// [`Launch::InProcess`]) only the tasks it does not cover, or all of
+    /// them once it stopped.
+    Ahead(Arc<TrainingAhead>),
+}
+
+/// Tasks an in-process worker trains ahead of the waits for them:
+/// `taskpool online simulate` creates the training tasks of all its
+/// routines (each on the data of its own as-of) and trains them while the
+/// routines do their other steps; a routine then waits for its tasks
+/// ([`Launch::Ahead`]) instead of starting workers.
+#[derive(Debug)]
+pub struct TrainingAhead {
+    /// The tasks the worker claims (it gets more with
+    /// [`AheadWorker::extend`]).
+    ids: Mutex<HashSet<TaskId>>,
+    /// Notified each time the worker claims or settles a task.
+    wake: Arc<Notify>,
+    /// Requested once the worker stopped (for whatever reason).
+    ended: Shutdown,
+}
+
+impl TrainingAhead {
+    /// Whether the worker trains every one of `ids` and still runs.
+    fn covers(&self, ids: &[TaskId]) -> bool {
+        let known = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        !self.ended.is_requested() && ids.iter().all(|id| known.contains(id))
+    }
+}
+
+/// The worker of a [`TrainingAhead`], running in its own tokio task until
+/// [`AheadWorker::finish`] (or until dropped: it is then told to stop).
+pub(crate) struct AheadWorker {
+    ahead: Arc<TrainingAhead>,
+    more: tokio::sync::mpsc::UnboundedSender<Vec<TaskId>>,
+    stop: Shutdown,
+    handle: Option<JoinHandle<task_store::Result<()>>>,
+}
+
+impl AheadWorker {
+    /// Train `ids` too, once the tasks given before are done.
+    pub(crate) fn extend(&self, ids: Vec<TaskId>) {
+        self.ahead
+            .ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids.iter().copied());
+        // A worker that stopped already does not train them: the routines
+        // train what it does not (see `covers`).
+        let _ = self.more.send(ids);
+    }
+
+    /// Stop the worker (its running tasks finish) and wait for it.
+    ///
+    /// # Errors
+    /// The worker's error.
+    pub(crate) async fn finish(mut self) -> Result<(), JobError> {
+        self.stop.request(None);
+        let handle = self
+            .handle
+            .take()
+            .expect("finished once: `finish` takes self");
+        Ok(handle
+            .await
+            .map_err(|e| JobError::Workers(format!("the worker training ahead stopped: {e}")))??)
+    }
+}
+
+impl Drop for AheadWorker {
+    fn drop(&mut self) {
+        self.stop.request(None);
+    }
+}
+
+/// Start training the tasks `ids` of `pool` in process (`trainer.workers`
+/// tasks at once, in the order the store hands them out), then each batch
+/// [`AheadWorker::extend`] adds once the earlier ones are done, until
+/// [`AheadWorker::finish`] or `shutdown`; the [`TrainingAhead`] makes
+/// [`train`] wait for it.
+pub(crate) fn train_ahead(
+    store: Arc<dyn Store>,
+    pool: &str,
+    ids: Vec<TaskId>,
+    trainer: &TrainerPlan,
+    shutdown: &Shutdown,
+) -> (Arc<TrainingAhead>, AheadWorker) {
+    let ahead = Arc::new(TrainingAhead {
+        ids: Mutex::new(ids.iter().copied().collect()),
+        wake: Arc::new(Notify::new()),
+        ended: Shutdown::new(),
+    });
+    let (more, mut batches) = tokio::sync::mpsc::unbounded_channel();
+    let stop = Shutdown::new();
+    let handle = tokio::spawn({
+        let (ahead, stop, shutdown) = (Arc::clone(&ahead), stop.clone(), shutdown.clone());
+        let (pool, trainer) = (pool.to_string(), trainer.clone());
+        async move {
+            let worked = async {
+                let mut batch = Some(ids);
+                while let Some(ids) = batch.take() {
+                    let config = WorkerConfig {
+                        // Done once nothing of the batch is left.
+                        follow: false,
+                        ..in_process_config(&pool, Query::ids(&ids), &trainer, trainer.workers)
+                    };
+                    built_in_worker(Arc::clone(&store), config)?
+                        .run_waking(&stop, &ahead.wake)
+                        .await?;
+                    batch = tokio::select! {
+                        next = batches.recv() => next,
+                        () = stop.requested() => None,
+                    };
+                }
+                Ok(())
+            };
+            let worked = tokio::select! {
+                worked = worked => worked,
+                never = relay(&shutdown, &stop) => match never {},
+            };
+            ahead.ended.request(None);
+            ahead.wake.notify_one();
+            worked
+        }
+    });
+    (
+        Arc::clone(&ahead),
+        AheadWorker {
+            ahead,
+            more,
+            stop,
+            handle: Some(handle),
+        },
+    )
+}
+
+/// The configuration of an in-process worker on the tasks of `query`.
+fn in_process_config(
+    pool: &str,
+    query: Query,
+    trainer: &TrainerPlan,
+    concurrency: usize,
+) -> WorkerConfig {
+    WorkerConfig {
+        query,
+        concurrency,
+        lease: trainer.lease,
+        follow: true,
+        backoff: Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_secs(1),
+        },
+        grace: trainer.grace,
+        ..WorkerConfig::new(pool)
+    }
 }
 
 /// Work on `pool` with the built-in task function until nothing matching
@@ -102,7 +257,10 @@ pub(crate) async fn train(
 ) -> Result<(), JobError> {
     let query = Query::ids(ids);
     // The in-process worker wakes the wait each time it settles a task.
-    let wake = Arc::new(Notify::new());
+    let wake = match launch {
+        Launch::Ahead(ahead) => Arc::clone(&ahead.wake),
+        _ => Arc::new(Notify::new()),
+    };
     let options = WaitOptions {
         poll: POLL,
         first_poll: Some(FIRST_POLL),
@@ -122,20 +280,20 @@ pub(crate) async fn train(
     let tasks: Arc<dyn TaskStore> = store.clone();
     let waiting = wait(&*tasks, pool, &query, &options, progress);
     tokio::pin!(waiting);
-    let local = |concurrency: usize| WorkerConfig {
-        query: query.clone(),
-        concurrency,
-        lease: trainer.lease,
-        follow: true,
-        backoff: Backoff {
-            initial: Duration::from_millis(50),
-            max: Duration::from_secs(1),
-        },
-        grace: trainer.grace,
-        ..WorkerConfig::new(pool)
-    };
+    let local = |concurrency| in_process_config(pool, query.clone(), trainer, concurrency);
     let outcome = match launch {
-        Launch::InProcess => {
+        Launch::Ahead(ahead) if ahead.covers(ids) => {
+            tokio::select! {
+                biased;
+                outcome = &mut waiting => Some(outcome?),
+                // The worker ahead stopped (a shutdown, an error): whatever
+                // is left trains here.
+                () = ahead.ended.requested() => {
+                    work_here(store, local(trainer.workers), &mut waiting, &wake, shutdown).await?
+                }
+            }
+        }
+        Launch::InProcess | Launch::Ahead(_) => {
             work_here(store, local(trainer.workers), &mut waiting, &wake, shutdown).await?
         }
         Launch::Processes(command) => {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 use task_store::record::validate_experiment_name;
@@ -15,17 +16,19 @@ use taskpool_pipeline::frame::Frame;
 use taskpool_pipeline::trainer::Trainer;
 use taskpool_pipeline::worker::Shutdown;
 
+use super::ahead;
 use super::lock::RoutineLock;
-use super::routine::{self, RoutineSummary, Visible};
+use super::routine::{self, Ran, RoutineSummary, Visible};
 use super::signals;
 use super::state::{OnlineState, OnlineStatus};
-use super::trainer::PoolTrainer;
+use super::trainer::{PoolTrainer, union_seconds};
 use crate::job::config::{EnsembleKind, JobConfig};
 use crate::job::market::{self, DataSpec, check_growth};
+use crate::job::ridge_task::ModelWork;
 use crate::job::runner::launch_for;
 use crate::job::task_def::TaskDef;
 use crate::job::train;
-use crate::job::{Events, JobError, JobEvent, JobPlan, WorkerCommand};
+use crate::job::{Events, JobError, JobEvent, JobPlan, Launch, WorkerCommand};
 
 /// The suffix of the online pool and experiment names.
 const ONLINE_SUFFIX: &str = ".online";
@@ -105,41 +108,49 @@ pub struct SimulateSummary {
     pub trained: usize,
     /// Seconds the simulation took.
     pub wall_seconds: f64,
-    /// Seconds of model work in training: the tasks fitting and predicting
-    /// ([`RoutineSummary::train_seconds`], summed over the routines).
+    /// Seconds of model work during the simulation: the union of the
+    /// intervals in which a training task or a prediction update had its
+    /// model fitting or predicting (work side by side counts once).
+    pub model_work_seconds: f64,
+    /// Seconds of model work in training: the union of the training tasks'
+    /// intervals (with training ahead, most of it runs beside the
+    /// routines' other steps).
     pub train_seconds: f64,
-    /// Seconds of model work in the prediction updates: the models
-    /// predicting the new dates ([`RoutineSummary::predict_seconds`], summed
-    /// over the routines).
+    /// Seconds of model work in the prediction updates: the union of their
+    /// intervals (part of it may overlap training ahead).
     pub predict_seconds: f64,
     /// Seconds of the routines' training steps as a whole
     /// ([`RoutineSummary::train_phase_seconds`]): the model work plus
     /// creating, claiming and waiting for the tasks and storing their
     /// records.
     pub train_phase_seconds: f64,
-    /// Everything but the model work (`train_seconds` and
-    /// `predict_seconds`): the training steps' overhead, data, reading and
-    /// storing the prediction updates, signals, the state in the store, the
-    /// lock.
+    /// The wall time not covered by model work (`wall_seconds -
+    /// model_work_seconds`): the training steps' overhead, data, reading
+    /// and storing the prediction updates, signals, the state in the store,
+    /// the lock — whatever of it did not run beside model work.
     pub orchestration_seconds: f64,
+    /// Whether the routines' windows were trained ahead (see
+    /// [`OnlineManager::train_ahead`]).
+    pub trained_ahead: bool,
 }
 
 impl SimulateSummary {
     /// One line: routines, windows trained, and the time split.
     pub fn describe(&self) -> String {
         format!(
-            "{} routine(s) {} … {}: {} window(s) trained; {:.2}s ({:.3}s model work = {:.3}s training + {:.3}s prediction updates, {:.3}s orchestration = {:.1}%, of which {:.3}s in the training steps)",
+            "{} routine(s) {} … {}: {} window(s) trained{}; {:.2}s ({:.3}s model work: {:.3}s training, {:.3}s prediction updates; {:.3}s orchestration = {:.1}%; the routines waited {:.3}s in their training steps)",
             self.routines.len(),
             self.start,
             self.end,
             self.trained,
+            if self.trained_ahead { " ahead" } else { "" },
             self.wall_seconds,
-            self.train_seconds + self.predict_seconds,
+            self.model_work_seconds,
             self.train_seconds,
             self.predict_seconds,
             self.orchestration_seconds,
             100.0 * self.orchestration_seconds / self.wall_seconds.max(1e-9),
-            (self.train_phase_seconds - self.train_seconds).max(0.0)
+            self.train_phase_seconds
         )
     }
 }
@@ -157,6 +168,12 @@ pub struct OnlineManager {
     plan: OnlinePlan,
     store: Arc<dyn Store>,
     trainer: Arc<dyn Trainer>,
+    /// Where the default trainer trains.
+    launch: Launch,
+    /// Whether `trainer` was given ([`OnlineManager::with_trainer`]).
+    custom_trainer: bool,
+    /// Whether `simulate` trains ahead (the default trainer, in process).
+    ahead: bool,
     events: Events,
     shutdown: Shutdown,
 }
@@ -176,7 +193,7 @@ impl OnlineManager {
         let trainer = Arc::new(PoolTrainer::new(
             Arc::clone(&store),
             Arc::clone(&plan.job),
-            launch,
+            launch.clone(),
             Arc::clone(&options.events),
             options.shutdown.clone(),
         ));
@@ -184,6 +201,9 @@ impl OnlineManager {
             plan,
             store,
             trainer,
+            ahead: matches!(launch, Launch::InProcess),
+            launch,
+            custom_trainer: false,
             events: options.events,
             shutdown: options.shutdown,
         })
@@ -191,9 +211,25 @@ impl OnlineManager {
 
     /// Train with `trainer` instead (say a
     /// [`DelayTrainerRM`](taskpool_pipeline::trainer::DelayTrainerRM) on
-    /// the plan's pool).
+    /// the plan's pool); `simulate` then trains routine by routine.
     pub fn with_trainer(mut self, trainer: Arc<dyn Trainer>) -> OnlineManager {
         self.trainer = trainer;
+        self.custom_trainer = true;
+        self.ahead = false;
+        self
+    }
+
+    /// Whether [`simulate`](OnlineManager::simulate) trains ahead (the
+    /// default when training in process with the default trainer): it
+    /// creates the training tasks of all its routines at once, each on the
+    /// data up to its own as-of, and an in-process worker trains them while
+    /// the routines do their other steps (see the `ahead` module). `false`:
+    /// each routine trains its windows itself, one routine after the other.
+    /// Training ahead needs the default trainer in process: with another
+    /// trainer or worker processes `simulate` trains routine by routine
+    /// whatever this says.
+    pub fn train_ahead(mut self, ahead: bool) -> OnlineManager {
+        self.ahead = ahead && !self.custom_trainer && matches!(self.launch, Launch::InProcess);
         self
     }
 
@@ -202,14 +238,15 @@ impl OnlineManager {
         &self.plan
     }
 
+    /// The store.
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// The store's records.
     pub(crate) fn records(&self) -> Arc<dyn RecordStore> {
         self.store.clone()
-    }
-
-    /// The trainer.
-    pub(crate) fn trainer(&self) -> &dyn Trainer {
-        &*self.trainer
     }
 
     /// Where progress goes.
@@ -241,7 +278,8 @@ impl OnlineManager {
     /// before the last routine's as-of does nothing); as
     /// [`OnlineManager::routine`].
     pub async fn init(&self, as_of: Option<Date>) -> Result<RoutineSummary, JobError> {
-        self.step(Step::Init, as_of, false).await
+        let ran = self.step(Step::Init, as_of, false, &*self.trainer).await?;
+        Ok(ran.summary)
     }
 
     /// A routine at `as_of` (default: the data's last date): train the new
@@ -258,7 +296,10 @@ impl OnlineManager {
         as_of: Option<Date>,
         overwrite: bool,
     ) -> Result<RoutineSummary, JobError> {
-        self.step(Step::Routine, as_of, overwrite).await
+        let ran = self
+            .step(Step::Routine, as_of, overwrite, &*self.trainer)
+            .await?;
+        Ok(ran.summary)
     }
 
     /// Qlib's `simulate`: `init` at `start` (a routine if the state exists)
@@ -275,6 +316,39 @@ impl OnlineManager {
             ));
         }
         let began = Instant::now();
+        let dates = self.simulate_dates(start, end).await?;
+        let (start, end) = (dates[0], dates[dates.len() - 1]);
+        let from = Timestamp::now();
+        let (ran, trained_ahead) = self.routines_of_simulate(&dates).await?;
+        let to = Timestamp::now();
+        let wall_seconds = began.elapsed().as_secs_f64();
+        let training: Vec<ModelWork> = ran.iter().flat_map(|r| r.training.clone()).collect();
+        let predicting: Vec<ModelWork> = ran.iter().flat_map(|r| r.predicting.clone()).collect();
+        let model_work_seconds =
+            union_seconds(training.iter().chain(&predicting).copied(), from, to);
+        let routines: Vec<RoutineSummary> = ran.into_iter().map(|r| r.summary).collect();
+        Ok(SimulateSummary {
+            start,
+            end,
+            trained: routines.iter().map(|r| r.trained.len()).sum(),
+            wall_seconds,
+            model_work_seconds,
+            train_seconds: union_seconds(training, from, to),
+            predict_seconds: union_seconds(predicting, from, to),
+            train_phase_seconds: routines.iter().map(|r| r.train_phase_seconds).sum(),
+            orchestration_seconds: (wall_seconds - model_work_seconds).max(0.0),
+            trained_ahead,
+            routines,
+        })
+    }
+
+    /// The as-of dates of `simulate`'s routines: `start` and `end` put on
+    /// the calendar, and every rolling window's test start between them.
+    pub(crate) async fn simulate_dates(
+        &self,
+        start: Date,
+        end: Date,
+    ) -> Result<Vec<Date>, JobError> {
         let full = self.full_calendar().await?;
         let start = as_of_on(&full, start)?;
         let end = as_of_on(&full, end)?;
@@ -292,32 +366,68 @@ impl OnlineManager {
         dates.push(end);
         dates.sort();
         dates.dedup();
-        let mut routines = Vec::with_capacity(dates.len());
-        for (i, date) in dates.into_iter().enumerate() {
-            self.check_shutdown().await?;
-            let initialised = i > 0 || self.state().await?.last_routine().is_some();
-            let step = if initialised {
-                Step::Routine
-            } else {
-                Step::Init
-            };
-            routines.push(self.step(step, Some(date), false).await?);
+        Ok(dates)
+    }
+
+    /// The routines of `simulate` at `dates`, training ahead when the
+    /// manager does (then also `true`).
+    async fn routines_of_simulate(&self, dates: &[Date]) -> Result<(Vec<Ran>, bool), JobError> {
+        if self.ahead {
+            let state = OnlineState::load(&*self.records(), &self.plan.job.experiment).await?;
+            if let Some((launch, worker)) =
+                ahead::start(&self.store, &self.plan.job, dates, &state, &self.shutdown).await?
+            {
+                let trainer = PoolTrainer::new(
+                    Arc::clone(&self.store),
+                    Arc::clone(&self.plan.job),
+                    launch,
+                    Arc::clone(&self.events),
+                    self.shutdown.clone(),
+                );
+                let ran = self.routines_at(dates, &trainer).await;
+                let worked = worker.finish().await;
+                let ran = ran?;
+                worked?;
+                return Ok((ran, true));
+            }
         }
-        let wall_seconds = began.elapsed().as_secs_f64();
-        let train_seconds: f64 = routines.iter().map(|r| r.train_seconds).sum();
-        let train_phase_seconds: f64 = routines.iter().map(|r| r.train_phase_seconds).sum();
-        let predict_seconds: f64 = routines.iter().map(|r| r.predict_seconds).sum();
-        Ok(SimulateSummary {
-            start,
-            end,
-            trained: routines.iter().map(|r| r.trained.len()).sum(),
-            wall_seconds,
-            train_seconds,
-            predict_seconds,
-            train_phase_seconds,
-            orchestration_seconds: (wall_seconds - train_seconds - predict_seconds).max(0.0),
-            routines,
-        })
+        Ok((self.routines_at(dates, &*self.trainer).await?, false))
+    }
+
+    /// One routine at each of `dates` (on the calendar; `init` first on an
+    /// empty state), training with `trainer`, all under one hold of the
+    /// routine lock.
+    async fn routines_at(
+        &self,
+        dates: &[Date],
+        trainer: &dyn Trainer,
+    ) -> Result<Vec<Ran>, JobError> {
+        // One lock for all the routines: they run one after the other, and
+        // no routine of another process runs between them.
+        let lock = self.lock().await?;
+        let mut ran = Vec::with_capacity(dates.len());
+        let result = async {
+            for (i, &date) in dates.iter().enumerate() {
+                self.check_shutdown().await?;
+                let initialised = i > 0 || self.state().await?.last_routine().is_some();
+                let step = if initialised {
+                    Step::Routine
+                } else {
+                    Step::Init
+                };
+                let started = Instant::now();
+                let one = self
+                    .locked_step(step, date, false, started, &lock, trainer)
+                    .await?;
+                self.announce(&one);
+                ran.push(one);
+            }
+            Ok::<_, JobError>(())
+        }
+        .await;
+        lock.release().await?;
+        result?;
+        Ok(ran)
     }
 
     /// The state in the store.
@@ -325,7 +435,13 @@ impl OnlineManager {
     /// # Errors
     /// Store errors, and records that do not read.
     pub async fn state(&self) -> Result<OnlineState, JobError> {
-        OnlineState::load(&*self.records(), &self.plan.job.experiment).await
+        let state = OnlineState::load(&*self.records(), &self.plan.job.experiment).await?;
+        // Models trained ahead for routines that did not run yet (an
+        // interrupted `simulate`) are not part of it.
+        Ok(match state.last_routine().map(|r| r.summary.as_of) {
+            Some(last) => state.up_to(last),
+            None => OnlineState::default(),
+        })
     }
 
     /// `taskpool online status`.
@@ -380,10 +496,26 @@ impl OnlineManager {
         step: Step,
         as_of: Option<Date>,
         overwrite: bool,
-    ) -> Result<RoutineSummary, JobError> {
+        trainer: &dyn Trainer,
+    ) -> Result<Ran, JobError> {
         let started = Instant::now();
         let full = self.full_calendar().await?;
         let as_of = as_of_on(&full, as_of.unwrap_or(full.last()))?;
+        let lock = self.lock().await?;
+        let result = self
+            .locked_step(step, as_of, overwrite, started, &lock, trainer)
+            .await;
+        lock.release().await?;
+        let ran = result?;
+        self.announce(&ran);
+        Ok(ran)
+    }
+
+    /// Wait until this process holds the experiment's routine lock.
+    ///
+    /// # Errors
+    /// [`JobError::Interrupted`] on a shutdown first; store errors.
+    async fn lock(&self) -> Result<RoutineLock, JobError> {
         let tasks: Arc<dyn TaskStore> = self.store.clone();
         let lock = RoutineLock::acquire(
             tasks,
@@ -394,21 +526,21 @@ impl OnlineManager {
             &self.shutdown,
         )
         .await?;
-        let Some(lock) = lock else {
-            return Err(self.interrupted().await);
-        };
-        let result = self
-            .locked_step(step, as_of, overwrite, started, &lock)
-            .await;
-        lock.release().await?;
-        let summary = result?;
+        match lock {
+            Some(lock) => Ok(lock),
+            None => Err(self.interrupted().await),
+        }
+    }
+
+    /// Tell the events a routine finished.
+    fn announce(&self, ran: &Ran) {
+        let summary = &ran.summary;
         (self.events)(JobEvent::RoutineFinished {
             as_of: summary.as_of,
             trained: summary.trained.len(),
             signal_end: summary.signal_end,
             ran: summary.ran,
         });
-        Ok(summary)
     }
 
     async fn locked_step(
@@ -418,8 +550,11 @@ impl OnlineManager {
         overwrite: bool,
         started: Instant,
         lock: &RoutineLock,
-    ) -> Result<RoutineSummary, JobError> {
-        let state = self.state().await?;
+        trainer: &dyn Trainer,
+    ) -> Result<Ran, JobError> {
+        let state = OnlineState::load(&*self.records(), &self.plan.job.experiment)
+            .await?
+            .up_to(as_of);
         match (step, state.last_routine()) {
             (_, Some(last)) if last.summary.as_of >= as_of => {
                 let note = match lock.waited_for() {
@@ -432,7 +567,7 @@ impl OnlineManager {
                         last.summary.as_of
                     ),
                 };
-                return Ok(RoutineSummary::nothing(as_of, note, &state));
+                return Ok(Ran::nothing(RoutineSummary::nothing(as_of, note, &state)));
             }
             (Step::Init, Some(last)) => {
                 return Err(JobError::Online(format!(
@@ -462,7 +597,8 @@ impl OnlineManager {
         }
         let seen: Visible = routine::visible(&self.plan.job.data, as_of).await?;
         (self.events)(JobEvent::RoutineStarted { as_of: seen.as_of });
-        routine::run(self, &seen, &state, overwrite, started, lock).await
+        let before = state.before(as_of);
+        routine::run(self, trainer, &seen, &before, overwrite, started, lock).await
     }
 }
 

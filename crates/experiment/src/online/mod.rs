@@ -11,11 +11,13 @@
 //!    when it was trained is never trained again once its end is known);
 //! 2. trains them through the task pool (deduplicated, leased: see
 //!    [`Trainer`](taskpool_pipeline::trainer::Trainer); a delayed trainer's
-//!    `end_train` runs before anything reads the models);
+//!    `end_train` runs before anything reads the new models);
 //! 3. updates predictions: each model predicts the dates after its last
 //!    prediction that it serves (up to the day before the next window's
 //!    start, or up to as-of for the latest), with all the history the
-//!    features need;
+//!    features need. The models of earlier routines do so while step 2
+//!    trains (the next window's start is known from the windows, trained
+//!    or not); the new ones predicted up to their data's end when trained;
 //! 4. marks the latest window's model of each strategy `online` and the
 //!    one it replaces `offline` (record tag `online_status`);
 //! 5. appends the new dates to the signal: each strategy's models rolled
@@ -30,9 +32,22 @@
 //! All state is in the store: model records tagged online/offline and the
 //! routine records. Any machine with the store URL runs the next routine;
 //! a routine holds the experiment's lock task (a lease in the lock pool,
-//! heartbeated), so two routines started at once run one after the other,
-//! and the second finds nothing left to do.
+//! heartbeated; `simulate` holds it once for all its routines), so two
+//! routines started at once run one after the other, and the second finds
+//! nothing left to do. A routine sees only models trained on data before
+//! its as-of, and after its training the ones trained on data up to it
+//! ([`OnlineState::before`], [`OnlineState::up_to`]).
+//!
+//! **`simulate` trains ahead** (module `ahead`): its routines' dates are
+//! known from the start, and so is what each will train, so it creates all
+//! their training tasks at once (each reading the data up to its own
+//! routine's as-of) and an in-process worker trains them back to back while
+//! the routines do their other steps; each routine asks the pool for its
+//! windows as always (deduplicated onto the tasks created ahead) and waits
+//! for them. The signals and records are those of routines one after the
+//! other ([`OnlineManager::train_ahead`] turns it off).
 
+mod ahead;
 mod lock;
 mod manager;
 mod predict;
@@ -42,6 +57,7 @@ mod signals;
 mod state;
 mod strategy;
 mod trainer;
+mod windows;
 
 pub use manager::{OnlineManager, OnlineOptions, OnlinePlan, SimulateSummary};
 pub use routine::{ModelRef, PredUpdate, RoutineSummary};

@@ -9,9 +9,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use task_store::{NewRecord, RecordId, RecordStatus, UpdateRecord};
+use task_store::{NewRecord, RecordId, RecordStatus, RecordStore, UpdateRecord};
 use taskpool_pipeline::calendar::Calendar;
 use taskpool_pipeline::frame::Frame;
+use taskpool_pipeline::trainer::Trainer;
 
 use super::lock::RoutineLock;
 use super::manager::OnlineManager;
@@ -21,11 +22,10 @@ use super::state::{
     KIND_ROUTINE, ModelRecord, OFFLINE, ONLINE, OnlineState, PARAM_ROUTINE, SIGNALS, TAG_AS_OF,
     TAG_KIND, TAG_ONLINE, TAG_PRED_END,
 };
-use super::strategy::RollingStrategy;
 use super::trainer::{model_work_seconds, union_seconds};
+use super::windows::Windows;
 use crate::job::market::{self, DataSpec, Fingerprint, MarketData};
-use crate::job::runner::model_names;
-use crate::job::task_def::TaskDef;
+use crate::job::ridge_task::ModelWork;
 use crate::job::{JobError, JobEvent};
 
 /// A model in a routine's summary.
@@ -156,19 +156,42 @@ pub(crate) async fn visible(base: &DataSpec, as_of: Date) -> Result<Visible, Job
     })
 }
 
-/// Run the routine on `seen` from `before`, the state read under the lock
-/// `lock`.
+/// A routine that ran: what it did, and when models worked in it.
+pub(crate) struct Ran {
+    /// What it did.
+    pub summary: RoutineSummary,
+    /// The model work of the training tasks it got back (from their
+    /// results; tasks trained ahead may have worked before the routine).
+    pub training: Vec<ModelWork>,
+    /// The model work of its prediction updates.
+    pub predicting: Vec<ModelWork>,
+}
+
+impl Ran {
+    /// A routine with nothing to do.
+    pub(crate) fn nothing(summary: RoutineSummary) -> Ran {
+        Ran {
+            summary,
+            training: Vec::new(),
+            predicting: Vec::new(),
+        }
+    }
+}
+
+/// Run the routine on `seen` from `before` (the state read under the lock
+/// `lock`, [`OnlineState::before`] its as-of), training with `trainer`.
 ///
 /// # Errors
 /// Training, prediction, store and data errors.
 pub(crate) async fn run(
     manager: &OnlineManager,
+    trainer: &dyn Trainer,
     seen: &Visible,
     before: &OnlineState,
     overwrite: bool,
     started: Instant,
     lock: &RoutineLock,
-) -> Result<RoutineSummary, JobError> {
+) -> Result<Ran, JobError> {
     let plan = manager.plan();
     let records = manager.records();
     let experiment = plan.job.experiment.as_str();
@@ -176,107 +199,108 @@ pub(crate) async fn run(
     let events = manager.events();
 
     // 1. Tasks: each strategy's windows not trained yet.
-    let mut generated = Vec::new();
-    for mut task in plan.job.generate(calendar)? {
-        task["dataset"]["kwargs"]["data"] = serde_json::to_value(&seen.spec)
-            .map_err(|e| JobError::Collect(format!("encoding the data spec: {e}")))?;
-        let def = TaskDef::from_value(&task).map_err(|e| JobError::config("models", e))?;
-        generated.push((def, task));
-    }
-    let strategies: Vec<RollingStrategy> =
-        model_names(&generated.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?
-            .into_iter()
-            .map(RollingStrategy::new)
-            .collect();
-    let mut new_tasks = Vec::new();
-    for strategy in &strategies {
-        let trained: Vec<&ModelRecord> = before.models_of(strategy.name()).collect();
-        new_tasks.extend(strategy.prepare_tasks(&generated, &trained));
-    }
+    let windows = Windows::generate(&plan.job, &seen.spec, calendar)?;
+    let strategies = &windows.strategies;
+    let new_tasks =
+        windows.new_tasks(|strategy| before.models_of(strategy).map(|m| m.test_start).collect());
 
-    // 2. Training (a delayed trainer's second phase included).
+    // 2. Training (a delayed trainer's second phase included), and beside
+    // it the prediction updates of the models trained before: each serves
+    // up to the day before the next window's start, known from the
+    // windows, whether that window is trained yet or not.
+    let starts: HashMap<&str, Vec<Date>> = strategies
+        .iter()
+        .map(|s| {
+            let mut starts = windows.test_starts(s.name());
+            starts.extend(before.models_of(s.name()).map(|m| m.test_start));
+            (s.name(), starts)
+        })
+        .collect();
     let training = Instant::now();
     let phase_start = Timestamp::now();
-    let trainer = manager.trainer();
-    let trained = match trainer.train(new_tasks).await {
-        Ok(trained) => trainer.end_train(trained).await,
-        Err(e) => Err(e),
-    };
+    let asked_for_nothing = new_tasks.is_empty();
+    let (trained, early) = tokio::join!(
+        async {
+            match trainer.train(new_tasks).await {
+                Ok(trained) => trainer.end_train(trained).await,
+                Err(e) => Err(e),
+            }
+        },
+        predict::update_behind(&*records, experiment, strategies, &starts, before, seen)
+    );
     // A stop makes the trainer fail (its workers hand their tasks back):
     // that is an interruption, not a failed training. After a stop nothing
     // more is written: the windows trained so far are kept, and the next
     // routine goes on from them.
     manager.check_shutdown().await?;
     let trained = trained.map_err(train_error)?;
+    let mut updated = early?;
     let train_phase_seconds = training.elapsed().as_secs_f64();
     let train_seconds = model_work_seconds(&trained, phase_start, Timestamp::now());
+    let training_work: Vec<ModelWork> = trained
+        .iter()
+        .filter_map(|t| ModelWork::of(&t.res))
+        .collect();
 
-    // New models predicted their test rows up to as-of when trained. From
-    // here on the routine keeps `state` as it writes it (no reading back).
-    let mut state = OnlineState::load(&*records, experiment).await?;
+    // The tasks wrote the new model records; with no task, nothing was
+    // written and the state is the one the routine started from. From here
+    // on the routine keeps `state` as it writes it (no reading back).
+    let mut state = if asked_for_nothing {
+        before.clone()
+    } else {
+        OnlineState::load(&*records, experiment)
+            .await?
+            .up_to(seen.as_of)
+    };
+    let moved = |state: &mut OnlineState, updated: &[(RecordId, predict::Updated)]| {
+        for (id, done) in updated {
+            if let Some(model) = state.models.iter_mut().find(|m| m.id == *id) {
+                model.pred_end = Some(done.update.to);
+            }
+        }
+    };
+    moved(&mut state, &updated);
+    // New models predicted their test rows up to the end of their data when
+    // trained. Their tags are written with the online marking (one write a
+    // model).
+    let mut tags = Tags::default();
     let mut trained_refs = Vec::new();
     for model in state.models.iter_mut().filter(|m| m.pred_end.is_none()) {
-        let last = model.test_end.map_or(seen.as_of, |end| end.min(seen.as_of));
+        let last = [model.test_end, model.data_until]
+            .into_iter()
+            .flatten()
+            .fold(seen.as_of, Date::min);
         let end = calendar
             .index_on_or_before(last)
             .and_then(|i| calendar.get(i))
             .filter(|d| *d >= model.test_start);
         if let Some(end) = end {
-            records
-                .update_record(
-                    experiment,
-                    UpdateRecord::new(model.id).tag(TAG_PRED_END, end.to_string()),
-                )
-                .await?;
+            tags.set(model.id, TAG_PRED_END, end.to_string());
             model.pred_end = Some(end);
         }
         trained_refs.push(model.reference());
     }
 
-    // 3. Prediction updates: each model up to the last date it serves, all
-    // at once (they touch different records).
-    let updating = Timestamp::now();
-    let store: &dyn task_store::RecordStore = &*records;
-    let mut jobs = Vec::new();
-    for strategy in &strategies {
-        let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
-        for (model, until) in strategy.serves_until(&models, seen.as_of, calendar) {
-            let Some(until) = until else { continue };
-            if model.pred_end.is_some_and(|end| end >= until) {
-                continue;
-            }
-            jobs.push(async move {
-                predict::update(
-                    store,
-                    experiment,
-                    model,
-                    &seen.spec,
-                    Arc::clone(&seen.data),
-                    until,
-                )
-                .await
-                .map(|u| u.map(|u| (model.id, u)))
-            });
-        }
+    // 3. Prediction updates of whatever is still behind (the new models
+    // predicted up to the end of their data when trained: usually nothing).
+    let late =
+        predict::update_behind(&*records, experiment, strategies, &starts, &state, seen).await?;
+    moved(&mut state, &late);
+    for (id, done) in &late {
+        // The update moved the tag; the one set above must not move it back.
+        tags.set(*id, TAG_PRED_END, done.update.to.to_string());
     }
-    let mut updated = Vec::new();
+    updated.extend(late);
     let mut preds: HashMap<RecordId, Frame> = HashMap::new();
     let mut predicting = Vec::new();
-    for (id, done) in futures::future::try_join_all(jobs)
-        .await?
-        .into_iter()
-        .flatten()
-    {
+    let mut updates = Vec::new();
+    for (id, done) in updated {
         preds.insert(id, done.pred);
         predicting.push(done.work);
-        updated.push((id, done.update));
+        updates.push((id, done.update));
     }
-    let predict_seconds = union_seconds(predicting, updating, Timestamp::now());
-    for (id, update) in &updated {
-        if let Some(model) = state.models.iter_mut().find(|m| m.id == *id) {
-            model.pred_end = Some(update.to);
-        }
-    }
+    let predict_seconds = union_seconds(predicting.iter().copied(), phase_start, Timestamp::now());
+    let updated = updates;
     let updated: Vec<PredUpdate> = updated.into_iter().map(|(_, u)| u).collect();
     if !updated.is_empty() {
         events(JobEvent::PredictionsUpdated {
@@ -289,7 +313,7 @@ pub(crate) async fn run(
     let mut online = Vec::new();
     let mut taken_offline = Vec::new();
     let mut marked = Vec::new();
-    for strategy in &strategies {
+    for strategy in strategies {
         let models: Vec<&ModelRecord> = state.models_of(strategy.name()).collect();
         let chosen = strategy.online_model(&models).map(|m| m.id);
         for model in models {
@@ -303,16 +327,12 @@ pub(crate) async fn run(
                 (OFFLINE, model.is_online())
             };
             if changed {
-                records
-                    .update_record(
-                        experiment,
-                        UpdateRecord::new(model.id).tag(TAG_ONLINE, wanted),
-                    )
-                    .await?;
+                tags.set(model.id, TAG_ONLINE, wanted.to_string());
                 marked.push((model.id, wanted));
             }
         }
     }
+    tags.write(&*records, experiment).await?;
     for (id, wanted) in marked {
         if let Some(model) = state.models.iter_mut().find(|m| m.id == id) {
             model.status = Some(wanted.to_string());
@@ -324,7 +344,7 @@ pub(crate) async fn run(
     let signal = signals::compute(
         &*records,
         experiment,
-        &strategies,
+        strategies,
         &state,
         since,
         plan.job.ensemble,
@@ -361,7 +381,42 @@ pub(crate) async fn run(
     }
     summary.total_seconds = started.elapsed().as_secs_f64();
     write_record(manager, &summary, signal).await?;
-    Ok(summary)
+    Ok(Ran {
+        summary,
+        training: training_work,
+        predicting,
+    })
+}
+
+/// Tags to write on model records: one write a record, all at once.
+#[derive(Default)]
+struct Tags {
+    updates: Vec<UpdateRecord>,
+}
+
+impl Tags {
+    /// Set tag `name` of record `id` to `value`.
+    fn set(&mut self, id: RecordId, name: &str, value: String) {
+        let at = match self.updates.iter().position(|u| u.id == id) {
+            Some(at) => at,
+            None => {
+                self.updates.push(UpdateRecord::new(id));
+                self.updates.len() - 1
+            }
+        };
+        self.updates[at].tags.insert(name.to_string(), value);
+    }
+
+    /// Write them.
+    async fn write(self, records: &dyn RecordStore, experiment: &str) -> Result<(), JobError> {
+        futures::future::try_join_all(
+            self.updates
+                .into_iter()
+                .map(|update| records.update_record(experiment, update)),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// Store the routine record: created `running`, its signal rows written,

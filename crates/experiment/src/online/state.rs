@@ -10,6 +10,7 @@ use task_store::{Record, RecordFilter, RecordId, RecordStatus, RecordStore};
 
 use super::routine::{ModelRef, RoutineSummary};
 use crate::job::JobError;
+use crate::job::market::DataSpec;
 use crate::job::ridge_task::{TAG_MODEL, TAG_TEST_END, TAG_TEST_START};
 
 /// The record tag saying whether a model is online (Qlib's `online_status`).
@@ -48,6 +49,9 @@ pub struct ModelRecord {
     pub status: Option<String>,
     /// The last date it predicted.
     pub pred_end: Option<Date>,
+    /// The last date of data its task could see (the as-of of the routine
+    /// that trained it; `None` for a task that saw all the data).
+    pub data_until: Option<Date>,
     /// The task definition it was trained from.
     pub task: Value,
 }
@@ -141,6 +145,27 @@ impl OnlineState {
         Ok(OnlineState { models, routines })
     }
 
+    /// The state a routine at `as_of` starts from: the models trained on
+    /// data before `as_of`, by earlier routines. A model trained on the data
+    /// of `as_of` itself is this routine's to train (it asks the pool for
+    /// it, and gets it back if it was trained already: by `simulate`
+    /// training ahead, or by an interrupted run of the same routine);
+    /// later ones are not visible at all.
+    pub fn before(mut self, as_of: Date) -> OnlineState {
+        self.models
+            .retain(|m| m.data_until.is_none_or(|d| d < as_of));
+        self
+    }
+
+    /// The models trained on data up to `as_of` (nothing later: a routine
+    /// never sees a model that `simulate` trained ahead for a later
+    /// routine).
+    pub fn up_to(mut self, as_of: Date) -> OnlineState {
+        self.models
+            .retain(|m| m.data_until.is_none_or(|d| d <= as_of));
+        self
+    }
+
     /// The last routine, if any.
     pub fn last_routine(&self) -> Option<&RoutineRecord> {
         self.routines.last()
@@ -182,8 +207,17 @@ fn model_record(record: &Record) -> Result<Option<ModelRecord>, JobError> {
         test_end: record.tags.get(TAG_TEST_END).map(|t| date(t)).transpose()?,
         status: record.tags.get(TAG_ONLINE).cloned(),
         pred_end: record.tags.get(TAG_PRED_END).map(|t| date(t)).transpose()?,
+        data_until: data_until(&record.task),
         task: record.task.clone(),
     }))
+}
+
+/// The last date of data the task `task` sees (its data spec's `until`).
+fn data_until(task: &Value) -> Option<Date> {
+    let spec = task.pointer("/dataset/kwargs/data")?;
+    serde_json::from_value::<DataSpec>(spec.clone())
+        .ok()?
+        .until()
 }
 
 /// `taskpool online status`: what is online and how far the signal goes.
@@ -205,4 +239,46 @@ pub struct OnlineStatus {
     pub online: BTreeMap<String, Option<ModelRef>>,
     /// Models trained so far.
     pub models: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::{Date, date};
+    use serde_json::Value;
+    use task_store::RecordId;
+
+    use super::{ModelRecord, OnlineState};
+
+    fn id(n: u8) -> RecordId {
+        RecordId::from_bytes([n; 12])
+    }
+
+    fn model(n: u8, test_start: Date, data_until: Date) -> ModelRecord {
+        ModelRecord {
+            id: id(n),
+            strategy: "ridge".to_string(),
+            test_start,
+            test_end: None,
+            status: None,
+            pred_end: None,
+            data_until: Some(data_until),
+            task: Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_routine_sees_models_of_earlier_data_and_its_own_after_training() {
+        let (q1, q2, q3) = (date(2021, 1, 4), date(2021, 4, 1), date(2021, 7, 1));
+        let state = OnlineState {
+            models: vec![model(1, q1, q1), model(2, q2, q2), model(3, q3, q3)],
+            routines: Vec::new(),
+        };
+        let ids = |s: OnlineState| s.models.iter().map(|m| m.id).collect::<Vec<_>>();
+        // Before training at q2: only what earlier routines trained.
+        assert_eq!(ids(state.clone().before(q2)), [id(1)]);
+        // After training at q2: its own window too, never q3's (trained
+        // ahead for a later routine).
+        assert_eq!(ids(state.clone().up_to(q2)), [id(1), id(2)]);
+        assert_eq!(ids(state.up_to(date(2021, 6, 30))).len(), 2);
+    }
 }

@@ -29,21 +29,18 @@ impl RollingStrategy {
 
     /// Qlib's `prepare_tasks` (and `first_tasks` when nothing is trained):
     /// this model's windows among `generated` (every window on the routine's
-    /// calendar, with their definitions) that `trained` does not have yet.
-    /// A window is known by its test start: one trained while its end was
-    /// open (past the data of its routine) is not trained again once later
-    /// data closes it.
-    pub fn prepare_tasks(
-        &self,
-        generated: &[(TaskDef, Value)],
-        trained: &[&ModelRecord],
-    ) -> Vec<Value> {
+    /// calendar, with their definitions) whose test start is not among
+    /// `trained` (the test starts of the windows trained already). A window
+    /// is known by its test start: one trained while its end was open (past
+    /// the data of its routine) is not trained again once later data closes
+    /// it.
+    pub fn prepare_tasks(&self, generated: &[(TaskDef, Value)], trained: &[Date]) -> Vec<Value> {
         generated
             .iter()
             .filter(|(def, _)| def.model.name == self.name)
             .filter(|(def, _)| {
                 let start = def.dataset.kwargs.segments.test[0];
-                !trained.iter().any(|m| Some(m.test_start) == start)
+                !trained.iter().any(|t| Some(*t) == start)
             })
             .map(|(_, task)| task.clone())
             .collect()
@@ -54,23 +51,26 @@ impl RollingStrategy {
         models.iter().copied().max_by_key(|m| m.test_start)
     }
 
-    /// The last date each of `models` (this strategy's, by test start)
-    /// serves on a routine at `as_of`: the trading day before the next
-    /// window's start, or `as_of` for the latest window.
+    /// The last date each of `models` (this strategy's) serves on a routine
+    /// at `as_of`: the trading day before the next window's start (the
+    /// first of `starts`, every window's test start this routine knows,
+    /// after the model's), or `as_of` for the latest window. `None` when
+    /// that is before the model's first test day.
     pub fn serves_until<'a>(
         &self,
         models: &[&'a ModelRecord],
+        starts: &[Date],
         as_of: Date,
         calendar: &Calendar,
     ) -> Vec<(&'a ModelRecord, Option<Date>)> {
         models
             .iter()
-            .enumerate()
-            .map(|(i, model)| {
-                let end = match models.get(i + 1) {
+            .map(|model| {
+                let next = starts.iter().filter(|s| **s > model.test_start).min();
+                let end = match next {
                     None => Some(as_of),
                     Some(next) => calendar
-                        .index_on_or_after(next.test_start)
+                        .index_on_or_after(*next)
                         .checked_sub(1)
                         .and_then(|i| calendar.get(i))
                         .map(|d| d.min(as_of)),

@@ -520,3 +520,120 @@ async fn a_command_model_serves_online() {
         }
     }
 }
+
+/// A routine summary without what differs between two runs of the same
+/// routines: record ids and timings.
+fn comparable(summary: &taskpool_experiment::online::RoutineSummary) -> serde_json::Value {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.retain(|k, _| k != "record" && !k.ends_with("_seconds"));
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(summary).unwrap();
+    strip(&mut value);
+    value
+}
+
+/// The model records of the online experiment, without ids and times:
+/// model, window, the data it saw, tags, metrics.
+async fn model_records(store: &Arc<dyn Store>) -> Vec<String> {
+    let mut models: Vec<String> = store
+        .list_records("online_test.online", &RecordFilter::all())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.tags.get(TAG_KIND).map(String::as_str) != Some(KIND_ROUTINE))
+        .map(|r| format!("{:?} {:?} {:?} {:?}", r.status, r.tags, r.metrics, r.task))
+        .collect();
+    models.sort();
+    models
+}
+
+/// Training ahead (the default `simulate`: every routine's windows created
+/// at once and trained beside the routines) leaves exactly what routines
+/// one after the other leave: the same routines, model records and signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn training_ahead_gives_what_routine_by_routine_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small(dir.path(), SYNTHETIC, TWO_RIDGES);
+    let mut runs = Vec::new();
+    for ahead in [true, false] {
+        let store = memory();
+        let online = manager(&config, &store).train_ahead(ahead);
+        let simulated = online
+            .simulate(date(2020, 10, 1), date(2021, 6, 30))
+            .await
+            .unwrap();
+        assert_eq!(simulated.trained_ahead, ahead);
+        assert_eq!(simulated.trained, 6, "3 windows × 2 models");
+        let tasks = store
+            .query_all("online_test.online", Query::All)
+            .await
+            .unwrap();
+        assert_eq!(tasks.len(), 6, "no task trained twice");
+        assert!(tasks.iter().all(|t| t.attempts == 1));
+        runs.push((
+            simulated
+                .routines
+                .iter()
+                .map(comparable)
+                .collect::<Vec<_>>(),
+            model_records(&store).await,
+            online.signal().await.unwrap().unwrap(),
+        ));
+    }
+    let (ahead, one_by_one) = (&runs[0], &runs[1]);
+    assert_eq!(ahead.0, one_by_one.0, "routine summaries");
+    assert_eq!(ahead.1, one_by_one.1, "model records");
+    assert_eq!(ahead.2, one_by_one.2, "signal");
+}
+
+/// No look-ahead with training ahead: each routine trains its windows on
+/// the data up to its own as-of, and every model it puts online was trained
+/// on data up to its as-of at the latest, although the tasks of later
+/// routines were trained (and their records written) while it ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_routine_sees_a_model_trained_ahead_for_a_later_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small(dir.path(), SYNTHETIC, TWO_RIDGES);
+    let store = memory();
+    let online = manager(&config, &store);
+    let simulated = online
+        .simulate(date(2020, 10, 1), date(2021, 6, 30))
+        .await
+        .unwrap();
+    assert!(simulated.trained_ahead);
+    let state = online.state().await.unwrap();
+    let seen_until: HashMap<String, Date> = state
+        .models
+        .iter()
+        .map(|m| (m.id.to_string(), m.data_until.unwrap()))
+        .collect();
+    assert_eq!(seen_until.len(), 6);
+    for routine in &simulated.routines {
+        for model in &routine.trained {
+            assert_eq!(
+                seen_until[&model.record], routine.as_of,
+                "{model:?} trained for the routine as of {}",
+                routine.as_of
+            );
+            assert!(model.test_start <= routine.as_of);
+        }
+        for model in routine.online.iter().chain(&routine.taken_offline) {
+            assert!(
+                seen_until[&model.record] <= routine.as_of,
+                "{model:?} in the routine as of {}",
+                routine.as_of
+            );
+        }
+        for update in &routine.updated {
+            assert!(seen_until[&update.model.record] <= routine.as_of);
+            assert!(update.to <= routine.as_of);
+        }
+    }
+}
