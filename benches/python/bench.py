@@ -107,16 +107,13 @@ def main():
     parser.add_argument("--json", help="also write every report to this file")
     parser.add_argument(
         "--taskpool-options",
-        default=None,
-        help="URL options of taskpool's store (default: lookupIndexes=true&claimBatch=256 on "
-        "mongo-java-server, as the MongoDB crate's README advises for it; none elsewhere)",
+        default="",
+        help="URL options of taskpool's store, e.g. lookupIndexes=true&claimBatch=256 "
+        "(default: none, taskpool's defaults, what a user gets)",
     )
     args = parser.parse_args()
     url = os.environ["TASKPOOL_BENCH_MONGODB_URL"]
     options = args.taskpool_options
-    if options is None:
-        java = os.environ.get("TASKPOOL_BENCH_MONGODB_SERVER") == "mongo-java-server"
-        options = "lookupIndexes=true&claimBatch=256" if java else ""
     print(f"taskpool's store URL options: {options or '(none)'}", file=sys.stderr)
     server = qlib_bench.ServerCpu()
 
