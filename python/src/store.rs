@@ -14,6 +14,7 @@ use taskpool::store::{
 };
 
 use crate::convert::{duration, status, task_id, to_json, to_py_serialized};
+use crate::error::raise;
 use crate::heartbeat::Heartbeat;
 use crate::records;
 use crate::runtime::run;
@@ -25,8 +26,12 @@ use crate::wait::{self, WaitLook};
 /// release the GIL while the store works, so threads may share a store.
 #[pyclass(module = "taskpool._native", frozen)]
 pub struct Store {
-    pub(crate) inner: Arc<dyn DynStore>,
+    inner: Arc<dyn DynStore>,
     url: String,
+    /// The process that opened it: the store's connections and background
+    /// work live on that process's runtime, which a child made by
+    /// `os.fork()` does not have.
+    pid: u32,
 }
 
 /// Open the store at `url` (`sqlite://PATH`, `sled://PATH`, `mongodb://…`,
@@ -38,7 +43,33 @@ pub fn open(py: Python<'_>, url: &str) -> PyResult<Store> {
     Ok(Store {
         inner,
         url: taskpool::redact_url(url),
+        pid: std::process::id(),
     })
+}
+
+impl Store {
+    /// The store, if this is the process that opened it.
+    ///
+    /// # Errors
+    /// `taskpool.Unsupported` in a child made by `os.fork()`: there the
+    /// store's connections belong to the parent's runtime, whose threads
+    /// the child does not have, so a call would wait forever.
+    fn store(&self, py: Python<'_>) -> PyResult<Arc<dyn DynStore>> {
+        let pid = std::process::id();
+        if pid == self.pid {
+            return Ok(self.inner.clone());
+        }
+        Err(raise(
+            py,
+            "Unsupported",
+            format!(
+                "store {} was opened in process {} and cannot be used in process {pid}, a child \
+                 made by fork: open it again in the child (taskpool.open(url); a TaskManager \
+                 does this by itself)",
+                self.url, self.pid
+            ),
+        ))
+    }
 }
 
 #[pymethods]
@@ -92,7 +123,7 @@ impl Store {
             max_attempts,
             dry_run,
         };
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let created = run(py, async move { store.create(&pool, params).await })?;
         to_py_serialized(py, &created)?
             .cast_into::<PyList>()
@@ -126,7 +157,7 @@ impl Store {
             lease,
             query: crate::convert::query(query)?,
         };
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let tasks = run(py, async move { store.claim(&pool, params).await })?;
         to_py_serialized(py, &tasks)
     }
@@ -141,7 +172,7 @@ impl Store {
         lease: &Bound<'_, PyAny>,
     ) -> PyResult<String> {
         let params = heartbeat_params(id, token, lease)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let expires = run(py, async move { store.heartbeat(&pool, params).await })?;
         Ok(expires.to_string())
     }
@@ -156,7 +187,7 @@ impl Store {
         lease: &Bound<'_, PyAny>,
     ) -> PyResult<Heartbeat> {
         let params = heartbeat_params(id, token, lease)?;
-        Heartbeat::start(self.inner.clone(), pool, params)
+        Heartbeat::start(self.store(id.py())?, pool, params)
     }
 
     /// Store the result of a held task and move it to `status` (`done`,
@@ -177,7 +208,7 @@ impl Store {
             result: to_json(result, "res")?,
             status: crate::convert::status(py, status)?,
         };
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move { store.commit(&pool, params).await })
     }
 
@@ -200,7 +231,7 @@ impl Store {
             error,
             status: status.map(|s| crate::convert::status(py, s)).transpose()?,
         };
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let status = run(py, async move { store.return_task(&pool, params).await })?;
         Ok(status.to_string())
     }
@@ -213,7 +244,7 @@ impl Store {
         id: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = task_id(id)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let task = run(py, async move { store.get(&pool, id).await })?;
         to_py_serialized(py, &task)
     }
@@ -234,7 +265,7 @@ impl Store {
             skip,
             ..QueryParams::default()
         };
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let tasks = run(py, async move { store.query(&pool, params).await })?;
         to_py_serialized(py, &tasks)
     }
@@ -249,7 +280,7 @@ impl Store {
         query: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let query = crate::convert::query(query)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let stat = run(py, async move { store.stat(&pool, &query).await })?;
         to_py_serialized(py, &stat)
     }
@@ -264,7 +295,7 @@ impl Store {
         query: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
         let query = crate::convert::query(query)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move { store.remove(&pool, &query).await })
     }
 
@@ -281,7 +312,7 @@ impl Store {
             query: crate::convert::query(query)?,
             status: crate::convert::status(py, status)?,
         };
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move { store.reset_status(&pool, params).await })
     }
 
@@ -295,7 +326,7 @@ impl Store {
         query: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
         let query = crate::convert::query(query)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move { store.reset_waiting(&pool, query).await })
     }
 
@@ -308,7 +339,7 @@ impl Store {
         priority: i64,
     ) -> PyResult<u64> {
         let query = crate::convert::query(query)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move {
             store.prioritize(&pool, &query, priority).await
         })
@@ -332,20 +363,20 @@ impl Store {
                 .map(|f| to_json(f, "filter"))
                 .transpose()?,
         };
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let task = run(py, async move { store.replace(&pool, params).await })?;
         to_py_serialized(py, &task)
     }
 
     /// The names of the pools holding tasks.
     fn pools(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move { store.pools().await })
     }
 
     /// Delete a pool and all its tasks; `True` if it existed.
     fn drop_pool(&self, py: Python<'_>, pool: String) -> PyResult<bool> {
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move { store.drop_pool(&pool).await })
     }
 
@@ -363,7 +394,7 @@ impl Store {
         poll: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let query = crate::convert::query(query)?;
-        let look: WaitLook = wait::look(py, self.inner.clone(), pool, query, timeout, poll)?;
+        let look: WaitLook = wait::look(py, self.store(py)?, pool, query, timeout, poll)?;
         look.to_py(py)
     }
 
@@ -390,7 +421,7 @@ impl Store {
             tags,
         };
         let new = records::new_record(py, task, pool, task_id, maps, status)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let record = run(
             py,
             async move { store.create_record(&experiment, new).await },
@@ -418,7 +449,7 @@ impl Store {
             tags,
         };
         let update = records::update(py, id, status, maps)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let record = run(
             py,
             async move { store.update_record(&experiment, update).await },
@@ -434,7 +465,7 @@ impl Store {
         id: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = records::record_id(py, id)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let record = run(py, async move { store.get_record(&experiment, id).await })?;
         to_py_serialized(py, &record)
     }
@@ -451,7 +482,7 @@ impl Store {
         task_id: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let filter = records::filter(py, status, tags, task_id)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let records = run(
             py,
             async move { store.list_records(&experiment, &filter).await },
@@ -462,7 +493,7 @@ impl Store {
     /// Delete a record and its artifacts; `True` if it existed.
     fn delete_record(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<bool> {
         let (experiment, id) = records::record_ref(record)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(
             py,
             async move { store.delete_record(&experiment, id).await },
@@ -471,7 +502,7 @@ impl Store {
 
     /// The names of the experiments holding records.
     fn experiments(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move { store.experiments().await })
     }
 
@@ -486,7 +517,7 @@ impl Store {
     ) -> PyResult<()> {
         let (experiment, id) = records::record_ref(record)?;
         let data = records::artifact_bytes(data)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move {
             store.put_artifact(&experiment, id, &name, data).await
         })
@@ -501,7 +532,7 @@ impl Store {
         name: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (experiment, id) = records::record_ref(record)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let data = run(py, async move {
             store.get_artifact(&experiment, id, &name).await
         })?;
@@ -515,7 +546,7 @@ impl Store {
         record: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (experiment, id) = records::record_ref(record)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         let list = run(
             py,
             async move { store.list_artifacts(&experiment, id).await },
@@ -531,7 +562,7 @@ impl Store {
         name: String,
     ) -> PyResult<bool> {
         let (experiment, id) = records::record_ref(record)?;
-        let store = self.inner.clone();
+        let store = self.store(py)?;
         run(py, async move {
             store.delete_artifact(&experiment, id, &name).await
         })

@@ -101,7 +101,7 @@ class TaskManager:
         self.store_url = _config.store_url(store)
         self.lease = _config.lease_seconds(lease)
         self.max_attempts = _native.DEFAULT_MAX_ATTEMPTS if max_attempts is None else max_attempts
-        self._store = _config.shared_store(self.store_url)
+        _config.shared_store(self.store_url)  # opened now: a bad URL fails here
         self._held: Dict[str, Any] = {}
         self._held_lock = threading.Lock()
 
@@ -115,6 +115,12 @@ class TaskManager:
     def store(self) -> "_native.Store":
         """The native store under this manager (records, artifacts…)."""
         return self._store
+
+    @property
+    def _store(self) -> "_native.Store":
+        # Looked up at every call: a child made by os.fork() gets a store of
+        # its own (the parent's cannot work there, its runtime is the parent's).
+        return _config.shared_store(self.store_url)
 
     # -- creating -----------------------------------------------------------
 

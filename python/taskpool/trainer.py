@@ -32,7 +32,14 @@ class TrainerR:
     def __init__(self, experiment_name: str, train_func: Optional[Callable[..., Any]] = None, store: Optional[str] = None) -> None:
         self.experiment_name = experiment_name
         self.train_func = train_func
-        self.store = _config.shared_store(_config.store_url(store))
+        self.store_url = _config.store_url(store)
+        _config.shared_store(self.store_url)  # opened now: a bad URL fails here
+
+    @property
+    def store(self) -> "_native.Store":
+        """The native store under this trainer (its own in a child made by
+        ``os.fork()``)."""
+        return _config.shared_store(self.store_url)
 
     def train(
         self,
