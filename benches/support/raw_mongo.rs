@@ -88,10 +88,11 @@ impl RawStore for RawMongo {
             .iter()
             .map(|json| {
                 let def = mongodb::bson::serialize_to_bson(json).expect("JSON as BSON");
+                // taskpool's layout: a filter that is the definition is
+                // not stored.
                 doc! {
                     "_id": ObjectId::new(),
-                    "def": def.clone(),
-                    "filter": def,
+                    "def": def,
                     "key": content_key(json),
                     "status": "waiting",
                     "priority": 0_i64,

@@ -152,8 +152,7 @@ impl RawStore for RawSled {
     async fn create(&self, pool: &str, defs: &[Value]) -> usize {
         let prefix = layout::pool_prefix(pool);
         let now = Timestamp::from_millis(now_ms());
-        let batch = PreparedBatch::new(&CreateParams::new(defs.iter().cloned()), now)
-            .expect("a valid batch");
+        let batch = PreparedBatch::new(CreateParams::new(defs.iter().cloned()), now);
         let new = (
             &self.tasks,
             &self.claim,

@@ -24,14 +24,84 @@ use crate::error::{invalid_input, store_error};
 /// `TypeError` for a value that is not JSON; `InvalidInput` for an integer
 /// beyond 64 bits or a float that is NaN or infinite.
 pub fn to_json(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
-    let mut path = name.to_owned();
-    value(obj, &mut path)
+    value(obj).map_err(|e| e.into_py_err(obj.py(), name))
 }
 
-fn value(obj: &Bound<'_, PyAny>, path: &mut String) -> PyResult<Value> {
-    let py = obj.py();
+/// Item `index` of the argument `list` as JSON: [`to_json`] with the key path
+/// starting at `list[index]` (e.g. `defs[3]`).
+///
+/// # Errors
+/// As [`to_json`].
+pub fn to_json_item(obj: &Bound<'_, PyAny>, list: &str, index: usize) -> PyResult<Value> {
+    value(obj).map_err(|e| e.into_py_err(obj.py(), &format!("{list}[{index}]")))
+}
+
+/// Why a value is not JSON, and where. The key path is collected only on
+/// the way out of a failed conversion (innermost step first), so that a
+/// successful one never formats a path.
+struct NotJson {
+    why: Why,
+    /// The steps from the failing value up to the root, innermost first.
+    steps: Vec<Step>,
+}
+
+/// One step of a key path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+enum Why {
+    /// `TypeError` with this message (after the path).
+    NotJsonType(String),
+    /// `InvalidInput` with this message (after the path).
+    Invalid(String),
+    /// An error Python raised while reading the value (as it is).
+    Python(PyErr),
+}
+
+impl NotJson {
+    fn new(why: Why) -> NotJson {
+        NotJson {
+            why,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The error as seen one level up, through `step`.
+    fn at(mut self, step: Step) -> NotJson {
+        self.steps.push(step);
+        self
+    }
+
+    fn into_py_err(self, py: Python<'_>, name: &str) -> PyErr {
+        let mut path = name.to_owned();
+        for step in self.steps.iter().rev() {
+            match step {
+                Step::Key(key) => path.push_str(&format!("[{key:?}]")),
+                Step::Index(i) => path.push_str(&format!("[{i}]")),
+            }
+        }
+        match self.why {
+            Why::NotJsonType(message) => PyTypeError::new_err(format!("{path}: {message}")),
+            Why::Invalid(message) => invalid_input(py, format!("{path}: {message}")),
+            Why::Python(err) => err,
+        }
+    }
+}
+
+impl From<PyErr> for NotJson {
+    fn from(err: PyErr) -> NotJson {
+        NotJson::new(Why::Python(err))
+    }
+}
+
+fn value(obj: &Bound<'_, PyAny>) -> Result<Value, NotJson> {
     if obj.is_none() {
         return Ok(Value::Null);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_cow()?.into_owned()));
     }
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
@@ -43,61 +113,60 @@ fn value(obj: &Bound<'_, PyAny>, path: &mut String) -> PyResult<Value> {
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::from(u));
         }
-        return Err(invalid_input(
-            py,
-            format!("{path}: integer {obj} does not fit in 64 bits"),
-        ));
+        return Err(NotJson::new(Why::Invalid(format!(
+            "integer {obj} does not fit in 64 bits"
+        ))));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let f = f.value();
         return Number::from_f64(f).map(Value::Number).ok_or_else(|| {
-            invalid_input(
-                py,
-                format!("{path}: {f} is not a JSON number (NaN or infinite)"),
-            )
+            NotJson::new(Why::Invalid(format!(
+                "{f} is not a JSON number (NaN or infinite)"
+            )))
         });
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
     }
     if let Ok(dict) = obj.cast::<PyDict>() {
         let mut map = Map::new();
         for (key, item) in dict.iter() {
             let Ok(key) = key.cast::<PyString>() else {
-                return Err(PyTypeError::new_err(format!(
-                    "{path}: key {} is {}, but JSON object keys are strings",
+                return Err(NotJson::new(Why::NotJsonType(format!(
+                    "key {} is {}, but JSON object keys are strings",
                     key.repr()?,
                     type_name(&key)
-                )));
+                ))));
             };
             let key = key.to_cow()?.into_owned();
-            let len = path.len();
-            path.push_str(&format!("[{key:?}]"));
-            let item = value(&item, path)?;
-            path.truncate(len);
-            map.insert(key, item);
+            match value(&item) {
+                Ok(item) => map.insert(key, item),
+                Err(e) => return Err(e.at(Step::Key(key))),
+            };
         }
         return Ok(Value::Object(map));
     }
-    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        let mut items = Vec::new();
-        for (i, item) in obj.try_iter()?.enumerate() {
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            items.push(value(&item?, path)?);
-            path.truncate(len);
-        }
-        return Ok(Value::Array(items));
+    if let Ok(list) = obj.cast::<PyList>() {
+        return array(list.iter());
+    }
+    if let Ok(tuple) = obj.cast::<PyTuple>() {
+        return array(tuple.iter());
     }
     if let Some(scalar) = numpy_scalar(obj)? {
-        return value(&scalar, path);
+        return value(&scalar);
     }
-    Err(PyTypeError::new_err(format!(
-        "{path}: {} is not JSON (dict, list, str, int, float, bool, None; NumPy scalars are \
+    Err(NotJson::new(Why::NotJsonType(format!(
+        "{} is not JSON (dict, list, str, int, float, bool, None; NumPy scalars are \
          converted). Nothing is pickled: store large or binary objects as artifacts \
          (Store.put_artifact) and keep a reference in the result",
         type_name(obj)
-    )))
+    ))))
+}
+
+/// The items of a list or tuple as a JSON array.
+fn array<'py>(items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>) -> Result<Value, NotJson> {
+    let mut array = Vec::with_capacity(items.len());
+    for (i, item) in items.enumerate() {
+        array.push(value(&item).map_err(|e| e.at(Step::Index(i)))?);
+    }
+    Ok(Value::Array(array))
 }
 
 /// A NumPy scalar or 0-d array as its Python value (`.item()`); `None` for

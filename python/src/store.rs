@@ -13,7 +13,7 @@ use taskpool::store::{
     ResetParams, ReturnParams, Store as DynStore, TaskStoreExt,
 };
 
-use crate::convert::{duration, status, task_id, to_json, to_py_serialized};
+use crate::convert::{duration, status, task_id, to_json, to_json_item, to_py_serialized};
 use crate::error::raise;
 use crate::heartbeat::Heartbeat;
 use crate::records;
@@ -101,7 +101,7 @@ impl Store {
     ) -> PyResult<Bound<'py, PyList>> {
         let mut tasks = Vec::new();
         for (i, def) in defs.try_iter()?.enumerate() {
-            tasks.push(NewTask::from(to_json(&def?, &format!("defs[{i}]"))?));
+            tasks.push(NewTask::from(to_json_item(&def?, "defs", i)?));
         }
         if let Some(filters) = filters.filter(|f| !f.is_none()) {
             let filters: Vec<Bound<'py, PyAny>> = filters.try_iter()?.collect::<PyResult<_>>()?;
@@ -113,7 +113,7 @@ impl Store {
             }
             for (i, (task, filter)) in tasks.iter_mut().zip(&filters).enumerate() {
                 if !filter.is_none() {
-                    task.filter = Some(to_json(filter, &format!("filters[{i}]"))?);
+                    task.filter = Some(to_json_item(filter, "filters", i)?);
                 }
             }
         }

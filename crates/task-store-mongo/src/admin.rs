@@ -3,7 +3,6 @@
 
 use mongodb::bson::{Document, doc};
 use mongodb::options::ReturnDocument;
-use serde_json::Value;
 use task_store::{
     Error, ErrorKind, Query, ReplaceParams, ResetParams, Result, Status, Task, content_key,
 };
@@ -94,10 +93,16 @@ impl MongoStore {
         let coll = self.pool(pool);
         let now = self.now().await;
         let key = content_key(&params.def);
-        let filter: Value = params.filter.unwrap_or_else(|| params.def.clone());
-        let (def, filter) = (to_bson(&params.def)?, to_bson(&filter)?);
+        // A filter that is the definition is not stored (see the codec).
+        let filter = params.filter.filter(|f| *f != params.def);
+        let def = to_bson(&params.def)?;
+        let filter = filter.as_ref().map(to_bson).transpose()?;
+        let mut fields = doc! {"def": def.clone()};
+        if let Some(filter) = &filter {
+            fields.insert("filter", filter.clone());
+        }
         encode_checked(
-            &doc! {"def": def.clone(), "filter": filter.clone()},
+            &fields,
             &format!("the new definition of task {}", params.id),
         )?;
         let what = "replacing a task";
@@ -113,18 +118,18 @@ impl MongoStore {
                 .map_or_else(|_| "another task".to_string(), |o| format!("task {o}"));
             return Err(already_has_definition(pool, &other));
         }
-        let update = doc! {
-            "$set": {
-                "def": def,
-                "filter": filter,
-                "key": &key,
-                "status": status(Status::Waiting),
-                "attempts": count(0),
-                "errors": [],
-                "updated_at": date(now),
-            },
-            "$unset": {"res": "", "lease": "", "started_at": "", "finished_at": ""},
-        };
+        let mut unset = doc! {"res": "", "lease": "", "started_at": "", "finished_at": ""};
+        if filter.is_none() {
+            unset.insert("filter", "");
+        }
+        fields.extend(doc! {
+            "key": &key,
+            "status": status(Status::Waiting),
+            "attempts": count(0),
+            "errors": [],
+            "updated_at": date(now),
+        });
+        let update = doc! {"$set": fields, "$unset": unset};
         let updated = coll
             .find_one_and_update(doc! {"_id": oid(params.id)}, update)
             .return_document(ReturnDocument::After)

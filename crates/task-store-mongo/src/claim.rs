@@ -452,10 +452,10 @@ impl MongoStore {
             .await
             .map_err(self.err(what))?;
         for mut d in expired {
-            // The placeholders stand for the fields left out by the
-            // projection; only lease, attempts and errors are used below.
+            // The placeholder stands for the definition left out by the
+            // projection (and the filter, read as the definition); only
+            // lease, attempts and errors are used below.
             d.insert("def", Bson::Null);
-            d.insert("filter", Bson::Null);
             let task = task_from_doc(&d)?;
             if !is_expired_and_exhausted(&task, now) {
                 continue;

@@ -1,7 +1,8 @@
 //! `create`: one unordered `insert_many` per batch; duplicate keys resolved
 //! to the existing tasks with one more query (one round trip: its reply
-//! holds every match). A batch into a new pool first creates the pool's
-//! indexes (`listIndexes`, then one `createIndexes`).
+//! holds every match). Every batch first checks the pool's indexes
+//! (`listIndexes`, then for a new pool one `createIndexes`, see the
+//! `indexes` module) while its documents are encoded on a blocking thread.
 
 use std::collections::HashMap;
 
@@ -27,19 +28,31 @@ impl MongoStore {
         params: CreateParams,
     ) -> Result<Vec<Created>> {
         let coll = self.pool(pool);
-        let batch = PreparedBatch::new(&params, self.now().await)?;
+        let now = self.now().await;
         if params.dry_run {
+            let batch = PreparedBatch::new(params, now);
             let keys: Vec<&str> = batch.tasks.iter().map(|t| t.key.as_str()).collect();
             let found = self.existing(&coll, &keys).await?;
             let existing: Vec<_> = keys.iter().map(|k| found.get(*k).copied()).collect();
             return Ok(batch.report(&existing));
         }
-        let docs = batch
-            .tasks
-            .iter()
-            .map(task_raw)
-            .collect::<Result<Vec<_>>>()?;
-        self.ensure_pool(pool, &coll).await?;
+        // Keys and documents are computed on a blocking thread while this
+        // task checks the pool's indexes (one or two round trips): the two
+        // overlap instead of adding up.
+        let prepare = tokio::task::spawn_blocking(move || {
+            let batch = PreparedBatch::new(params, now);
+            let docs = batch
+                .tasks
+                .iter()
+                .map(task_raw)
+                .collect::<Result<Vec<_>>>()?;
+            Ok::<_, Error>((batch, docs))
+        });
+        let ready = self.ensure_pool(pool, &coll).await;
+        let (batch, docs) = prepare
+            .await
+            .map_err(|e| Error::backend(format!("preparing the tasks to insert failed: {e}")))??;
+        ready?;
         let mut existing = vec![None; batch.tasks.len()];
         let mut pending: Vec<usize> = (0..batch.tasks.len()).collect();
         for _ in 0..INSERT_ROUNDS {

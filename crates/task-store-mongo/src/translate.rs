@@ -23,6 +23,13 @@
 //!
 //! `_id` operands are task ids (stored as ObjectIds); `status`, `priority` and
 //! `attempts` are always present scalars, so they translate directly.
+//!
+//! A task whose filter is its definition stores it once, as `def` (see the
+//! `codec` module): a condition on `filter.<path>` is evaluated on the stored
+//! `filter` when there is one, else on `def`
+//! (`{$or: [{filter: {$exists: true}, …filter.<path>…}, {filter: {$exists:
+//! false}, …def.<path>…}]}`). Each branch is the whole condition on its own
+//! document, so the negations above stay exact complements.
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, Document, doc};
@@ -140,8 +147,27 @@ pub(crate) fn translate(query: &Query) -> Result<Filter> {
         Query::Cond(Field::Status, op) => plain("status", op),
         Query::Cond(Field::Priority, op) => plain("priority", op),
         Query::Cond(Field::Attempts, op) => plain("attempts", op),
-        Query::Cond(Field::Filter(segments), op) => FilterPath::new(segments).condition(op),
+        Query::Cond(Field::Filter(segments), op) => filter_condition(segments, op),
     })
+}
+
+/// A condition on `filter.<segments>`: on the stored `filter` where the task
+/// has one, else on `def` (a task whose filter is its definition stores it
+/// once, see the `codec` module). A condition that holds for every task or
+/// for none, whatever the document, stays a constant.
+fn filter_condition(segments: &[String], op: &Op) -> Filter {
+    let stored = FilterPath::new("filter", segments).condition(op);
+    if matches!(stored, Filter::Always | Filter::Never) {
+        return stored;
+    }
+    let has_filter = |b: bool| op_cond("filter", "$exists", Bson::Boolean(b));
+    Filter::any([
+        Filter::all([has_filter(true), stored]),
+        Filter::all([
+            has_filter(false),
+            FilterPath::new("def", segments).condition(op),
+        ]),
+    ])
 }
 
 /// The direct translation, exact for a field that is always present, never
@@ -216,15 +242,16 @@ fn id_condition(op: &Op) -> Result<Filter> {
     })
 }
 
-/// A `filter.<segments>` path and its proper prefixes, with stored key names.
+/// A `<root>.<segments>` path (`root` is `filter` or `def`) and its proper
+/// prefixes, with stored key names.
 struct FilterPath {
     path: String,
     prefixes: Vec<String>,
 }
 
 impl FilterPath {
-    fn new(segments: &[String]) -> FilterPath {
-        let mut path = String::from("filter");
+    fn new(root: &str, segments: &[String]) -> FilterPath {
+        let mut path = String::from(root);
         let mut prefixes = Vec::with_capacity(segments.len());
         for seg in segments {
             prefixes.push(path.clone());
@@ -308,14 +335,24 @@ mod tests {
     }
 
     #[test]
-    fn translate_guards_filter_paths_against_arrays() {
+    fn translate_guards_filter_paths_against_arrays_on_filter_or_def() {
         assert_eq!(
             t(json!({"filter.a.b": "x"})),
-            Filter::Doc(doc! {"$and": [
-                {"filter": {"$not": {"$type": "array"}}},
-                {"filter.a": {"$not": {"$type": "array"}}},
-                {"filter.a.b": {"$not": {"$type": "array"}}},
-                {"filter.a.b": {"$eq": "x"}},
+            Filter::Doc(doc! {"$or": [
+                {"$and": [
+                    {"filter": {"$exists": true}},
+                    {"filter": {"$not": {"$type": "array"}}},
+                    {"filter.a": {"$not": {"$type": "array"}}},
+                    {"filter.a.b": {"$not": {"$type": "array"}}},
+                    {"filter.a.b": {"$eq": "x"}},
+                ]},
+                {"$and": [
+                    {"filter": {"$exists": false}},
+                    {"def": {"$not": {"$type": "array"}}},
+                    {"def.a": {"$not": {"$type": "array"}}},
+                    {"def.a.b": {"$not": {"$type": "array"}}},
+                    {"def.a.b": {"$eq": "x"}},
+                ]},
             ]})
         );
     }
@@ -325,7 +362,8 @@ mod tests {
         let Filter::Doc(d) = t(json!({"filter.a": {"$ne": 1}})) else {
             panic!("expected a document");
         };
-        assert!(d.contains_key("$nor"));
+        // One `$nor` per branch (stored filter, definition).
+        assert_eq!(d.to_string().matches("$nor").count(), 2, "{d}");
     }
 
     #[test]
@@ -343,6 +381,7 @@ mod tests {
             panic!("expected a document");
         };
         assert!(d.to_string().contains("filter.50%25"));
+        assert!(d.to_string().contains("def.50%25"));
     }
 
     #[test]

@@ -9,11 +9,12 @@ use crate::tx::abort;
 
 impl Inner {
     /// [`TaskStore::create`](task_store::TaskStore::create).
-    pub(crate) fn create(&self, pool: &str, params: &CreateParams) -> Result<Vec<Created>> {
-        let batch = PreparedBatch::new(params, self.clock.now())?;
+    pub(crate) fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
+        let dry_run = params.dry_run;
+        let batch = PreparedBatch::new(params, self.clock.now());
         let prefix = layout::pool_prefix(pool);
         let _shared = self.shared();
-        if params.dry_run {
+        if dry_run {
             let existing = batch
                 .tasks
                 .iter()

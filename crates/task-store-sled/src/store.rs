@@ -130,7 +130,7 @@ impl TaskBackend for SledStore {
 
     async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
         let pool = pool.to_string();
-        self.blocking(move |s| s.create(&pool, &params)).await
+        self.blocking(move |s| s.create(&pool, params)).await
     }
 
     async fn claim(&self, pool: &str, params: ClaimParams) -> Result<Vec<Task>> {

@@ -41,10 +41,10 @@ const FIND_KEY: &str = "SELECT id, status FROM tasks WHERE pool = ?1 AND key = ?
 pub(crate) fn insert(
     conn: &Connection,
     pool: &str,
-    params: &CreateParams,
+    params: CreateParams,
     now: Timestamp,
 ) -> Result<Vec<Created>> {
-    let batch = PreparedBatch::new(params, now)?;
+    let batch = PreparedBatch::new(params, now);
     conn.prepare_cached(INSERT_POOL)?
         .execute(params![pool, now.as_millis()])?;
     let existing = batch
@@ -59,10 +59,10 @@ pub(crate) fn insert(
 pub(crate) fn dry_run(
     conn: &mut Connection,
     pool: &str,
-    params: &CreateParams,
+    params: CreateParams,
     now: Timestamp,
 ) -> Result<Vec<Created>> {
-    let batch = PreparedBatch::new(params, now)?;
+    let batch = PreparedBatch::new(params, now);
     let tx = conn.transaction()?;
     let existing = batch
         .tasks

@@ -93,12 +93,12 @@ impl TaskBackend for SqliteStore {
         let pool = pool.to_string();
         if params.dry_run {
             self.run(JobKind::Alone, move |conn, now| {
-                create::dry_run(conn, &pool, &params, now)
+                create::dry_run(conn, &pool, params, now)
             })
             .await
         } else {
             self.run(create::kind(&params), move |conn, now| {
-                create::insert(conn, &pool, &params, now)
+                create::insert(conn, &pool, params, now)
             })
             .await
         }

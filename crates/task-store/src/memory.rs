@@ -131,7 +131,8 @@ impl TaskBackend for MemoryStore {
     }
 
     async fn create(&self, pool: &str, params: CreateParams) -> Result<Vec<Created>> {
-        let batch = PreparedBatch::new(&params, self.clock.now())?;
+        let dry_run = params.dry_run;
+        let batch = PreparedBatch::new(params, self.clock.now());
         let mut pools = self.lock();
         let existing: Vec<_> = {
             let p = pools.get(pool);
@@ -144,7 +145,7 @@ impl TaskBackend for MemoryStore {
                 })
                 .collect()
         };
-        if !params.dry_run {
+        if !dry_run {
             let p = pools.entry(pool.to_string()).or_default();
             for (task, old) in batch.tasks.iter().zip(&existing) {
                 if old.is_none() {

@@ -4,6 +4,7 @@
 //! directly; SQL and MongoDB backends translate them into statements and the
 //! conformance suite checks they agree.
 
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -26,40 +27,50 @@ pub struct PreparedBatch {
 }
 
 impl PreparedBatch {
-    /// Build records (ids, keys, timestamps) for a batch.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) from [`CreateParams::validate`].
-    pub fn new(params: &CreateParams, now: Timestamp) -> Result<PreparedBatch> {
-        params.validate()?;
-        let mut tasks: Vec<Task> = Vec::with_capacity(params.tasks.len());
-        let mut slots = Vec::with_capacity(params.tasks.len());
-        let mut seen = std::collections::HashMap::with_capacity(params.tasks.len());
-        for new in &params.tasks {
+    /// Build records (ids, keys, timestamps) for a batch the caller has
+    /// already validated ([`TaskStore::create`](crate::TaskStore::create)
+    /// does). Takes the batch by value: each definition moves into its record
+    /// (a repeat within the batch is dropped), and only a definition without
+    /// its own filter is copied, into the filter.
+    pub fn new(params: CreateParams, now: Timestamp) -> PreparedBatch {
+        let CreateParams {
+            tasks: inputs,
+            priority,
+            max_attempts,
+            dry_run: _,
+        } = params;
+        let mut tasks: Vec<Task> = Vec::with_capacity(inputs.len());
+        let mut slots = Vec::with_capacity(inputs.len());
+        let mut seen = std::collections::HashMap::with_capacity(inputs.len());
+        for new in inputs {
             let key = content_key(&new.def);
-            let slot = *seen.entry(key.clone()).or_insert_with(|| {
-                tasks.push(Task {
-                    id: TaskId::generate(now),
-                    def: new.def.clone(),
-                    filter: new.filter.clone().unwrap_or_else(|| new.def.clone()),
-                    key,
-                    status: Status::Waiting,
-                    priority: new.priority.unwrap_or(params.priority),
-                    res: None,
-                    attempts: 0,
-                    max_attempts: new.max_attempts.unwrap_or(params.max_attempts),
-                    lease: None,
-                    errors: Vec::new(),
-                    created_at: now,
-                    updated_at: now,
-                    started_at: None,
-                    finished_at: None,
-                });
-                tasks.len() - 1
-            });
+            let slot = match seen.entry(key) {
+                Entry::Occupied(slot) => *slot.get(),
+                Entry::Vacant(slot) => {
+                    let key = slot.key().clone();
+                    tasks.push(Task {
+                        id: TaskId::generate(now),
+                        filter: new.filter.unwrap_or_else(|| new.def.clone()),
+                        def: new.def,
+                        key,
+                        status: Status::Waiting,
+                        priority: new.priority.unwrap_or(priority),
+                        res: None,
+                        attempts: 0,
+                        max_attempts: new.max_attempts.unwrap_or(max_attempts),
+                        lease: None,
+                        errors: Vec::new(),
+                        created_at: now,
+                        updated_at: now,
+                        started_at: None,
+                        finished_at: None,
+                    });
+                    *slot.insert(tasks.len() - 1)
+                }
+            };
             slots.push(slot);
         }
-        Ok(PreparedBatch { tasks, slots })
+        PreparedBatch { tasks, slots }
     }
 
     /// The per-input report, given for each unique task the `(id, status)` of

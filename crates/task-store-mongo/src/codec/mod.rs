@@ -1,7 +1,7 @@
 //! The codec of task documents: a task as a MongoDB document and back.
 //!
 //! ```text
-//! {_id: ObjectId, def, filter, key, status, priority: Int64, res?,
+//! {_id: ObjectId, def, filter?, key, status, priority: Int64, res?,
 //!  attempts: Int64, max_attempts: Int64,
 //!  lease?: {owner, token, expires_at: Date, from_status},
 //!  errors: [{attempt: Int64, at: Date, owner, message}],
@@ -13,10 +13,22 @@
 //! `def`, `filter` and `res` are converted by the [`value`] codec (JSON ⇄
 //! BSON); [`Fields`] reads the typed fields of every stored document. An absent
 //! optional field is not stored at all (`res: null` is a stored JSON null).
+//!
+//! `filter` is stored only when it differs from `def`. A task's filter
+//! defaults to its definition, and Qlib's layout (both, always) doubled
+//! every task document (reference §9 B): twice the bytes on the wire, in
+//! the server's memory and in each create, for nothing. A document without
+//! `filter` reads back with `filter` equal to `def`, and a query on
+//! `filter.<path>` looks at `def` for such a task (see the `translate`
+//! module). Documents written with both (by builds before this layout, or
+//! imported) read and match as before. A build that predates the layout
+//! refuses to read a task without `filter` (it reports the missing field
+//! instead of guessing): upgrade every process that shares a pool.
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::raw::{RawBson, cstr};
 use mongodb::bson::{Bson, DateTime, Document, RawDocumentBuf, doc};
+use serde_json::Value;
 use task_store::{ErrorEntry, Lease, Result, Status, Task, TaskId, Timestamp};
 
 use crate::error::MongoError;
@@ -86,12 +98,10 @@ pub(crate) fn errors_array(errors: &[ErrorEntry]) -> Bson {
 pub(crate) fn task_raw(task: &Task) -> Result<RawDocumentBuf> {
     let mut d = RawDocumentBuf::new();
     d.append(cstr!("_id"), oid(task.id));
-    let def = Encoded::new(&task.def)?;
-    def.append_to(&mut d, cstr!("def"));
-    // The filter is the definition unless the caller gave one: encode once.
-    if task.filter == task.def {
-        def.append_to(&mut d, cstr!("filter"));
-    } else {
+    Encoded::new(&task.def)?.append_to(&mut d, cstr!("def"));
+    // A filter that is the definition is not stored twice (see the module
+    // docs).
+    if task.filter != task.def {
         Encoded::new(&task.filter)?.append_to(&mut d, cstr!("filter"));
     }
     d.append(cstr!("key"), task.key.as_str());
@@ -163,10 +173,14 @@ pub(crate) fn task_from_doc(d: &Document) -> Result<Task> {
         return Err(Fields::new(d, owner).error("_id"));
     };
     let f = Fields::new(d, owner);
+    let def: Value = from_bson(f.get("def")?)?;
     Ok(Task {
         id,
-        def: from_bson(f.get("def")?)?,
-        filter: from_bson(f.get("filter")?)?,
+        filter: match d.get("filter") {
+            Some(filter) => from_bson(filter)?,
+            None => def.clone(),
+        },
+        def,
         key: f.string("key")?,
         status: f.parsed("status")?,
         priority: f.int("priority")?,

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Document, doc};
 use serde_json::json;
 use std::time::Duration;
 
 use task_store::{
-    ClaimParams, CommitParams, ErrorKind, HeartbeatParams, Query, Status, SystemClock, TaskStore,
-    TaskStoreExt,
+    ClaimParams, CommitParams, CreateParams, ErrorKind, HeartbeatParams, NewTask, Query,
+    QueryParams, ReplaceParams, Status, SystemClock, TaskId, TaskStore, TaskStoreExt,
 };
 use task_store_mongo::{MongoOptions, MongoStore, POOL_COLLECTION_PREFIX};
 
@@ -53,6 +54,131 @@ async fn create_makes_prefixed_collection_with_indexes() {
     assert!(stored.get_object_id("_id").is_ok());
     assert!(stored.get_datetime("created_at").is_ok());
     assert_eq!(stored.get_document("def").unwrap().get_i64("a").unwrap(), 1);
+}
+
+/// A task whose filter is its definition stores the definition once (no
+/// `filter` field); one with its own filter stores both. Both read back
+/// with their filter, and a document in the older layout (`filter` a copy
+/// of `def`, as earlier builds wrote) reads, matches and is replaced like a
+/// new one.
+#[tokio::test]
+async fn filter_is_stored_only_when_it_differs_from_the_definition() {
+    let test = "filter_is_stored_only_when_it_differs_from_the_definition";
+    let Some((store, db)) = store_and_db(test).await else {
+        return;
+    };
+    let pool = "layout";
+    let own_filter = NewTask {
+        def: json!({"model": "lgb", "seed": 2}),
+        filter: Some(json!({"model": "lgb", "tag": "own"})),
+        priority: None,
+        max_attempts: None,
+    };
+    let created = store
+        .create(
+            pool,
+            CreateParams::new([
+                NewTask::from(json!({"model": "lgb", "seed": 1})),
+                own_filter,
+            ]),
+        )
+        .await
+        .unwrap();
+    let coll = db.collection::<Document>(&format!("{POOL_COLLECTION_PREFIX}{pool}"));
+    let stored = |id: TaskId| {
+        let coll = coll.clone();
+        async move {
+            coll.find_one(doc! {"_id": ObjectId::from_bytes(id.bytes())})
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert!(!stored(created[0].id).await.contains_key("filter"));
+    assert_eq!(
+        stored(created[1].id).await.get_document("filter").unwrap(),
+        &doc! {"model": "lgb", "tag": "own"}
+    );
+    let first = store.get(pool, created[0].id).await.unwrap();
+    assert_eq!(first.filter, first.def);
+
+    // The older layout, written as earlier builds did.
+    let mut old = stored(created[0].id).await;
+    let old_id = ObjectId::new();
+    old.insert("_id", old_id);
+    old.insert("def", doc! {"model": "xgb", "seed": 3_i64});
+    old.insert("filter", doc! {"model": "xgb", "seed": 3_i64});
+    old.insert("key", "an-older-key");
+    coll.insert_one(&old).await.unwrap();
+    let old_id = TaskId::from_bytes(old_id.bytes());
+    assert_eq!(
+        store.get(pool, old_id).await.unwrap().filter,
+        json!({"model": "xgb", "seed": 3})
+    );
+
+    let ids = |q: serde_json::Value| {
+        let store = Arc::clone(&store);
+        async move {
+            let query = Query::parse(&q).unwrap();
+            let mut ids: Vec<TaskId> = store
+                .query(pool, QueryParams::from(query))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut lgb = vec![created[0].id, created[1].id];
+    lgb.sort();
+    assert_eq!(ids(json!({"filter.model": "lgb"})).await, lgb);
+    assert_eq!(ids(json!({"filter.seed": 1})).await, [created[0].id]);
+    assert_eq!(ids(json!({"filter.tag": "own"})).await, [created[1].id]);
+    assert_eq!(ids(json!({"filter.model": "xgb"})).await, [old_id]);
+    // The definition of the task with its own filter is not its filter.
+    assert!(ids(json!({"filter.seed": 2})).await.is_empty());
+    let mut no_seed = vec![created[1].id];
+    no_seed.sort();
+    assert_eq!(
+        ids(json!({"filter.seed": {"$exists": false}})).await,
+        no_seed
+    );
+    assert_eq!(ids(json!({"filter.seed": {"$ne": 1}})).await.len(), 2);
+
+    // Replacing: a definition without its own filter drops the stored copy;
+    // one with its own filter stores it.
+    let replaced = store
+        .replace(
+            pool,
+            ReplaceParams {
+                id: old_id,
+                def: json!({"model": "xgb", "seed": 4}),
+                filter: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.filter, json!({"model": "xgb", "seed": 4}));
+    assert!(!stored(old_id).await.contains_key("filter"));
+    assert_eq!(ids(json!({"filter.seed": 4})).await, [old_id]);
+    store
+        .replace(
+            pool,
+            ReplaceParams {
+                id: old_id,
+                def: json!({"model": "xgb", "seed": 5}),
+                filter: Some(json!({"model": "xgb", "tag": "mine"})),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(old_id).await.get_document("filter").unwrap(),
+        &doc! {"model": "xgb", "tag": "mine"}
+    );
+    assert!(ids(json!({"filter.seed": 5})).await.is_empty());
 }
 
 /// `lookupIndexes=true` adds the two unique indexes led by `_id` (their keys

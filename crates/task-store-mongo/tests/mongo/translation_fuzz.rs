@@ -125,15 +125,35 @@ async fn random_queries_match_the_oracle() {
     let store = support::fresh_store(&url, test, Arc::new(SystemClock)).await;
     let pool = "fuzz";
     let mut rng = Rng(0x5eed_1234_abcd_0001);
-    let tasks = (0..80).map(|i| NewTask {
-        def: json!({"i": i}),
-        filter: Some(filter_document(&mut rng)),
-        priority: None,
-        max_attempts: None,
-    });
+    // Half the tasks have their own filter (stored), half a definition that
+    // is their filter (stored once, as `def`): queries on `filter.<path>`
+    // must match both layouts as the oracle does.
+    let tasks: Vec<NewTask> = (0..80)
+        .map(|i| {
+            let document = filter_document(&mut rng);
+            match i % 2 {
+                0 => NewTask {
+                    def: json!({"i": i}),
+                    filter: Some(document),
+                    priority: None,
+                    max_attempts: None,
+                },
+                _ => NewTask::from(document),
+            }
+        })
+        .collect();
+    let distinct: BTreeSet<String> = tasks
+        .iter()
+        .map(|t| task_store::content_key(&t.def))
+        .collect();
     store.create(pool, CreateParams::new(tasks)).await.unwrap();
     let all = store.query(pool, QueryParams::default()).await.unwrap();
-    assert_eq!(all.len(), 80);
+    assert_eq!(all.len(), distinct.len());
+    assert!(
+        all.len() > 60,
+        "too many repeated definitions: {}",
+        all.len()
+    );
     let mut checked = 0;
     while checked < 300 {
         let text = query(&mut rng);
