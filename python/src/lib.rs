@@ -38,6 +38,13 @@ mod wait;
 
 use pyo3::prelude::*;
 
+/// The allocator of the extension's Rust code (Python's objects keep
+/// Python's). A create converts, hashes, encodes and frees thousands of
+/// small JSON and BSON values per batch; mimalloc makes that allocation
+/// work a fraction of glibc's (BENCHMARKS.md, the Python bench).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The extension module `taskpool._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -6,11 +6,12 @@
 
 use std::sync::Arc;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use taskpool::store::{
-    ClaimParams, CommitParams, CreateParams, HeartbeatParams, NewTask, QueryParams, ReplaceParams,
-    ResetParams, ReturnParams, Store as DynStore, TaskStoreExt,
+    ClaimParams, CommitParams, CreateParams, Created, HeartbeatParams, NewTask, QueryParams,
+    ReplaceParams, ResetParams, ReturnParams, Store as DynStore, TaskStoreExt,
 };
 
 use crate::convert::{duration, status, task_id, to_json, to_json_item, to_py_serialized};
@@ -125,9 +126,7 @@ impl Store {
         };
         let store = self.store(py)?;
         let created = run(py, async move { store.create(&pool, params).await })?;
-        to_py_serialized(py, &created)?
-            .cast_into::<PyList>()
-            .map_err(Into::into)
+        created_list(py, &created)
     }
 
     /// Claim up to `n` tasks of `from_status` matching `query` (which may not
@@ -579,4 +578,22 @@ fn heartbeat_params(
         token,
         lease: duration(lease, "lease")?,
     })
+}
+
+/// `create`'s report as a list of `{"_id", "key", "new", "status"}` dicts
+/// (the serialized shape of [`Created`], built directly: a batch has
+/// thousands).
+fn created_list<'py>(py: Python<'py>, created: &[Created]) -> PyResult<Bound<'py, PyList>> {
+    let dicts = created
+        .iter()
+        .map(|c| {
+            let dict = PyDict::new(py);
+            dict.set_item(intern!(py, "_id"), c.id.to_string())?;
+            dict.set_item(intern!(py, "key"), &c.key)?;
+            dict.set_item(intern!(py, "new"), c.new)?;
+            dict.set_item(intern!(py, "status"), c.status.as_str())?;
+            Ok(dict)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, dicts)
 }

@@ -93,7 +93,11 @@ impl MongoStore {
                 pending.len()
             )));
         }
-        Ok(batch.report(&existing))
+        let report = batch.report(&existing);
+        // Freeing the records and documents (thousands of small allocations
+        // for a large batch) is not the caller's to wait for.
+        tokio::task::spawn_blocking(move || drop((batch, docs)));
+        Ok(report)
     }
 
     /// Insert `docs[i]` for each `i` in `which` (unordered); returns the
