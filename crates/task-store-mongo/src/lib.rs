@@ -32,7 +32,9 @@
 //!   order), times are BSON dates in milliseconds, and `def`/`filter`/`res` are
 //!   BSON converted exactly from JSON (integers as `Int64`, floats as
 //!   `Double`; keys MongoDB refuses are escaped, nested arrays wrapped: see
-//!   the `codec::value` module).
+//!   the `codec::value` module). `filter` is stored only when it differs
+//!   from `def` (Qlib stored every task twice); a query on `filter.<path>`
+//!   reads `def` for a task without one.
 //! - Every create into a pool first creates the pool's indexes that are
 //!   missing (`{status: 1, priority: -1, _id: 1}` for claims, unique
 //!   `{key: 1}` for race-free create, `{"lease.expires_at": 1}` for expired
