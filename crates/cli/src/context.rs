@@ -10,7 +10,7 @@
 //! [`Context::store`], which may create the store and says so once.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use taskpool::store::{Error, ErrorKind, Query, Store, TaskId, TaskStore, validate_pool_name};
 
@@ -25,6 +25,27 @@ pub struct Context<'a> {
     /// Where results are printed.
     pub out: Output,
     runtime: tokio::runtime::Runtime,
+    /// The stores this invocation opened, closed before the runtime stops.
+    opened: Mutex<Vec<Arc<dyn Store>>>,
+}
+
+/// Closes the stores the invocation opened ([`Context::close_at_exit`]) on
+/// its runtime, then drops the runtime: a MongoDB store ends its server
+/// sessions while the runtime still runs the driver's tasks (dropped
+/// unclosed, the driver does it from a background task that the runtime's
+/// shutdown may cut short, and then prints a panic from it).
+impl Drop for Context<'_> {
+    fn drop(&mut self) {
+        let stores = std::mem::take(self.opened.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if stores.is_empty() {
+            return;
+        }
+        self.runtime.block_on(async {
+            for store in stores {
+                store.close().await;
+            }
+        });
+    }
 }
 
 impl<'a> Context<'a> {
@@ -40,6 +61,7 @@ impl<'a> Context<'a> {
             global,
             out: Output::new(global.json, global.quiet),
             runtime,
+            opened: Mutex::new(Vec::new()),
         })
     }
 
@@ -79,7 +101,18 @@ impl<'a> Context<'a> {
         Ok(store)
     }
 
+    /// Close `store` when this invocation ends, before its runtime stops
+    /// (every store a command opens; [`Context::store`] and
+    /// [`Context::existing_store`] do it for theirs).
+    pub fn close_at_exit(&self, store: &Arc<dyn Store>) {
+        self.opened
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(store));
+    }
+
     fn opened(&self, store: &Arc<dyn Store>) {
+        self.close_at_exit(store);
         tracing::debug!(store = %store, "opened store");
         if !store.capabilities().persistent {
             tracing::warn!(

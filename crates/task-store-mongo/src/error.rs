@@ -75,6 +75,8 @@ impl From<MongoError> for Error {
 fn hint(source: &DriverError) -> &'static str {
     if matches!(source.kind.as_ref(), DriverKind::DnsResolve { .. }) {
         " (is the host name right?)"
+    } else if matches!(source.kind.as_ref(), DriverKind::Shutdown) {
+        " (the store was closed)"
     } else if kind_of(source) == ErrorKind::Unavailable {
         " (is the server running and reachable?)"
     } else {

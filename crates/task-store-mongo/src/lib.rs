@@ -105,6 +105,19 @@
 //! `Debug`, error messages and logs show the URL with its password replaced
 //! by `***`, and driver messages are scrubbed of the password.
 //!
+//! ## Closing
+//!
+//! The driver's client is bound to the tokio runtime that opened the store:
+//! its monitoring and connection-pool tasks run there. Call
+//! [`TaskStore::close`](task_store::TaskStore::close) before that runtime
+//! stops (at the end of the `block_on` or `main` that used the store): it
+//! ends the client's server sessions and stops its tasks while the runtime
+//! still runs them. A store dropped unclosed leaves this to the driver's
+//! background task, which a multi-thread runtime's shutdown right after the
+//! drop can cut short, and the driver then prints a panic from it (the
+//! tests close every store for this reason; a store dropped while its
+//! runtime keeps running is cleaned up fine).
+//!
 //! ## Test server
 //!
 //! CI runs the whole suite twice: against FerretDB v1 (SQLite handler, built

@@ -54,15 +54,23 @@ impl MongoStore {
             .unwrap_or(false);
         let mut conn = connect(&driver_url, options).await?;
         conn.shown_url = redact_url(url);
-        let time =
-            ServerTime::measure(&conn.db, clock.clone(), clock_refresh, &conn.secrets).await?;
+        let time = match ServerTime::measure(&conn.db, clock.clone(), clock_refresh, &conn.secrets)
+            .await
+        {
+            Ok(time) => time,
+            Err(e) => {
+                // As `close` does for an open store (see `store`).
+                conn.client.shutdown().await;
+                return Err(e);
+            }
+        };
         let artifacts = conn.db.gridfs_bucket(
             GridFsBucketOptions::builder()
                 .bucket_name(ARTIFACT_BUCKET.to_string())
                 .build(),
         );
         Ok(MongoStore {
-            _client: conn.client,
+            client: conn.client,
             db: conn.db,
             shown_url: conn.shown_url,
             secrets: conn.secrets,

@@ -23,7 +23,7 @@ use serde_json::{Map, Number, Value};
 use task_store::{Error, Result, Timestamp};
 
 use crate::error::MongoError;
-use crate::open::connect;
+use crate::open::{Connection, connect};
 use crate::options::MongoOptions;
 
 /// One task read from a Qlib pool.
@@ -73,6 +73,15 @@ pub async fn read_qlib_pool(
         return Err(Error::config("the Qlib pool (collection) name is empty"));
     }
     let conn = connect(url, options).await?;
+    let read = read_from(&conn, collection).await;
+    // Ends the client's server sessions now, not in the driver's background
+    // task, which the caller's runtime may stop midway (see `store::close`).
+    conn.client.shutdown().await;
+    read
+}
+
+/// Read the Qlib pool in `collection` through `conn`.
+async fn read_from(conn: &Connection, collection: &str) -> Result<QlibPool> {
     let what = format!("reading Qlib pool {collection:?} from {}", conn.shown_url);
     let err = |e| -> Error { MongoError::driver(e, &what, &conn.secrets).into() };
     let names = conn

@@ -32,14 +32,22 @@ use crate::server_time::ServerTime;
 /// them with tasks.
 pub const POOL_COLLECTION_PREFIX: &str = "tasks.";
 
+/// How long [`TaskStore::close`](task_store::TaskStore::close) waits for
+/// operations in flight (which hold driver sessions) before it shuts the
+/// client down without them: long enough for any answered operation, short
+/// enough that a command exiting while an operation waits for an unreachable
+/// server does not wait the whole server-selection timeout again.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 /// A task and record store in a MongoDB database: one collection per pool,
 /// one for records, one GridFS bucket for artifacts.
 ///
 /// See the [crate docs](crate) for the storage layout and how each operation
 /// is made atomic.
 pub struct MongoStore {
-    // Held so the connection pool lives as long as the store.
-    pub(crate) _client: Client,
+    /// The driver's client: its connection pool lives as long as the store,
+    /// or until [`TaskStore::close`](task_store::TaskStore::close) shuts it down.
+    pub(crate) client: Client,
     pub(crate) db: Database,
     pub(crate) shown_url: String,
     pub(crate) secrets: Secrets,
@@ -292,5 +300,28 @@ impl TaskBackend for MongoStore {
         let dropped = self.drop_pool_named(pool).await;
         self.candidates.forget(pool);
         dropped
+    }
+
+    /// Shuts the driver's client down (`Client::shutdown`): it waits for the
+    /// operations in flight (at most [`CLOSE_WAIT`], then it stops waiting),
+    /// ends the server sessions the client pooled (`endSessions`), and stops
+    /// its monitoring and connection-pool tasks. The driver's own clean-up
+    /// when a client is dropped sends that `endSessions` from a background
+    /// task instead; when the runtime shuts down right after the drop, that
+    /// task can run while the shutdown has already dropped the
+    /// connection-pool task, and the driver panics
+    /// (`cmap/connection_requester.rs`, `SendError`). A shut-down client
+    /// skips that clean-up when dropped. Later operations fail with the
+    /// driver's `Shutdown` error (`Unavailable`).
+    async fn close(&self) {
+        let waited = tokio::time::timeout(CLOSE_WAIT, self.client.clone().shutdown()).await;
+        if waited.is_err() {
+            tracing::warn!(
+                store = %self.shown_url,
+                "operations still in flight after {CLOSE_WAIT:?}: closing without waiting for them"
+            );
+            self.client.clone().shutdown().immediate(true).await;
+        }
+        tracing::debug!(store = %self.shown_url, "closed the MongoDB client");
     }
 }

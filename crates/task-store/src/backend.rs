@@ -121,6 +121,9 @@ pub trait TaskBackend: Debug + Display + Send + Sync + 'static {
     async fn pools(&self) -> Result<Vec<String>>;
     /// [`TaskStore::drop_pool`] on a valid pool.
     async fn drop_pool(&self, pool: &str) -> Result<bool>;
+    /// [`TaskStore::close`]; by default nothing, for a backend that needs no
+    /// runtime to release what it holds.
+    async fn close(&self) {}
 }
 
 #[async_trait]
@@ -189,6 +192,9 @@ impl<B: TaskBackend> TaskStore for B {
     async fn drop_pool(&self, pool: &str) -> Result<bool> {
         validate_pool_name(pool)?;
         TaskBackend::drop_pool(self, pool).await
+    }
+    async fn close(&self) {
+        TaskBackend::close(self).await
     }
 }
 

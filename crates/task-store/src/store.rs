@@ -213,6 +213,23 @@ pub trait TaskStore: Debug + Display + Send + Sync + 'static {
     /// # Errors
     /// `Config` for a bad pool name.
     async fn drop_pool(&self, pool: &str) -> Result<bool>;
+
+    /// Release what the store holds open (connections, and the background
+    /// tasks its client library runs on the tokio runtime) now, while that
+    /// runtime still runs, instead of when the store is dropped.
+    ///
+    /// Call it when no more operations will be made, before the runtime that
+    /// opened the store stops: a store dropped without it leaves that
+    /// clean-up to a background task, which the runtime's shutdown may cut
+    /// short (the MongoDB driver then prints a panic from its task).
+    ///
+    /// # Behavior
+    /// - Waits for the store's operations in flight to finish.
+    /// - Closing again does nothing.
+    /// - Operations after `close` fail with `Unavailable` on a backend that
+    ///   released its connections (MongoDB); a backend with nothing to
+    ///   release (memory, SQLite, sled) does nothing and keeps working.
+    async fn close(&self);
 }
 
 macro_rules! forward_task_store {
@@ -263,6 +280,9 @@ macro_rules! forward_task_store {
             }
             async fn drop_pool(&self, pool: &str) -> Result<bool> {
                 (**self).drop_pool(pool).await
+            }
+            async fn close(&self) {
+                (**self).close().await
             }
         }
     };

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use task_store::{MemoryStore, RecordStore, SharedClock};
+use task_store::{MemoryStore, SharedClock, Store};
 
 task_store::record_conformance_tests!(|clock: SharedClock, _case: &'static str| async move {
-    Some(Arc::new(MemoryStore::with_clock(clock)) as Arc<dyn RecordStore>)
+    Some(Arc::new(MemoryStore::with_clock(clock)) as Arc<dyn Store>)
 });

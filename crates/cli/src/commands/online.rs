@@ -142,6 +142,7 @@ pub fn run(global: &GlobalArgs, args: &OnlineArgs) -> anyhow::Result<()> {
         let signals = view.obey_stops(shutdown)?;
         let outcome = async {
             let store = open_store(&plan.job).await?;
+            ctx.close_at_exit(&store);
             if !reads_only {
                 view.say(format!(
                     "store     {store}   pool {}   experiment {}",

@@ -119,6 +119,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<()> {
         let summary = match open_store(&plan).await {
             Ok(store) => {
                 notice.opened(&*store);
+                ctx.close_at_exit(&store);
                 view.say(format!(
                     "store     {store}   pool {}   experiment {}",
                     plan.pool, plan.experiment

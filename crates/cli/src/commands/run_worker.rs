@@ -83,6 +83,7 @@ pub fn run(global: &GlobalArgs, args: &RunWorkerArgs) -> anyhow::Result<()> {
         // Listen before the first claim, so an early signal is never fatal.
         let signals = tokio::spawn(StopSignals::listen()?.obey(shutdown.clone(), |_| ()));
         let store = taskpool::open(&global.store).await?;
+        ctx.close_at_exit(&store);
         let report = run_worker(store, config, &shutdown).await;
         signals.abort();
         Ok::<_, anyhow::Error>(report?)

@@ -49,6 +49,7 @@ pub fn run(global: &GlobalArgs, args: &UiArgs) -> anyhow::Result<()> {
     ctx.block_on(async {
         let mut signals = StopSignals::listen()?;
         let store = taskpool::open(&global.store).await?;
+        ctx.close_at_exit(&store);
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;

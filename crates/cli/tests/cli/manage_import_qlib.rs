@@ -43,6 +43,8 @@ impl QlibPool {
                 .await
                 .expect("connect to the test server");
             f(client.database(&self.db)).await;
+            // Before the runtime stops (see `TaskStore::close`).
+            client.shutdown().await;
         });
     }
 

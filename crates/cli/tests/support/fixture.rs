@@ -123,7 +123,10 @@ impl Fixture {
             let store = taskpool::open_store_with_clock(&self.url, clock)
                 .await
                 .expect("open store in-process");
-            f(store).await
+            let result = f(Arc::clone(&store)).await;
+            // Before the runtime stops (see `TaskStore::close`).
+            store.close().await;
+            result
         })
     }
 

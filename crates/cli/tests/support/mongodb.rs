@@ -94,6 +94,9 @@ pub fn drop_mongodb_database(db: &str) {
     runtime.block_on(async {
         if let Ok(client) = mongodb::Client::with_uri_str(&server).await {
             let _ = client.database(db).drop().await;
+            // Ends the client's sessions before the runtime stops (dropped,
+            // the driver does it from a task the shutdown may cut short).
+            client.shutdown().await;
         }
     });
 }

@@ -30,6 +30,8 @@ pub struct WorkerFixture {
 
 impl Drop for WorkerFixture {
     fn drop(&mut self) {
+        // Before the runtime stops (see `TaskStore::close`).
+        self.runtime.block_on(self.store.close());
         if let Some(db) = &self.database {
             drop_mongodb_database(db);
         }

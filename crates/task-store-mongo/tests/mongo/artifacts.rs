@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use task_store::{NewRecord, Record, RecordStore, SystemClock};
+use task_store::{NewRecord, Record, RecordStore, SystemClock, TaskStore};
 use task_store_mongo::{ARTIFACT_BUCKET, MongoStore};
 
 use super::support;
@@ -27,6 +27,13 @@ impl Fixture {
         let client = mongodb::Client::with_uri_str(&url).await.unwrap();
         let db = client.database(store.database());
         Some(Fixture { store, db })
+    }
+
+    /// Close the store and the plain client before a multi-thread runtime
+    /// stops (see `closing`).
+    async fn close(self) {
+        self.store.close().await;
+        support::shutdown_client(&self.db).await;
     }
 
     async fn record(&self) -> Record {
@@ -197,6 +204,7 @@ async fn get_artifact_during_replacements_reads_whole_versions() {
         vec![rounds; len]
     );
     assert_eq!(f.files().await.len(), 1);
+    f.close().await;
 }
 
 /// An artifact whose GridFS file was removed behind the store's back is

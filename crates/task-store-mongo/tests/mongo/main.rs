@@ -1,10 +1,12 @@
 //! The MongoDB backend's tests, in one binary: the shared conformance suites
-//! (tasks and records), the batch claim, the storage layout, `explain` of the hot queries, GridFS artifacts, record
-//! versions, errors and secrets, and the randomised query translation, each
-//! test in its own database on the server `support` finds.
+//! (tasks and records), the batch claim, closing a store, the storage layout,
+//! `explain` of the hot queries, GridFS artifacts, record versions, errors
+//! and secrets, and the randomised query translation, each test in its own
+//! database on the server `support` finds.
 
 mod artifacts;
 mod batch_claim;
+mod closing;
 mod conformance;
 mod errors;
 mod explain;

@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use mongodb::error::WriteFailure;
 use serde_json::json;
-use task_store::{NewRecord, RecordFilter, RecordStore, SystemClock, UpdateRecord};
+use task_store::{NewRecord, RecordFilter, RecordStore, SystemClock, TaskStore, UpdateRecord};
 use task_store_mongo::{MongoOptions, MongoStore, RECORD_COLLECTION};
 
 use super::support;
@@ -240,4 +240,9 @@ async fn update_record_from_two_stores_loses_nothing() {
         .map(|i| (format!("m{i}"), f64::from(i)))
         .collect();
     assert_eq!(got.metrics, want);
+    // Before the multi-thread runtime stops (see `closing`).
+    for store in stores {
+        store.close().await;
+    }
+    f.records.client().clone().shutdown().await;
 }

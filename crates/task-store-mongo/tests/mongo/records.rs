@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
-use task_store::{RecordStore, SharedClock};
+use task_store::{SharedClock, Store};
 
 use super::support;
 
 task_store::record_conformance_tests!(|clock: SharedClock, case: &'static str| async move {
     let url = support::server_url(case)?;
-    Some(support::empty_store(&url, case, clock).await as Arc<dyn RecordStore>)
+    Some(support::empty_store(&url, case, clock).await as Arc<dyn Store>)
 });

@@ -210,10 +210,19 @@ pub async fn raw_database(url: &str, test: &str) -> mongodb::Database {
 /// # Panics
 /// If the server cannot be reached: the URL was given, so this is a failure.
 pub async fn empty_store(url: &str, test: &str, clock: SharedClock) -> Arc<MongoStore> {
-    raw_database(url, test)
-        .await
-        .drop()
+    let db = raw_database(url, test).await;
+    db.drop()
         .await
         .unwrap_or_else(|e| panic!("{URL_VAR} is set but the server is not usable: {e}"));
+    shutdown_client(&db).await;
     fresh_store(url, test, clock).await
+}
+
+/// Shut down the plain driver client behind `db`, as
+/// [`TaskStore::close`](task_store::TaskStore::close) does for a store: a
+/// test on a multi-thread runtime calls it (and closes its stores) before
+/// the runtime stops, so that the driver's clean-up does not run while the
+/// runtime shuts down (see `closing`).
+pub async fn shutdown_client(db: &mongodb::Database) {
+    db.client().clone().shutdown().await;
 }

@@ -175,4 +175,6 @@ async fn random_queries_match_the_oracle() {
         stat.add(task_store::Status::Waiting, expected.len() as u64);
         assert_eq!(store.stat(pool, &q).await.unwrap(), stat, "stat {text}");
     }
+    // Before the multi-thread runtime stops (see `closing`).
+    store.close().await;
 }

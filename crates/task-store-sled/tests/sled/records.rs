@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use task_store::{RecordStore, SharedClock};
+use task_store::{SharedClock, Store};
 
 use crate::support;
 
 task_store::record_conformance_tests!(|clock: SharedClock, case: &'static str| async move {
     let store = support::fresh_store(&format!("records/{case}"), clock).await;
-    Some(Arc::new(store) as Arc<dyn RecordStore>)
+    Some(Arc::new(store) as Arc<dyn Store>)
 });

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use crate::support::{fresh_database, open_file};
-use task_store::{RecordStore, SharedClock};
+use task_store::{SharedClock, Store};
 
 task_store::record_conformance_tests!(|clock: SharedClock, case: &'static str| async move {
     let store = open_file(&fresh_database("records", case), clock).await;
-    Some(Arc::new(store) as Arc<dyn RecordStore>)
+    Some(Arc::new(store) as Arc<dyn Store>)
 });

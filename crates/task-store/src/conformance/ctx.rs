@@ -46,6 +46,12 @@ impl Ctx {
         })
     }
 
+    /// Close the store (see [`TaskStore::close`]) before the case's runtime
+    /// stops.
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+
     /// The pool a case works in.
     pub fn pool_for(case: &str) -> String {
         format!("conf_{case}")

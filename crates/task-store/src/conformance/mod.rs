@@ -121,6 +121,7 @@ macro_rules! conformance_tests {
                 $crate::conformance::runtime().block_on(async {
                     if let Some(ctx) = $crate::conformance::Ctx::new($factory, stringify!($case)).await {
                         $crate::conformance::cases::$case(&ctx).await;
+                        ctx.close().await;
                     }
                 });
             }

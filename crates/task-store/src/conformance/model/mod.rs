@@ -110,6 +110,7 @@ where
         record_steps.fetch_add(on_records as u64, Ordering::Relaxed);
         Ok(())
     });
+    rt.block_on(store.close());
     match result {
         Ok(()) => eprintln!(
             "{MODEL_CASE}: {} sequences agreed with the model on {store} ({} rejected; {} steps, {} of them on records and artifacts)",

@@ -8,12 +8,14 @@ use serde_json::json;
 use super::super::START;
 use crate::id::TaskId;
 use crate::record::{NewRecord, Record, RecordStore};
+use crate::store::{Store, TaskStore};
 use crate::time::{ManualClock, SharedClock};
 
 /// What a record case gets: a fresh store, its clock and an experiment name.
 pub struct RecordCtx {
-    /// The store under test.
-    pub store: Arc<dyn RecordStore>,
+    /// The store under test (its records; a [`Store`] so that the case can
+    /// [close](crate::TaskStore::close) it).
+    pub store: Arc<dyn Store>,
     /// The store's clock.
     pub clock: ManualClock,
     /// An experiment name unique to this case.
@@ -25,7 +27,7 @@ impl RecordCtx {
     pub async fn new<F, Fut>(factory: F, case: &'static str) -> Option<RecordCtx>
     where
         F: FnOnce(SharedClock, &'static str) -> Fut,
-        Fut: std::future::Future<Output = Option<Arc<dyn RecordStore>>>,
+        Fut: std::future::Future<Output = Option<Arc<dyn Store>>>,
     {
         let clock = ManualClock::new(START);
         let store = factory(Arc::new(clock.clone()), case).await?;
@@ -34,6 +36,12 @@ impl RecordCtx {
             clock,
             experiment: RecordCtx::experiment_for(case),
         })
+    }
+
+    /// Close the store (see [`TaskStore::close`](crate::TaskStore::close))
+    /// before the case's runtime stops.
+    pub async fn close(self) {
+        self.store.close().await;
     }
 
     /// The experiment a case works in.

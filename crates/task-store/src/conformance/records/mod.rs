@@ -7,7 +7,7 @@
 //! ```ignore
 //! task_store::record_conformance_tests!(|clock: task_store::SharedClock, _case: &'static str| async move {
 //!     Some(std::sync::Arc::new(task_store::MemoryStore::with_clock(clock))
-//!         as std::sync::Arc<dyn task_store::RecordStore>)
+//!         as std::sync::Arc<dyn task_store::Store>)
 //! });
 //! ```
 //!
@@ -41,7 +41,9 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// Expand every record conformance case into a `#[test]` of the calling module.
 ///
-/// `$factory` is a closure `|clock: SharedClock, case: &'static str| async move { Option<Arc<dyn RecordStore>> }`.
+/// `$factory` is a closure `|clock: SharedClock, case: &'static str| async move { Option<Arc<dyn Store>> }`
+/// (a store of tasks and records: the case closes it at its end, see
+/// [`TaskStore::close`](crate::TaskStore::close)).
 #[macro_export]
 macro_rules! record_conformance_tests {
     ($factory:expr) => {
@@ -56,6 +58,7 @@ macro_rules! record_conformance_tests {
                         $crate::conformance::records::RecordCtx::new($factory, stringify!($case)).await
                     {
                         $crate::conformance::records::$case(&ctx).await;
+                        ctx.close().await;
                     }
                 });
             }
