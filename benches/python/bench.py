@@ -8,8 +8,9 @@ MongoDB-wire server and the Rust baseline). Two parts:
    taskpool's Python TaskManager each create N definitions into an empty
    pool, create N again (half of them duplicates), then run a
    safe_fetch_task + commit_task_res loop F times; `--runs` times, the two
-   sides alternating. Prints the medians, Qlib time / taskpool time and the
-   server's CPU time per workload (benches/support/qlib_bench.py).
+   sides alternating, after `--warmup` uncounted runs of both. Prints the
+   medians, Qlib time / taskpool time and the server's CPU time per workload
+   (benches/support/qlib_bench.py).
 2. On SQLite (skipped with `--skip-sqlite`): the same store operations through the Python binding (the
    native Store, and TaskManager's fetch/commit with its background
    heartbeat) and through the Rust API (the `python_binding` bench target);
@@ -103,6 +104,13 @@ def main():
     parser.add_argument("--fetch", type=int, default=200, help="fetch/commit round trips")
     parser.add_argument("--repeat", type=int, default=200, help="stat/get calls (overhead part)")
     parser.add_argument("--runs", type=int, default=3, help="runs of both MongoDB sides (medians)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="uncounted runs of both sides first: a fresh server JVM compiles its insert and "
+        "query paths during the first runs (default 2)",
+    )
     parser.add_argument("--skip-sqlite", action="store_true", help="only the MongoDB part (no cargo bench)")
     parser.add_argument("--json", help="also write every report to this file")
     parser.add_argument(
@@ -118,15 +126,17 @@ def main():
     server = qlib_bench.ServerCpu()
 
     qlib_runs, tp_runs = [], []
-    for run in range(args.runs):
+    for run in range(-args.warmup, args.runs):
+        name = f"run {run + 1}" if run >= 0 else f"warm-up {run + args.warmup + 1}"
         qlib = mongo_qlib(url, args.n, args.fetch, server)
-        print(f"run {run + 1} qlib:     {json.dumps(qlib)}", file=sys.stderr)
+        print(f"{name} qlib:     {json.dumps(qlib)}", file=sys.stderr)
         tp = mongo_taskpool(url, args.n, args.fetch, server, options)
-        print(f"run {run + 1} taskpool: {json.dumps(tp)}", file=sys.stderr)
+        print(f"{name} taskpool: {json.dumps(tp)}", file=sys.stderr)
         if qlib["total"] != tp["total"]:
             raise RuntimeError(f"the pools differ: {qlib['total']} vs {tp['total']} tasks")
-        qlib_runs.append(qlib)
-        tp_runs.append(tp)
+        if run >= 0:
+            qlib_runs.append(qlib)
+            tp_runs.append(tp)
 
     print(f"\nMongoDB-wire server, {tp_runs[0]['total']} tasks at the end\n")
     rows = [(label.format(n=args.n, fetch=args.fetch), key) for key, label in qlib_bench.WORKLOADS]

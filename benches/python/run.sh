@@ -3,7 +3,7 @@
 # and the binding's per-call overhead vs the Rust API on SQLite.
 #
 # Usage: bash benches/python/run.sh [--n N] [--fetch M] [--repeat R] [--runs K]
-#                                   [--skip-sqlite] [--json FILE]
+#                                   [--warmup W] [--skip-sqlite] [--json FILE]
 #
 # - The virtualenv of benches/qlib/run.sh (QLIB_BENCH_VENV, default
 #   $CARGO_TARGET_DIR/qlib-venv or target/qlib-venv) with pyqlib from PyPI,
