@@ -1,25 +1,38 @@
-//! `create`: one unordered `insert_many` per batch; duplicate keys resolved
-//! to the existing tasks with one more query (one round trip: its reply
-//! holds every match). Every batch first checks the pool's indexes
-//! (`listIndexes`, then for a new pool one `createIndexes`, see the
-//! `indexes` module) while its documents are encoded on a blocking thread.
+//! `create`: unordered `insert_many`; duplicate keys resolved to the
+//! existing tasks with one more query (one round trip: its reply holds every
+//! match). Every batch first checks the pool's indexes (`listIndexes`, then
+//! for a new pool one `createIndexes`, see the `indexes` module) while its
+//! keys are computed on a blocking thread. A batch of more than [`PIECE`]
+//! tasks is inserted in pieces, pipelined: the next piece is encoded while
+//! the server writes the previous ones, so the round trips overlap instead of
+//! adding up (a batch of 1000 costs about one round trip and one piece's
+//! encoding more than the server's own work).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt, stream};
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, RawDocumentBuf, doc};
 use mongodb::error::ErrorKind as DriverKind;
 use task_store::transition::PreparedBatch;
 use task_store::{CreateParams, Created, Error, Result, Status, TaskId};
+use tokio::sync::mpsc;
 
 use crate::codec::task_raw;
 use crate::error::DUPLICATE_KEY;
 use crate::store::MongoStore;
 
 /// How many times a key that collided, then vanished before it could be
-/// read (removed concurrently), is inserted again before giving up.
+/// read (removed concurrently), is inserted before giving up.
 const INSERT_ROUNDS: usize = 3;
+
+/// Tasks per `insert_many` of a batch's first insert (see
+/// `MongoStore::insert_pieces`).
+const PIECE: usize = 250;
+
+/// How many pieces of one batch are encoded ahead or being inserted at once.
+const PIECES_IN_FLIGHT: usize = 4;
 
 impl MongoStore {
     pub(crate) async fn create_tasks(
@@ -36,32 +49,21 @@ impl MongoStore {
             let existing: Vec<_> = keys.iter().map(|k| found.get(*k).copied()).collect();
             return Ok(batch.report(&existing));
         }
-        // Keys and documents are computed on a blocking thread while this
-        // task checks the pool's indexes (one or two round trips): the two
-        // overlap instead of adding up.
-        let prepare = tokio::task::spawn_blocking(move || {
-            let batch = PreparedBatch::new(params, now);
-            let docs = batch
-                .tasks
-                .iter()
-                .map(task_raw)
-                .collect::<Result<Vec<_>>>()?;
-            Ok::<_, Error>((batch, docs))
-        });
+        // Keys are computed on a blocking thread while this task checks the
+        // pool's indexes (one or two round trips): the two overlap instead
+        // of adding up.
+        let prepare = tokio::task::spawn_blocking(move || PreparedBatch::new(params, now));
         let ready = self.ensure_pool(pool, &coll).await;
-        let (batch, docs) = prepare
-            .await
-            .map_err(|e| Error::backend(format!("preparing the tasks to insert failed: {e}")))??;
+        let batch = Arc::new(
+            prepare
+                .await
+                .map_err(|e| Error::backend(format!("preparing the tasks failed: {e}")))?,
+        );
         ready?;
+        let (docs, mut collided) = self.insert_pieces(pool, &batch).await?;
         let mut existing = vec![None; batch.tasks.len()];
-        let mut pending: Vec<usize> = (0..batch.tasks.len()).collect();
-        for _ in 0..INSERT_ROUNDS {
-            if pending.is_empty() {
-                break;
-            }
-            let collided = self.insert(pool, &pending, &docs).await?;
+        for round in 1..=INSERT_ROUNDS {
             if collided.is_empty() {
-                pending.clear();
                 break;
             }
             let keys: Vec<&str> = collided
@@ -69,7 +71,7 @@ impl MongoStore {
                 .map(|&i| batch.tasks[i].key.as_str())
                 .collect();
             let found = self.existing(&coll, &keys).await?;
-            pending = collided
+            let pending: Vec<usize> = collided
                 .into_iter()
                 .filter(|&i| match found.get(batch.tasks[i].key.as_str()) {
                     Some(hit) => {
@@ -79,25 +81,73 @@ impl MongoStore {
                     None => true,
                 })
                 .collect();
-            if !pending.is_empty() {
-                tracing::warn!(
-                    pool,
-                    tasks = pending.len(),
-                    "keys collided with tasks removed concurrently; inserting again"
-                );
+            if pending.is_empty() {
+                break;
             }
-        }
-        if !pending.is_empty() {
-            return Err(Error::backend(format!(
-                "{} task(s) collided with keys that were removed concurrently, {INSERT_ROUNDS} times; retry the create",
-                pending.len()
-            )));
+            if round == INSERT_ROUNDS {
+                return Err(Error::backend(format!(
+                    "{} task(s) collided with keys that were removed concurrently, {INSERT_ROUNDS} times; retry the create",
+                    pending.len()
+                )));
+            }
+            tracing::warn!(
+                pool,
+                tasks = pending.len(),
+                "keys collided with tasks removed concurrently; inserting again"
+            );
+            collided = self.insert(pool, &pending, &docs).await?;
         }
         let report = batch.report(&existing);
         // Freeing the records and documents (thousands of small allocations
         // for a large batch) is not the caller's to wait for.
         tokio::task::spawn_blocking(move || drop((batch, docs)));
         Ok(report)
+    }
+
+    /// The first insert of a batch: its documents encoded on a blocking
+    /// thread, [`PIECE`] tasks at a time, each piece inserted as soon as it
+    /// is encoded (up to [`PIECES_IN_FLIGHT`] at once), so the encoding of
+    /// the next piece overlaps the server's work on the previous ones.
+    /// Returns every document (in task order) and the positions whose key
+    /// already existed.
+    async fn insert_pieces(
+        &self,
+        pool: &str,
+        batch: &Arc<PreparedBatch>,
+    ) -> Result<(Vec<RawDocumentBuf>, Vec<usize>)> {
+        let (sender, receiver) = mpsc::channel(PIECES_IN_FLIGHT);
+        let encoder = Arc::clone(batch);
+        tokio::task::spawn_blocking(move || {
+            for (n, piece) in encoder.tasks.chunks(PIECE).enumerate() {
+                let docs = piece.iter().map(task_raw).collect::<Result<Vec<_>>>();
+                let failed = docs.is_err();
+                // A closed channel: the create failed and stopped reading.
+                if sender.blocking_send(docs.map(|d| (n * PIECE, d))).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let pieces = stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|piece| (piece, receiver))
+        });
+        let mut inserted: Vec<(usize, Vec<RawDocumentBuf>, Vec<usize>)> = pieces
+            .map(|piece| async move {
+                let (start, docs) = piece?;
+                let all: Vec<usize> = (0..docs.len()).collect();
+                let collided = self.insert(pool, &all, &docs).await?;
+                Ok::<_, Error>((start, docs, collided))
+            })
+            .buffer_unordered(PIECES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        inserted.sort_unstable_by_key(|(start, _, _)| *start);
+        let mut docs = Vec::with_capacity(batch.tasks.len());
+        let mut collided = Vec::new();
+        for (start, piece, hits) in inserted {
+            collided.extend(hits.into_iter().map(|i| start + i));
+            docs.extend(piece);
+        }
+        Ok((docs, collided))
     }
 
     /// Insert `docs[i]` for each `i` in `which` (unordered); returns the

@@ -181,6 +181,55 @@ async fn filter_is_stored_only_when_it_differs_from_the_definition() {
     assert!(ids(json!({"filter.seed": 5})).await.is_empty());
 }
 
+/// A batch larger than one insert piece (250 tasks) reports exactly as one
+/// insert would: existing keys spread over every piece resolve to their
+/// tasks, repeats within the batch map to the first occurrence, and every
+/// new task is stored once.
+#[tokio::test]
+async fn a_batch_inserted_in_pieces_reports_like_one_insert() {
+    let test = "a_batch_inserted_in_pieces_reports_like_one_insert";
+    let Some((store, _db)) = store_and_db(test).await else {
+        return;
+    };
+    let pool = "pieces";
+    let def = |n: usize| json!({"n": n});
+    // Every seventh definition exists before the big batch.
+    let before: Vec<usize> = (0..1000).step_by(7).collect();
+    let earlier = store
+        .create(pool, CreateParams::new(before.iter().map(|&n| def(n))))
+        .await
+        .unwrap();
+    // 1000 definitions, then 100 repeats of ones from every piece.
+    let inputs: Vec<usize> = (0..1000).chain((0..1000).step_by(10)).collect();
+    let created = store
+        .create(pool, CreateParams::new(inputs.iter().map(|&n| def(n))))
+        .await
+        .unwrap();
+    assert_eq!(created.len(), inputs.len());
+    let mut first = std::collections::HashMap::new();
+    for (i, (&n, c)) in inputs.iter().zip(&created).enumerate() {
+        let &mut (at, id) = first.entry(n).or_insert((i, c.id));
+        assert_eq!(c.id, id, "definition {n}: one id for every repeat");
+        match before.iter().position(|&b| b == n) {
+            Some(k) => {
+                assert_eq!(c.id, earlier[k].id, "definition {n}: the existing task");
+                assert!(!c.new, "definition {n} existed");
+            }
+            None => assert_eq!(
+                c.new,
+                at == i,
+                "definition {n}: new at its first input only"
+            ),
+        }
+    }
+    let stat = store.stat(pool, &Query::All).await.unwrap();
+    assert_eq!(stat.total(), 1000);
+    assert_eq!(
+        created.iter().filter(|c| c.new).count(),
+        1000 - before.len()
+    );
+}
+
 /// `lookupIndexes=true` adds the two unique indexes led by `_id` (their keys
 /// exactly the claim-by-`_id` and lease-fenced filters'), also to a pool made
 /// without them; claims, heartbeats and commits work under them.
